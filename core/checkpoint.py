@@ -1,0 +1,117 @@
+"""Checkpoints: safetensors for weights, JSON for configs, `weights_only` torch loads for optimizer state.
+
+Two formats:
+  * pretrained folder (HF-style, what evaluation and distillation load): `config.json` + `model.safetensors`.
+    The config holds the component's init arguments so it can be rebuilt without training code.
+  * training state folder (resume): `model.safetensors` (+ `ema.safetensors`), `optimizer.pt`, `trainer.json`
+    (step, RNG, run config). One plain set of constant keys.
+Every write goes to a temporary sibling first and is renamed into place, so a crash never leaves half a checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.safetensors"
+EMA_FILE = "ema.safetensors"
+OPTIMIZER_FILE = "optimizer.pt"
+TRAINER_FILE = "trainer.json"
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: str | Path, obj) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def contiguous_state(module_or_state) -> dict[str, torch.Tensor]:
+    state = module_or_state.state_dict() if hasattr(module_or_state, "state_dict") else module_or_state
+    # safetensors refuses shared storage (tied weights): clone each tensor into its own buffer.
+    return {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
+
+
+def atomic_save_folder(folder: str | Path, write_fn) -> Path:
+    """Build a folder in a temporary sibling with `write_fn(tmp_path)`, then swap it into place."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp"))
+    try:
+        write_fn(tmp)
+        old = folder.with_name(f".{folder.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        if old.exists():
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return folder
+
+
+def save_pretrained(folder: str | Path, state: dict[str, torch.Tensor], config: dict) -> Path:
+    def write(tmp: Path):
+        save_file(contiguous_state(state), str(tmp / MODEL_FILE))
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    return atomic_save_folder(folder, write)
+
+
+def load_pretrained(folder: str | Path, device="cpu") -> tuple[dict[str, torch.Tensor], dict]:
+    folder = Path(folder)
+    for name in (CONFIG_FILE, MODEL_FILE):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder / name}: missing (expected a pretrained folder with {CONFIG_FILE} and {MODEL_FILE})")
+    return load_file(str(folder / MODEL_FILE), device=str(device)), json.loads((folder / CONFIG_FILE).read_text())
+
+
+def rng_state() -> dict:
+    state = {"torch": torch.get_rng_state().tolist()}
+    if torch.cuda.is_available():
+        state["cuda"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]])
+
+
+def save_training_state(folder: str | Path, *, model, optimizer, step: int, config: dict, ema=None,
+                        extra: dict | None = None) -> Path:
+    def write(tmp: Path):
+        save_file(contiguous_state(model), str(tmp / MODEL_FILE))
+        if ema is not None:
+            save_file(contiguous_state(ema.state_dict()), str(tmp / EMA_FILE))
+        torch.save(optimizer.state_dict(), tmp / OPTIMIZER_FILE)
+        trainer = {"step": step, "rng": rng_state(), "config": config, "extra": extra or {}}
+        (tmp / TRAINER_FILE).write_text(json.dumps(trainer) + "\n")
+    return atomic_save_folder(folder, write)
+
+
+def load_training_state(folder: str | Path, *, model, optimizer, ema=None, device="cpu") -> dict:
+    """Restore model/EMA/optimizer/RNG in place; returns the trainer dict (step, config, extra)."""
+    folder = Path(folder)
+    model.load_state_dict(load_file(str(folder / MODEL_FILE), device=str(device)))
+    if ema is not None and (folder / EMA_FILE).is_file():
+        ema.load_state_dict(load_file(str(folder / EMA_FILE), device=str(device)))
+    optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, map_location=device, weights_only=True))
+    trainer = json.loads((folder / TRAINER_FILE).read_text())
+    set_rng_state(trainer["rng"])
+    return trainer

@@ -1,0 +1,146 @@
+"""One generic training loop for every teacher (MDLM, Duo, SEDD, DiffuSeq, the reference AR model).
+
+The loop is one visible sequence, as in nanoGPT:  lr → (eval / checkpoint) → forward/backward → clip → step → EMA → log.
+It knows nothing about diffusion: a recipe hands it `loss_fn(model, batch) -> (loss, metrics)` and a batch function.
+
+Resumable: the state folder `<run_dir>/checkpoint` holds model, EMA, optimizer, step and RNG; rerunning the same
+command continues from it. `max_minutes` stops a run cleanly (checkpoint written) so a long training can span sittings.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm import tqdm
+
+from core.checkpoint import load_training_state, save_training_state
+from core.ema import EMA
+
+
+@dataclass
+class TrainSettings:
+    max_steps: int = 1000
+    lr: float = 3e-4
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 100
+    lr_schedule: str = "constant"      # "constant" after warmup (MDLM/SEDD) or "cosine" decay to 10%
+    grad_clip: float = 1.0
+    ema_decay: float = 0.9999
+    eval_every: int = 500
+    save_every: int = 500
+    log_every: int = 50
+    precision: str = "fp32"            # "fp32" or "bf16" (autocast; ~2× faster on this CPU)
+    max_minutes: float = 0.0           # 0 = no limit; else stop (with a checkpoint) after this many minutes
+
+
+def learning_rate(step: int, s: TrainSettings) -> float:
+    if step < s.warmup_steps:
+        return s.lr * (step + 1) / s.warmup_steps
+    if s.lr_schedule == "constant":
+        return s.lr
+    if s.lr_schedule == "cosine":
+        progress = min(1.0, (step - s.warmup_steps) / max(1, s.max_steps - s.warmup_steps))
+        return s.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+    raise ValueError(f"unknown lr_schedule {s.lr_schedule!r}; valid: constant, cosine")
+
+
+def autocast_context(device: torch.device, precision: str):
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    raise ValueError(f"unknown precision {precision!r}; valid: fp32, bf16")
+
+
+def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int], object], run_dir: str | Path,
+          settings: TrainSettings, config: dict, device: torch.device,
+          eval_fn: Callable[[torch.nn.Module], dict] | None = None,
+          on_checkpoint: Callable[[torch.nn.Module, EMA, int], None] | None = None) -> dict:
+    """Train until `settings.max_steps` (or `max_minutes`). Returns {"step", "finished", "last_eval"}.
+
+    get_batch(step) must be deterministic in `step` so a resumed run sees the same data order.
+    eval_fn(model) is called with the EMA weights swapped in; its dict is logged.
+    on_checkpoint(model, ema, step) lets the recipe export a pretrained folder alongside the training state.
+    """
+    run_dir = Path(run_dir)
+    state_dir = run_dir / "checkpoint"
+    model.to(device)
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr, betas=settings.betas)
+    ema = EMA(model, settings.ema_decay)
+    step = 0
+    if (state_dir / "trainer.json").is_file():
+        step = load_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, device=device)["step"]
+        print(f"resumed from {state_dir} at step {step}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / "log.jsonl"
+
+    def checkpoint(at_step: int):
+        save_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, step=at_step,
+                            config={"run": config, "settings": asdict(settings)})
+        if on_checkpoint is not None:
+            on_checkpoint(model, ema, at_step)
+
+    def evaluate(at_step: int) -> dict:
+        model.eval()
+        with ema.swapped_in(model), torch.no_grad():
+            metrics = eval_fn(model)
+        model.train()
+        log({"step": at_step, **{f"val/{k}": v for k, v in metrics.items()}})
+        return metrics
+
+    def log(record: dict):
+        with open(log_path, "a") as f:
+            f.write(json.dumps({k: float(v) if torch.is_tensor(v) else v for k, v in record.items()}) + "\n")
+
+    start, last_eval, finished = time.time(), {}, False
+    model.train()
+    bar = tqdm(total=settings.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0)
+    while True:
+        if step >= settings.max_steps:
+            finished = True
+            break
+        if settings.max_minutes and (time.time() - start) > 60 * settings.max_minutes:
+            print(f"stopping at step {step}: max_minutes={settings.max_minutes} reached (resume by rerunning)")
+            break
+        # 1. learning rate
+        lr = learning_rate(step, settings)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        # 2. forward / backward
+        batch = get_batch(step)
+        with autocast_context(device, settings.precision):
+            loss, metrics = loss_fn(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        # 3. clip, step, EMA
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+        optimizer.step()
+        ema.update(model)
+        step += 1
+        # 4. log / eval / checkpoint
+        if step % settings.log_every == 0 or step == 1:
+            record = {"step": step, "lr": lr, "loss": loss.item(), "grad_norm": grad_norm.item(),
+                      "elapsed_s": time.time() - start, **{k: float(v) for k, v in metrics.items()}}
+            log(record)
+            bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.1e}")
+        bar.update(1)
+        if eval_fn is not None and step % settings.eval_every == 0:
+            last_eval = evaluate(step)
+        if step % settings.save_every == 0:
+            checkpoint(step)
+    bar.close()
+    if eval_fn is not None and finished and step % settings.eval_every != 0:
+        last_eval = evaluate(step)
+    checkpoint(step)
+    return {"step": step, "finished": finished, "last_eval": last_eval}

@@ -1,0 +1,132 @@
+"""MDLM: masked (absorbing-state) diffusion LM (Sahoo et al., 2024, "Simple and Effective Masked Diffusion
+Language Models"), following kuleshov-group/mdlm conventions.
+
+Legend (paper → code):
+    x, x_0          clean tokens                        x0        LongTensor [B, L] in [0, V)
+    z_t, x_t        noisy tokens (some = [MASK])        xt        LongTensor [B, L] in [0, V]   (mask id = V)
+    α_t             P(token still clean at t)           schedule.alpha(t)
+    x_θ(z_t, t)     denoiser: distribution of x_0       probs     [B, L, V+1] (mask entry 0 by SUBS)
+The network has V + 1 outputs; `mask_id = V` is appended after the data vocabulary.
+
+SUBS parameterization (paper §3.2): (i) zero masking probability — the mask logit is set to −∞; (ii) carry-over
+unmasking — positions already unmasked in z_t are copied through (their distribution is a one-hot).
+
+Continuous-time NELBO (paper eq. 10):  L = E_t E_q  [ α'_t / (1 − α_t) · Σ_{l: z_t^l = m} log ⟨x_θ^l(z_t, t), x^l⟩ ]
+which with α = exp(−σ) is  E_t [ σ'(t) / expm1(σ(t)) · Σ_masked −log p_θ(x^l | z_t) ]  (MDLM `_compute_loss`).
+"""
+from __future__ import annotations
+
+import torch
+
+from core.categorical import sample_categorical, temper_probs
+from core.schedules import LogLinearSchedule, antithetic_times, uniform_time_grid
+
+NEG_INF = -1e6  # finite "−∞": keeps softmax/log_softmax free of NaNs in low precision
+
+
+class MaskedDiffusion:
+    """The absorbing-state process with the SUBS parameterization. Holds no network.
+
+    time_conditioning: MDLM's published OWT model is *not* time-conditioned (σ = 0 is passed to the network); that is
+    what makes the cached sampler valid.
+    """
+
+    def __init__(self, vocab_size: int, *, schedule: LogLinearSchedule | None = None, time_conditioning: bool = False,
+                 t_min: float = 1e-3):
+        self.vocab_size = vocab_size            # data vocabulary V (without mask)
+        self.mask_id = vocab_size               # appended mask token
+        self.schedule = schedule or LogLinearSchedule(eps=1e-3)
+        self.time_conditioning = time_conditioning
+        self.t_min = t_min                      # training times t ~ U[t_min, 1] (MDLM `sampling_eps`)
+
+    # --- forward process -------------------------------------------------------------------------------------------
+    def forward_sample(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z_t ~ q(z_t | x): each token independently replaced by [MASK] with probability 1 − α_t. t: [B]."""
+        move_chance = 1.0 - self.schedule.alpha(t)[:, None]
+        masked = torch.rand(x0.shape, device=x0.device, generator=generator) < move_chance
+        return torch.where(masked, torch.full_like(x0, self.mask_id), x0)
+
+    def prior_sample(self, batch_size: int, length: int, device=None) -> torch.Tensor:
+        return torch.full((batch_size, length), self.mask_id, dtype=torch.long, device=device)
+
+    # --- denoiser --------------------------------------------------------------------------------------------------
+    def network_sigma(self, t: torch.Tensor) -> torch.Tensor:
+        """What the network is conditioned on: σ(t), or zeros for a time-agnostic MDLM."""
+        sigma = self.schedule.sigma(t)
+        return sigma if self.time_conditioning else torch.zeros_like(sigma)
+
+    def subs_logits(self, logits: torch.Tensor, xt: torch.Tensor) -> torch.Tensor:
+        """SUBS: [B, L, V+1] raw logits → log-probabilities with mask suppressed and clean positions copied."""
+        logits = logits.float()
+        logits[..., self.mask_id] = NEG_INF
+        logits = logits.log_softmax(dim=-1)
+        unmasked = xt != self.mask_id
+        copied = torch.full_like(logits, NEG_INF).scatter(-1, xt[..., None], 0.0)
+        return torch.where(unmasked[..., None], copied, logits)
+
+    def denoiser_log_probs(self, network, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.subs_logits(network(xt, self.network_sigma(t)), xt)
+
+    # --- loss ------------------------------------------------------------------------------------------------------
+    def loss(self, network, x0: torch.Tensor, *, attention_mask: torch.Tensor | None = None,
+             t: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Continuous-time NELBO per token (nats). Returns (loss, {"nelbo": ..., "bpt": ...})."""
+        if t is None:
+            t = antithetic_times(x0.shape[0], t_min=self.t_min, device=x0.device)
+        xt = self.forward_sample(x0, t)
+        log_p = self.denoiser_log_probs(network, xt, t)
+        log_p_x0 = log_p.gather(-1, x0[..., None]).squeeze(-1)           # [B, L]; 0 where unmasked (SUBS)
+        weight = self.schedule.dsigma(t) / torch.expm1(self.schedule.sigma(t))  # −α'/(1 − α)
+        token_nll = -log_p_x0 * weight[:, None]
+        if attention_mask is None:
+            attention_mask = torch.ones_like(token_nll)
+        nelbo = (token_nll * attention_mask).sum() / attention_mask.sum()
+        return nelbo, {"nelbo": nelbo.detach(), "bpt": nelbo.detach() / torch.log(torch.tensor(2.0))}
+
+    # --- reverse process -------------------------------------------------------------------------------------------
+    def posterior_weights(self, p_x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """q(z_s | z_t, x = x_θ) for s < t, up to a per-position constant (MDLM eq. 7 with SUBS).
+
+        Masked positions: weight (α_s − α_t)·x_θ on tokens and (1 − α_s) on [MASK]; clean positions: one-hot copy.
+        p_x0: [B, L, V+1] probabilities; t, s: [B]. Returns unnormalised weights [B, L, V+1].
+        """
+        alpha_t = self.schedule.alpha(t).to(p_x0.dtype)[:, None, None]
+        alpha_s = self.schedule.alpha(s).to(p_x0.dtype)[:, None, None]
+        w = p_x0 * (alpha_s - alpha_t)
+        w[..., self.mask_id] = (1.0 - alpha_s)[..., 0]
+        return w
+
+
+@torch.no_grad()
+def sample(process: MaskedDiffusion, network, *, batch_size: int, length: int, steps: int, device=None,
+           temperature: float = 1.0, top_p: float = 1.0, float64: bool = True, cache: bool = True,
+           noise_removal: bool = True, t_end: float = 1e-5, generator: torch.Generator | None = None
+           ) -> tuple[torch.Tensor, int]:
+    """Ancestral sampling on a uniform grid of `steps` (MDLM `_ddpm_caching_update`). Returns (tokens [B, L], nfe).
+
+    cache: reuse x_θ while z_t has not changed — valid only without time conditioning (the output then depends on
+    z_t alone); ignored for time-conditioned models. noise_removal: a final argmax step at t_end unmasks what is left.
+    """
+    use_cache = cache and not process.time_conditioning
+    times = uniform_time_grid(steps, t_end=t_end, device=device)
+    xt = process.prior_sample(batch_size, length, device=device)
+    p_x0, nfe = None, 0
+    for i in range(steps):
+        t = times[i].expand(batch_size).float()
+        s = times[i + 1].expand(batch_size).float()
+        # 1. denoiser x_θ(z_t) (recomputed only when z_t changed or the model is time-conditioned)
+        if p_x0 is None:
+            p_x0 = temper_probs(process.denoiser_log_probs(network, xt, t), temperature=temperature, top_p=top_p,
+                                float64=float64)
+            nfe += 1
+        # 2. posterior q(z_s | z_t, x_θ), sampled in float64; clean tokens stay clean (carry-over)
+        proposal = sample_categorical(process.posterior_weights(p_x0, xt, t, s), float64=float64, generator=generator)
+        x_next = torch.where(xt == process.mask_id, proposal, xt)
+        if not use_cache or not torch.equal(x_next, xt):
+            p_x0 = None
+        xt = x_next
+    if noise_removal and (xt == process.mask_id).any():
+        t = times[-1].expand(batch_size).float()
+        xt = process.denoiser_log_probs(network, xt, t).argmax(dim=-1)
+        nfe += 1
+    return xt, nfe
