@@ -1,0 +1,9 @@
+"""Evaluators shared by every experiment: standalone functions from samples (and evaluator models) to metrics.
+
+unconditional    GenPPL under a causal LM (gpt2-large or the reference AR model), unigram entropy
+mauve_score      MAUVE on MiniLM-L6 sentence features (offline)
+seq2seq          DiffuSeq's BLEU / ROUGE-L / BERTScore / dist-1 / self-BLEU / div-4 / MBR, sacrebleu
+speed            NFE, seconds per sample, tokens/s
+temperature_match  teacher temperature matching a target entropy (entropy-matched control)
+results          one JSON per evaluated configuration, schema check, provenance
+"""

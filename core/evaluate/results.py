@@ -1,0 +1,95 @@
+"""One JSON per evaluated configuration under results/, the input of `python -m experiments.tables`.
+
+Every record holds the method, the teacher (unconditional) or task (seq2seq), steps, NFE, a metrics dict, sample
+count, seconds per sample, the evaluator used, the seed, and — added here — the git commit, the exact command,
+a timestamp and the device, so every number in results/README.md can be traced and re-run.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from core.errors import DataError
+from core.paths import REPO_ROOT
+
+REQUIRED_KEYS = ("method", "steps", "nfe", "metrics", "n_samples", "seconds_per_sample", "evaluator", "seed",
+                 "commit", "command")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
+
+
+def git_commit(repo: str | os.PathLike = REPO_ROOT) -> str:
+    """HEAD commit hash, with "+dirty" when tracked files differ from it; "unknown" outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                                capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
+
+
+def current_command() -> str:
+    """The command line of this process, as `python -m package.module args` when run with -m."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name and spec.name != "__main__":
+        return shlex.join(["python", "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]])
+    return shlex.join(["python", *sys.argv])
+
+
+def validate_result(record: dict, source: str = "result") -> None:
+    """Raise DataError (a ValueError) naming `source` and every missing required key."""
+    missing = [key for key in REQUIRED_KEYS if key not in record]
+    if "teacher" not in record and "task" not in record:
+        missing.append("teacher or task")
+    if missing:
+        raise DataError(f"{source}: missing required keys {missing}")
+    if not isinstance(record["metrics"], dict):
+        raise DataError(f"{source}: 'metrics' must be a dict, got {type(record['metrics']).__name__}")
+
+
+def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Path:
+    """Complete `record` (commit, command, timestamp, device unless given), validate it, write <name>.json atomically."""
+    if not _NAME.match(name):
+        raise ValueError(f"write_result: bad result name {name!r} (letters, digits, . _ = + - only)")
+    record = dict(record)
+    record.setdefault("commit", git_commit())
+    record.setdefault("command", current_command())
+    record.setdefault("timestamp", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    record.setdefault("device", "cuda" if torch.cuda.is_available() else "cpu")
+    path = Path(results_dir) / f"{name}.json"
+    validate_result(record, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_results(results_dir: str | os.PathLike) -> list[dict]:
+    """All results/*.json records, sorted by file name; each gets `_file` (its name) and is validated."""
+    records = []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg})") from None
+        validate_result(record, str(path))
+        record["_file"] = path.name
+        records.append(record)
+    return records

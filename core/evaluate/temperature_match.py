@@ -1,0 +1,32 @@
+"""Entropy-matched control: the teacher temperature whose samples have a given unigram entropy.
+
+Lower sample entropy buys lower GenPPL for free, so each distilled result is shown beside its teacher sampled at
+the same steps with the temperature T* such that H(T*) ~= H_target. Entropy increases with temperature, so T* is
+found by bisection on [lo, hi]. `sample_entropy_fn(T)` samples the teacher at temperature T and returns the mean
+unigram entropy; it may be noisy, so the search stops at |H(T) - H_target| <= tol or after max_iter steps and
+returns the closest point it evaluated.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+
+def match_temperature(sample_entropy_fn: Callable[[float], float], target_entropy: float, lo: float = 0.5,
+                      hi: float = 1.5, tol: float = 0.01, max_iter: int = 12) -> tuple[float, float]:
+    """Bisection for T in [lo, hi] with H(T) = target_entropy. Returns (temperature, entropy at it)."""
+    if not 0 < lo < hi:
+        raise ValueError(f"match_temperature: need 0 < lo < hi, got lo={lo}, hi={hi}")
+    h_lo, h_hi = sample_entropy_fn(lo), sample_entropy_fn(hi)
+    if not h_lo - tol <= target_entropy <= h_hi + tol:
+        raise ValueError(f"match_temperature: target entropy {target_entropy:.4f} is outside "
+                         f"[H({lo})={h_lo:.4f}, H({hi})={h_hi:.4f}]; widen lo/hi")
+    evaluated = [(lo, h_lo), (hi, h_hi)]
+    for _ in range(max_iter):
+        best = min(evaluated, key=lambda point: abs(point[1] - target_entropy))
+        if abs(best[1] - target_entropy) <= tol:
+            return best
+        mid = 0.5 * (lo + hi)
+        h_mid = sample_entropy_fn(mid)
+        evaluated.append((mid, h_mid))
+        lo, hi = (mid, hi) if h_mid < target_entropy else (lo, mid)
+    return min(evaluated, key=lambda point: abs(point[1] - target_entropy))

@@ -1,0 +1,93 @@
+"""Result JSON schema, table generation, speed benchmark and temperature matching."""
+import json
+import math
+import os
+
+import pytest
+import torch
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+from core.evaluate.results import load_results, validate_result, write_result  # noqa: E402
+from core.evaluate.speed import benchmark  # noqa: E402
+from core.evaluate.temperature_match import match_temperature  # noqa: E402
+from experiments.tables import build_table, main as tables_main  # noqa: E402
+
+
+def unconditional_record():
+    return {"method": "idlm", "teacher": "mdlm", "steps": 4, "nfe": 4, "n_samples": 8, "seconds_per_sample": 0.25,
+            "evaluator": "reference-ar:runs/ar", "seed": 1,
+            "metrics": {"gen_ppl": 41.5, "entropy": 5.1, "mauve": 0.62},
+            "samples": ["first | sample", "second sample", "third", "fourth is not shown"]}
+
+
+def seq2seq_record():
+    return {"method": "dlm_one", "task": "qqp", "steps": 1, "nfe": 1, "n_samples": 8, "seconds_per_sample": 0.01,
+            "evaluator": "all-MiniLM-L6-v2", "seed": 2,
+            "metrics": {"bleu": 0.21, "sacrebleu": 18.2, "rouge_l": 0.5, "bertscore": 0.8, "dist1": 0.97},
+            "samples": [{"source": "how do i learn?", "reference": "how to learn?", "generated": "how learn?"}]}
+
+
+def test_write_result_adds_provenance_and_round_trips(tmp_path):
+    path = write_result(unconditional_record(), tmp_path, "idlm_mdlm_4steps")
+    record = json.loads(path.read_text())
+    for key in ("commit", "command", "timestamp", "device"):
+        assert record[key]
+    assert record["command"].startswith("python ")
+    assert [p.name for p in tmp_path.iterdir()] == ["idlm_mdlm_4steps.json"]   # no temp file left behind
+    assert load_results(tmp_path)[0]["metrics"]["gen_ppl"] == 41.5
+
+
+def test_missing_keys_are_named(tmp_path):
+    record = unconditional_record()
+    del record["nfe"], record["teacher"]
+    with pytest.raises(ValueError, match=r"missing required keys \['nfe', 'teacher or task'\]"):
+        write_result(record, tmp_path, "bad")
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="bad.json: missing required keys"):
+        (tmp_path / "bad.json").write_text(json.dumps({"method": "x"}))
+        load_results(tmp_path)
+    with pytest.raises(ValueError, match="'commit'"):
+        validate_result({k: v for k, v in unconditional_record().items()}, "x")
+
+
+def test_table_from_two_results(tmp_path):
+    write_result(unconditional_record(), tmp_path, "a_uncond")
+    write_result(seq2seq_record(), tmp_path, "b_seq2seq")
+    out = build_table(tmp_path, tmp_path / "README.md")
+    text = out.read_text()
+    assert "| idlm | mdlm | 4 | 4 | 41.5 | 5.1 | 0.62 | 0.25 | 8 | reference-ar:runs/ar | a_uncond.json |" in text
+    assert "| dlm_one | qqp | 1 | 1 | 0.21 | 18.2 | 0.5 | 0.8 | 0.97 | 0.01 | 8 | all-MiniLM-L6-v2 | b_seq2seq.json |" \
+        in text
+    assert "first | sample" in text and "third" in text and "fourth is not shown" not in text
+    assert "generated: how learn?" in text
+    # the CLI writes the same file; a broken JSON gives exit code 1
+    assert tables_main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "again.md")]) == 0
+    assert (tmp_path / "again.md").read_text() == text
+    (tmp_path / "c.json").write_text("{broken")
+    assert tables_main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "x.md")]) == 1
+
+
+def test_benchmark_reports_median_per_sample():
+    calls = []
+    result = benchmark(lambda: calls.append(1), batch_size=4, n_warmup=2, n_repeat=3, tokens_per_sample=16, nfe=8)
+    assert len(calls) == 5
+    assert result["nfe"] == 8 and result["batch_size"] == 4 and result["device"] == "cpu"
+    assert result["threads"] == torch.get_num_threads()
+    assert result["tokens_per_second"] == pytest.approx(16 / result["seconds_per_sample"])
+
+
+def categorical_entropy(logits, temperature):
+    """Exact entropy of softmax(logits / T): increases with T."""
+    probs = torch.softmax(torch.tensor(logits, dtype=torch.float64) / temperature, dim=0)
+    return float(-(probs * probs.log()).sum())
+
+
+def test_match_temperature_recovers_known_temperature():
+    logits = [3.0, 1.0, 0.5, 0.0, -1.0]
+    target = categorical_entropy(logits, 0.8)
+    temperature, entropy = match_temperature(lambda t: categorical_entropy(logits, t), target, tol=1e-4, max_iter=30)
+    assert temperature == pytest.approx(0.8, abs=1e-3)
+    assert abs(entropy - target) <= 1e-4
+    with pytest.raises(ValueError, match="outside"):
+        match_temperature(lambda t: categorical_entropy(logits, t), math.log(5) + 1)
