@@ -31,13 +31,21 @@ class MaskedDiffusion:
     what makes the cached sampler valid.
     """
 
-    def __init__(self, vocab_size: int, *, schedule: LogLinearSchedule | None = None, time_conditioning: bool = False,
-                 t_min: float = 1e-3):
+    def __init__(self, vocab_size: int, *, eps: float = 1e-3, time_conditioning: bool = False, t_min: float = 1e-3):
         self.vocab_size = vocab_size            # data vocabulary V (without mask)
         self.mask_id = vocab_size               # appended mask token
-        self.schedule = schedule or LogLinearSchedule(eps=1e-3)
+        self.schedule = LogLinearSchedule(eps=eps)
         self.time_conditioning = time_conditioning
         self.t_min = t_min                      # training times t ~ U[t_min, 1] (MDLM `sampling_eps`)
+
+    def config(self) -> dict:
+        """Init arguments (JSON), saved with a teacher so it can be rebuilt without training code."""
+        return {"vocab_size": self.vocab_size, "eps": self.schedule.eps, "time_conditioning": self.time_conditioning,
+                "t_min": self.t_min}
+
+    @property
+    def network_vocab_size(self) -> int:
+        return self.vocab_size + 1
 
     # --- forward process -------------------------------------------------------------------------------------------
     def forward_sample(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

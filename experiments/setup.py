@@ -1,0 +1,32 @@
+"""Config → components helpers shared by the experiment commands (device, tokenizer, data blocks)."""
+from __future__ import annotations
+
+import torch
+
+from core.data import lm_blocks, load_lm_text
+from core.errors import ConfigError
+from core.tokenizers import load_tokenizer
+
+# The embedded default pairs each corpus with the vocabulary a small CPU model can learn fast.
+CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe"}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but CUDA is not available on this machine (use device=cpu or auto)")
+    return torch.device(name)
+
+
+def corpus_tokenizer_name(corpus: str) -> str:
+    return CORPUS_TOKENIZERS[corpus]
+
+
+def corpus_blocks(cfg, tokenizer_name: str):
+    """(train blocks [N, L], valid blocks [M, L], tokenizer) for cfg.corpus (or cfg.data.path) at cfg.data.seq_len."""
+    tokenizer = load_tokenizer(tokenizer_name)
+    source = cfg.data.path or cfg.corpus
+    train = lm_blocks(load_lm_text(source, "train"), tokenizer, cfg.data.seq_len)
+    valid = lm_blocks(load_lm_text(source, "valid"), tokenizer, cfg.data.seq_len)
+    return train, valid, tokenizer

@@ -1,0 +1,76 @@
+"""Save and load discrete teachers HF-style: a folder with `config.json` + `model.safetensors`.
+
+config.json = {"family": "mdlm"|"sedd"|"duo"|"dcd", "network": DiTConfig fields, "process": the process's init
+arguments, "tokenizer": a core.tokenizers name, "seq_len": int, "provenance": {...}}.
+Nothing is unpickled: weights are safetensors, everything else JSON. `load_teacher` rebuilds network + process
+without any training code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from core.checkpoint import load_pretrained, save_pretrained
+from core.networks.dit import DiT, DiTConfig
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def process_families() -> dict:
+    """family -> (process class, extra-output count). Imported lazily so one family's import error stays local."""
+    from teachers.mdlm import MaskedDiffusion
+    families = {"mdlm": MaskedDiffusion}
+    try:
+        from teachers.sedd import AbsorbingScoreProcess
+        families["sedd"] = AbsorbingScoreProcess
+    except ImportError:
+        pass
+    try:
+        from teachers.duo import UniformDiffusion
+        families["duo"] = UniformDiffusion
+        families["dcd"] = UniformDiffusion  # a DCD student is a Duo model with fewer-step training
+    except ImportError:
+        pass
+    return families
+
+
+@dataclass
+class Teacher:
+    family: str
+    network: torch.nn.Module
+    process: object
+    tokenizer_name: str
+    seq_len: int
+    config: dict
+
+
+def build_process(family: str, process_config: dict):
+    families = process_families()
+    if family not in families:
+        raise ValueError(f"unknown teacher family {family!r}; valid: {sorted(families)}")
+    return families[family](**process_config)
+
+
+def save_teacher(folder: str | Path, *, family: str, network: DiT, process_config: dict, tokenizer_name: str,
+                 seq_len: int, state: dict | None = None, dtype: str = "float32", provenance: dict | None = None) -> Path:
+    """`state` defaults to the network's own weights (pass EMA weights to export those)."""
+    state = dict(state if state is not None else network.state_dict())
+    state = {k: (v.to(DTYPES[dtype]) if v.is_floating_point() and k != "rotary_emb.inv_freq" else v) for k, v in state.items()}
+    config = {"family": family, "network": network.config.to_dict(), "process": process_config,
+              "tokenizer": tokenizer_name, "seq_len": seq_len, "provenance": provenance or {}}
+    return save_pretrained(folder, state, config)
+
+
+def load_teacher(folder: str | Path, device="cpu") -> Teacher:
+    state, config = load_pretrained(folder, device=device)
+    network = DiT(DiTConfig(**config["network"]))
+    missing, unexpected = network.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{folder}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    network.to(device).eval()
+    for p in network.parameters():
+        p.requires_grad_(False)  # teachers are frozen
+    process = build_process(config["family"], config["process"])
+    return Teacher(config["family"], network, process, config["tokenizer"], config["seq_len"], config)
