@@ -1,0 +1,140 @@
+"""DiffuSeq's TransformerNetModel with the BERT encoder (Gong et al., 2023, "DiffuSeq: Sequence to Sequence Text
+Generation with Diffusion Models"; public code Shark-NLP/DiffuSeq, `diffuseq/transformer_model.py`).
+
+Module names and shapes follow the public code so the released `ema_0.9999_*.pt` files load without renaming
+(see `teachers/diffuseq_checkpoint.py`):
+    word_embedding      Embedding(V, E)                       E = emb_dim (DiffuSeq `hidden_dim`, 128)
+    lm_head             Linear(E, V), weight TIED to word_embedding.weight (bias is its own)
+    time_embed          Sequential(Linear(Dt, 4 Dt), SiLU, Linear(4 Dt, H))   Dt = hidden_t_dim, H = hidden_size
+    input_up_proj       Sequential(Linear(E, H), Tanh, Linear(H, H))          only when E != H (as DiffuSeq)
+    position_embeddings Embedding(max_position_embeddings, H)
+    LayerNorm           LayerNorm(H, eps=layer_norm_eps)
+    input_transformers  transformers' BertEncoder(BertConfig) -> keys `input_transformers.layer.N.…`
+    output_down_proj    Sequential(Linear(H, H), Tanh, Linear(H, E))          only when E != H
+DiffuSeq also registers a persistent `position_ids` buffer; we build the positions in `forward` instead and the
+checkpoint loader checks and drops that key (one less piece of state to keep in sync).
+
+Shapes: B batch, L sequence length (≤ max_position_embeddings), E embedding size.
+    forward(x_t [B, L, E], t [B] float, already scaled as the process does) -> x0 prediction [B, L, E]
+    get_embeds(ids [B, L]) -> [B, L, E];  get_logits(h [B, L, E]) -> [B, L, V]
+No attention mask is passed to the encoder: DiffuSeq attends over the whole padded sequence, so do we.
+Initialisation is PyTorch's default for every module (DiffuSeq never re-initialises): the word embedding is N(0, 1).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+from transformers import BertConfig
+from transformers.models.bert.modeling_bert import BertEncoder
+
+
+@dataclass
+class DiffuSeqNetConfig:
+    vocab_size: int
+    emb_dim: int = 128                  # DiffuSeq `hidden_dim`: the diffusion space (word-embedding size)
+    hidden_size: int = 768              # BERT hidden size
+    num_layers: int = 12
+    num_heads: int = 12
+    intermediate_size: int = 3072       # BERT feed-forward size (4 × hidden in every preset)
+    hidden_t_dim: int = 128             # sinusoidal time-embedding size
+    max_position_embeddings: int = 512  # bert-base-uncased value, independent of seq_len (as DiffuSeq)
+    dropout: float = 0.1                # DiffuSeq sets BERT hidden_dropout_prob = dropout; also used after LayerNorm
+    attention_dropout: float = 0.1      # bert-base attention_probs_dropout_prob, which DiffuSeq leaves untouched
+    layer_norm_eps: float = 1e-12       # bert-base value
+    hidden_act: str = "gelu"            # bert-base value
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# `tiny` runs in tests in milliseconds; `small` is the embedded CPU default (a 4-layer 256-wide BERT; see the report
+# for its measured throughput); `base` is the paper's bert-base-uncased encoder with 128-dim embeddings.
+DIFFUSEQ_PRESETS = {
+    "tiny": dict(emb_dim=16, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, hidden_t_dim=16,
+                 max_position_embeddings=64, dropout=0.0, attention_dropout=0.0),
+    "small": dict(emb_dim=128, hidden_size=256, num_layers=4, num_heads=4, intermediate_size=1024, hidden_t_dim=128),
+    "base": dict(emb_dim=128, hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072, hidden_t_dim=128),
+}
+
+
+def diffuseq_config(preset: str, vocab_size: int, **overrides) -> DiffuSeqNetConfig:
+    if preset not in DIFFUSEQ_PRESETS:
+        raise ValueError(f"unknown DiffuSeq preset {preset!r}; valid: {sorted(DIFFUSEQ_PRESETS)}")
+    return DiffuSeqNetConfig(vocab_size=vocab_size, **{**DIFFUSEQ_PRESETS[preset], **overrides})
+
+
+def bert_config(config: DiffuSeqNetConfig) -> BertConfig:
+    """The BertConfig DiffuSeq gets from `AutoConfig.from_pretrained(config_name)`, built without any download."""
+    bert = BertConfig(
+        vocab_size=config.vocab_size, hidden_size=config.hidden_size, num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads, intermediate_size=config.intermediate_size,
+        hidden_act=config.hidden_act, hidden_dropout_prob=config.dropout,
+        attention_probs_dropout_prob=config.attention_dropout,
+        max_position_embeddings=config.max_position_embeddings, layer_norm_eps=config.layer_norm_eps)
+    # A standalone BertEncoder gets no attention dispatch from a PreTrainedModel; pick SDPA explicitly
+    # (same maths as eager, ~15% faster on CPU).
+    bert._attn_implementation = "sdpa"
+    return bert
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
+    """Sinusoidal embedding [cos(t ω_i), sin(t ω_i)], ω_i = max_period^(−i/half).
+    t [B] (may be fractional) -> [B, dim] (DiffuSeq `timestep_embedding`)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = t[:, None].float() * freqs[None]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+    if dim % 2:
+        emb = torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1)
+    return emb
+
+
+class DiffuSeqNet(nn.Module):
+    """x0-predicting Transformer over word-embedding space (see the module docstring for names and shapes)."""
+
+    def __init__(self, config: DiffuSeqNetConfig):
+        super().__init__()
+        self.config = config
+        emb, hidden, t_dim = config.emb_dim, config.hidden_size, config.hidden_t_dim
+        self.word_embedding = nn.Embedding(config.vocab_size, emb)
+        self.lm_head = nn.Linear(emb, config.vocab_size)
+        self.lm_head.weight = self.word_embedding.weight  # tied: rounding and decoding share the embedding table
+        self.time_embed = nn.Sequential(nn.Linear(t_dim, 4 * t_dim), nn.SiLU(), nn.Linear(4 * t_dim, hidden))
+        if emb != hidden:
+            self.input_up_proj = nn.Sequential(nn.Linear(emb, hidden), nn.Tanh(), nn.Linear(hidden, hidden))
+        self.input_transformers = BertEncoder(bert_config(config))
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, hidden)
+        self.LayerNorm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+        if emb != hidden:
+            self.output_down_proj = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, emb))
+
+    def get_embeds(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.word_embedding(input_ids)
+
+    def get_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """DiffuSeq logits_mode 1: ⟨h, E_v⟩ + b_v through the tied LM head. [B, L, E] -> [B, L, V]."""
+        return self.lm_head(hidden)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        batch, length, _ = x.shape
+        if length > self.config.max_position_embeddings:
+            raise ValueError(f"sequence length {length} exceeds max_position_embeddings "
+                             f"{self.config.max_position_embeddings}")
+        if t.shape != (batch,):
+            raise ValueError(f"t must have shape ({batch},), got {tuple(t.shape)}")
+        emb_t = self.time_embed(timestep_embedding(t, self.config.hidden_t_dim))           # [B, H]
+        h = self.input_up_proj(x) if hasattr(self, "input_up_proj") else x                 # [B, L, H]
+        positions = torch.arange(length, device=x.device)
+        h = h + self.position_embeddings(positions)[None] + emb_t[:, None, :]
+        h = self.dropout(self.LayerNorm(h))
+        h = self.input_transformers(h).last_hidden_state
+        h = self.output_down_proj(h) if hasattr(self, "output_down_proj") else h           # [B, L, E]
+        return h.to(x.dtype)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,157 @@
+"""Load the published DiffuSeq checkpoints, and save/load a DiffuSeq teacher in the project's own format.
+
+Published layout (Shark-NLP/DiffuSeq releases): a folder holding `ema_0.9999_<step>.pt` (a plain state dict of
+`TransformerNetModel`, BERT encoder) and `training_args.json` (the run's arguments: hidden_dim, hidden_t_dim, seq_len,
+vocab_size, config_name, dropout, diffusion_steps, noise_schedule, rescale_timesteps, predict_xstart, learn_sigma …).
+The BERT sizes come from `config_name`'s Hugging Face config; we hard-code the public bert-base values instead of
+downloading them (`KNOWN_BERT_CONFIGS`), or take `bert_sizes=` for any other encoder.
+
+Project format (save_pretrained-style): `<dir>/config.json` {"network": DiffuSeqNetConfig, "process": {...}} and
+`<dir>/model.safetensors` (the tied `lm_head.weight` is stored once, as `word_embedding.weight`). Every file is
+written to a temporary name and moved into place with os.replace, so a crash never leaves a half-written file.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from core.errors import ConfigError, DataError
+from core.networks.diffuseq_net import DiffuSeqNet, DiffuSeqNetConfig
+from teachers.diffuseq import DiffuSeqProcess
+
+# BertConfig values of the public bert-base checkpoints (their config.json on the Hugging Face hub).
+_BERT_BASE = dict(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072, max_position_embeddings=512,
+                  attention_dropout=0.1, layer_norm_eps=1e-12, hidden_act="gelu")
+KNOWN_BERT_CONFIGS = {"bert-base-uncased": _BERT_BASE, "bert-base-cased": _BERT_BASE}
+TIED_KEY = "lm_head.weight"          # shares storage with word_embedding.weight
+POSITION_IDS_KEY = "position_ids"    # DiffuSeq's persistent buffer; we rebuild positions in forward()
+
+
+def read_json(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: not found (DiffuSeq saves training_args.json beside its checkpoints)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from err
+
+
+def configs_from_training_args(args: dict, *, source: str = "training_args.json",
+                               bert_sizes: dict | None = None) -> tuple[DiffuSeqNetConfig, dict]:
+    """(network config, DiffuSeqProcess kwargs) for a DiffuSeq run; rejects settings this port does not implement."""
+    for key in ("hidden_dim", "vocab_size", "config_name"):
+        if key not in args:
+            raise ConfigError(f"{source}: missing key {key!r}")
+    unsupported = {"noise_schedule": "sqrt", "predict_xstart": True, "learn_sigma": False}
+    for key, wanted in unsupported.items():
+        if key in args and args[key] != wanted:
+            raise ConfigError(f"{source}: {key}={args[key]!r} is not supported (only {wanted!r})")
+    if bert_sizes is None:
+        if args["config_name"] not in KNOWN_BERT_CONFIGS:
+            raise ConfigError(f"{source}: config_name {args['config_name']!r} unknown without a download; "
+                              f"known: {sorted(KNOWN_BERT_CONFIGS)} (or pass bert_sizes=)")
+        bert_sizes = KNOWN_BERT_CONFIGS[args["config_name"]]
+    net = DiffuSeqNetConfig(vocab_size=int(args["vocab_size"]), emb_dim=int(args["hidden_dim"]),
+                            hidden_t_dim=int(args.get("hidden_t_dim", 128)),
+                            dropout=float(args.get("dropout", 0.1)), **bert_sizes)
+    process = {"num_steps": int(args.get("diffusion_steps", 2000)),
+               "rescale_timesteps": bool(args.get("rescale_timesteps", True))}
+    return net, process
+
+
+def load_published_checkpoint(checkpoint: str | Path, *, bert_sizes: dict | None = None,
+                              map_location: str | torch.device = "cpu"):
+    """Build the teacher from a released `ema_0.9999_*.pt` and the `training_args.json` beside it.
+
+    Returns (model in eval mode, DiffuSeqProcess, info). info["tied_weights_differed"] says whether the file's
+    `lm_head.weight` and `word_embedding.weight` differ: DiffuSeq's EMA saver replaces only named_parameters (which
+    lists the tied weight once, as word_embedding), so `lm_head.weight` holds the raw, non-EMA table; loading that
+    file into the tied model (as DiffuSeq's sampler does) lets `lm_head.weight` win. We reproduce that on purpose.
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise DataError(f"{checkpoint}: checkpoint file not found")
+    args_path = checkpoint.parent / "training_args.json"
+    net_config, process_kwargs = configs_from_training_args(read_json(args_path), source=str(args_path),
+                                                            bert_sizes=bert_sizes)
+    try:
+        state = torch.load(checkpoint, map_location=map_location, weights_only=True)
+    except Exception as err:  # pickle errors, truncated files, non-tensor objects
+        raise DataError(f"{checkpoint}: cannot read as a weights-only torch state dict ({err})") from err
+    if not isinstance(state, dict):
+        raise DataError(f"{checkpoint}: expected a state dict, got {type(state).__name__}")
+    state = dict(state)
+    _check_position_ids(state, net_config, checkpoint)
+    info = {"tied_weights_differed": False}
+    if TIED_KEY in state and "word_embedding.weight" in state:
+        info["tied_weights_differed"] = not torch.equal(state[TIED_KEY], state["word_embedding.weight"])
+        state["word_embedding.weight"] = state[TIED_KEY]
+    model = DiffuSeqNet(net_config)
+    load_checked(model, state, source=str(checkpoint))
+    return model.eval(), DiffuSeqProcess(**process_kwargs), info
+
+
+def _check_position_ids(state: dict, config: DiffuSeqNetConfig, source: Path) -> None:
+    ids = state.pop(POSITION_IDS_KEY, None)
+    if ids is not None and not torch.equal(ids.reshape(-1).long(), torch.arange(config.max_position_embeddings)):
+        raise DataError(f"{source}: {POSITION_IDS_KEY!r} is not arange({config.max_position_embeddings})")
+
+
+def load_checked(model: torch.nn.Module, state: dict, *, source: str) -> None:
+    """load_state_dict that reports every missing, unexpected or mis-shaped key in one error."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+              for k in sorted(set(state) & set(expected)) if state[k].shape != expected[k].shape]
+    if missing or unexpected or shapes:
+        raise DataError(f"{source}: state dict does not match DiffuSeqNet({model.config}): "
+                        f"missing {missing}, unexpected {unexpected}, shape mismatches {shapes}")
+    model.load_state_dict(state)
+
+
+# --- project format ---------------------------------------------------------------------------------------------------
+def save_pretrained(model: DiffuSeqNet, process: DiffuSeqProcess, directory: str | Path) -> None:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {"network": model.config.to_dict(),
+              "process": {"num_steps": process.num_steps, "rescale_timesteps": process.rescale_timesteps}}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != TIED_KEY}
+    _atomic_write(directory / "model.safetensors", lambda tmp: save_file(tensors, tmp))
+    _atomic_write(directory / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
+
+
+def from_pretrained(directory: str | Path, *, map_location: str | torch.device = "cpu"):
+    """Inverse of save_pretrained: returns (model in eval mode, DiffuSeqProcess)."""
+    directory = Path(directory)
+    config_path, weights_path = directory / "config.json", directory / "model.safetensors"
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise DataError(f"{path}: not found (expected save_pretrained output)")
+    config = read_json(config_path)
+    try:
+        model = DiffuSeqNet(DiffuSeqNetConfig(**config["network"]))
+        process = DiffuSeqProcess(**config["process"])
+    except (KeyError, TypeError) as err:
+        raise ConfigError(f"{config_path}: invalid DiffuSeq config ({err})") from err
+    state = load_file(str(weights_path), device=str(map_location))
+    state[TIED_KEY] = state.get("word_embedding.weight")
+    if state[TIED_KEY] is None:
+        del state[TIED_KEY]
+    load_checked(model, state, source=str(weights_path))
+    return model.eval(), process
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        write(str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
