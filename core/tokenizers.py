@@ -109,10 +109,17 @@ class CharTokenizer:
         write_text_atomic(path, json.dumps(spec, ensure_ascii=False, indent=1) + "\n")
 
     def encode(self, text: str) -> list[int]:
-        try:
-            return [self._id_of[c] for c in text]
-        except KeyError as e:
-            raise ValueError(f"character {e.args[0]!r} is not in the {self.name} alphabet") from None
+        """Characters to ids; the literal "<eos>" (what `decode` writes for the boundary id) maps back to eos_id, so
+        decoded samples re-tokenize exactly ('<' is not in the alphabet, so this is unambiguous)."""
+        ids = []
+        for k, piece in enumerate(text.split(self.EOS_TOKEN)):
+            if k:
+                ids.append(self.eos_id)
+            try:
+                ids.extend(self._id_of[c] for c in piece)
+            except KeyError as e:
+                raise ValueError(f"character {e.args[0]!r} is not in the {self.name} alphabet") from None
+        return ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         return [self.encode(t) for t in texts]

@@ -62,12 +62,14 @@ def autocast_context(device: torch.device, precision: str):
 def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int], object], run_dir: str | Path,
           settings: TrainSettings, config: dict, device: torch.device,
           eval_fn: Callable[[torch.nn.Module], dict] | None = None,
-          on_checkpoint: Callable[[torch.nn.Module, EMA, int], None] | None = None) -> dict:
+          on_checkpoint: Callable[[torch.nn.Module, EMA, int], None] | None = None,
+          before_step: Callable[[int, torch.nn.Module, EMA], None] | None = None) -> dict:
     """Train until `settings.max_steps` (or `max_minutes`). Returns {"step", "finished", "last_eval"}.
 
     get_batch(step) must be deterministic in `step` so a resumed run sees the same data order.
     eval_fn(model) is called with the EMA weights swapped in; its dict is logged.
     on_checkpoint(model, ema, step) lets the recipe export a pretrained folder alongside the training state.
+    before_step(step, model, ema) runs before each update (e.g. DCD refreshes its frozen teacher from the EMA).
     """
     run_dir = Path(run_dir)
     state_dir = run_dir / "checkpoint"
@@ -118,6 +120,8 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         for group in optimizer.param_groups:
             group["lr"] = lr
         # 2. forward / backward
+        if before_step is not None:
+            before_step(step, model, ema)
         batch = get_batch(step)
         with autocast_context(device, settings.precision):
             loss, metrics = loss_fn(model, batch)

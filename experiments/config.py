@@ -25,7 +25,8 @@ CHOICES = {
     "train.lr_schedule": ["constant", "cosine"],
     "train.precision": ["fp32", "bf16"],
     "train.export_dtype": ["float32", "float16", "bfloat16"],
-    "sampling.predictor": ["analytic", "euler", "ancestral", "greedy_tail"],
+    "dcd.loss_type": ["kl-bwd", "kl-fwd"],
+    "sampling.predictor": ["default", "ancestral", "analytic", "euler", "greedy_tail"],
 }
 
 

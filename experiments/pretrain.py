@@ -22,9 +22,10 @@ from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
 from core.training import TrainSettings, train
 from experiments.config import help_text, load_config, run_name
-from experiments.setup import corpus_blocks, corpus_tokenizer_name, resolve_device
+from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, resolve_device
 
 DISCRETE_FAMILIES = ("mdlm", "sedd", "duo")
+RECIPES = {}  # filled below: teacher -> recipe(cfg, device, provenance, export_dir)
 
 
 def settings_from(cfg) -> TrainSettings:
@@ -36,10 +37,10 @@ def settings_from(cfg) -> TrainSettings:
 
 
 def batch_sampler(blocks: torch.Tensor, batch_size: int, seed: int, device):
-    """get_batch(step): a random batch of rows, a pure function of (seed, step) so resumed runs see the same data."""
-    def get_batch(step: int) -> torch.Tensor:
+    """get_batch(step) -> (rows [B, L], step): a pure function of (seed, step) so resumed runs see the same data."""
+    def get_batch(step: int):
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-        return blocks[torch.randint(len(blocks), (batch_size,), generator=g)].to(device)
+        return blocks[torch.randint(len(blocks), (batch_size,), generator=g)].to(device), step
     return get_batch
 
 
@@ -48,31 +49,84 @@ def held_out_eval(loss_fn, blocks: torch.Tensor, batch_size: int, device, key: s
     def eval_fn(model) -> dict:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(1234)
-            losses = [loss_fn(model, blocks[i:i + batch_size].to(device))[0].item()
+            # step far past any curriculum: validation measures the plain NELBO
+            losses = [loss_fn(model, (blocks[i:i + batch_size].to(device), 10**12))[0].item()
                       for i in range(0, len(blocks), batch_size)]
         value = sum(losses) / len(losses)
         return {key: value, "bits_per_token": value / torch.log(torch.tensor(2.0)).item()}
     return eval_fn
 
 
+def process_config_from(cfg, vocab_size: int) -> dict:
+    if cfg.teacher != "duo" or not cfg.duo.curriculum:
+        return {"vocab_size": vocab_size}
+    return {"vocab_size": vocab_size, "curriculum": {"start": cfg.duo.curriculum_start, "end": cfg.duo.curriculum_end}}
+
+
 def discrete_recipe(cfg, device, provenance, export_dir):
+    """MDLM / SEDD / Duo from scratch: batches are (x0 [B, L], step) so Duo's curriculum knows where it is."""
     from core.networks.dit import DiT, dit_config
     from teachers.registry import build_process, save_teacher
 
     tokenizer_name = corpus_tokenizer_name(cfg.corpus)
     train_blocks, valid_blocks, tokenizer = corpus_blocks(cfg, tokenizer_name)
-    process = build_process(cfg.teacher, {"vocab_size": tokenizer.vocab_size})
+    process = build_process(cfg.teacher, process_config_from(cfg, tokenizer.vocab_size))
     network = DiT(dit_config(cfg.preset, process.network_vocab_size))
 
-    def loss_fn(model, x0):
-        return process.loss(model, x0)
+    def loss_fn(model, batch):
+        x0, step = batch
+        return process.loss(model, x0, step=step) if cfg.teacher == "duo" else process.loss(model, x0)
 
     def export(model, ema, step):
-        save_teacher(export_dir, family=cfg.teacher, network=model, process_config=process.config(), tokenizer_name=tokenizer_name,
-                     seq_len=cfg.data.seq_len, state=ema.state_dict() | {"rotary_emb.inv_freq": model.rotary_emb.inv_freq},
-                     dtype=cfg.train.export_dtype, provenance={**provenance, "train_step": step})
+        # The exported process has no curriculum: it is a training-time device, sampling uses plain z_t.
+        save_teacher(export_dir, family=cfg.teacher, network=model, process_config={**process.config(), "curriculum": None}
+                     if cfg.teacher == "duo" else process.config(), tokenizer_name=tokenizer_name,
+                     seq_len=cfg.data.seq_len, state=ema_state(model, ema), dtype=cfg.train.export_dtype,
+                     provenance={**provenance, "train_step": step})
 
     return network, loss_fn, train_blocks, valid_blocks, export, "nelbo"
+
+
+def ema_state(model, ema) -> dict:
+    """EMA parameters plus the model's buffers (e.g. rotary inv_freq), i.e. a full state dict of the EMA model."""
+    return model.state_dict() | ema.state_dict()
+
+
+def dcd_recipe(cfg, device, provenance, export_dir):
+    """Duo-DCD: distil a pretrained Duo teacher (teacher_path, default the embedded Duo) into a few-step student."""
+    from teachers.dcd import DCDSettings, dcd_loss, dcd_step_size, frozen_copy, refresh_teacher, teacher_refresh_due
+    from teachers.registry import load_teacher, save_teacher
+
+    source = find_pretrained(f"duo-{cfg.corpus}-{cfg.preset}", cfg.teacher_path)
+    duo = load_teacher(source, device=device)
+    if duo.family not in ("duo", "dcd"):
+        raise ConfigError(f"teacher=dcd distils a Duo model, but {source} holds a {duo.family!r} teacher")
+    student = duo.network.train()
+    for p in student.parameters():
+        p.requires_grad_(True)
+    frozen = frozen_copy(student)
+    settings = DCDSettings(base_steps=cfg.dcd.base_steps, update_teacher_every=cfg.dcd.update_teacher_every,
+                           loss_type=cfg.dcd.loss_type, teacher_ema=cfg.dcd.teacher_ema)
+    train_blocks, valid_blocks, _ = corpus_blocks(cfg, duo.tokenizer_name)
+    dt_now = {"dt": 0.0}
+
+    def before_step(step, model, ema):
+        if teacher_refresh_due(step, settings.update_teacher_every):
+            refresh_teacher(frozen, ema if settings.teacher_ema else model)
+        dt_now["dt"] = dcd_step_size(step, base_steps=settings.base_steps,
+                                     update_teacher_every=settings.update_teacher_every)
+
+    def loss_fn(model, batch):
+        x0, _ = batch
+        return dcd_loss(duo.process, model, frozen, x0, dt=dt_now["dt"], settings=settings)
+
+    def export(model, ema, step):
+        save_teacher(export_dir, family="dcd", network=model, process_config=duo.process.config(),
+                     tokenizer_name=duo.tokenizer_name, seq_len=duo.seq_len, state=ema_state(model, ema),
+                     dtype=cfg.train.export_dtype, provenance={**provenance, "train_step": step, "distilled_from": str(source),
+                                                               "dcd": OmegaConf.to_container(cfg.dcd)})
+
+    return student, loss_fn, train_blocks, valid_blocks, export, "dcd_kl", before_step
 
 
 def ar_recipe(cfg, device, provenance, export_dir):
@@ -80,10 +134,10 @@ def ar_recipe(cfg, device, provenance, export_dir):
 
     tokenizer_name = corpus_tokenizer_name(cfg.corpus)
     train_blocks, valid_blocks, tokenizer = corpus_blocks(cfg, tokenizer_name)
-    model = build_ar_model(ar_config(cfg.preset, tokenizer.vocab_size, cfg.data.seq_len))
+    model = build_ar_model(ar_config(cfg.preset, tokenizer.vocab_size, cfg.data.seq_len, eos_id=tokenizer.eos_id))
 
-    def loss_fn(model, x):
-        loss = ar_loss(model, x)
+    def loss_fn(model, batch):
+        loss = ar_loss(model, batch[0])
         return loss, {"nll": loss.detach()}
 
     def export(model, ema, step):
@@ -92,6 +146,10 @@ def ar_recipe(cfg, device, provenance, export_dir):
         atomic_write_text(f"{export_dir}/provenance.json", OmegaConf.to_yaml({**provenance, "train_step": step}))
 
     return model, loss_fn, train_blocks, valid_blocks, export, "nll"
+
+
+RECIPES.update({"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discrete_recipe, "dcd": dcd_recipe,
+                "ar": ar_recipe})
 
 
 def main(argv: list[str]) -> int:
@@ -105,15 +163,11 @@ def main(argv: list[str]) -> int:
     device = resolve_device(cfg.device)
     run_dir = cfg.run_dir or str(RUNS_DIR / run_name(cfg))
     provenance = {"command": current_command(), "commit": git_commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-    if cfg.teacher in DISCRETE_FAMILIES:
-        recipe = discrete_recipe
-    elif cfg.teacher == "ar":
-        recipe = ar_recipe
-    elif cfg.teacher == "diffuseq":
+    if cfg.teacher == "diffuseq":
         from experiments.pretrain_diffuseq import diffuseq_recipe as recipe
     else:
-        raise ConfigError(f"teacher={cfg.teacher} has no pretraining recipe (dcd distils a Duo teacher: see README)")
-    model, loss_fn, train_blocks, valid_blocks, export, key = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
+        recipe = RECIPES[cfg.teacher]
+    model, loss_fn, train_blocks, valid_blocks, export, key, *hooks = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
     atomic_write_text(f"{run_dir}/config.yaml", OmegaConf.to_yaml(cfg))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{cfg.teacher} ({cfg.preset}, {n_params / 1e6:.2f}M parameters) on {len(train_blocks)} training rows; "
@@ -122,7 +176,8 @@ def main(argv: list[str]) -> int:
     summary = train(model=model, loss_fn=loss_fn,
                     get_batch=batch_sampler(train_blocks, cfg.train.batch_size, cfg.seed, device),
                     run_dir=run_dir, settings=settings_from(cfg), config=OmegaConf.to_container(cfg), device=device,
-                    eval_fn=held_out_eval(loss_fn, eval_rows, cfg.train.batch_size, device, key), on_checkpoint=export)
+                    eval_fn=held_out_eval(loss_fn, eval_rows, cfg.train.batch_size, device, key), on_checkpoint=export,
+                    before_step=hooks[0] if hooks else None)
     print(f"done: step {summary['step']} (finished={summary['finished']}), last eval {summary['last_eval']}")
     return 0
 

@@ -22,51 +22,58 @@ from core.evaluate.mauve_score import mauve_score
 from core.evaluate.results import write_result
 from core.evaluate.speed import benchmark
 from core.evaluate.unconditional import generative_perplexity, load_evaluator, unigram_entropy
-from core.paths import REPO_ROOT, RESULTS_DIR, RUNS_DIR
+from core.paths import RESULTS_DIR
 from core.tokenizers import load_tokenizer
 from experiments.config import help_text, load_config, run_name
-from experiments.setup import corpus_tokenizer_name, resolve_device
+from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device
 from experiments.tables import main as build_tables
 
-CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed embedded teachers (see checkpoints/README.md)
-
-
-def find_pretrained(name: str, explicit: str | None) -> Path:
-    """The teacher folder: explicit path, else the committed checkpoint, else this machine's last pretraining run."""
-    candidates = [Path(explicit)] if explicit else [CHECKPOINTS_DIR / name, RUNS_DIR / name / "pretrained"]
-    for path in candidates:
-        if (path / "config.json").is_file():
-            return path
-    raise FileNotFoundError(f"no pretrained model found at {', '.join(map(str, candidates))}; train one with "
-                            f"`python -m experiments.pretrain ...` or pass teacher_path=")
-
-
 def sample_teacher(teacher, *, batch_size: int, steps: int, sampling, device, temperature: float | None = None):
-    """Dispatch to the family's sampler. Returns (ids [B, L], nfe)."""
-    common = dict(batch_size=batch_size, length=teacher.seq_len, steps=steps, device=device,
-                  temperature=sampling.temperature if temperature is None else temperature, float64=sampling.float64)
+    """Dispatch to the family's sampler with the options it has. Returns (ids [B, L], nfe per sample)."""
+    temperature = sampling.temperature if temperature is None else temperature
+    common = dict(batch_size=batch_size, length=teacher.seq_len, steps=steps, device=device, float64=sampling.float64)
+    predictor = sampling.predictor
     if teacher.family == "mdlm":
+        check_predictor(predictor, "mdlm", ["default", "ancestral"])
         from teachers.mdlm import sample
-        return sample(teacher.process, teacher.network, top_p=sampling.top_p, cache=sampling.cache, **common)
+        return sample(teacher.process, teacher.network, temperature=temperature, top_p=sampling.top_p,
+                      cache=sampling.cache, **common)
     if teacher.family == "sedd":
+        check_predictor(predictor, "sedd", ["default", "analytic", "euler"])
+        if temperature != 1.0 or sampling.top_p != 1.0:
+            raise ConfigError("the SEDD samplers have no temperature / top_p (as in SEDD's code); leave them at 1")
         from teachers.sedd import sample
-        return sample(teacher.process, teacher.network, predictor=sampling.predictor, **common)
-    if teacher.family in ("duo", "dcd"):
-        from teachers.duo import sample
-        return sample(teacher.process, teacher.network, top_p=sampling.top_p, greedy_tail=sampling.predictor == "greedy_tail",
+        return sample(teacher.process, teacher.network, predictor="analytic" if predictor == "default" else predictor,
                       **common)
+    if teacher.family in ("duo", "dcd"):
+        check_predictor(predictor, teacher.family, ["default", "ancestral", "greedy_tail"])
+        from teachers.duo import sample
+        return sample(teacher.process, teacher.network, temperature=temperature, top_p=sampling.top_p,
+                      noise_removal="greedy" if predictor == "greedy_tail" else "ancestral", **common)
     raise ConfigError(f"no sampler for teacher family {teacher.family!r}")
 
 
-def generate(teacher, cfg, device, temperature: float | None = None) -> tuple[torch.Tensor, int]:
-    chunks, nfe = [], 0
-    remaining = cfg.sampling.num_samples
-    while remaining > 0:
-        ids, nfe = sample_teacher(teacher, batch_size=min(cfg.sampling.batch_size, remaining), steps=cfg.steps,
-                                  sampling=cfg.sampling, device=device, temperature=temperature)
-        chunks.append(ids.cpu())
-        remaining -= len(ids)
-    return torch.cat(chunks), nfe
+def check_predictor(predictor: str, family: str, valid: list[str]) -> None:
+    if predictor not in valid:
+        raise ConfigError(f"sampling.predictor={predictor} does not apply to {family}; valid: {valid}")
+
+
+def generate(teacher, cfg, device, temperature: float | None = None) -> tuple[torch.Tensor, float, dict]:
+    """Draw cfg.sampling.num_samples sequences batch by batch and time the batches (the first is the warm-up).
+    Returns (ids [N, L], nfe per sample, speed record)."""
+    batch_size = cfg.sampling.batch_size
+    n_batches = -(-cfg.sampling.num_samples // batch_size)
+    outputs = []
+
+    def one_batch():
+        outputs.append(sample_teacher(teacher, batch_size=batch_size, steps=cfg.steps, sampling=cfg.sampling,
+                                      device=device, temperature=temperature))
+    speed = benchmark(one_batch, batch_size=batch_size, n_warmup=1 if n_batches > 1 else 0,
+                      n_repeat=max(1, n_batches - 1), tokens_per_sample=teacher.seq_len, nfe=0, device=device)
+    ids = torch.cat([o[0].cpu() for o in outputs])[: cfg.sampling.num_samples]
+    nfe = sum(o[1] for o in outputs) / len(outputs)
+    speed["nfe"] = nfe
+    return ids, nfe, speed
 
 
 def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer) -> dict:
@@ -102,20 +109,20 @@ def run_sample(cfg, device) -> dict:
         raise ConfigError(f"{folder} holds a {teacher.family!r} teacher but teacher={cfg.teacher}")
     tokenizer = load_tokenizer(teacher.tokenizer_name)
     torch.manual_seed(cfg.seed)
-    ids, nfe = generate(teacher, cfg, device)
+    ids, nfe, speed = generate(teacher, cfg, device)
     texts = tokenizer.batch_decode(ids.tolist())
     evaluation = evaluate_texts(texts, ids, cfg, device, tokenizer)
-    speed = benchmark(lambda: sample_teacher(teacher, batch_size=cfg.sampling.batch_size, steps=cfg.steps,
-                                             sampling=cfg.sampling, device=device),
-                      batch_size=cfg.sampling.batch_size, n_warmup=1, n_repeat=3, tokens_per_sample=teacher.seq_len,
-                      nfe=nfe, device=device)
     suffix = "" if cfg.sampling.temperature == 1.0 else f"-T{cfg.sampling.temperature:g}"
     record = {"method": "teacher", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
               "steps": cfg.steps, "nfe": nfe, "temperature": cfg.sampling.temperature,
               "n_samples": len(texts), "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
               "seed": cfg.seed, "teacher_path": str(folder), "float64_sampling": cfg.sampling.float64,
               "samples": texts[: cfg.eval.num_show], **evaluation}
-    return write_result(record, RESULTS_DIR, f"{name}-steps{cfg.steps}{suffix}")
+    return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}{suffix}")
+
+
+def results_dir(cfg) -> Path:
+    return Path(cfg.results_dir) if cfg.results_dir else RESULTS_DIR
 
 
 def run_real_text(cfg, device) -> Path:
@@ -125,7 +132,7 @@ def run_real_text(cfg, device) -> Path:
     record = {"method": "real_text", "teacher": "none", "corpus": cfg.corpus, "preset": "-", "steps": 0, "nfe": 0,
               "n_samples": len(texts), "seconds_per_sample": 0.0, "seed": cfg.seed,
               "samples": texts[: cfg.eval.num_show], **evaluation}
-    return write_result(record, RESULTS_DIR, f"real-text-{cfg.corpus}-test")
+    return write_result(record, results_dir(cfg), f"real-text-{cfg.corpus}-test")
 
 
 def main(argv: list[str]) -> int:
@@ -138,7 +145,7 @@ def main(argv: list[str]) -> int:
     device = resolve_device(cfg.device)
     path = run_sample(cfg, device) if cfg.method == "sample" else run_real_text(cfg, device)
     atomic_write_text(Path(path).with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
-    build_tables([])
+    build_tables(["--results-dir", str(results_dir(cfg))])
     print(f"wrote {path}")
     print(Path(path).read_text()[:1500])
     return 0

@@ -1,10 +1,13 @@
 """Config → components helpers shared by the experiment commands (device, tokenizer, data blocks)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from core.data import lm_blocks, load_lm_text
 from core.errors import ConfigError
+from core.paths import REPO_ROOT, RUNS_DIR
 from core.tokenizers import load_tokenizer
 
 # The embedded default pairs each corpus with the vocabulary a small CPU model can learn fast.
@@ -30,3 +33,16 @@ def corpus_blocks(cfg, tokenizer_name: str):
     train = lm_blocks(load_lm_text(source, "train"), tokenizer, cfg.data.seq_len)
     valid = lm_blocks(load_lm_text(source, "valid"), tokenizer, cfg.data.seq_len)
     return train, valid, tokenizer
+
+
+CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed embedded teachers (see checkpoints/README.md)
+
+
+def find_pretrained(name: str, explicit: str | None) -> Path:
+    """A pretrained folder: the explicit path, else the committed checkpoint, else this machine's last run."""
+    candidates = [Path(explicit)] if explicit else [CHECKPOINTS_DIR / name, RUNS_DIR / name / "pretrained"]
+    for path in candidates:
+        if (path / "config.json").is_file():
+            return path
+    raise FileNotFoundError(f"no pretrained model found at {', '.join(map(str, candidates))}; train one with "
+                            f"`python -m experiments.pretrain ...` or pass teacher_path=")

@@ -25,13 +25,16 @@ _PRESETS = {
 }
 
 
-def ar_config(preset: str, vocab_size: int, seq_len: int) -> GPT2Config:
-    """GPT-2 config for a preset ("tiny" or "small"); `seq_len` is the context size (n_positions)."""
+def ar_config(preset: str, vocab_size: int, seq_len: int, eos_id: int | None = None) -> GPT2Config:
+    """GPT-2 config for a preset ("tiny" or "small"); `seq_len` is the context size (n_positions); eos_id is the
+    tokenizer's boundary id (GPT2Config's default 50256 only fits the GPT-2 vocabulary)."""
     if preset not in _PRESETS:
         raise ValueError(f"ar_config: unknown preset {preset!r}; choose one of {sorted(_PRESETS)}")
     n_layer, n_embd, n_head, dropout = _PRESETS[preset]
+    eos_id = vocab_size - 1 if eos_id is None else eos_id
     return GPT2Config(vocab_size=vocab_size, n_positions=seq_len, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
-                      resid_pdrop=dropout, embd_pdrop=dropout, attn_pdrop=dropout)
+                      resid_pdrop=dropout, embd_pdrop=dropout, attn_pdrop=dropout, bos_token_id=eos_id,
+                      eos_token_id=eos_id)
 
 
 def build_ar_model(config: GPT2Config) -> GPT2LMHeadModel:

@@ -82,14 +82,18 @@ class UniformDiffusion:
     (Duo `sampling_eps`). curriculum: None for plain UDLM training (and for sampling / evaluation).
     """
 
-    def __init__(self, vocab_size: int, *, schedule: LogLinearSchedule | None = None, t_min: float = 1e-3,
-                 curriculum: Curriculum | None = None):
+    def __init__(self, vocab_size: int, *, eps: float = 1e-3, t_min: float = 1e-3,
+                 curriculum: Curriculum | dict | None = None):
         if vocab_size < 2:
             raise ValueError(f"vocab_size must be >= 2, got {vocab_size}")
         self.vocab_size = vocab_size
-        self.schedule = schedule or LogLinearSchedule(eps=1e-3)
+        self.schedule = LogLinearSchedule(eps=eps)
         self.t_min = t_min
-        self.curriculum = curriculum
+        self.curriculum = Curriculum(**curriculum) if isinstance(curriculum, dict) else curriculum
+
+    @property
+    def network_vocab_size(self) -> int:
+        return self.vocab_size  # no mask token: the DiT predicts over the data vocabulary
 
     # --- forward process -------------------------------------------------------------------------------------------
     def corrupt(self, x0: torch.Tensor, alpha: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -191,7 +195,7 @@ class UniformDiffusion:
         return nelbo, metrics
 
     def config(self) -> dict:
-        return {"vocab_size": self.vocab_size, "schedule": self.schedule.config(), "t_min": self.t_min,
+        return {"vocab_size": self.vocab_size, "eps": self.schedule.eps, "t_min": self.t_min,
                 "curriculum": None if self.curriculum is None else self.curriculum.config()}
 
 

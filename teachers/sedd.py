@@ -49,11 +49,19 @@ def expm1_sedd(sigma: torch.Tensor) -> torch.Tensor:
 class AbsorbingScoreProcess:
     """The absorbing graph with SEDD's σ-scaled score parameterization. Holds no network; σ(t) is passed to it."""
 
-    def __init__(self, vocab_size: int, *, schedule: LogLinearSchedule | None = None, t_min: float = 1e-3):
+    def __init__(self, vocab_size: int, *, eps: float = 1e-3, t_min: float = 1e-3):
         self.vocab_size = vocab_size            # data vocabulary V (without mask)
         self.mask_id = vocab_size               # appended absorbing state m
-        self.schedule = schedule or LogLinearSchedule(eps=1e-3)
+        self.schedule = LogLinearSchedule(eps=eps)
         self.t_min = t_min                      # training times t ~ U[t_min, 1] (SEDD `sampling_eps`)
+
+    def config(self) -> dict:
+        """Init arguments (JSON), saved with a teacher so it can be rebuilt without training code."""
+        return {"vocab_size": self.vocab_size, "eps": self.schedule.eps, "t_min": self.t_min}
+
+    @property
+    def network_vocab_size(self) -> int:
+        return self.vocab_size + 1
 
     # --- forward process -------------------------------------------------------------------------------------------
     def forward_sample(self, x0: torch.Tensor, t: torch.Tensor,

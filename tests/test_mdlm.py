@@ -44,6 +44,17 @@ def test_cache_skips_forward_passes_when_nothing_changes():
     assert nfe == len(calls) <= L + 1  # at most one recomputation per unmasked token, plus noise removal
 
 
+def test_per_sequence_cache_matches_uncached_samples():
+    """Same RNG stream, same samples: caching only skips forward passes whose inputs did not change."""
+    pmf, process, network = setup_toy()
+    out = {}
+    for cache in (True, False):
+        torch.manual_seed(7)
+        out[cache] = sample(process, network, batch_size=64, length=L, steps=50, cache=cache)
+    assert torch.equal(out[True][0], out[False][0])
+    assert out[True][1] < out[False][1] == 50
+
+
 def nelbo_chunks(process, network, x0, n_chunks):
     values = []
     for chunk in x0.chunk(n_chunks):

@@ -146,7 +146,7 @@ def test_dse_nelbo_of_exact_denoiser_is_the_entropy():
 def test_tiny_dit_loss_backward_and_samplers():
     torch.manual_seed(0)
     vocab = 5
-    process = AbsorbingScoreProcess(vocab, schedule=LogLinearSchedule(eps=1e-3))
+    process = AbsorbingScoreProcess(vocab, eps=1e-3)
     network = DiT(dit_config("tiny", vocab + 1))
     x0 = torch.randint(0, vocab, (4, 8))
     loss, metrics = process.loss(network, x0, attention_mask=torch.ones(4, 8))
