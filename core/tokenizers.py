@@ -262,3 +262,55 @@ def load_tokenizer(name: str) -> Tokenizer:
     if name not in _LOADERS:
         raise ConfigError(f"unknown tokenizer {name!r}; valid names: {', '.join(TOKENIZER_NAMES)}")
     return _LOADERS[name]()
+
+
+def base_unk_id(base) -> int | None:
+    return base.backend.token_to_id("[UNK]") if hasattr(base, "backend") else None
+
+
+class RestrictedTokenizer:
+    """A base tokenizer restricted to the ids a training set uses, renumbered 0..K-1.
+
+    DiffuSeq can train on a custom vocabulary built from its training data instead of BERT's 30,522 WordPieces; on a
+    CPU the embedding/LM head over the full vocabulary dominates the cost, so the embedded default keeps BERT's
+    WordPiece segmentation but only the ids seen in training (plus the specials). Ids outside it map to [UNK].
+    `kept_ids` (base ids, in compact order) is saved with a model so the mapping is rebuilt exactly.
+    """
+
+    def __init__(self, base, kept_ids: Sequence[int]):
+        self.base = base
+        self.kept_ids = [int(i) for i in kept_ids]
+        self._compact = {b: c for c, b in enumerate(self.kept_ids)}
+        if len(self._compact) != len(self.kept_ids):
+            raise ConfigError("RestrictedTokenizer: kept_ids has duplicates")
+        self.name = f"{base.name}-restricted"
+        self.vocab_size = len(self.kept_ids)
+        self.unk_id = self._compact.get(base_unk_id(base))
+        for attr in ("bos_id", "eos_id", "pad_id", "cls_id", "sep_id", "mask_id"):
+            base_id = getattr(base, attr, None)
+            setattr(self, attr, None if base_id is None else self._compact.get(base_id))
+
+    @classmethod
+    def from_corpus(cls, base, texts: Sequence[str]) -> "RestrictedTokenizer":
+        specials = [getattr(base, a, None) for a in ("pad_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id")]
+        unk = base_unk_id(base)
+        used = sorted({i for ids in base.encode_batch(list(texts)) for i in ids})
+        ordered = list(dict.fromkeys([i for i in [*specials, unk] if i is not None] + used))
+        return cls(base, ordered)
+
+    def to_base(self, ids) -> list[int]:
+        return [self.kept_ids[i] for i in _as_int_list(ids)]
+
+    def encode(self, text: str) -> list[int]:
+        if self.unk_id is None:
+            raise ConfigError(f"{self.name}: no [UNK] id to map unseen tokens to")
+        return [self._compact.get(i, self.unk_id) for i in self.base.encode(text)]
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return [self.encode(t) for t in texts]
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
+        return self.base.decode(self.to_base(ids), skip_special_tokens=skip_special_tokens)
+
+    def batch_decode(self, list_of_ids, skip_special_tokens: bool = False) -> list[str]:
+        return [self.decode(ids, skip_special_tokens) for ids in list_of_ids]

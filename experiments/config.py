@@ -26,6 +26,10 @@ CHOICES = {
     "train.precision": ["fp32", "bf16"],
     "train.export_dtype": ["float32", "float16", "bfloat16"],
     "dcd.loss_type": ["kl-bwd", "kl-fwd"],
+    "diffuseq.vocab": ["task", "bert"],
+    "diffuseq.timestep_sampler": ["uniform", "lossaware"],
+    "diffuseq.sampler": ["ddim", "ancestral"],
+    "diffuseq.respace": ["kept", "diffuseq"],
     "sampling.predictor": ["default", "ancestral", "analytic", "euler", "greedy_tail"],
 }
 

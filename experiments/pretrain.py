@@ -173,11 +173,14 @@ def main(argv: list[str]) -> int:
     print(f"{cfg.teacher} ({cfg.preset}, {n_params / 1e6:.2f}M parameters) on {len(train_blocks)} training rows; "
           f"device {device}, {torch.get_num_threads()} threads -> {run_dir}")
     eval_rows = valid_blocks[: cfg.train.eval_batches * cfg.train.batch_size]
+    eval_fn = held_out_eval(loss_fn, eval_rows, cfg.train.batch_size, device, key)
+    before_step = hooks[0] if hooks else None
+    if len(hooks) > 1:  # a recipe may extend validation (DiffuSeq adds BLEU of a few-step decode)
+        eval_fn = hooks[1](eval_fn)
     summary = train(model=model, loss_fn=loss_fn,
                     get_batch=batch_sampler(train_blocks, cfg.train.batch_size, cfg.seed, device),
                     run_dir=run_dir, settings=settings_from(cfg), config=OmegaConf.to_container(cfg), device=device,
-                    eval_fn=held_out_eval(loss_fn, eval_rows, cfg.train.batch_size, device, key), on_checkpoint=export,
-                    before_step=hooks[0] if hooks else None)
+                    eval_fn=eval_fn, on_checkpoint=export, before_step=before_step)
     print(f"done: step {summary['step']} (finished={summary['finished']}), last eval {summary['last_eval']}")
     return 0
 

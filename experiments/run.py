@@ -121,6 +121,42 @@ def run_sample(cfg, device) -> dict:
     return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}{suffix}")
 
 
+def run_seq2seq(cfg, device) -> Path:
+    """Sample the DiffuSeq teacher on the task's test sources at `steps` and compute DiffuSeq's metric set."""
+    from core.data import load_seq2seq
+    from experiments.seq2seq import evaluate_candidates, generate_texts, task_source, tokenizer_from_spec
+    from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
+
+    name = run_name(cfg)
+    folder = find_pretrained(name, cfg.teacher_path)
+    model, process = from_pretrained(folder, map_location=device)
+    spec = pretrained_config(folder)
+    tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
+    examples = load_seq2seq(task_source(cfg), "test")[: cfg.sampling.num_samples]
+    batches = [examples[i:i + cfg.sampling.batch_size] for i in range(0, len(examples), cfg.sampling.batch_size)]
+    candidates, cursor = [], iter(batches)
+
+    def one_batch():
+        candidates.extend(generate_texts(process, model, next(cursor), tokenizer, seq_len=seq_len, steps=cfg.steps,
+                                         candidates=cfg.diffuseq.candidates, sampler=cfg.diffuseq.sampler,
+                                         respace=cfg.diffuseq.respace, clamp=cfg.diffuseq.clamp,
+                                         batch_size=cfg.sampling.batch_size, device=device))
+    speed = benchmark(one_batch, batch_size=cfg.sampling.batch_size * cfg.diffuseq.candidates,
+                      n_warmup=1 if len(batches) > 1 else 0, n_repeat=max(1, len(batches) - 1),
+                      tokens_per_sample=seq_len, nfe=cfg.steps, device=device)
+    metrics = evaluate_candidates(candidates, examples, bertscore=cfg.diffuseq.bertscore, device=device)
+    bert_model = metrics["single"].get("bertscore_model", "none")
+    record = {"method": "teacher", "teacher": "diffuseq", "task": cfg.task, "preset": cfg.preset, "steps": cfg.steps,
+              "nfe": cfg.steps, "candidates": cfg.diffuseq.candidates, "sampler": cfg.diffuseq.sampler,
+              "respace": cfg.diffuseq.respace, "clamp": cfg.diffuseq.clamp, "metrics": metrics,
+              "n_samples": len(examples), "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
+              "evaluator": f"DiffuSeq BLEU (nltk sentence, smoothing 4) + sacrebleu + rouge-score + BERTScore({bert_model})",
+              "seed": cfg.seed, "teacher_path": str(folder),
+              "samples": [{"source": e.src, "reference": e.refs[0], "output": c[0]}
+                          for e, c in zip(examples[: cfg.eval.num_show], candidates)]}
+    return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}-k{cfg.diffuseq.candidates}")
+
+
 def results_dir(cfg) -> Path:
     return Path(cfg.results_dir) if cfg.results_dir else RESULTS_DIR
 
@@ -143,7 +179,12 @@ def main(argv: list[str]) -> int:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    path = run_sample(cfg, device) if cfg.method == "sample" else run_real_text(cfg, device)
+    if cfg.method == "real_text":
+        path = run_real_text(cfg, device)
+    elif cfg.teacher == "diffuseq":
+        path = run_seq2seq(cfg, device)
+    else:
+        path = run_sample(cfg, device)
     atomic_write_text(Path(path).with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
     build_tables(["--results-dir", str(results_dir(cfg))])
     print(f"wrote {path}")

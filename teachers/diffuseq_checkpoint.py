@@ -13,12 +13,12 @@ written to a temporary name and moved into place with os.replace, so a crash nev
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
+from core.checkpoint import save_pretrained as core_save_pretrained
 from core.errors import ConfigError, DataError
 from core.networks.diffuseq_net import DiffuSeqNet, DiffuSeqNetConfig
 from teachers.diffuseq import DiffuSeqProcess
@@ -116,14 +116,19 @@ def load_checked(model: torch.nn.Module, state: dict, *, source: str) -> None:
 
 
 # --- project format ---------------------------------------------------------------------------------------------------
-def save_pretrained(model: DiffuSeqNet, process: DiffuSeqProcess, directory: str | Path) -> None:
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    config = {"network": model.config.to_dict(),
-              "process": {"num_steps": process.num_steps, "rescale_timesteps": process.rescale_timesteps}}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != TIED_KEY}
-    _atomic_write(directory / "model.safetensors", lambda tmp: save_file(tensors, tmp))
-    _atomic_write(directory / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
+def save_pretrained(model: DiffuSeqNet, process: DiffuSeqProcess, directory: str | Path, *,
+                    state: dict | None = None, extra: dict | None = None) -> None:
+    """config.json + model.safetensors, written as one atomic folder swap. `state` overrides the weights (EMA export);
+    `extra` adds JSON fields (tokenizer, seq_len, provenance) that sampling needs to rebuild the pipeline."""
+    config = {"family": "diffuseq", "network": model.config.to_dict(),
+              "process": {"num_steps": process.num_steps, "rescale_timesteps": process.rescale_timesteps},
+              **(extra or {})}
+    state = model.state_dict() if state is None else state
+    core_save_pretrained(directory, {k: v for k, v in state.items() if k != TIED_KEY}, config)
+
+
+def pretrained_config(directory: str | Path) -> dict:
+    return read_json(Path(directory) / "config.json")
 
 
 def from_pretrained(directory: str | Path, *, map_location: str | torch.device = "cpu"):
@@ -145,13 +150,3 @@ def from_pretrained(directory: str | Path, *, map_location: str | torch.device =
         del state[TIED_KEY]
     load_checked(model, state, source=str(weights_path))
     return model.eval(), process
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

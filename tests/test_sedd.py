@@ -7,7 +7,6 @@ import torch
 from core.discrete_toy import all_sequences, exact_denoiser, pmf_entropy, sample_pmf, total_variation, toy_pmf
 from core.errors import ConfigError
 from core.networks.dit import DiT, dit_config
-from core.schedules import LogLinearSchedule
 from teachers.sedd import AbsorbingScoreProcess, sample
 
 V, L = 3, 3

@@ -1,0 +1,47 @@
+"""The DiffuSeq pretraining recipe (called by `python -m experiments.pretrain teacher=diffuseq task=...`)."""
+from __future__ import annotations
+
+import torch
+
+from core.data import seq2seq_pairs
+from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
+from experiments.seq2seq import build_tokenizer, encode_pairs, generate_texts, quick_bleu, train_pairs_and_examples
+from teachers.diffuseq import DiffuSeqProcess
+from teachers.diffuseq_checkpoint import save_pretrained
+
+
+def diffuseq_recipe(cfg, device, provenance, export_dir):
+    train_pairs, valid_examples = train_pairs_and_examples(cfg)
+    tokenizer, tokenizer_spec = build_tokenizer(cfg, train_pairs)
+    train_rows = encode_pairs(train_pairs, tokenizer, cfg.data.seq_len)
+    valid_rows = encode_pairs(seq2seq_pairs(valid_examples), tokenizer, cfg.data.seq_len)
+    process = DiffuSeqProcess(timestep_sampler=cfg.diffuseq.timestep_sampler)
+    network = DiffuSeqNet(diffuseq_config(cfg.preset, tokenizer.vocab_size,
+                                          max_position_embeddings=max(cfg.data.seq_len, 64)))
+    # The pretrain loop indexes rows; stack ids and mask so one tensor carries both.
+    train_blocks = torch.stack([train_rows["input_ids"], train_rows["input_mask"]], dim=1)   # [N, 2, L]
+    valid_blocks = torch.stack([valid_rows["input_ids"], valid_rows["input_mask"]], dim=1)
+    val_sources = valid_examples[: cfg.diffuseq.val_sources]
+
+    def loss_fn(model, batch):
+        rows, _ = batch
+        loss, metrics = process.training_loss(model, rows[:, 0], rows[:, 1])
+        return loss, {k: float(v) for k, v in metrics.items() if k != "loss"}
+
+    def eval_with_bleu(base_eval):
+        def eval_fn(model):
+            out = base_eval(model)
+            candidates = generate_texts(process, model, val_sources, tokenizer, seq_len=cfg.data.seq_len,
+                                        steps=cfg.diffuseq.val_steps, candidates=1, sampler="ddim", respace="kept",
+                                        clamp=cfg.diffuseq.clamp, batch_size=cfg.train.batch_size, device=device)
+            out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_sources)
+            return out
+        return eval_fn
+
+    def export(model, ema, step):
+        state = model.state_dict() | ema.state_dict()
+        save_pretrained(model, process, export_dir, state=state,
+                        extra={"tokenizer": tokenizer_spec, "seq_len": cfg.data.seq_len, "task": cfg.task,
+                               "provenance": {**provenance, "train_step": step}})
+
+    return network, loss_fn, train_blocks, valid_blocks, export, "loss", None, eval_with_bleu
