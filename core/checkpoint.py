@@ -100,7 +100,8 @@ def save_training_state(folder: str | Path, *, model, optimizer, step: int, conf
         if ema is not None:
             save_file(contiguous_state(ema.state_dict()), str(tmp / EMA_FILE))
         torch.save(optimizer.state_dict(), tmp / OPTIMIZER_FILE)
-        trainer = {"step": step, "rng": rng_state(), "config": config, "extra": extra or {}}
+        trainer = {"step": step, "rng": rng_state(), "config": config, "extra": extra or {},
+                   "ema_updates": None if ema is None else ema.num_updates}
         (tmp / TRAINER_FILE).write_text(json.dumps(trainer) + "\n")
     return atomic_save_folder(folder, write)
 
@@ -109,9 +110,11 @@ def load_training_state(folder: str | Path, *, model, optimizer, ema=None, devic
     """Restore model/EMA/optimizer/RNG in place; returns the trainer dict (step, config, extra)."""
     folder = Path(folder)
     model.load_state_dict(load_file(str(folder / MODEL_FILE), device=str(device)))
-    if ema is not None and (folder / EMA_FILE).is_file():
-        ema.load_state_dict(load_file(str(folder / EMA_FILE), device=str(device)))
-    optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, map_location=device, weights_only=True))
     trainer = json.loads((folder / TRAINER_FILE).read_text())
+    if ema is not None and (folder / EMA_FILE).is_file():
+        # older states have no counter: the EMA then resumes past its warm-up
+        ema.load_state_dict(load_file(str(folder / EMA_FILE), device=str(device)),
+                            num_updates=trainer.get("ema_updates") or trainer["step"])
+    optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, map_location=device, weights_only=True))
     set_rng_state(trainer["rng"])
     return trainer

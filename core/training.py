@@ -33,6 +33,7 @@ class TrainSettings:
     lr_schedule: str = "constant"      # "constant" after warmup (MDLM/SEDD) or "cosine" decay to 10%
     grad_clip: float = 1.0
     ema_decay: float = 0.9999
+    ema_warmup: bool = True            # decay_n = min(decay, (1+n)/(10+n)); see core/ema.py
     eval_every: int = 500
     save_every: int = 500
     log_every: int = 50
@@ -79,7 +80,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr, betas=settings.betas)
-    ema = EMA(model, settings.ema_decay)
+    ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
     step = 0
     if (state_dir / "trainer.json").is_file():
         step = load_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, device=device)["step"]

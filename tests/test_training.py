@@ -77,3 +77,18 @@ def test_load_pretrained_names_missing_file(tmp_path):
     import pytest
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         load_pretrained(tmp_path / "m")
+
+
+def test_ema_warmup_and_plain_decay():
+    from core.ema import EMA
+    net = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        net.weight.fill_(0.0)
+    plain, warm = EMA(net, decay=0.9, warmup=False), EMA(net, decay=0.9, warmup=True)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    plain.update(net)
+    warm.update(net)
+    assert abs(plain.shadow["weight"].item() - 0.1) < 1e-7          # 0.9 * 0 + 0.1 * 1
+    assert abs(warm.shadow["weight"].item() - 0.9) < 1e-7           # decay_0 = min(0.9, 1/10) = 0.1
+    assert abs(warm.current_decay() - 2 / 11) < 1e-12
