@@ -34,6 +34,7 @@ class TrainSettings:
     grad_clip: float = 1.0
     ema_decay: float = 0.9999
     ema_warmup: bool = True            # decay_n = min(decay, (1+n)/(10+n)); see core/ema.py
+    reset_ema: bool = False            # on resume, restart the EMA from the current weights (counter at 0)
     eval_every: int = 500
     save_every: int = 500
     log_every: int = 50
@@ -85,6 +86,9 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     if (state_dir / "trainer.json").is_file():
         step = load_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, device=device)["step"]
         print(f"resumed from {state_dir} at step {step}")
+        if settings.reset_ema:
+            ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
+            print("EMA restarted from the current weights (train.reset_ema=true)")
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "log.jsonl"
 

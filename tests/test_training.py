@@ -92,3 +92,14 @@ def test_ema_warmup_and_plain_decay():
     assert abs(plain.shadow["weight"].item() - 0.1) < 1e-7          # 0.9 * 0 + 0.1 * 1
     assert abs(warm.shadow["weight"].item() - 0.9) < 1e-7           # decay_0 = min(0.9, 1/10) = 0.1
     assert abs(warm.current_decay() - 2 / 11) < 1e-12
+
+
+def test_reset_ema_on_resume_starts_from_current_weights(tmp_path):
+    from safetensors.torch import load_file
+    run(tmp_path, 3)
+    before = load_file(str(tmp_path / "checkpoint" / "ema.safetensors"))
+    model = load_file(str(tmp_path / "checkpoint" / "model.safetensors"))
+    assert any(not torch.equal(before[k], model[k]) for k in before)  # the EMA lags the weights
+    run(tmp_path, 3, reset_ema=True)                                     # resume, no further step
+    after = load_file(str(tmp_path / "checkpoint" / "ema.safetensors"))
+    assert all(torch.equal(after[k], model[k]) for k in after)
