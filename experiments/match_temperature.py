@@ -23,7 +23,7 @@ from core.evaluate.temperature_match import match_temperature
 from core.evaluate.unconditional import unigram_entropy
 from core.tokenizers import load_tokenizer
 from experiments.config import load_config, run_name
-from experiments.run import evaluate_texts, generate, results_dir
+from experiments.run import evaluate_texts, generate, repo_relative, results_dir
 from experiments.setup import find_pretrained, resolve_device
 from experiments.tables import main as build_tables
 
@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
               "steps": cfg.steps, "nfe": nfe, "temperature": temperature, "matched_to": row_path.name,
               "target_entropy": target, "probe_entropy": probe_entropy, "n_samples": len(texts),
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed, "seed": cfg.seed,
-              "teacher_path": str(folder), "samples": texts[: cfg.eval.num_show], **evaluation}
+              "teacher_path": repo_relative(folder), "samples": texts[: cfg.eval.num_show], **evaluation}
     path = write_result(record, results_dir(cfg), f"{row_path.stem}-matched-T{temperature:.3f}")
     atomic_write_text(path.with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
     build_tables(["--results-dir", str(results_dir(cfg))])

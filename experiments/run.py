@@ -22,7 +22,7 @@ from core.evaluate.mauve_score import mauve_score
 from core.evaluate.results import write_result
 from core.evaluate.speed import benchmark
 from core.evaluate.unconditional import generative_perplexity, load_evaluator, unigram_entropy
-from core.paths import RESULTS_DIR
+from core.paths import REPO_ROOT, RESULTS_DIR
 from core.tokenizers import load_tokenizer
 from experiments.config import help_text, load_config, run_name
 from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device
@@ -87,7 +87,12 @@ def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer) 
     if cfg.eval.mauve:
         reference, _ = held_out_texts(cfg, tokenizer, len(texts), seq_len=ids.shape[1])
         metrics["mauve"] = mauve_score(texts, reference, device=device)
-    return {"metrics": metrics, "evaluator": evaluator_name}
+    return {"metrics": metrics, "evaluator": repo_relative(evaluator_name)}
+
+
+def repo_relative(text: str) -> str:
+    """Paths inside the repository are recorded relative to it, so result rows do not depend on the machine."""
+    return str(text).replace(str(REPO_ROOT) + "/", "")
 
 
 def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int) -> tuple[list[str], torch.Tensor]:
@@ -116,7 +121,7 @@ def run_sample(cfg, device) -> dict:
     record = {"method": "teacher", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
               "steps": cfg.steps, "nfe": nfe, "temperature": cfg.sampling.temperature,
               "n_samples": len(texts), "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
-              "seed": cfg.seed, "teacher_path": str(folder), "float64_sampling": cfg.sampling.float64,
+              "seed": cfg.seed, "teacher_path": repo_relative(folder), "float64_sampling": cfg.sampling.float64,
               "samples": texts[: cfg.eval.num_show], **evaluation}
     return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}{suffix}")
 
@@ -151,7 +156,7 @@ def run_seq2seq(cfg, device) -> Path:
               "respace": cfg.diffuseq.respace, "clamp": cfg.diffuseq.clamp, "metrics": metrics,
               "n_samples": len(examples), "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
               "evaluator": f"DiffuSeq BLEU (nltk sentence, smoothing 4) + sacrebleu + rouge-score + BERTScore({bert_model})",
-              "seed": cfg.seed, "teacher_path": str(folder),
+              "seed": cfg.seed, "teacher_path": repo_relative(folder),
               "samples": [{"source": e.src, "reference": e.refs[0], "output": c[0]}
                           for e, c in zip(examples[: cfg.eval.num_show], candidates)]}
     return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}-k{cfg.diffuseq.candidates}")

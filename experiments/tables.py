@@ -20,24 +20,30 @@ MAX_SAMPLE_CHARS = 600
 
 # (header, where to read it): top-level key, or "metrics.<key>".
 UNCONDITIONAL_COLUMNS = [
-    ("method", "method"), ("teacher", "teacher"), ("steps", "steps"), ("NFE", "nfe"),
+    ("method", "method"), ("teacher", "teacher"), ("corpus", "corpus"), ("steps", "steps"), ("NFE", "nfe"),
     ("T", "temperature"), ("GenPPL ↓", "metrics.gen_ppl"), ("entropy", "metrics.entropy"),
     ("MAUVE ↑", "metrics.mauve"), ("s / sample", "seconds_per_sample"), ("samples", "n_samples"),
     ("evaluator", "evaluator"), ("file", "_file"),
 ]
+# Seq2seq records hold metrics.single (candidate 0) and, with k > 1 candidates, metrics.mbr (MBR-k selection).
 SEQ2SEQ_COLUMNS = [
-    ("method", "method"), ("task", "task"), ("steps", "steps"), ("NFE", "nfe"),
-    ("BLEU ↑", "metrics.bleu"), ("sacreBLEU ↑", "metrics.sacrebleu"), ("ROUGE-L ↑", "metrics.rouge_l"),
-    ("BERTScore ↑", "metrics.bertscore"), ("dist-1 ↑", "metrics.dist1"), ("self-BLEU ↓", "metrics.self_bleu"),
-    ("div-4 ↑", "metrics.div4"), ("s / sample", "seconds_per_sample"), ("samples", "n_samples"),
-    ("evaluator", "evaluator"), ("file", "_file"),
+    ("method", "method"), ("task", "task"), ("steps", "steps"), ("NFE", "nfe"), ("k", "candidates"),
+    ("BLEU ↑", "metrics.single.bleu"), ("sacreBLEU ↑", "metrics.single.sacrebleu"),
+    ("ROUGE-L ↑", "metrics.single.rouge_l"), ("BERTScore ↑", "metrics.single.bertscore"),
+    ("dist-1 ↑", "metrics.single.dist1"), ("self-BLEU ↓", "metrics.single.self_bleu"), ("div-4 ↑", "metrics.single.div4"),
+    ("MBR BLEU ↑", "metrics.mbr.bleu"), ("MBR ROUGE-L ↑", "metrics.mbr.rouge_l"), ("MBR BERTScore ↑", "metrics.mbr.bertscore"),
+    ("s / sample", "seconds_per_sample"), ("samples", "n_samples"), ("file", "_file"),
 ]
 
 
 def _lookup(record: dict, key: str):
-    if key.startswith("metrics."):
-        return record["metrics"].get(key.split(".", 1)[1])
-    return record.get(key)
+    """A dotted path into the record ("metrics.single.bleu"); None where any part is missing."""
+    value = record
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def _cell(value) -> str:
