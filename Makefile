@@ -26,3 +26,23 @@ test: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# --- reproducing results/ (long; each line is one command whose row lands in results/) ---------------------------
+TEACHER_STEPS ?= 8 16 32 64 128 256 1024
+DCD_STEPS ?= 1 2 4 8 16 32
+SEQ2SEQ_STEPS ?= 1 10 100 1000 2000
+
+.PHONY: results-teachers results-diffuseq
+
+results-teachers: $(STAMP)
+	$(PY) -m experiments.run method=real_text
+	for t in mdlm sedd duo; do for k in $(TEACHER_STEPS); do $(PY) -m experiments.run teacher=$$t steps=$$k || exit 1; done; done
+	for k in $(DCD_STEPS); do $(PY) -m experiments.run teacher=dcd steps=$$k || exit 1; done
+	$(PY) -m experiments.plots
+
+TASK ?= qqp
+N ?= 64
+
+results-diffuseq: $(STAMP)
+	for k in $(SEQ2SEQ_STEPS); do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) || exit 1; done
+	$(PY) -m experiments.plots

@@ -118,3 +118,17 @@ def load_training_state(folder: str | Path, *, model, optimizer, ema=None, devic
     optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, map_location=device, weights_only=True))
     set_rng_state(trainer["rng"])
     return trainer
+
+
+def check_state_dict(model: torch.nn.Module, state: dict, *, source) -> None:
+    """Raise one error listing every missing, unexpected and mis-shaped key of `state` against `model`."""
+    from core.errors import DataError
+
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+              for k in sorted(set(state) & set(expected)) if state[k].shape != expected[k].shape]
+    if missing or unexpected or shapes:
+        raise DataError(f"{source}: weights do not match {type(model).__name__}({getattr(model, 'config', '')}): "
+                        f"missing keys {missing}, unexpected keys {unexpected}, shape mismatches {shapes}")

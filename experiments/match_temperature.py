@@ -11,17 +11,17 @@ Keys after the path override the row's config (e.g. teacher_path=..., sampling.n
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from core.checkpoint import atomic_write_text
-from core.errors import ConfigError, DataError
+from core.errors import DataError
 from core.evaluate.results import write_result
 from core.evaluate.temperature_match import match_temperature
 from core.evaluate.unconditional import unigram_entropy
 from core.tokenizers import load_tokenizer
+from experiments.cli import run_cli
 from experiments.config import load_config, run_name
 from experiments.run import evaluate_texts, generate, repo_relative, results_dir
 from experiments.setup import find_pretrained, resolve_device
@@ -81,8 +81,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main, extra_errors=(ValueError,))

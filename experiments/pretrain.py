@@ -10,17 +10,17 @@ command resumes; `train.max_minutes=N` stops cleanly after N minutes.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import torch
 from omegaconf import OmegaConf
 
 from core.checkpoint import atomic_write_text
-from core.errors import ConfigError, DataError
+from core.errors import ConfigError
 from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
 from core.training import TrainSettings, train
+from experiments.cli import run_cli
 from experiments.config import help_text, load_config, run_name
 from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, resolve_device
 
@@ -186,8 +186,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except (ConfigError, DataError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)

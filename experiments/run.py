@@ -9,7 +9,6 @@ The embedded default (`make demo`) samples the committed MDLM teacher on tinysha
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch
@@ -24,6 +23,7 @@ from core.evaluate.speed import benchmark
 from core.evaluate.unconditional import generative_perplexity, load_evaluator, unigram_entropy
 from core.paths import REPO_ROOT, RESULTS_DIR
 from core.tokenizers import load_tokenizer
+from experiments.cli import run_cli
 from experiments.config import help_text, load_config, run_name
 from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device
 from experiments.tables import main as build_tables
@@ -198,8 +198,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except (ConfigError, DataError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from core.checkpoint import save_pretrained as core_save_pretrained
+from core.checkpoint import check_state_dict, save_pretrained as core_save_pretrained
 from core.errors import ConfigError, DataError
 from core.networks.diffuseq_net import DiffuSeqNet, DiffuSeqNetConfig
 from teachers.diffuseq import DiffuSeqProcess
@@ -104,14 +104,7 @@ def _check_position_ids(state: dict, config: DiffuSeqNetConfig, source: Path) ->
 
 def load_checked(model: torch.nn.Module, state: dict, *, source: str) -> None:
     """load_state_dict that reports every missing, unexpected or mis-shaped key in one error."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-              for k in sorted(set(state) & set(expected)) if state[k].shape != expected[k].shape]
-    if missing or unexpected or shapes:
-        raise DataError(f"{source}: state dict does not match DiffuSeqNet({model.config}): "
-                        f"missing {missing}, unexpected {unexpected}, shape mismatches {shapes}")
+    check_state_dict(model, state, source=source)
     model.load_state_dict(state)
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from core.checkpoint import check_state_dict
 from core.errors import ConfigError, DataError
 from core.networks.dit import DiT, DiTConfig
 from teachers.registry import Teacher, build_process, save_teacher
@@ -224,14 +225,7 @@ def strip_prefix(state: dict) -> tuple[dict, list[str]]:
 
 def check_keys(network: DiT, state: dict, source: Path) -> None:
     """One error listing every missing, unexpected and mis-shaped key (after prefix stripping)."""
-    expected = network.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    shapes = [f"{k}: file {tuple(state[k].shape)} vs DiT {tuple(expected[k].shape)}"
-              for k in sorted(set(state) & set(expected)) if state[k].shape != expected[k].shape]
-    if missing or unexpected or shapes:
-        raise DataError(f"{source}: weights do not match DiT({network.config}): missing keys {missing}, "
-                        f"unexpected keys {unexpected}, shape mismatches {shapes}")
+    check_state_dict(network, state, source=source)
 
 
 def apply_ema(network: DiT, state: dict, ema, source: Path) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from core.checkpoint import load_pretrained, save_pretrained
+from core.checkpoint import check_state_dict, load_pretrained, save_pretrained
 from core.networks.dit import DiT, DiTConfig
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -66,9 +66,9 @@ def save_teacher(folder: str | Path, *, family: str, network: DiT, process_confi
 def load_teacher(folder: str | Path, device="cpu") -> Teacher:
     state, config = load_pretrained(folder, device=device)
     network = DiT(DiTConfig(**config["network"]))
-    missing, unexpected = network.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
-    if missing or unexpected:
-        raise ValueError(f"{folder}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    state = {k: v.float() for k, v in state.items()}
+    check_state_dict(network, state, source=folder)
+    network.load_state_dict(state)
     network.to(device).eval()
     for p in network.parameters():
         p.requires_grad_(False)  # teachers are frozen

@@ -75,7 +75,7 @@ def test_published_loader_errors(tmp_path):
     state = synthetic_diffuseq_state()
     del state["LayerNorm.bias"]
     state["extra.weight"] = torch.zeros(1)
-    with pytest.raises(DataError, match=r"missing \['LayerNorm.bias'\], unexpected \['extra.weight'\]"):
+    with pytest.raises(DataError, match=r"missing keys \['LayerNorm.bias'\], unexpected keys \['extra.weight'\]"):
         load_published_checkpoint(write_release(tmp_path / "a", state), bert_sizes=SIZES)
     state = synthetic_diffuseq_state()
     state["lm_head.bias"] = torch.zeros(3)

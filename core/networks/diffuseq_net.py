@@ -22,11 +22,11 @@ Initialisation is PyTorch's default for every module (DiffuSeq never re-initiali
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
+from core.networks.time_embedding import timestep_embedding  # noqa: F401  (re-exported)
 from transformers import BertConfig
 from transformers.models.bert.modeling_bert import BertEncoder
 
@@ -78,18 +78,6 @@ def bert_config(config: DiffuSeqNetConfig) -> BertConfig:
     # (same maths as eager, ~15% faster on CPU).
     bert._attn_implementation = "sdpa"
     return bert
-
-
-def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
-    """Sinusoidal embedding [cos(t ω_i), sin(t ω_i)], ω_i = max_period^(−i/half).
-    t [B] (may be fractional) -> [B, dim] (DiffuSeq `timestep_embedding`)."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
-    args = t[:, None].float() * freqs[None]
-    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
-    if dim % 2:
-        emb = torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1)
-    return emb
 
 
 class DiffuSeqNet(nn.Module):

@@ -21,6 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
+from core.networks.time_embedding import timestep_embedding
+
 try:  # optional fast path on CUDA; never required
     from flash_attn import flash_attn_func  # type: ignore
 except Exception:  # ImportError, or a broken CUDA install
@@ -111,18 +113,8 @@ class TimestepEmbedder(nn.Module):
             nn.Linear(hidden_size, hidden_size, bias=True),
         )
 
-    @staticmethod
-    def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
-        half = dim // 2
-        freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
-        args = t[:, None].float() * freqs[None]
-        emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
-        if dim % 2:
-            emb = torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1)
-        return emb
-
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return self.mlp(self.timestep_embedding(t, self.frequency_embedding_size))
+        return self.mlp(timestep_embedding(t, self.frequency_embedding_size))
 
 
 class EmbeddingLayer(nn.Module):
