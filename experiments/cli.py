@@ -15,3 +15,18 @@ def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
     except USER_ERRORS + tuple(extra_errors) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def parse_args(argv: list[str]):
+    """--help → print the key list and return None; else the validated config with threads applied."""
+    import torch
+
+    from experiments.config import help_text, load_config
+
+    if any(a in ("-h", "--help") for a in argv):
+        print(help_text())
+        return None
+    cfg = load_config(argv)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    return cfg

@@ -20,8 +20,8 @@ from core.errors import ConfigError
 from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
 from core.training import TrainSettings, train
-from experiments.cli import run_cli
-from experiments.config import help_text, load_config, run_name
+from experiments.cli import parse_args, run_cli
+from experiments.config import run_name
 from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, resolve_device
 
 DISCRETE_FAMILIES = ("mdlm", "sedd", "duo")
@@ -153,12 +153,9 @@ RECIPES.update({"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discret
 
 
 def main(argv: list[str]) -> int:
-    if any(a in ("-h", "--help") for a in argv):
-        print(help_text())
+    cfg = parse_args(argv)
+    if cfg is None:
         return 0
-    cfg = load_config(argv)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
     run_dir = cfg.run_dir or str(RUNS_DIR / run_name(cfg))

@@ -23,8 +23,8 @@ from core.evaluate.speed import benchmark
 from core.evaluate.unconditional import generative_perplexity, load_evaluator, unigram_entropy
 from core.paths import REPO_ROOT, RESULTS_DIR
 from core.tokenizers import load_tokenizer
-from experiments.cli import run_cli
-from experiments.config import help_text, load_config, run_name
+from experiments.cli import parse_args, run_cli
+from experiments.config import run_name
 from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device
 from experiments.tables import main as build_tables
 
@@ -177,12 +177,9 @@ def run_real_text(cfg, device) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if any(a in ("-h", "--help") for a in argv):
-        print(help_text())
+    cfg = parse_args(argv)
+    if cfg is None:
         return 0
-    cfg = load_config(argv)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     if cfg.method == "real_text":
         path = run_real_text(cfg, device)
