@@ -1,0 +1,46 @@
+"""The seq2seq glue: task-restricted BERT vocabulary, target decoding, and DiffuSeq pretrain → run end to end."""
+import json
+
+import torch
+
+from core.tokenizers import RestrictedTokenizer, load_tokenizer
+from experiments.seq2seq import decode_targets, tokenizer_from_spec
+from tests.test_experiments import run
+
+
+def test_restricted_tokenizer_round_trip_and_unknowns():
+    bert = load_tokenizer("bert")
+    tok = RestrictedTokenizer.from_corpus(bert, ["how do i learn python ?", "what is python"])
+    assert tok.vocab_size == len(set(bert.encode("how do i learn python ? what is python"))) + 5  # + PAD CLS SEP MASK UNK
+    assert tok.decode(tok.encode("how do i learn python ?")) == "how do i learn python?"
+    assert tok.encode("zebra") == [tok.unk_id]                       # unseen WordPieces map to [UNK]
+    assert tok.to_base([tok.cls_id, tok.sep_id, tok.pad_id]) == [bert.cls_id, bert.sep_id, bert.pad_id]
+    rebuilt = tokenizer_from_spec({"base": "bert", "kept_ids": tok.kept_ids})
+    assert rebuilt.encode("what is python") == tok.encode("what is python")
+
+
+def test_decode_targets_stops_at_sep_and_drops_specials():
+    bert = load_tokenizer("bert")
+    hello, world = bert.encode("hello world")
+    ids = torch.tensor([[bert.cls_id, 7, bert.sep_id, hello, world, bert.sep_id, hello, bert.pad_id]])
+    mask = torch.tensor([[0, 0, 0, 1, 1, 1, 1, 1]])
+    assert decode_targets(ids, mask, bert) == ["hello world"]
+
+
+def test_diffuseq_pretrain_then_run_writes_seq2seq_row(tmp_path):
+    common = ["teacher=diffuseq", "task=qqp", "preset=tiny", "threads=1"]
+    out = run("experiments.pretrain", *common, f"run_dir={tmp_path / 'dq'}", "train.max_steps=2", "train.save_every=2",
+              "train.eval_every=2", "train.eval_batches=1", "train.batch_size=4", "diffuseq.val_sources=2",
+              "diffuseq.val_steps=2", "data.seq_len=32")
+    assert out.returncode == 0, out.stderr[-2000:]
+    config = json.loads((tmp_path / "dq" / "pretrained" / "config.json").read_text())
+    assert config["family"] == "diffuseq" and config["seq_len"] == 32 and config["tokenizer"]["base"] == "bert"
+    out = run("experiments.run", *common, f"teacher_path={tmp_path / 'dq' / 'pretrained'}", "steps=3",
+              "sampling.num_samples=4", "sampling.batch_size=2", "diffuseq.candidates=2", "diffuseq.bertscore=false",
+              f"results_dir={tmp_path / 'res'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    row = json.loads((tmp_path / "res" / "diffuseq-qqp-tiny-steps3-k2.json").read_text())
+    assert row["task"] == "qqp" and row["n_samples"] == 4 and row["candidates"] == 2
+    assert {"bleu", "sacrebleu", "rouge_l", "dist1", "self_bleu", "div4"} <= set(row["metrics"]["single"])
+    assert {"bleu", "rouge_l"} <= set(row["metrics"]["mbr"])
+    assert {"source", "reference", "output"} == set(row["samples"][0])
