@@ -15,7 +15,7 @@ import time
 import torch
 from omegaconf import OmegaConf
 
-from core.checkpoint import atomic_write_text
+from core.checkpoint import atomic_write_json, atomic_write_text
 from core.errors import ConfigError
 from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
@@ -143,7 +143,7 @@ def ar_recipe(cfg, device, provenance, export_dir):
     def export(model, ema, step):
         with ema.swapped_in(model):
             save_ar(model, tokenizer_name, export_dir)
-        atomic_write_text(f"{export_dir}/provenance.json", OmegaConf.to_yaml({**provenance, "train_step": step}))
+        atomic_write_json(f"{export_dir}/provenance.json", {**provenance, "train_step": step})
 
     return model, loss_fn, train_blocks, valid_blocks, export, "nll"
 
