@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(PY) -m experiments.run
 
 test: $(STAMP)
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -p no:cacheprovider
 
 clean-venv:
 	rm -rf $(VENV)
