@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from transformers import GPT2Config, GPT2LMHeadModel
+
+from core.checkpoint import atomic_save_folder
 
 TOKENIZER_SIDECAR = "dlm_tokenizer.json"   # {"tokenizer": "<core.tokenizers name>"}
 
@@ -59,23 +60,14 @@ def ar_loss(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None 
 
 
 def save_ar(model: GPT2LMHeadModel, tokenizer_name: str, folder: str | os.PathLike) -> Path:
-    """Save HF-style (config.json + model.safetensors) plus the tokenizer-name sidecar, atomically.
-
-    Everything is written to `<folder>.tmp` first and then renamed, so a crash never leaves a half-written folder.
-    """
-    folder = Path(folder)
-    tmp, old = folder.with_name(folder.name + ".tmp"), folder.with_name(folder.name + ".old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)   # safetensors is the default serialization
-    if not (tmp / "model.safetensors").exists():
-        raise RuntimeError(f"save_ar: {tmp} has no model.safetensors after save_pretrained")
-    (tmp / TOKENIZER_SIDECAR).write_text(json.dumps({"tokenizer": tokenizer_name}) + "\n")
-    if folder.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
-    return folder
+    """Save HF-style (config.json + model.safetensors) plus the tokenizer-name sidecar, as one atomic folder swap
+    (core.checkpoint.atomic_save_folder), so a crash never leaves a half-written folder."""
+    def write(tmp: Path):
+        model.save_pretrained(tmp)   # safetensors is the default serialization
+        if not (tmp / "model.safetensors").exists():
+            raise RuntimeError(f"save_ar: {tmp} has no model.safetensors after save_pretrained")
+        (tmp / TOKENIZER_SIDECAR).write_text(json.dumps({"tokenizer": tokenizer_name}) + "\n")
+    return atomic_save_folder(folder, write)
 
 
 def load_ar(folder: str | os.PathLike) -> tuple[GPT2LMHeadModel, str]:
