@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from core.errors import DataError
+
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.safetensors"
 EMA_FILE = "ema.safetensors"
@@ -122,8 +124,6 @@ def load_training_state(folder: str | Path, *, model, optimizer, ema=None, devic
 
 def check_state_dict(model: torch.nn.Module, state: dict, *, source) -> None:
     """Raise one error listing every missing, unexpected and mis-shaped key of `state` against `model`."""
-    from core.errors import DataError
-
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

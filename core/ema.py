@@ -39,6 +39,10 @@ class EMA:
         """Parameter names → shadow tensors (so the dict loads into the model as is)."""
         return dict(self.shadow)
 
+    def full_state_dict(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+        """A complete state dict of the EMA model: the model's buffers (e.g. rotary inv_freq) and EMA parameters."""
+        return model.state_dict() | self.state_dict()
+
     def load_state_dict(self, state: dict[str, torch.Tensor], num_updates: int | None = None) -> None:
         missing = set(self.shadow) - set(state)
         if missing:

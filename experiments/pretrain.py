@@ -15,7 +15,7 @@ import time
 import torch
 from omegaconf import OmegaConf
 
-from core.checkpoint import atomic_write_json, atomic_write_text
+from core.checkpoint import atomic_write_text
 from core.errors import ConfigError
 from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
@@ -24,7 +24,6 @@ from experiments.cli import parse_args, run_cli
 from experiments.config import run_name
 from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, resolve_device
 
-DISCRETE_FAMILIES = ("mdlm", "sedd", "duo")
 RECIPES = {}  # filled below: teacher -> recipe(cfg, device, provenance, export_dir)
 
 
@@ -81,15 +80,10 @@ def discrete_recipe(cfg, device, provenance, export_dir):
         # The exported process has no curriculum: it is a training-time device, sampling uses plain z_t.
         save_teacher(export_dir, family=cfg.teacher, network=model, process_config={**process.config(), "curriculum": None}
                      if cfg.teacher == "duo" else process.config(), tokenizer_name=tokenizer_name,
-                     seq_len=cfg.data.seq_len, state=ema_state(model, ema), dtype=cfg.train.export_dtype,
+                     seq_len=cfg.data.seq_len, state=ema.full_state_dict(model), dtype=cfg.train.export_dtype,
                      provenance={**provenance, "train_step": step})
 
     return network, loss_fn, train_blocks, valid_blocks, export, "nelbo"
-
-
-def ema_state(model, ema) -> dict:
-    """EMA parameters plus the model's buffers (e.g. rotary inv_freq), i.e. a full state dict of the EMA model."""
-    return model.state_dict() | ema.state_dict()
 
 
 def dcd_recipe(cfg, device, provenance, export_dir):
@@ -122,7 +116,7 @@ def dcd_recipe(cfg, device, provenance, export_dir):
 
     def export(model, ema, step):
         save_teacher(export_dir, family="dcd", network=model, process_config=duo.process.config(),
-                     tokenizer_name=duo.tokenizer_name, seq_len=duo.seq_len, state=ema_state(model, ema),
+                     tokenizer_name=duo.tokenizer_name, seq_len=duo.seq_len, state=ema.full_state_dict(model),
                      dtype=cfg.train.export_dtype, provenance={**provenance, "train_step": step, "distilled_from": str(source),
                                                                "dcd": OmegaConf.to_container(cfg.dcd)})
 
@@ -142,8 +136,7 @@ def ar_recipe(cfg, device, provenance, export_dir):
 
     def export(model, ema, step):
         with ema.swapped_in(model):
-            save_ar(model, tokenizer_name, export_dir)
-        atomic_write_json(f"{export_dir}/provenance.json", {**provenance, "train_step": step})
+            save_ar(model, tokenizer_name, export_dir, provenance={**provenance, "train_step": step})
 
     return model, loss_fn, train_blocks, valid_blocks, export, "nll"
 

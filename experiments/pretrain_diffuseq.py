@@ -39,8 +39,7 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
         return eval_fn
 
     def export(model, ema, step):
-        state = model.state_dict() | ema.state_dict()
-        save_pretrained(model, process, export_dir, state=state,
+        save_pretrained(model, process, export_dir, state=ema.full_state_dict(model),
                         extra={"tokenizer": tokenizer_spec, "seq_len": cfg.data.seq_len, "task": cfg.task,
                                "provenance": {**provenance, "train_step": step}})
 

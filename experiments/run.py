@@ -28,6 +28,7 @@ from experiments.config import run_name
 from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device
 from experiments.tables import main as build_tables
 
+
 def sample_teacher(teacher, *, batch_size: int, steps: int, sampling, device, temperature: float | None = None):
     """Dispatch to the family's sampler with the options it has. Returns (ids [B, L], nfe per sample)."""
     temperature = sampling.temperature if temperature is None else temperature
@@ -104,7 +105,7 @@ def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int) -> tuple[list[str], 
     return tokenizer.batch_decode(rows.tolist()), rows
 
 
-def run_sample(cfg, device) -> dict:
+def run_sample(cfg, device) -> Path:
     from teachers.registry import load_teacher
 
     name = run_name(cfg)

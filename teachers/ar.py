@@ -59,14 +59,17 @@ def ar_loss(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None 
     return (nll * keep).sum() / keep.sum().clamp_min(1.0)
 
 
-def save_ar(model: GPT2LMHeadModel, tokenizer_name: str, folder: str | os.PathLike) -> Path:
-    """Save HF-style (config.json + model.safetensors) plus the tokenizer-name sidecar, as one atomic folder swap
-    (core.checkpoint.atomic_save_folder), so a crash never leaves a half-written folder."""
+def save_ar(model: GPT2LMHeadModel, tokenizer_name: str, folder: str | os.PathLike, *,
+            provenance: dict | None = None) -> Path:
+    """Save HF-style (config.json + model.safetensors) plus the tokenizer-name sidecar (and `provenance.json` when
+    given), as one atomic folder swap (core.checkpoint.atomic_save_folder): never a half-written folder."""
     def write(tmp: Path):
         model.save_pretrained(tmp)   # safetensors is the default serialization
         if not (tmp / "model.safetensors").exists():
             raise RuntimeError(f"save_ar: {tmp} has no model.safetensors after save_pretrained")
         (tmp / TOKENIZER_SIDECAR).write_text(json.dumps({"tokenizer": tokenizer_name}) + "\n")
+        if provenance is not None:
+            (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str) + "\n")
     return atomic_save_folder(folder, write)
 
 

@@ -19,7 +19,7 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 
 
 def process_families() -> dict:
-    """family -> (process class, extra-output count). Imported lazily so one family's import error stays local."""
+    """family -> process class. Imported lazily so one family's import error stays local."""
     from teachers.mdlm import MaskedDiffusion
     families = {"mdlm": MaskedDiffusion}
     try:
