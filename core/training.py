@@ -30,7 +30,8 @@ class TrainSettings:
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_steps: int = 100
-    lr_schedule: str = "constant"      # "constant" after warmup (MDLM/SEDD) or "cosine" decay to 10%
+    lr_schedule: str = "constant"      # "constant" after warmup (MDLM/SEDD), "cosine" decay to 10%, or "wsd"
+    decay_steps: int = 0               # wsd: constant, then linear decay to 10% over the last decay_steps
     grad_clip: float = 1.0
     ema_decay: float = 0.9999
     ema_warmup: bool = True            # decay_n = min(decay, (1+n)/(10+n)); see core/ema.py
@@ -50,7 +51,13 @@ def learning_rate(step: int, s: TrainSettings) -> float:
     if s.lr_schedule == "cosine":
         progress = min(1.0, (step - s.warmup_steps) / max(1, s.max_steps - s.warmup_steps))
         return s.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
-    raise ValueError(f"unknown lr_schedule {s.lr_schedule!r}; valid: constant, cosine")
+    if s.lr_schedule == "wsd":
+        # Warmup-stable-decay: a constant-lr run can be resumed and finished with a decay phase, which a cosine
+        # schedule (fixed to max_steps from step 0) cannot.
+        decay_start = s.max_steps - s.decay_steps
+        progress = min(1.0, max(0.0, (step - decay_start) / max(1, s.decay_steps)))
+        return s.lr * (1.0 - 0.9 * progress)
+    raise ValueError(f"unknown lr_schedule {s.lr_schedule!r}; valid: constant, cosine, wsd")
 
 
 def autocast_context(device: torch.device, precision: str):

@@ -22,7 +22,7 @@ CHOICES = {
     "task": ["qqp", "qg", "ts"],
     "preset": ["tiny", "small", "base"],
     "device": ["auto", "cpu", "cuda"],
-    "train.lr_schedule": ["constant", "cosine"],
+    "train.lr_schedule": ["constant", "cosine", "wsd"],
     "train.precision": ["fp32", "bf16"],
     "train.export_dtype": ["float32", "float16", "bfloat16"],
     "dcd.loss_type": ["kl-bwd", "kl-fwd"],

@@ -30,7 +30,7 @@ RECIPES = {}  # filled below: teacher -> recipe(cfg, device, provenance, export_
 def settings_from(cfg) -> TrainSettings:
     t = cfg.train
     return TrainSettings(max_steps=t.max_steps, lr=t.lr, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
-                         lr_schedule=t.lr_schedule, grad_clip=t.grad_clip, ema_decay=t.ema_decay, ema_warmup=t.ema_warmup, reset_ema=t.reset_ema,
+                         lr_schedule=t.lr_schedule, decay_steps=t.decay_steps, grad_clip=t.grad_clip, ema_decay=t.ema_decay, ema_warmup=t.ema_warmup, reset_ema=t.reset_ema,
                          eval_every=t.eval_every, save_every=t.save_every, log_every=t.log_every,
                          precision=t.precision, max_minutes=t.max_minutes)
 

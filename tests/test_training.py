@@ -54,6 +54,9 @@ def test_warmup_and_schedules():
     s = TrainSettings(lr=1.0, warmup_steps=10, max_steps=110, lr_schedule="cosine")
     assert learning_rate(0, s) == 0.1 and learning_rate(9, s) == 1.0
     assert abs(learning_rate(110, s) - 0.1) < 1e-9
+    wsd = TrainSettings(lr=1.0, warmup_steps=10, max_steps=110, lr_schedule="wsd", decay_steps=20)
+    assert learning_rate(50, wsd) == 1.0 and learning_rate(90, wsd) == 1.0
+    assert abs(learning_rate(100, wsd) - 0.55) < 1e-9 and abs(learning_rate(110, wsd) - 0.1) < 1e-9
 
 
 def test_pretrained_round_trip_and_no_leftovers(tmp_path):
