@@ -3,7 +3,8 @@
     python -m experiments.tables [--results-dir results] [--out results/README.md]
 
 Unconditional rows (records with a `teacher`) and seq2seq rows (records with a `task`) get separate tables,
-followed by up to three decoded samples per row (the record's `samples` list).
+followed by decoded samples: up to three per unconditional row, and five (source, reference, output) examples per
+seq2seq method and task, taken from its single-candidate row with the most steps.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from core.evaluate.results import load_results
 from core.paths import RESULTS_DIR
 
 MAX_SAMPLES = 3
+MAX_SEQ2SEQ_EXAMPLES = 5
 MAX_SAMPLE_CHARS = 600
 
 # (header, where to read it): top-level key, or "metrics.<key>".
@@ -90,14 +92,26 @@ def render_results(records: list[dict]) -> str:
         lines += ["## Conditional generation (DLM-One)", "", *_table(seq2seq, SEQ2SEQ_COLUMNS), ""]
     if not records:
         lines += ["No results yet.", ""]
-    with_samples = [r for r in unconditional + seq2seq if r.get("samples")]
-    if with_samples:
+    shown = [(r, MAX_SAMPLES) for r in unconditional if r.get("samples")]
+    shown += [(r, MAX_SEQ2SEQ_EXAMPLES) for r in _seq2seq_showcase(seq2seq)]
+    if shown:
         lines += ["## Samples", ""]
-        for record in with_samples:
+        for record, limit in shown:
             lines += [f"### {record['_file']}", "", f"`{record['command']}`", ""]
-            for sample in record["samples"][:MAX_SAMPLES]:
+            for sample in record["samples"][:limit]:
                 lines += [*_sample_block(sample), ""]
     return "\n".join(lines)
+
+
+def _seq2seq_showcase(records: list[dict]) -> list[dict]:
+    """Per (method, task): the single-candidate row with the most steps that stored examples."""
+    best: dict[tuple, dict] = {}
+    for r in records:
+        if r.get("samples") and r.get("candidates", 1) == 1:
+            key = (r["method"], r["task"])
+            if key not in best or r["steps"] > best[key]["steps"]:
+                best[key] = r
+    return [best[key] for key in sorted(best)]
 
 
 def build_table(results_dir: str | os.PathLike, out: str | os.PathLike) -> Path:

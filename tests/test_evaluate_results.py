@@ -67,6 +67,20 @@ def test_table_from_two_results(tmp_path):
     assert tables_main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "x.md")]) == 1
 
 
+def test_seq2seq_examples_come_from_the_most_steps_single_candidate_row(tmp_path):
+    def row(steps, candidates, tag):
+        record = seq2seq_record()
+        record.update(steps=steps, nfe=steps, candidates=candidates,
+                      samples=[{"source": f"s{i}", "reference": f"r{i}", "generated": f"{tag}{i}"} for i in range(7)])
+        return record
+    write_result(row(10, 1, "ten-"), tmp_path, "a")
+    write_result(row(100, 1, "hundred-"), tmp_path, "b")
+    write_result(row(1000, 10, "mbr-"), tmp_path, "c")   # k > 1 rows are not the showcase
+    text = build_table(tmp_path, tmp_path / "README.md").read_text()
+    shown = [line for line in text.splitlines() if line.startswith("generated: ")]
+    assert shown == [f"generated: hundred-{i}" for i in range(5)]
+
+
 def test_benchmark_reports_median_per_sample():
     calls = []
     result = benchmark(lambda: calls.append(1), batch_size=4, n_warmup=2, n_repeat=3, tokens_per_sample=16, nfe=8)
