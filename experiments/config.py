@@ -16,7 +16,7 @@ from core.errors import ConfigError
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 CHOICES = {
-    "method": ["sample", "real_text"],
+    "method": ["sample", "real_text", "copy_source"],
     "teacher": ["mdlm", "duo", "dcd", "sedd", "ar", "diffuseq"],
     "corpus": ["shakespeare", "english"],
     "task": ["qqp", "qg", "ts"],

@@ -34,7 +34,7 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
             candidates = generate_texts(process, model, val_sources, tokenizer, seq_len=cfg.data.seq_len,
                                         steps=cfg.diffuseq.val_steps, candidates=1, sampler="ddim", respace="kept",
                                         clamp=cfg.diffuseq.clamp, batch_size=cfg.train.batch_size, device=device)
-            out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_sources)
+            out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_sources, tokenizer)
             return out
         return eval_fn
 

@@ -5,6 +5,7 @@ methods
                 (gpt2-large if cached locally, else the embedded reference AR model), unigram entropy, optional MAUVE
                 against held-out text, seconds per sample. Writes results/<name>.json and rebuilds results/README.md.
     real_text   the same metrics for held-out real text (the test split cut to the teachers' length): the yardstick.
+    copy_source seq2seq yardstick: the source sentence as the output, scored with the DiffuSeq metric set (`task=`).
 The embedded default (`make demo`) samples the committed MDLM teacher on tinyshakespeare.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 from omegaconf import OmegaConf
 
 from core.checkpoint import atomic_write_text
-from core.data import lm_blocks, load_lm_text
+from core.data import lm_blocks, load_lm_text, load_seq2seq
 from core.errors import ConfigError, DataError
 from core.evaluate.mauve_score import mauve_score
 from core.evaluate.results import write_result
@@ -129,8 +130,7 @@ def run_sample(cfg, device) -> Path:
 
 def run_seq2seq(cfg, device) -> Path:
     """Sample the DiffuSeq teacher on the task's test sources at `steps` and compute DiffuSeq's metric set."""
-    from core.data import load_seq2seq
-    from experiments.seq2seq import evaluate_candidates, generate_texts, task_source, tokenizer_from_spec
+    from experiments.seq2seq import generate_texts, tokenizer_from_spec
     from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
 
     name = run_name(cfg)
@@ -138,7 +138,7 @@ def run_seq2seq(cfg, device) -> Path:
     model, process = from_pretrained(folder, map_location=device)
     spec = pretrained_config(folder)
     tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
-    examples = load_seq2seq(task_source(cfg), "test")[: cfg.sampling.num_samples]
+    examples = seq2seq_test_examples(cfg)
     batches = [examples[i:i + cfg.sampling.batch_size] for i in range(0, len(examples), cfg.sampling.batch_size)]
     candidates, cursor = [], iter(batches)
 
@@ -150,17 +150,47 @@ def run_seq2seq(cfg, device) -> Path:
     speed = benchmark(one_batch, batch_size=cfg.sampling.batch_size * cfg.diffuseq.candidates,
                       n_warmup=1 if len(batches) > 1 else 0, n_repeat=max(1, len(batches) - 1),
                       tokens_per_sample=seq_len, nfe=cfg.steps, device=device)
-    metrics = evaluate_candidates(candidates, examples, bertscore=cfg.diffuseq.bertscore, device=device)
-    bert_model = metrics["single"].get("bertscore_model", "none")
     record = {"method": "teacher", "teacher": "diffuseq", "task": cfg.task, "preset": cfg.preset, "steps": cfg.steps,
               "nfe": cfg.steps, "candidates": cfg.diffuseq.candidates, "sampler": cfg.diffuseq.sampler,
-              "respace": cfg.diffuseq.respace, "clamp": cfg.diffuseq.clamp, "metrics": metrics,
-              "n_samples": len(examples), "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
-              "evaluator": f"DiffuSeq BLEU (nltk sentence, smoothing 4) + sacrebleu + rouge-score + BERTScore({bert_model})",
-              "seed": cfg.seed, "teacher_path": repo_relative(folder),
-              "samples": [{"source": e.src, "reference": e.refs[0], "output": c[0]}
-                          for e, c in zip(examples[: cfg.eval.num_show], candidates)]}
+              "respace": cfg.diffuseq.respace, "clamp": cfg.diffuseq.clamp,
+              "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
+              "teacher_path": repo_relative(folder),
+              **seq2seq_evaluation(candidates, examples, tokenizer, cfg, device)}
     return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}-k{cfg.diffuseq.candidates}")
+
+
+def run_copy_source(cfg, device) -> Path:
+    """The seq2seq yardstick: output the source itself (in the BERT tokenizer's view), scored like a model."""
+    from experiments.seq2seq import tokenizer_view
+
+    tokenizer = load_tokenizer("bert")
+    examples = seq2seq_test_examples(cfg)
+    candidates = [[tokenizer_view(e.src, tokenizer)] for e in examples]
+    record = {"method": "copy_source", "teacher": "none", "task": cfg.task, "preset": "-", "steps": 0, "nfe": 0,
+              "candidates": 1, "seconds_per_sample": 0.0,
+              **seq2seq_evaluation(candidates, examples, tokenizer, cfg, device)}
+    return write_result(record, results_dir(cfg), f"copy-source-{cfg.task}-test")
+
+
+def seq2seq_test_examples(cfg):
+    from experiments.seq2seq import task_source
+
+    return load_seq2seq(task_source(cfg), "test")[: cfg.sampling.num_samples]
+
+
+def seq2seq_evaluation(candidates: list[list[str]], examples, tokenizer, cfg, device) -> dict:
+    """The metric part of a seq2seq result row; every candidate text is kept so the row can be re-scored."""
+    from experiments.seq2seq import evaluate_candidates, tokenizer_view
+
+    metrics = evaluate_candidates(candidates, examples, bertscore=cfg.diffuseq.bertscore, device=device,
+                                  tokenizer=tokenizer)
+    bert_model = metrics["single"].get("bertscore_model", "none")
+    return {"metrics": metrics, "n_samples": len(examples), "seed": cfg.seed,
+            "evaluator": f"DiffuSeq BLEU (nltk sentence, smoothing 4) + sacrebleu + rouge-score + BERTScore({bert_model});"
+                         " references in the tokenizer's view",
+            "samples": [{"source": e.src, "reference": tokenizer_view(e.refs[0], tokenizer), "output": c[0]}
+                        for e, c in zip(examples[: cfg.eval.num_show], candidates)],
+            "outputs": candidates}
 
 
 def results_dir(cfg) -> Path:
@@ -184,6 +214,8 @@ def main(argv: list[str]) -> int:
     device = resolve_device(cfg.device)
     if cfg.method == "real_text":
         path = run_real_text(cfg, device)
+    elif cfg.method == "copy_source":
+        path = run_copy_source(cfg, device)
     elif cfg.teacher == "diffuseq":
         path = run_seq2seq(cfg, device)
     else:

@@ -65,9 +65,19 @@ def generate_texts(process, model, examples, tokenizer, *, seq_len: int, steps: 
     return out
 
 
-def evaluate_candidates(candidates: list[list[str]], examples, *, bertscore: bool, device) -> dict:
-    """Single-sample metrics on candidate 0, and MBR-k metrics when k > 1 (DiffuSeq's MBR table rows)."""
-    refs = [e.refs for e in examples]
+def tokenizer_view(text: str, tokenizer) -> str:
+    """A text as the model's tokenizer writes it back (bert: lower-cased, WordPiece spacing). DiffuSeq scores its
+    outputs against references decoded from their token ids the same way (`sample_seq2seq.py`), so case and
+    punctuation spacing do not count as errors. The full BERT vocabulary is used: a reference word outside a
+    restricted task vocabulary stays in the reference, so the model is penalised for being unable to write it."""
+    base = getattr(tokenizer, "base", tokenizer)
+    return base.decode(base.encode(text), skip_special_tokens=True).strip()
+
+
+def evaluate_candidates(candidates: list[list[str]], examples, *, bertscore: bool, device, tokenizer) -> dict:
+    """Single-sample metrics on candidate 0, and MBR-k metrics when k > 1 (DiffuSeq's MBR table rows).
+    References are compared in the tokenizer's view (`tokenizer_view`)."""
+    refs = [[tokenizer_view(r, tokenizer) for r in e.refs] for e in examples]
     first = [c[0] for c in candidates]
     metrics = {"single": seq2seq_metrics(first, refs, candidates if len(candidates[0]) > 1 else None,
                                          with_bertscore=bertscore, device=str(device))}
@@ -77,8 +87,9 @@ def evaluate_candidates(candidates: list[list[str]], examples, *, bertscore: boo
     return metrics
 
 
-def quick_bleu(candidates: list[list[str]], examples) -> float:
-    return diffuseq_sentence_bleu([c[0] for c in candidates], [e.refs for e in examples])
+def quick_bleu(candidates: list[list[str]], examples, tokenizer) -> float:
+    return diffuseq_sentence_bleu([c[0] for c in candidates],
+                                  [[tokenizer_view(r, tokenizer) for r in e.refs] for e in examples])
 
 
 def train_pairs_and_examples(cfg):

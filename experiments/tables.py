@@ -107,7 +107,7 @@ def _seq2seq_showcase(records: list[dict]) -> list[dict]:
     """Per (method, task): the single-candidate row with the most steps that stored examples."""
     best: dict[tuple, dict] = {}
     for r in records:
-        if r.get("samples") and r.get("candidates", 1) == 1:
+        if r.get("samples") and r.get("candidates", 1) == 1 and r["nfe"] > 0:   # not the copy-source yardstick
             key = (r["method"], r["task"])
             if key not in best or r["steps"] > best[key]["steps"]:
                 best[key] = r

@@ -44,3 +44,34 @@ def test_diffuseq_pretrain_then_run_writes_seq2seq_row(tmp_path):
     assert {"bleu", "sacrebleu", "rouge_l", "dist1", "self_bleu", "div4"} <= set(row["metrics"]["single"])
     assert {"bleu", "rouge_l"} <= set(row["metrics"]["mbr"])
     assert {"source", "reference", "output"} == set(row["samples"][0])
+
+
+def test_references_are_scored_in_the_tokenizers_view():
+    from experiments.seq2seq import evaluate_candidates, tokenizer_view
+    from core.data import Seq2SeqExample
+
+    bert = load_tokenizer("bert")
+    restricted = RestrictedTokenizer.from_corpus(bert, ["why is tokyo so big ?"])
+    assert tokenizer_view("Why is Tokyo so BIG ?", restricted) == "why is tokyo so big?"
+    assert tokenizer_view("Zebras, Tokyo!", restricted) == "zebras, tokyo!"     # the full vocabulary, not [UNK]
+    example = Seq2SeqExample(src="Why is Tokyo so big?", refs=["Why is Tokyo so big?"])
+    metrics = evaluate_candidates([["why is tokyo so big?"]], [example], bertscore=False, device="cpu",
+                                  tokenizer=restricted)
+    assert abs(metrics["single"]["bleu"] - 1.0) < 1e-9                 # case and spacing are not errors
+
+
+def test_copy_source_yardstick(tmp_path):
+    # a custom task whose targets equal their sources: copying scores BLEU 1; a changed target lowers it
+    folder = tmp_path / "task"
+    folder.mkdir()
+    rows = [{"src": f"What is item number {i}?", "trg": f"What is item number {i}?"} for i in range(6)]
+    rows[0]["trg"] = "Tell me something else entirely"
+    for split in ("train", "valid", "test"):
+        (folder / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = run("experiments.run", "method=copy_source", "task=qqp", f"data.path={folder}", "threads=1",
+              "sampling.num_samples=6", "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    row = json.loads((tmp_path / "res" / "copy-source-qqp-test.json").read_text())
+    assert row["method"] == "copy_source" and row["n_samples"] == 6 and row["nfe"] == 0
+    assert 0.8 < row["metrics"]["single"]["bleu"] < 0.84                 # five of six sentences exact: 5/6 + a tiny bit
+    assert row["outputs"][1] == ["what is item number 1?"]
