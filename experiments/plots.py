@@ -64,6 +64,11 @@ def bleu_figure(records: list[dict], out: Path) -> Path | None:
     for (task, kind), points in sorted(curves.items()):
         points = sorted(dict(points).items())
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"DiffuSeq {task} ({kind})")
+    for r in records:
+        if "task" in r and r["method"] == "copy_source":
+            ax.axhline(r["metrics"]["single"]["bleu"], ls="--", lw=1, color="gray")
+            ax.annotate(f"copy source ({r['task']})", (1, r["metrics"]["single"]["bleu"]), fontsize=7,
+                        xytext=(2, 2), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("sampling steps")
     ax.set_ylabel("BLEU (DiffuSeq sentence BLEU) ↑")

@@ -18,8 +18,15 @@ case "$1" in
     $PY -m experiments.pretrain teacher=dcd corpus=shakespeare preset=small threads=1 train.max_minutes=22
     export_run dcd corpus dcd-shakespeare-small
     for k in 1 2 4 8 16 32 64; do $PY -m experiments.run teacher=dcd steps=$k threads=1; done ;;
-  diffuseq-ts)
+  diffuseq-ts)   # 2000 steps on 32 sources and MBR-10 only at 1 and 10 steps: the CPU budget of this session
     export_run diffuseq "task=ts" diffuseq-ts-small
-    for k in 1 10 100 1000 2000; do $PY -m experiments.run teacher=diffuseq task=ts steps=$k sampling.num_samples=64 threads=1; done
-    for k in 1 10 100; do $PY -m experiments.run teacher=diffuseq task=ts steps=$k sampling.num_samples=64 diffuseq.candidates=10 threads=1; done ;;
+    for k in 1 10 100 1000; do $PY -m experiments.run teacher=diffuseq task=ts steps=$k sampling.num_samples=64 threads=1; done
+    $PY -m experiments.run teacher=diffuseq task=ts steps=2000 sampling.num_samples=32 threads=1
+    for k in 1 10; do $PY -m experiments.run teacher=diffuseq task=ts steps=$k sampling.num_samples=64 diffuseq.candidates=10 threads=1; done ;;
+  diffuseq-qqp)  # re-score the qqp teacher under the tokenizer-view references (the session-1 rows used raw ones)
+    while pgrep -f "lane_s2_eval.sh mdlm" >/dev/null; do sleep 20; done
+    rm -f results/diffuseq-qqp-small-steps*
+    for k in 1 10 100; do $PY -m experiments.run teacher=diffuseq task=qqp steps=$k sampling.num_samples=64 threads=1; done
+    for k in 1 10; do $PY -m experiments.run teacher=diffuseq task=qqp steps=$k sampling.num_samples=64 diffuseq.candidates=10 threads=1; done
+    $PY -m experiments.run teacher=diffuseq task=qqp steps=1000 sampling.num_samples=32 threads=1 ;;
 esac
