@@ -15,7 +15,7 @@ case "$1" in
   dcd)   # re-distil from the new Duo teacher: wait for its export, start a fresh run (not a resume of the old one)
     while pgrep -f "experiments.pretrain teacher=duo corpus" >/dev/null; do sleep 20; done; sleep 60
     test ! -d runs/dcd-shakespeare-small || mv runs/dcd-shakespeare-small runs/dcd-shakespeare-small.old
-    $PY -m experiments.pretrain teacher=dcd corpus=shakespeare preset=small threads=1 train.max_minutes=22
+    $PY -m experiments.pretrain teacher=dcd corpus=shakespeare preset=small threads=1 train.max_minutes=18
     export_run dcd corpus dcd-shakespeare-small
     for k in 1 2 4 8 16 32 64; do $PY -m experiments.run teacher=dcd steps=$k threads=1; done ;;
   diffuseq-ts)   # 2000 steps on 32 sources and MBR-10 only at 1 and 10 steps: the CPU budget of this session
