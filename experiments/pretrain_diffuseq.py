@@ -5,7 +5,8 @@ import torch
 
 from core.data import seq2seq_pairs
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
-from experiments.seq2seq import build_tokenizer, encode_pairs, generate_texts, quick_bleu, train_pairs_and_examples
+from experiments.seq2seq import (build_tokenizer, encode_pairs, generate_texts, quick_bleu, train_pairs_and_examples,
+                                 viewed_references)
 from teachers.diffuseq import DiffuSeqProcess
 from teachers.diffuseq_checkpoint import save_pretrained
 
@@ -22,6 +23,7 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
     train_blocks = torch.stack([train_rows["input_ids"], train_rows["input_mask"]], dim=1)   # [N, 2, L]
     valid_blocks = torch.stack([valid_rows["input_ids"], valid_rows["input_mask"]], dim=1)
     val_sources = valid_examples[: cfg.diffuseq.val_sources]
+    val_refs = viewed_references(val_sources, tokenizer)       # once, not at every validation
 
     def loss_fn(model, batch):
         rows, _ = batch
@@ -34,7 +36,7 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
             candidates = generate_texts(process, model, val_sources, tokenizer, seq_len=cfg.data.seq_len,
                                         steps=cfg.diffuseq.val_steps, candidates=1, sampler="ddim", respace="kept",
                                         clamp=cfg.diffuseq.clamp, batch_size=cfg.train.batch_size, device=device)
-            out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_sources, tokenizer)
+            out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_refs)
             return out
         return eval_fn
 

@@ -180,16 +180,16 @@ def seq2seq_test_examples(cfg):
 
 def seq2seq_evaluation(candidates: list[list[str]], examples, tokenizer, cfg, device) -> dict:
     """The metric part of a seq2seq result row; every candidate text is kept so the row can be re-scored."""
-    from experiments.seq2seq import evaluate_candidates, tokenizer_view
+    from experiments.seq2seq import evaluate_candidates, viewed_references
 
-    metrics = evaluate_candidates(candidates, examples, bertscore=cfg.diffuseq.bertscore, device=device,
-                                  tokenizer=tokenizer)
+    refs = viewed_references(examples, tokenizer)
+    metrics = evaluate_candidates(candidates, refs, bertscore=cfg.diffuseq.bertscore, device=device)
     bert_model = metrics["single"].get("bertscore_model", "none")
     return {"metrics": metrics, "n_samples": len(examples), "seed": cfg.seed,
             "evaluator": f"DiffuSeq BLEU (nltk sentence, smoothing 4) + sacrebleu + rouge-score + BERTScore({bert_model});"
                          " references in the tokenizer's view",
-            "samples": [{"source": e.src, "reference": tokenizer_view(e.refs[0], tokenizer), "output": c[0]}
-                        for e, c in zip(examples[: cfg.eval.num_show], candidates)],
+            "samples": [{"source": e.src, "reference": r[0], "output": c[0]}
+                        for e, r, c in zip(examples[: cfg.eval.num_show], refs, candidates)],
             "outputs": candidates}
 
 

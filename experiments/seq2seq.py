@@ -74,10 +74,14 @@ def tokenizer_view(text: str, tokenizer) -> str:
     return base.decode(base.encode(text), skip_special_tokens=True).strip()
 
 
-def evaluate_candidates(candidates: list[list[str]], examples, *, bertscore: bool, device, tokenizer) -> dict:
+def viewed_references(examples, tokenizer) -> list[list[str]]:
+    """Every example's references in the tokenizer's view: what the metrics compare outputs against."""
+    return [[tokenizer_view(r, tokenizer) for r in e.refs] for e in examples]
+
+
+def evaluate_candidates(candidates: list[list[str]], refs: list[list[str]], *, bertscore: bool, device) -> dict:
     """Single-sample metrics on candidate 0, and MBR-k metrics when k > 1 (DiffuSeq's MBR table rows).
-    References are compared in the tokenizer's view (`tokenizer_view`)."""
-    refs = [[tokenizer_view(r, tokenizer) for r in e.refs] for e in examples]
+    refs: per source, its references in the tokenizer's view (`viewed_references`)."""
     first = [c[0] for c in candidates]
     metrics = {"single": seq2seq_metrics(first, refs, candidates if len(candidates[0]) > 1 else None,
                                          with_bertscore=bertscore, device=str(device))}
@@ -87,9 +91,8 @@ def evaluate_candidates(candidates: list[list[str]], examples, *, bertscore: boo
     return metrics
 
 
-def quick_bleu(candidates: list[list[str]], examples, tokenizer) -> float:
-    return diffuseq_sentence_bleu([c[0] for c in candidates],
-                                  [[tokenizer_view(r, tokenizer) for r in e.refs] for e in examples])
+def quick_bleu(candidates: list[list[str]], refs: list[list[str]]) -> float:
+    return diffuseq_sentence_bleu([c[0] for c in candidates], refs)
 
 
 def train_pairs_and_examples(cfg):

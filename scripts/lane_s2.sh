@@ -8,8 +8,6 @@ case "$1" in
   mdlm) $PY -m experiments.pretrain teacher=mdlm corpus=shakespeare preset=small threads=1 train.max_steps=6800 train.lr_schedule=wsd train.decay_steps=1500 train.max_minutes=95 ;;
   sedd) $PY -m experiments.pretrain teacher=sedd corpus=shakespeare preset=small threads=1 train.max_steps=5800 train.lr_schedule=wsd train.decay_steps=1500 train.max_minutes=95 ;;
   duo)  $PY -m experiments.pretrain teacher=duo corpus=shakespeare preset=small threads=1 train.max_steps=6000 train.lr_schedule=wsd train.decay_steps=1500 train.max_minutes=95 duo.curriculum_end=800 ;;
-esac
-# DiffuSeq on the strongest-signal task (Wiki-Auto simplification: targets are near-copies of their sources).
-case "$1" in
+  # DiffuSeq on the strongest-signal task (Turk simplification: targets are near-copies of their sources).
   diffuseq-ts) $PY -m experiments.pretrain teacher=diffuseq task=ts preset=small threads=1 data.seq_len=96 train.lr=5e-4 train.max_steps=2400 train.lr_schedule=wsd train.decay_steps=700 train.max_minutes=80 train.eval_every=500 ;;
 esac

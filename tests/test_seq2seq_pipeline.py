@@ -47,7 +47,7 @@ def test_diffuseq_pretrain_then_run_writes_seq2seq_row(tmp_path):
 
 
 def test_references_are_scored_in_the_tokenizers_view():
-    from experiments.seq2seq import evaluate_candidates, tokenizer_view
+    from experiments.seq2seq import evaluate_candidates, tokenizer_view, viewed_references
     from core.data import Seq2SeqExample
 
     bert = load_tokenizer("bert")
@@ -55,8 +55,8 @@ def test_references_are_scored_in_the_tokenizers_view():
     assert tokenizer_view("Why is Tokyo so BIG ?", restricted) == "why is tokyo so big?"
     assert tokenizer_view("Zebras, Tokyo!", restricted) == "zebras, tokyo!"     # the full vocabulary, not [UNK]
     example = Seq2SeqExample(src="Why is Tokyo so big?", refs=["Why is Tokyo so big?"])
-    metrics = evaluate_candidates([["why is tokyo so big?"]], [example], bertscore=False, device="cpu",
-                                  tokenizer=restricted)
+    metrics = evaluate_candidates([["why is tokyo so big?"]], viewed_references([example], restricted),
+                                  bertscore=False, device="cpu")
     assert abs(metrics["single"]["bleu"] - 1.0) < 1e-9                 # case and spacing are not errors
 
 
