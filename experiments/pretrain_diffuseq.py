@@ -7,7 +7,7 @@ from core.data import seq2seq_pairs
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from experiments.seq2seq import (build_tokenizer, encode_pairs, generate_texts, quick_bleu, train_pairs_and_examples,
                                  viewed_references)
-from teachers.diffuseq import DiffuSeqProcess
+from teachers.diffuseq import DiffuSeqProcess, target_recovery
 from teachers.diffuseq_checkpoint import save_pretrained
 
 
@@ -37,6 +37,13 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
                                         steps=cfg.diffuseq.val_steps, candidates=1, sampler="ddim", respace="kept",
                                         clamp=cfg.diffuseq.clamp, batch_size=cfg.train.batch_size, device=device)
             out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_refs)
+            # how much of the conditioning is learned: near T only the source can tell the target words
+            ids, mask = valid_rows["input_ids"][:128].to(device), valid_rows["input_mask"][:128].to(device)
+            gen = torch.Generator(device=device).manual_seed(0)
+            T = process.num_steps
+            for t in (T // 2 - 1, 3 * T // 4 - 1, T - 1):
+                out[f"recovery_t{t}"] = target_recovery(process, model, ids, mask, t, ignore_id=tokenizer.pad_id,
+                                                        generator=gen)
             return out
         return eval_fn
 

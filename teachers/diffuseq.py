@@ -262,6 +262,21 @@ def predict_x0(process: DiffuSeqProcess, model, x: torch.Tensor, t: int, *, clam
 
 
 @torch.no_grad()
+def target_recovery(process: DiffuSeqProcess, model, input_ids: torch.Tensor, input_mask: torch.Tensor, t: int, *,
+                    ignore_id: int | None = None, generator: torch.Generator | None = None) -> float:
+    """Fraction of target tokens (mask = 1, `ignore_id` e.g. padding excluded) that rounding f_θ(z_t, t) to the
+    nearest embedding recovers. A diagnostic, not in DiffuSeq: near t = T the target is noise and only the
+    source can tell the word, so this is how much of the conditioning has been learned (the denoising loss is
+    dominated by small t, where z_t alone identifies the token)."""
+    x0 = process.x_start(model.get_embeds(input_ids), generator)
+    t_vec = torch.full((input_ids.shape[0],), t, dtype=torch.long, device=input_ids.device)
+    xt = process.q_sample(x0, t_vec, randn_like(x0, generator), input_mask)
+    predicted = nearest_token(model(xt, process.model_time(t_vec)), model.word_embedding.weight)
+    scored = input_mask.bool() if ignore_id is None else input_mask.bool() & (input_ids != ignore_id)
+    return (predicted[scored] == input_ids[scored]).float().mean().item()
+
+
+@torch.no_grad()
 def sample_ancestral(process: DiffuSeqProcess, model, x_src: torch.Tensor, mask: torch.Tensor, *,
                      steps: int | None = None, clamp: bool = True, variance: str = "fixedlarge",
                      generator: torch.Generator | None = None) -> torch.Tensor:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from teachers.diffuseq import (DiffuSeqProcess, LossSecondMomentResampler, sqrt_alpha_bars,
-                               step_plan, token_nll)
-from tests.test_diffuseq_toy import ExactDenoiser, toy_batch
+                               step_plan, target_recovery, token_nll)
+from tests.test_diffuseq_toy import MASK, PMF, SOURCE_TOKEN, ExactDenoiser, toy_batch
 
 
 def test_sqrt_schedule_values():
@@ -141,3 +141,19 @@ def test_step_plan_full_is_unrespaced_and_errors():
         step_plan(p, 10, "uniform")
     with pytest.raises(ValueError, match="steps must be in"):
         step_plan(p, 51, "kept")
+
+
+def test_target_recovery_at_the_ends_of_the_schedule():
+    """With the exact denoiser: at t = 0 rounding recovers (almost) every target token; at t = T−1 z_t carries no
+    signal, f_θ is the prior mean of the embeddings, which rounds to token 0 (the most likely first AND second
+    token of the PMF), so the recovery is exactly the fraction of target tokens equal to 0."""
+    p = DiffuSeqProcess(100)
+    model = ExactDenoiser(p, x0_noise_var=1 - p.alpha_bars[0].item())
+    pairs = torch.multinomial(PMF.flatten(), 4000, replacement=True, generator=torch.Generator().manual_seed(0))
+    ids = torch.stack([torch.full_like(pairs, SOURCE_TOKEN), pairs // 4, pairs % 4], dim=1)
+    mask = MASK.repeat(len(ids), 1)
+    gen = torch.Generator().manual_seed(1)
+    assert target_recovery(p, model, ids, mask, 0, generator=gen) > 0.99
+    assert target_recovery(p, model, ids, mask, 99, generator=gen) == pytest.approx(
+        (ids[:, 1:] == 0).float().mean().item(), abs=1e-9)
+    assert target_recovery(p, model, ids, mask, 99, ignore_id=0, generator=gen) == 0.0

@@ -35,6 +35,9 @@ def test_diffuseq_pretrain_then_run_writes_seq2seq_row(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     config = json.loads((tmp_path / "dq" / "pretrained" / "config.json").read_text())
     assert config["family"] == "diffuseq" and config["seq_len"] == 32 and config["tokenizer"]["base"] == "bert"
+    val = [r for r in map(json.loads, (tmp_path / "dq" / "log.jsonl").read_text().splitlines()) if "val/loss" in r]
+    recovery = [val[-1][f"val/recovery_t{t}"] for t in (999, 1499, 1999)]
+    assert all(0.0 <= r <= 1.0 for r in recovery) and "val/bleu_2steps" in val[-1]
     out = run("experiments.run", *common, f"teacher_path={tmp_path / 'dq' / 'pretrained'}", "steps=3",
               "sampling.num_samples=4", "sampling.batch_size=2", "diffuseq.candidates=2", "diffuseq.bertscore=false",
               f"results_dir={tmp_path / 'res'}")
