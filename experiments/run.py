@@ -21,7 +21,7 @@ from core.errors import ConfigError, DataError
 from core.evaluate.mauve_score import mauve_score
 from core.evaluate.results import write_result
 from core.evaluate.speed import benchmark
-from core.evaluate.unconditional import generative_perplexity, load_evaluator, unigram_entropy
+from core.evaluate.unconditional import generative_perplexity, genppl_interval, load_evaluator, unigram_entropy
 from core.paths import REPO_ROOT, RESULTS_DIR
 from core.tokenizers import load_tokenizer
 from experiments.cli import parse_args, run_cli
@@ -84,8 +84,8 @@ def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer) 
                                                            device, fallback_path=fallback)
     ppl = generative_perplexity(texts, model, eval_tokenizer, batch_size=cfg.sampling.batch_size,
                                 max_length=model.config.n_positions, device=device, float64=cfg.eval.float64)
-    metrics = {"gen_ppl": ppl["gen_ppl"], "gen_nll": ppl["nll"], "scored_tokens": ppl["n_tokens"],
-               "entropy": unigram_entropy(ids)}
+    metrics = {"gen_ppl": ppl["gen_ppl"], "gen_ppl_ci95": list(genppl_interval(ppl["text_nll"], ppl["text_tokens"])),
+               "gen_nll": ppl["nll"], "scored_tokens": ppl["n_tokens"], "entropy": unigram_entropy(ids)}
     if cfg.eval.mauve:
         reference, _ = held_out_texts(cfg, tokenizer, len(texts), seq_len=ids.shape[1])
         metrics["mauve"] = mauve_score(texts, reference, device=device)

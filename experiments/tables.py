@@ -23,7 +23,8 @@ MAX_SAMPLE_CHARS = 600
 # (header, where to read it): top-level key, or "metrics.<key>".
 UNCONDITIONAL_COLUMNS = [
     ("method", "method"), ("teacher", "teacher"), ("corpus", "corpus"), ("steps", "steps"), ("NFE", "nfe"),
-    ("T", "temperature"), ("GenPPL ↓", "metrics.gen_ppl"), ("entropy", "metrics.entropy"),
+    ("T", "temperature"), ("GenPPL ↓", "metrics.gen_ppl"),
+    ("GenPPL 95% CI", "metrics.gen_ppl_ci95"), ("entropy", "metrics.entropy"),
     ("MAUVE ↑", "metrics.mauve"), ("s / sample", "seconds_per_sample"), ("samples", "n_samples"),
     ("evaluator", "evaluator"), ("file", "_file"),
 ]
@@ -51,6 +52,8 @@ def _lookup(record: dict, key: str):
 def _cell(value) -> str:
     if value is None:
         return "–"
+    if isinstance(value, list):      # an interval
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
     if isinstance(value, float):
         text = f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
     else:

@@ -17,7 +17,7 @@ from experiments.tables import build_table, main as tables_main  # noqa: E402
 def unconditional_record():
     return {"method": "idlm", "teacher": "mdlm", "steps": 4, "nfe": 4, "n_samples": 8, "seconds_per_sample": 0.25,
             "evaluator": "reference-ar:runs/ar", "seed": 1,
-            "metrics": {"gen_ppl": 41.5, "entropy": 5.1, "mauve": 0.62},
+            "metrics": {"gen_ppl": 41.5, "gen_ppl_ci95": [38.25, 45.0], "entropy": 5.1, "mauve": 0.62},
             "samples": ["first | sample", "second sample", "third", "fourth is not shown"]}
 
 
@@ -56,7 +56,7 @@ def test_table_from_two_results(tmp_path):
     write_result(seq2seq_record(), tmp_path, "b_seq2seq")
     out = build_table(tmp_path, tmp_path / "README.md")
     text = out.read_text()
-    assert "| idlm | mdlm | 4 | 4 | 41.5 | 5.1 | 0.62 | 0.25 | 8 | reference-ar:runs/ar | a_uncond.json |" in text
+    assert "| idlm | mdlm | 4 | 4 | 41.5 | [38.25, 45] | 5.1 | 0.62 | 0.25 | 8 | reference-ar:runs/ar | a_uncond.json |" in text
     assert "| dlm_one | qqp | 1 | 1 | 0.21 | 18.2 | 0.5 | 0.8 | 0.97 | 0.01 | 8 | b_seq2seq.json |" in text
     assert "first | sample" in text and "third" in text and "fourth is not shown" not in text
     assert "generated: how learn?" in text

@@ -9,7 +9,8 @@ from torch import nn
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from core.evaluate.unconditional import generative_perplexity, load_evaluator, unigram_entropy  # noqa: E402
+from core.evaluate.unconditional import (generative_perplexity, genppl_interval, load_evaluator,  # noqa: E402
+                                         unigram_entropy)
 
 VOCAB = 5          # ids 0..3 are letters a..d, id 4 is EOS
 EOS = 4
@@ -86,6 +87,9 @@ def test_nll_counts_first_eos_ignores_padding_and_later_eos():
         assert result["n_tokens"] == len(pairs)
         assert result["nll"] == pytest.approx(nll, abs=1e-9)
         assert result["gen_ppl"] == pytest.approx(math.exp(nll), rel=1e-9)
+        assert result["text_tokens"] == [3, 2, 1]     # per text, in input order whatever the batching
+        per_text = [-sum(hand_log_prob(model, p, n) for p, n in pairs[a:b]) for a, b in ((0, 3), (3, 5), (5, 6))]
+        assert result["text_nll"] == pytest.approx(per_text, abs=1e-9)
 
 
 def test_long_texts_are_split_into_independent_windows():
@@ -110,3 +114,15 @@ def test_genppl_needs_an_eos_id():
 def test_load_evaluator_clear_error_when_nothing_is_available(tmp_path):
     with pytest.raises(FileNotFoundError, match="experiments.pretrain teacher=ar"):
         load_evaluator("no-such-evaluator-xyz", "cpu", fallback_path=tmp_path / "missing")
+
+
+def test_genppl_interval_exact_on_two_texts():
+    """Two one-token texts with NLL 1 and 3: a resample's mean NLL is 1, 2 or 3 with probability 1/4, 1/2, 1/4, so
+    the 95% percentile interval is [e^1, e^3]; the 40% interval holds only the middle value e^2."""
+    assert genppl_interval([1.0, 3.0], [1, 1]) == pytest.approx((math.e, math.e ** 3))
+    assert genppl_interval([1.0, 3.0], [1, 1], level=0.4) == pytest.approx((math.e ** 2, math.e ** 2))
+    assert genppl_interval([2.0, 4.0, 6.0], [1, 2, 3]) == pytest.approx((math.e ** 2, math.e ** 2))  # equal per-token NLL
+    with pytest.raises(ValueError, match="2 NLL sums and 1 token counts"):
+        genppl_interval([1.0, 3.0], [1])
+    with pytest.raises(ValueError, match="level"):
+        genppl_interval([1.0], [1], level=1.0)

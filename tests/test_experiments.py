@@ -45,6 +45,8 @@ def test_run_writes_result_row_table_and_matched_control(trained, tmp_path):
     row = json.loads((tmp_path / "mdlm-shakespeare-small-steps4.json").read_text())
     for key in ("gen_ppl", "entropy"):
         assert row["metrics"][key] > 0
+    low, high = row["metrics"]["gen_ppl_ci95"]
+    assert low <= row["metrics"]["gen_ppl"] <= high
     assert row["n_samples"] == 8 and row["steps"] == 4 and row["evaluator"].startswith("reference-ar")
     assert row["command"].startswith("python -m experiments.run") and len(row["commit"]) >= 7
     assert (tmp_path / "mdlm-shakespeare-small-steps4.config.yaml").is_file()

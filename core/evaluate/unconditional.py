@@ -51,7 +51,7 @@ def unigram_entropy(ids_batch, *, ignore_ids: Iterable[int] = ()) -> float:
 def _scored_windows(texts: Sequence[str], tokenizer, eos_id: int, max_length: int):
     """Tokenize, append EOS, and split into windows of at most `max_length` tokens.
 
-    Returns a list of (ids, scored) pairs; `scored[i]` says whether token i counts in the NLL.
+    Returns a list of (text_index, ids, scored); `scored[i]` says whether token i counts in the NLL.
     A token counts if it is not EOS or is the first EOS of its text (MDLM: `first_eos | (x != eos)`), so when the
     decoded text already holds an EOS, later EOS tokens (e.g. the appended one, or padding-like runs) do not count.
     Windows are scored independently, as MDLM splits the re-tokenized batch with `torch.split(..., context)`:
@@ -59,7 +59,7 @@ def _scored_windows(texts: Sequence[str], tokenizer, eos_id: int, max_length: in
     w windows contributes L - w predictions.
     """
     windows = []
-    for text in texts:
+    for index, text in enumerate(texts):
         ids = list(tokenizer.encode(text)) + [eos_id]
         seen_eos = False
         scored = []
@@ -68,7 +68,7 @@ def _scored_windows(texts: Sequence[str], tokenizer, eos_id: int, max_length: in
             scored.append(not is_eos or not seen_eos)
             seen_eos = seen_eos or is_eos
         for start in range(0, len(ids), max_length):
-            windows.append((ids[start:start + max_length], scored[start:start + max_length]))
+            windows.append((index, ids[start:start + max_length], scored[start:start + max_length]))
     return windows
 
 
@@ -87,7 +87,9 @@ def generative_perplexity(texts: Sequence[str], model, tokenizer, *, batch_size:
         device: where the forward runs; the model must already be there.
         float64: run the forward and the log-softmax in float64 (the model's dtype is restored afterwards).
         eos_id: EOS id appended to every text; defaults to `tokenizer.eos_id` or `tokenizer.eos_token_id`.
-    Returns: {"gen_ppl": exp(nll), "nll": mean NLL per scored token (nats), "n_tokens": N}.
+    Returns: {"gen_ppl": exp(nll), "nll": mean NLL per scored token (nats), "n_tokens": N,
+              "text_nll": summed NLL per text [len(texts)], "text_tokens": scored tokens per text} (the last two
+              feed `genppl_interval`).
     """
     if len(texts) == 0:
         raise ValueError("generative_perplexity: no texts given")
@@ -104,16 +106,16 @@ def generative_perplexity(texts: Sequence[str], model, tokenizer, *, batch_size:
         model.to(torch.float64)
     was_training = model.training
     model.eval()
-    total_nll = torch.zeros((), dtype=torch.float64)
-    total_tokens = 0
+    text_nll = torch.zeros(len(texts), dtype=torch.float64)
+    text_tokens = torch.zeros(len(texts), dtype=torch.long)
     try:
         for start in range(0, len(windows), batch_size):
             chunk = windows[start:start + batch_size]
-            width = max(len(ids) for ids, _ in chunk)
+            width = max(len(ids) for _, ids, _ in chunk)
             input_ids = torch.full((len(chunk), width), eos_id, dtype=torch.long)
             attention = torch.zeros((len(chunk), width), dtype=torch.long)
             scored = torch.zeros((len(chunk), width), dtype=torch.bool)
-            for row, (ids, mask) in enumerate(chunk):
+            for row, (_, ids, mask) in enumerate(chunk):
                 input_ids[row, :len(ids)] = torch.tensor(ids)
                 attention[row, :len(ids)] = 1
                 scored[row, :len(ids)] = torch.tensor(mask)
@@ -123,16 +125,38 @@ def generative_perplexity(texts: Sequence[str], model, tokenizer, *, batch_size:
             # position t predicts token t+1; padding has scored = False.
             nll = F.cross_entropy(logits[:, :-1].transpose(1, 2), input_ids[:, 1:], reduction="none")  # (B, T-1)
             keep = scored[:, 1:]
-            total_nll += nll[keep].double().sum().cpu()
-            total_tokens += int(keep.sum())
+            owner = torch.tensor([index for index, _, _ in chunk])
+            text_nll.index_add_(0, owner, (nll.double() * keep).sum(1).cpu())
+            text_tokens.index_add_(0, owner, keep.sum(1).cpu())
     finally:
         if float64 and original_dtype is not None:
             model.to(original_dtype)
         model.train(was_training)
+    total_tokens = int(text_tokens.sum())
     if total_tokens == 0:
         raise ValueError("generative_perplexity: no scored tokens (every text is a single token; raise max_length?)")
-    mean_nll = float(total_nll) / total_tokens
-    return {"gen_ppl": math.exp(mean_nll), "nll": mean_nll, "n_tokens": total_tokens}
+    mean_nll = float(text_nll.sum()) / total_tokens
+    return {"gen_ppl": math.exp(mean_nll), "nll": mean_nll, "n_tokens": total_tokens,
+            "text_nll": text_nll.tolist(), "text_tokens": text_tokens.tolist()}
+
+
+def genppl_interval(text_nll: Sequence[float], text_tokens: Sequence[int], *, level: float = 0.95,
+                    n_resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap interval of GenPPL over texts (resample whole samples with replacement; GenPPL of a
+    resample = exp(Σ NLL / Σ tokens)). Samples are the independent unit, not tokens, so this is the interval to
+    read two methods' GenPPL against. Deterministic in `seed`."""
+    if len(text_nll) != len(text_tokens) or len(text_nll) == 0:
+        raise ValueError(f"genppl_interval: got {len(text_nll)} NLL sums and {len(text_tokens)} token counts")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"genppl_interval: level must be in (0, 1), got {level}")
+    nll = torch.tensor(text_nll, dtype=torch.float64)
+    tokens = torch.tensor(text_tokens, dtype=torch.float64)
+    picks = torch.randint(len(nll), (n_resamples, len(nll)), generator=torch.Generator().manual_seed(seed))
+    resampled = (nll[picks].sum(1) / tokens[picks].sum(1).clamp_min(1.0)).exp()
+    tail = (1.0 - level) / 2
+    low, high = torch.quantile(resampled, torch.tensor([tail, 1.0 - tail], dtype=torch.float64),
+                               interpolation="lower").tolist()
+    return low, high
 
 
 def _hf_cached_causal_lm(name: str, device):
