@@ -2,7 +2,9 @@
 # Session 3 compute (2 cores, one lane each, 1 thread per process):
 #   mdlm       continue MDLM from its session-2 checkpoint (runs/mdlm-shakespeare-small/checkpoint): the lr jumps back
 #              to 6e-4 (below the 1e-3 peak, since the run resumes from a decayed state), stays there, then a second
-#              wsd decay over the last 3000 steps. Afterwards: scripts/lane_s2_eval.sh mdlm (export + sweep).
+#              wsd decay over the last 3000 steps. Afterwards: scripts/lane_s3_eval.sh mdlm (export + sweep).
+#   sedd       the same continuation for SEDD in the ~65 minutes the second core had left (so a shorter decay).
+#              Afterwards: scripts/lane_s3_eval.sh sedd.
 #   diffuseq-qqp-lossaware   A/B against the session-1 qqp teacher: identical settings except DiffuSeq's own
 #              "lossaware" timestep sampler (its training scripts' default) in place of uniform t.
 set -x
@@ -10,5 +12,6 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 case "$1" in
   mdlm) $PY -m experiments.pretrain teacher=mdlm corpus=shakespeare preset=small threads=1 train.max_steps=17800 train.lr=6e-4 train.lr_schedule=wsd train.decay_steps=3000 train.max_minutes=118 ;;
+  sedd) $PY -m experiments.pretrain teacher=sedd corpus=shakespeare preset=small threads=1 train.max_steps=11800 train.lr=6e-4 train.lr_schedule=wsd train.decay_steps=2000 train.max_minutes=70 ;;
   diffuseq-qqp-lossaware) $PY -m experiments.pretrain teacher=diffuseq task=qqp preset=small threads=1 diffuseq.timestep_sampler=lossaware run_dir=runs/diffuseq-qqp-lossaware train.max_steps=20000 train.max_minutes=50 train.eval_every=500 ;;
 esac
