@@ -4,7 +4,8 @@ Two formats:
   * pretrained folder (HF-style, what evaluation and distillation load): `config.json` + `model.safetensors`.
     The config holds the component's init arguments so it can be rebuilt without training code.
   * training state folder (resume): `model.safetensors` (+ `ema.safetensors`), `optimizer.pt`, `trainer.json`
-    (step, RNG, run config). One plain set of constant keys.
+    (step, RNG, run config), and `<name>.state.safetensors` for each extra stateful object a recipe registers
+    (e.g. DiffuSeq's loss-aware timestep history, DCD's frozen teacher). One plain set of constant keys.
 Every write goes to a temporary sibling first and is renamed into place, so a crash never leaves half a checkpoint.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ MODEL_FILE = "model.safetensors"
 EMA_FILE = "ema.safetensors"
 OPTIMIZER_FILE = "optimizer.pt"
 TRAINER_FILE = "trainer.json"
+STATE_SUFFIX = ".state.safetensors"
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -96,8 +98,11 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_training_state(folder: str | Path, *, model, optimizer, step: int, config: dict, ema=None,
-                        extra: dict | None = None) -> Path:
+                        extra: dict | None = None, stateful: dict | None = None) -> Path:
+    """stateful: name -> object whose state_dict() is a flat dict of tensors (saved as <name>.state.safetensors)."""
     def write(tmp: Path):
+        for name, obj in (stateful or {}).items():
+            save_file(contiguous_state(obj.state_dict()), str(tmp / f"{name}{STATE_SUFFIX}"))
         save_file(contiguous_state(model), str(tmp / MODEL_FILE))
         if ema is not None:
             save_file(contiguous_state(ema.state_dict()), str(tmp / EMA_FILE))
@@ -108,9 +113,14 @@ def save_training_state(folder: str | Path, *, model, optimizer, step: int, conf
     return atomic_save_folder(folder, write)
 
 
-def load_training_state(folder: str | Path, *, model, optimizer, ema=None, device="cpu") -> dict:
-    """Restore model/EMA/optimizer/RNG in place; returns the trainer dict (step, config, extra)."""
+def load_training_state(folder: str | Path, *, model, optimizer, ema=None, device="cpu",
+                        stateful: dict | None = None) -> dict:
+    """Restore model/EMA/optimizer/RNG (and each `stateful` object whose file exists; states written before it was
+    registered have none, and the object keeps its fresh state) in place; returns the trainer dict."""
     folder = Path(folder)
+    for name, obj in (stateful or {}).items():
+        if (folder / f"{name}{STATE_SUFFIX}").is_file():
+            obj.load_state_dict(load_file(str(folder / f"{name}{STATE_SUFFIX}"), device=str(device)))
     model.load_state_dict(load_file(str(folder / MODEL_FILE), device=str(device)))
     trainer = json.loads((folder / TRAINER_FILE).read_text())
     if ema is not None and (folder / EMA_FILE).is_file():

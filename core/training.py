@@ -72,13 +72,16 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
           settings: TrainSettings, config: dict, device: torch.device,
           eval_fn: Callable[[torch.nn.Module], dict] | None = None,
           on_checkpoint: Callable[[torch.nn.Module, EMA, int], None] | None = None,
-          before_step: Callable[[int, torch.nn.Module, EMA], None] | None = None) -> dict:
+          before_step: Callable[[int, torch.nn.Module, EMA], None] | None = None,
+          stateful: dict | None = None) -> dict:
     """Train until `settings.max_steps` (or `max_minutes`). Returns {"step", "finished", "last_eval"}.
 
     get_batch(step) must be deterministic in `step` so a resumed run sees the same data order.
     eval_fn(model) is called with the EMA weights swapped in; its dict is logged.
     on_checkpoint(model, ema, step) lets the recipe export a pretrained folder alongside the training state.
     before_step(step, model, ema) runs before each update (e.g. DCD refreshes its frozen teacher from the EMA).
+    stateful: name -> object (state_dict()/load_state_dict() of tensors) saved and restored with the checkpoint,
+    for training state that lives outside the model and optimizer.
     """
     run_dir = Path(run_dir)
     state_dir = run_dir / "checkpoint"
@@ -91,7 +94,8 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
     step = 0
     if (state_dir / "trainer.json").is_file():
-        step = load_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, device=device)["step"]
+        step = load_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, device=device,
+                                   stateful=stateful)["step"]
         print(f"resumed from {state_dir} at step {step}")
         if settings.reset_ema:
             ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
@@ -100,7 +104,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     log_path = run_dir / "log.jsonl"
 
     def checkpoint(at_step: int):
-        save_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, step=at_step,
+        save_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, step=at_step, stateful=stateful,
                             config={"run": config, "settings": asdict(settings)})
         if on_checkpoint is not None:
             on_checkpoint(model, ema, at_step)

@@ -22,9 +22,10 @@ from core.paths import RUNS_DIR
 from core.training import TrainSettings, train
 from experiments.cli import parse_args, run_cli
 from experiments.config import run_name
+from experiments.recipe import Recipe
 from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, resolve_device
 
-RECIPES = {}  # filled below: teacher -> recipe(cfg, device, provenance, export_dir)
+RECIPES = {}  # filled below: teacher -> recipe(cfg, device, provenance, export_dir) -> Recipe
 
 
 def settings_from(cfg) -> TrainSettings:
@@ -83,7 +84,7 @@ def discrete_recipe(cfg, device, provenance, export_dir):
                      seq_len=cfg.data.seq_len, state=ema.full_state_dict(model), dtype=cfg.train.export_dtype,
                      provenance={**provenance, "train_step": step})
 
-    return network, loss_fn, train_blocks, valid_blocks, export, "nelbo"
+    return Recipe(network, loss_fn, train_blocks, valid_blocks, export, "nelbo")
 
 
 def dcd_recipe(cfg, device, provenance, export_dir):
@@ -120,7 +121,9 @@ def dcd_recipe(cfg, device, provenance, export_dir):
                      dtype=cfg.train.export_dtype, provenance={**provenance, "train_step": step, "distilled_from": str(source),
                                                                "dcd": OmegaConf.to_container(cfg.dcd)})
 
-    return student, loss_fn, train_blocks, valid_blocks, export, "dcd_kl", before_step
+    # the frozen teacher is part of the training state: a resumed run must not restart from the original Duo
+    return Recipe(student, loss_fn, train_blocks, valid_blocks, export, "dcd_kl", before_step=before_step,
+                  stateful={"dcd_frozen_teacher": frozen})
 
 
 def ar_recipe(cfg, device, provenance, export_dir):
@@ -138,7 +141,7 @@ def ar_recipe(cfg, device, provenance, export_dir):
         with ema.swapped_in(model):
             save_ar(model, tokenizer_name, export_dir, provenance={**provenance, "train_step": step})
 
-    return model, loss_fn, train_blocks, valid_blocks, export, "nll"
+    return Recipe(model, loss_fn, train_blocks, valid_blocks, export, "nll")
 
 
 RECIPES.update({"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discrete_recipe, "dcd": dcd_recipe,
@@ -157,20 +160,19 @@ def main(argv: list[str]) -> int:
         from experiments.pretrain_diffuseq import diffuseq_recipe as recipe
     else:
         recipe = RECIPES[cfg.teacher]
-    model, loss_fn, train_blocks, valid_blocks, export, key, *hooks = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
+    r = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
     atomic_write_text(f"{run_dir}/config.yaml", OmegaConf.to_yaml(cfg))
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"{cfg.teacher} ({cfg.preset}, {n_params / 1e6:.2f}M parameters) on {len(train_blocks)} training rows; "
+    n_params = sum(p.numel() for p in r.model.parameters())
+    print(f"{cfg.teacher} ({cfg.preset}, {n_params / 1e6:.2f}M parameters) on {len(r.train_rows)} training rows; "
           f"device {device}, {torch.get_num_threads()} threads -> {run_dir}")
-    eval_rows = valid_blocks[: cfg.train.eval_batches * cfg.train.batch_size]
-    eval_fn = held_out_eval(loss_fn, eval_rows, cfg.train.batch_size, device, key)
-    before_step = hooks[0] if hooks else None
-    if len(hooks) > 1:  # a recipe may extend validation (DiffuSeq adds BLEU of a few-step decode)
-        eval_fn = hooks[1](eval_fn)
-    summary = train(model=model, loss_fn=loss_fn,
-                    get_batch=batch_sampler(train_blocks, cfg.train.batch_size, cfg.seed, device),
+    eval_rows = r.valid_rows[: cfg.train.eval_batches * cfg.train.batch_size]
+    eval_fn = held_out_eval(r.loss_fn, eval_rows, cfg.train.batch_size, device, r.val_key)
+    if r.extend_eval is not None:  # e.g. DiffuSeq adds BLEU of a few-step decode
+        eval_fn = r.extend_eval(eval_fn)
+    summary = train(model=r.model, loss_fn=r.loss_fn,
+                    get_batch=batch_sampler(r.train_rows, cfg.train.batch_size, cfg.seed, device),
                     run_dir=run_dir, settings=settings_from(cfg), config=OmegaConf.to_container(cfg), device=device,
-                    eval_fn=eval_fn, on_checkpoint=export, before_step=before_step)
+                    eval_fn=eval_fn, on_checkpoint=r.export, before_step=r.before_step, stateful=r.stateful)
     print(f"done: step {summary['step']} (finished={summary['finished']}), last eval {summary['last_eval']}")
     return 0
 

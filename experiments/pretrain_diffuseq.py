@@ -5,6 +5,7 @@ import torch
 
 from core.data import seq2seq_pairs
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
+from experiments.recipe import Recipe
 from experiments.seq2seq import (build_tokenizer, encode_pairs, generate_texts, quick_bleu, train_pairs_and_examples,
                                  viewed_references)
 from teachers.diffuseq import DiffuSeqProcess, target_recovery
@@ -52,4 +53,9 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
                         extra={"tokenizer": tokenizer_spec, "seq_len": cfg.data.seq_len, "task": cfg.task,
                                "provenance": {**provenance, "train_step": step}})
 
-    return network, loss_fn, train_blocks, valid_blocks, export, "loss", None, eval_with_bleu
+    # the loss-aware sampler's loss history is training state: without it a resumed run samples t uniformly until
+    # every t has 10 losses again (~1.6k steps at batch 32)
+    sampler = process.timestep_sampler
+    stateful = {"timestep_sampler": sampler} if hasattr(sampler, "state_dict") else {}
+    return Recipe(network, loss_fn, train_blocks, valid_blocks, export, "loss", extend_eval=eval_with_bleu,
+                  stateful=stateful)

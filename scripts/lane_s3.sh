@@ -13,5 +13,9 @@ PY=.venv/bin/python
 case "$1" in
   mdlm) $PY -m experiments.pretrain teacher=mdlm corpus=shakespeare preset=small threads=1 train.max_steps=17800 train.lr=6e-4 train.lr_schedule=wsd train.decay_steps=3000 train.max_minutes=118 ;;
   sedd) $PY -m experiments.pretrain teacher=sedd corpus=shakespeare preset=small threads=1 train.max_steps=11800 train.lr=6e-4 train.lr_schedule=wsd train.decay_steps=2000 train.max_minutes=70 ;;
-  diffuseq-qqp-lossaware) $PY -m experiments.pretrain teacher=diffuseq task=qqp preset=small threads=1 diffuseq.timestep_sampler=lossaware run_dir=runs/diffuseq-qqp-lossaware train.max_steps=20000 train.max_minutes=50 train.eval_every=500 ;;
+  # first segment: constant lr, stopped by hand at step 3250 once it led the uniform run at every validation;
+  # second segment: resumed with a wsd decay to the end
+  diffuseq-qqp-lossaware)
+    $PY -m experiments.pretrain teacher=diffuseq task=qqp preset=small threads=1 diffuseq.timestep_sampler=lossaware run_dir=runs/diffuseq-qqp-lossaware train.max_steps=20000 train.max_minutes=50 train.eval_every=500
+    $PY -m experiments.pretrain teacher=diffuseq task=qqp preset=small threads=1 diffuseq.timestep_sampler=lossaware run_dir=runs/diffuseq-qqp-lossaware train.max_steps=15000 train.lr_schedule=wsd train.decay_steps=2500 train.max_minutes=100 train.eval_every=500 ;;
 esac

@@ -104,8 +104,8 @@ class LossSecondMomentResampler:
                 "loss_counts": torch.from_numpy(self.loss_counts.copy())}
 
     def load_state_dict(self, state: dict) -> None:
-        self.loss_history = state["loss_history"].numpy().astype(np.float64)
-        self.loss_counts = state["loss_counts"].numpy().astype(np.int64)
+        self.loss_history = state["loss_history"].cpu().numpy().astype(np.float64)
+        self.loss_counts = state["loss_counts"].cpu().numpy().astype(np.int64)
 
 
 TIMESTEP_SAMPLERS = {"uniform": UniformTimestepSampler, "lossaware": LossSecondMomentResampler}
@@ -128,8 +128,8 @@ class DiffuSeqProcess:
         self.timestep_sampler = TIMESTEP_SAMPLERS[timestep_sampler](num_steps)
 
     def config(self) -> dict:
-        return {"num_steps": self.num_steps, "rescale_timesteps": self.rescale_timesteps,
-                "timestep_sampler": type(self.timestep_sampler).__name__}
+        """What sampling needs to rebuild the process (the timestep sampler is a training-time choice)."""
+        return {"num_steps": self.num_steps, "rescale_timesteps": self.rescale_timesteps}
 
     def model_time(self, t: torch.Tensor) -> torch.Tensor:
         """DiffuSeq `_scale_timesteps` (done by `_WrappedModel`): t·1000/T as float, or t unchanged."""

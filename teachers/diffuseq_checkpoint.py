@@ -114,7 +114,7 @@ def save_pretrained(model: DiffuSeqNet, process: DiffuSeqProcess, directory: str
     """config.json + model.safetensors, written as one atomic folder swap. `state` overrides the weights (EMA export);
     `extra` adds JSON fields (tokenizer, seq_len, provenance) that sampling needs to rebuild the pipeline."""
     config = {"family": "diffuseq", "network": model.config.to_dict(),
-              "process": {"num_steps": process.num_steps, "rescale_timesteps": process.rescale_timesteps},
+              "process": process.config(),
               **(extra or {})}
     state = model.state_dict() if state is None else state
     core_save_pretrained(directory, {k: v for k, v in state.items() if k != TIED_KEY}, config)

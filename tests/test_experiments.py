@@ -67,3 +67,15 @@ def test_match_temperature_refuses_bad_rows(tmp_path):
     bad.write_text(json.dumps({"teacher": "diffuseq", "steps": 4, "metrics": {"bleu": 0.1}}))
     out = run("experiments.match_temperature", str(bad))
     assert out.returncode == 2 and "metrics.entropy" in out.stderr
+
+
+def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(tmp_path):
+    out = run("experiments.pretrain", "teacher=duo", f"run_dir={tmp_path / 'duo'}", *TINY)
+    assert out.returncode == 0, out.stderr[-2000:]
+    dcd = ["teacher=dcd", f"teacher_path={tmp_path / 'duo' / 'pretrained'}", f"run_dir={tmp_path / 'dcd'}",
+           "dcd.update_teacher_every=2", *TINY]
+    out = run("experiments.pretrain", *dcd)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "dcd" / "checkpoint" / "dcd_frozen_teacher.state.safetensors").is_file()
+    out = run("experiments.pretrain", *dcd[:-len(TINY)], *TINY[:2], "train.max_steps=4", *TINY[3:])
+    assert out.returncode == 0 and "resumed from" in out.stdout, out.stderr[-2000:]

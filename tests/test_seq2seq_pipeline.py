@@ -31,8 +31,9 @@ def test_diffuseq_pretrain_then_run_writes_seq2seq_row(tmp_path):
     common = ["teacher=diffuseq", "task=qqp", "preset=tiny", "threads=1"]
     out = run("experiments.pretrain", *common, f"run_dir={tmp_path / 'dq'}", "train.max_steps=2", "train.save_every=2",
               "train.eval_every=2", "train.eval_batches=1", "train.batch_size=4", "diffuseq.val_sources=2",
-              "diffuseq.val_steps=2", "data.seq_len=32")
+              "diffuseq.val_steps=2", "data.seq_len=32", "diffuseq.timestep_sampler=lossaware")
     assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "dq" / "checkpoint" / "timestep_sampler.state.safetensors").is_file()   # resumable history
     config = json.loads((tmp_path / "dq" / "pretrained" / "config.json").read_text())
     assert config["family"] == "diffuseq" and config["seq_len"] == 32 and config["tokenizer"]["base"] == "bert"
     val = [r for r in map(json.loads, (tmp_path / "dq" / "log.jsonl").read_text().splitlines()) if "val/loss" in r]

@@ -20,13 +20,44 @@ def tiny_setup(seed=0):
     return process, net, get_batch
 
 
-def run(tmp_path, max_steps, seed=0, **kw):
+def run(tmp_path, max_steps, seed=0, stateful=None, loss_hook=None, **kw):
     process, net, get_batch = tiny_setup(seed)
     settings = TrainSettings(max_steps=max_steps, lr=3e-3, warmup_steps=2, eval_every=1000, save_every=1000,
                              log_every=1, ema_decay=0.9, **kw)
-    summary = train(model=net, loss_fn=lambda m, b: process.loss(m, b), get_batch=get_batch, run_dir=tmp_path,
-                    settings=settings, config={}, device=torch.device("cpu"))
+
+    def loss_fn(model, batch):
+        if loss_hook is not None:
+            loss_hook()
+        return process.loss(model, batch)
+    summary = train(model=net, loss_fn=loss_fn, get_batch=get_batch, run_dir=tmp_path,
+                    settings=settings, config={}, device=torch.device("cpu"), stateful=stateful)
     return net, summary
+
+
+class StepCounter:
+    """Training state outside model and optimizer (like DiffuSeq's loss-aware timestep history)."""
+    def __init__(self):
+        self.count = torch.zeros((), dtype=torch.long)
+
+    def state_dict(self):
+        return {"count": self.count}
+
+    def load_state_dict(self, state):
+        self.count = state["count"].clone()
+
+
+def test_stateful_objects_resume_with_the_checkpoint(tmp_path):
+    first = StepCounter()
+    run(tmp_path / "a", 3, stateful={"counter": first}, loss_hook=lambda: first.count.add_(1))
+    assert (tmp_path / "a" / "checkpoint" / "counter.state.safetensors").is_file()
+    second = StepCounter()
+    run(tmp_path / "a", 6, stateful={"counter": second}, loss_hook=lambda: second.count.add_(1))
+    assert int(second.count) == 6            # 3 restored + 3 new, not a restart from 0
+    # a state written before the object was registered has no file: the object keeps its fresh state
+    run(tmp_path / "b", 2)
+    third = StepCounter()
+    run(tmp_path / "b", 3, stateful={"counter": third}, loss_hook=lambda: third.count.add_(1))
+    assert int(third.count) == 1
 
 
 def test_resume_is_exact(tmp_path):
