@@ -109,23 +109,27 @@ def render_results(records: list[dict]) -> str:
 
 def _teacher_gaps(records: list[dict], few: int = 8, many: int = 1024) -> list[str]:
     """Is a teacher usable for distillation? GenPPL at `many` steps against held-out text (close is good) and at
-    `few` steps against `many` (a clear gap is what distillation closes). Temperature-1 rows only."""
-    def genppl(r):
-        return _lookup(r, "metrics.gen_ppl")
-    real = {r.get("corpus"): genppl(r) for r in records if r["method"] == "real_text"}
-    by_key = {(r["teacher"], r.get("corpus"), r["steps"]): genppl(r) for r in records
+    `few` steps against `many` (a clear gap is what distillation closes). Temperature-1 rows only. Where both rows
+    carry a 95% interval, the ratio's range is the conservative [low ÷ high, high ÷ low] of the two."""
+    real = {r.get("corpus"): r for r in records if r["method"] == "real_text"}
+    by_key = {(r["teacher"], r.get("corpus"), r["steps"]): r for r in records
               if r["method"] == "teacher" and r.get("temperature", 1.0) == 1.0}
     rows = []
     for (teacher, corpus, steps), at_many in sorted(by_key.items()):
-        at_few = by_key.get((teacher, corpus, few))
-        if steps != many or at_few is None or real.get(corpus) is None:
+        at_few, text = by_key.get((teacher, corpus, few)), real.get(corpus)
+        if steps != many or at_few is None or text is None:
             continue
-        rows.append(f"| {teacher} | {corpus} | {_cell(at_many / real[corpus])} | {_cell(at_few / at_many)} |")
+        ppl_many, ppl_text = _lookup(at_many, "metrics.gen_ppl"), _lookup(text, "metrics.gen_ppl")
+        ci_many, ci_text = _lookup(at_many, "metrics.gen_ppl_ci95"), _lookup(text, "metrics.gen_ppl_ci95")
+        ratio_range = [ci_many[0] / ci_text[1], ci_many[1] / ci_text[0]] if ci_many and ci_text else None
+        rows.append(f"| {teacher} | {corpus} | {_cell(ppl_many / ppl_text)} | {_cell(ratio_range)} | "
+                    f"{_cell(_lookup(at_few, 'metrics.gen_ppl') / ppl_many)} |")
     if not rows:
         return []
     return [f"Teacher gaps: GenPPL at {many} steps ÷ held-out text (the project aims at ≤ 2), and GenPPL at {few} "
             f"steps ÷ at {many} steps (aim ≥ 1.5).", "",
-            f"| teacher | corpus | {many} steps ÷ real text | {few} ÷ {many} steps |", "|---|---|---|---|", *rows, ""]
+            f"| teacher | corpus | {many} steps ÷ real text | its 95% range | {few} ÷ {many} steps |",
+            "|---|---|---|---|---|", *rows, ""]
 
 
 def _seq2seq_showcase(records: list[dict]) -> list[dict]:

@@ -3,6 +3,8 @@
 # The 1024-step row (the "within 2× of real text" criterion) uses 256 samples, as does the real-text row, so the
 # ratio is read against a bootstrap interval of about ±4% rather than ±7%.
 #   scripts/lane_s3_eval.sh mdlm|sedd
+#   scripts/lane_s3_eval.sh diffuseq-qqp      the lossaware qqp teacher replaces the committed one; few-step rows
+#   scripts/lane_s3_eval.sh diffuseq-qqp-2000 its 2000-step row (run in parallel, on the other core)
 set -x
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -12,4 +14,15 @@ case "$1" in
     rm -rf "checkpoints/$1-shakespeare-small" && cp -r "runs/$1-shakespeare-small/pretrained" "checkpoints/$1-shakespeare-small"
     $PY -m experiments.run teacher=$1 steps=1024 sampling.num_samples=256 threads=1
     for k in 256 128 64 32 16 8; do $PY -m experiments.run teacher=$1 steps=$k threads=1; done ;;
+  diffuseq-qqp)
+    while pgrep -f "run_dir=runs/diffuseq-qqp-lossaware" >/dev/null; do sleep 20; done
+    rm -rf checkpoints/diffuseq-qqp-small && cp -r runs/diffuseq-qqp-lossaware/pretrained checkpoints/diffuseq-qqp-small
+    rm -f results/diffuseq-qqp-small-steps*
+    for k in 1 10 100; do $PY -m experiments.run teacher=diffuseq task=qqp steps=$k sampling.num_samples=64 threads=1; done
+    for k in 1 10; do $PY -m experiments.run teacher=diffuseq task=qqp steps=$k sampling.num_samples=64 diffuseq.candidates=10 threads=1; done
+    $PY -m experiments.run teacher=diffuseq task=qqp steps=1000 sampling.num_samples=32 threads=1 ;;
+  diffuseq-qqp-2000)
+    while pgrep -f "run_dir=runs/diffuseq-qqp-lossaware" >/dev/null || pgrep -f "lane_s3_eval.sh mdlm" >/dev/null; do sleep 20; done
+    sleep 30   # let the other lane swap the checkpoint in
+    $PY -m experiments.run teacher=diffuseq task=qqp steps=2000 sampling.num_samples=32 threads=1 ;;
 esac

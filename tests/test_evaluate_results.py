@@ -82,18 +82,18 @@ def test_seq2seq_examples_come_from_the_most_steps_single_candidate_row(tmp_path
 
 
 def test_teacher_gap_table_is_computed_from_rows(tmp_path):
-    def row(method, steps, ppl, teacher="mdlm"):
+    def row(method, steps, ppl, teacher="mdlm", ci=None):
         record = unconditional_record()
         record.update(method=method, teacher=teacher, corpus="shakespeare", steps=steps, nfe=steps, temperature=1.0,
-                      metrics={"gen_ppl": ppl, "entropy": 3.0})
+                      metrics={"gen_ppl": ppl, "entropy": 3.0, **({"gen_ppl_ci95": ci} if ci else {})})
         return record
-    write_result(row("real_text", 0, 5.0, teacher="none"), tmp_path, "real")
+    write_result(row("real_text", 0, 5.0, teacher="none", ci=[4.0, 6.25]), tmp_path, "real")
     write_result(row("teacher", 8, 30.0), tmp_path, "m8")
-    write_result(row("teacher", 1024, 10.0), tmp_path, "m1024")
+    write_result(row("teacher", 1024, 10.0, ci=[9.0, 12.0]), tmp_path, "m1024")
     write_result(row("teacher", 1024, 12.0, teacher="sedd"), tmp_path, "s1024")   # no 8-step row: no gap line
     text = build_table(tmp_path, tmp_path / "README.md").read_text()
     gaps = text.split("Teacher gaps")[1].split("##")[0]
-    assert "| mdlm | shakespeare | 2 | 3 |" in gaps and "sedd" not in gaps
+    assert "| mdlm | shakespeare | 2 | [1.44, 3] | 3 |" in gaps and "sedd" not in gaps   # 9 / 6.25, 12 / 4
 
 
 def test_benchmark_reports_median_per_sample():
