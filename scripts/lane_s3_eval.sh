@@ -2,14 +2,14 @@
 # Session 3: after scripts/lane_s3.sh <teacher> finishes, export its EMA weights to checkpoints/ and sweep the steps.
 # The 1024-step row (the "within 2× of real text" criterion) uses 256 samples, as does the real-text row, so the
 # ratio is read against a bootstrap interval of about ±4% rather than ±7%.
-#   scripts/lane_s3_eval.sh mdlm|sedd
+#   scripts/lane_s3_eval.sh mdlm|sedd|duo
 #   scripts/lane_s3_eval.sh diffuseq-qqp      the lossaware qqp teacher replaces the committed one; few-step rows
 #   scripts/lane_s3_eval.sh diffuseq-qqp-2000 its 2000-step row (run in parallel, on the other core)
 set -x
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 case "$1" in
-  mdlm|sedd)
+  mdlm|sedd|duo)
     while pgrep -f "experiments.pretrain teacher=$1 corpus" >/dev/null; do sleep 20; done
     rm -rf "checkpoints/$1-shakespeare-small" && cp -r "runs/$1-shakespeare-small/pretrained" "checkpoints/$1-shakespeare-small"
     $PY -m experiments.run teacher=$1 steps=1024 sampling.num_samples=256 threads=1
