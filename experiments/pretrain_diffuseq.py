@@ -25,6 +25,8 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
     valid_blocks = torch.stack([valid_rows["input_ids"], valid_rows["input_mask"]], dim=1)
     val_sources = valid_examples[: cfg.diffuseq.val_sources]
     val_refs = viewed_references(val_sources, tokenizer)       # once, not at every validation
+    recovery_ids = valid_rows["input_ids"][:128].to(device)
+    recovery_mask = valid_rows["input_mask"][:128].to(device)
 
     def loss_fn(model, batch):
         rows, _ = batch
@@ -39,12 +41,11 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
                                         clamp=cfg.diffuseq.clamp, batch_size=cfg.train.batch_size, device=device)
             out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_refs)
             # how much of the conditioning is learned: near T only the source can tell the target words
-            ids, mask = valid_rows["input_ids"][:128].to(device), valid_rows["input_mask"][:128].to(device)
             gen = torch.Generator(device=device).manual_seed(0)
             T = process.num_steps
             for t in (T // 2 - 1, 3 * T // 4 - 1, T - 1):
-                out[f"recovery_t{t}"] = target_recovery(process, model, ids, mask, t, ignore_id=tokenizer.pad_id,
-                                                        generator=gen)
+                out[f"recovery_t{t}"] = target_recovery(process, model, recovery_ids, recovery_mask, t,
+                                                        ignore_id=tokenizer.pad_id, generator=gen)
             return out
         return eval_fn
 

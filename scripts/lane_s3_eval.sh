@@ -8,15 +8,14 @@
 set -x
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+source scripts/lane_common.sh
 case "$1" in
   mdlm|sedd|duo)
-    while pgrep -f "experiments.pretrain teacher=$1 corpus" >/dev/null; do sleep 20; done
-    rm -rf "checkpoints/$1-shakespeare-small" && cp -r "runs/$1-shakespeare-small/pretrained" "checkpoints/$1-shakespeare-small"
+    export_run "experiments.pretrain teacher=$1 corpus" "$1-shakespeare-small" "$1-shakespeare-small"
     $PY -m experiments.run teacher=$1 steps=1024 sampling.num_samples=256 threads=1
     for k in 256 128 64 32 16 8; do $PY -m experiments.run teacher=$1 steps=$k threads=1; done ;;
   diffuseq-qqp)
-    while pgrep -f "run_dir=runs/diffuseq-qqp-lossaware" >/dev/null; do sleep 20; done
-    rm -rf checkpoints/diffuseq-qqp-small && cp -r runs/diffuseq-qqp-lossaware/pretrained checkpoints/diffuseq-qqp-small
+    export_run "run_dir=runs/diffuseq-qqp-lossaware" diffuseq-qqp-lossaware diffuseq-qqp-small
     rm -f results/diffuseq-qqp-small-steps*
     for k in 1 10 100; do $PY -m experiments.run teacher=diffuseq task=qqp steps=$k sampling.num_samples=64 threads=1; done
     for k in 1 10; do $PY -m experiments.run teacher=diffuseq task=qqp steps=$k sampling.num_samples=64 diffuseq.candidates=10 threads=1; done

@@ -271,7 +271,7 @@ def target_recovery(process: DiffuSeqProcess, model, input_ids: torch.Tensor, in
     x0 = process.x_start(model.get_embeds(input_ids), generator)
     t_vec = torch.full((input_ids.shape[0],), t, dtype=torch.long, device=input_ids.device)
     xt = process.q_sample(x0, t_vec, randn_like(x0, generator), input_mask)
-    predicted = nearest_token(model(xt, process.model_time(t_vec)), model.word_embedding.weight)
+    predicted = nearest_token(predict_x0(process, model, xt, t, clamp=False), model.word_embedding.weight)
     scored = input_mask.bool() if ignore_id is None else input_mask.bool() & (input_ids != ignore_id)
     return (predicted[scored] == input_ids[scored]).float().mean().item()
 
