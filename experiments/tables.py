@@ -31,8 +31,8 @@ UNCONDITIONAL_COLUMNS = [
 # Seq2seq records hold metrics.single (candidate 0) and, with k > 1 candidates, metrics.mbr (MBR-k selection).
 SEQ2SEQ_COLUMNS = [
     ("method", "method"), ("task", "task"), ("steps", "steps"), ("NFE", "nfe"), ("k", "candidates"),
-    ("BLEU ↑", "metrics.single.bleu"), ("sacreBLEU ↑", "metrics.single.sacrebleu"),
-    ("ROUGE-L ↑", "metrics.single.rouge_l"), ("BERTScore ↑", "metrics.single.bertscore"),
+    ("BLEU ↑", "metrics.single.bleu"), ("BLEU 95% CI", "metrics.single.bleu_ci95"),
+    ("sacreBLEU ↑", "metrics.single.sacrebleu"), ("ROUGE-L ↑", "metrics.single.rouge_l"), ("BERTScore ↑", "metrics.single.bertscore"),
     ("dist-1 ↑", "metrics.single.dist1"), ("self-BLEU ↓", "metrics.single.self_bleu"), ("div-4 ↑", "metrics.single.div4"),
     ("MBR BLEU ↑", "metrics.mbr.bleu"), ("MBR ROUGE-L ↑", "metrics.mbr.rouge_l"), ("MBR BERTScore ↑", "metrics.mbr.bertscore"),
     ("s / sample", "seconds_per_sample"), ("samples", "n_samples"), ("file", "_file"),

@@ -31,10 +31,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.seeding import derived_generator
+
 MAX_BETA = 0.999            # DiffuSeq `betas_for_alpha_bar` default
 RESPACE_MODES = ("kept", "diffuseq")
 VARIANCES = ("fixedlarge", "fixedsmall")
 SAMPLERS = ("ancestral", "ddim")
+SAMPLING_STREAM = "diffuseq-sampling"
 
 
 def sqrt_alpha_bars(num_steps: int, max_beta: float = MAX_BETA) -> torch.Tensor:
@@ -329,7 +332,8 @@ def generate(process: DiffuSeqProcess, model, batch: dict, *, steps: int, k_cand
              clamp: bool = True) -> torch.Tensor:
     """k candidates per source. batch: {"input_ids": [B, L], "input_mask": [B, L]} (target slots of input_ids are
     ignored). Candidate i uses seeds[i] (default i). Returns LongTensor [B, k, L]: the source ids where mask = 0,
-    the argmax-decoded target elsewhere. MBR selection is `core.evaluate.seq2seq.mbr_select`'s job."""
+    the argmax-decoded target elsewhere. The seeds are user-facing; the noise comes from
+    `derived_generator(seed, SAMPLING_STREAM)`. MBR selection is `core.evaluate.seq2seq.mbr_select`'s job."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; valid: {list(SAMPLERS)}")
     seeds = list(range(k_candidates)) if seeds is None else list(seeds)
@@ -339,7 +343,7 @@ def generate(process: DiffuSeqProcess, model, batch: dict, *, steps: int, k_cand
     x_src = model.get_embeds(ids)
     candidates = []
     for seed in seeds:
-        gen = torch.Generator(device=ids.device).manual_seed(seed)
+        gen = derived_generator(seed, SAMPLING_STREAM, ids.device)   # never the model-init stream (core/seeding.py)
         if sampler == "ddim":
             z = sample_ddim(process, model, x_src, mask, steps=steps, respace=respace, clamp=clamp, generator=gen)
         else:

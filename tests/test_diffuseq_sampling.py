@@ -134,3 +134,34 @@ def test_generate_candidates_shapes_seeds_and_errors():
         generate(process, model, batch, steps=10, sampler="ancestral", respace="diffuseq")
     with pytest.raises(ValueError, match="unknown sampler"):
         generate(process, model, batch, steps=10, sampler="dpm")
+
+
+def test_prior_noise_is_not_the_initial_embedding_table():
+    """Regression: with the sampler seeded like the model init, z_T at (row b, position p) was exactly the initial
+    embedding of token b·L + p (same stream), and trained teachers copied those tokens into their outputs."""
+    torch.manual_seed(0)
+    model = DiffuSeqNet(diffuseq_config("tiny", vocab_size=64)).eval()
+    table = model.word_embedding.weight.detach().clone()                # still the initial N(0, 1) draw
+    assert torch.equal(torch.randn(table.shape, generator=torch.Generator().manual_seed(0)), table)  # the hazard
+    process = DiffuSeqProcess(20)
+    priors = []
+    prior_sample = process.prior_sample
+    process.prior_sample = lambda *a, **k: priors.append(prior_sample(*a, **k)) or priors[-1]
+    ids = torch.zeros(2, 8, dtype=torch.long)
+    mask = torch.tensor([[0, 0, 1, 1, 1, 1, 1, 1]] * 2)
+    generate(process, model, {"input_ids": ids, "input_mask": mask}, steps=2, seeds=[0])
+    noise = priors[0][mask.bool()]                                      # [target positions, E]
+    aliased = table[:16].view(2, 8, -1)[mask.bool()]
+    assert not torch.allclose(noise, aliased)
+    # and it is still independent standard normal noise
+    assert abs(noise.mean().item()) < 0.2 and abs(noise.std().item() - 1.0) < 0.2
+
+
+def test_derived_seeds_depend_on_purpose_and_are_reproducible():
+    from core.seeding import derived_generator, derived_seed
+
+    assert derived_seed(0, "a") == derived_seed(0, "a")
+    assert len({derived_seed(0, "a"), derived_seed(1, "a"), derived_seed(0, "b"), 0}) == 4
+    assert 0 <= derived_seed(123, "a") < 2 ** 63
+    draws = [torch.rand(3, generator=derived_generator(7, "a")) for _ in range(2)]
+    assert torch.equal(*draws)

@@ -76,5 +76,19 @@ def test_bertscore_with_local_minilm_identical_is_one():
 
 def test_seq2seq_metrics_keys():
     metrics = seq2seq_metrics(["a b c d e"], [["a b c d e"]], [["a b c d e", "f g h i j"]], with_bertscore=False)
-    assert set(metrics) == {"bleu", "sacrebleu", "rouge_l", "dist1", "avg_len", "self_bleu", "div4"}
+    assert set(metrics) == {"bleu", "bleu_ci95", "sacrebleu", "rouge_l", "dist1", "avg_len", "self_bleu", "div4"}
     assert metrics["avg_len"] == 5
+    assert metrics["bleu_ci95"] == pytest.approx([1.0, 1.0])     # one perfect sentence: no spread
+
+
+def test_bleu_interval_is_the_bootstrap_of_sentence_scores():
+    """Two sources scoring 1 and 0: resampled means are k/2, k ∈ {0, 1, 2}, with probabilities 1/4, 1/2, 1/4,
+    so the 95% interval is [0, 1] and the 40% interval is [1/2, 1/2]."""
+    from core.evaluate.bootstrap import mean_interval
+
+    metrics = seq2seq_metrics(["a b c d e", "v w x y z"], ["a b c d e", "f g h i j"], with_bertscore=False)
+    assert metrics["bleu"] == pytest.approx(0.5, abs=1e-6)
+    assert metrics["bleu_ci95"] == pytest.approx([0.0, 1.0], abs=1e-6)
+    assert mean_interval([1.0, 0.0], level=0.4) == pytest.approx((0.5, 0.5))
+    with pytest.raises(ValueError, match="equal length"):
+        mean_interval([])

@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from core.evaluate.bootstrap import mean_interval
 from core.evaluate.mauve_score import MINILM_FEATURES, minilm_path
 
 DEBERTA_BERTSCORE = "microsoft/deberta-xlarge-mnli"   # DiffuSeq's BERTScore model
@@ -52,12 +53,16 @@ def _check_lengths(hyps, refs):
         raise ValueError("seq2seq metrics: no hypotheses given")
 
 
-def diffuseq_sentence_bleu(hyps: Sequence[str], refs_list) -> float:
-    """Mean sentence BLEU (method4). One reference per source: DiffuSeq's argument order; several: multi-ref."""
+def diffuseq_sentence_bleus(hyps: Sequence[str], refs_list) -> list[float]:
+    """Sentence BLEU (method4) per source. One reference per source: DiffuSeq's argument order; several: multi-ref."""
     refs = _as_ref_lists(refs_list)
     _check_lengths(hyps, refs)
-    scores = [diffuseq_bleu(h, r[0]) if len(r) == 1 else _sentence_bleu(r, h) for h, r in zip(hyps, refs)]
-    return float(np.mean(scores))
+    return [diffuseq_bleu(h, r[0]) if len(r) == 1 else _sentence_bleu(r, h) for h, r in zip(hyps, refs)]
+
+
+def diffuseq_sentence_bleu(hyps: Sequence[str], refs_list) -> float:
+    """DiffuSeq's BLEU: the mean of the sentence BLEUs."""
+    return float(np.mean(diffuseq_sentence_bleus(hyps, refs_list)))
 
 
 def corpus_sacrebleu(hyps: Sequence[str], refs_list) -> float:
@@ -167,12 +172,15 @@ def seq2seq_metrics(hyps: Sequence[str], refs_list, candidates_per_source=None, 
         hyps: one output per source (e.g. the MBR pick or the first candidate).
         refs_list: per source, a reference string or a list of references.
         candidates_per_source: optional k candidates per source for self-BLEU and div-4.
-    Returns: dict with bleu, sacrebleu, rouge_l, dist1, avg_len, [bertscore, bertscore_model], [self_bleu, div4].
+    Returns: dict with bleu, bleu_ci95 (percentile bootstrap over sources), sacrebleu, rouge_l, dist1, avg_len,
+    [bertscore, bertscore_model], [self_bleu, div4].
     """
     refs = _as_ref_lists(refs_list)
     _check_lengths(hyps, refs)
+    bleus = diffuseq_sentence_bleus(hyps, refs)
     metrics = {
-        "bleu": diffuseq_sentence_bleu(hyps, refs),
+        "bleu": float(np.mean(bleus)),
+        "bleu_ci95": list(mean_interval(bleus)),
         "sacrebleu": corpus_sacrebleu(hyps, refs),
         "rouge_l": rouge_l(hyps, refs),
         "dist1": dist1(hyps),

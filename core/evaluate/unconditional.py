@@ -20,6 +20,8 @@ from typing import Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from core.evaluate.bootstrap import percentile_interval
+
 GPT2_LARGE = "gpt2-large"
 
 
@@ -147,16 +149,10 @@ def genppl_interval(text_nll: Sequence[float], text_tokens: Sequence[int], *, le
     read two methods' GenPPL against. Deterministic in `seed`."""
     if len(text_nll) != len(text_tokens) or len(text_nll) == 0:
         raise ValueError(f"genppl_interval: got {len(text_nll)} NLL sums and {len(text_tokens)} token counts")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"genppl_interval: level must be in (0, 1), got {level}")
-    nll = torch.tensor(text_nll, dtype=torch.float64)
-    tokens = torch.tensor(text_tokens, dtype=torch.float64)
-    picks = torch.randint(len(nll), (n_resamples, len(nll)), generator=torch.Generator().manual_seed(seed))
-    resampled = (nll[picks].sum(1) / tokens[picks].sum(1).clamp_min(1.0)).exp()
-    tail = (1.0 - level) / 2
-    low, high = torch.quantile(resampled, torch.tensor([tail, 1.0 - tail], dtype=torch.float64),
-                               interpolation="lower").tolist()
-    return low, high
+
+    def genppl(nll, tokens):
+        return (nll.sum(1) / tokens.sum(1).clamp_min(1.0)).exp()
+    return percentile_interval([text_nll, text_tokens], genppl, level=level, n_resamples=n_resamples, seed=seed)
 
 
 def _hf_cached_causal_lm(name: str, device):
