@@ -79,3 +79,26 @@ def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(tmp_path):
     assert (tmp_path / "dcd" / "checkpoint" / "dcd_frozen_teacher.state.safetensors").is_file()
     out = run("experiments.pretrain", *dcd[:-len(TINY)], *TINY[:2], "train.max_steps=4", *TINY[3:])
     assert out.returncode == 0 and "resumed from" in out.stdout, out.stderr[-2000:]
+
+
+def test_bleu_plot_has_one_panel_per_task_and_takes_intervals(tmp_path):
+    """The figure is 5 inches (600 px at 120 dpi) per task; rows with and without `bleu_ci95` plot together."""
+    import json
+
+    from PIL import Image
+
+    from core.evaluate.results import load_results
+    from experiments.plots import bleu_figure
+
+    def row(task, steps, ci):
+        single = {"bleu": 0.1 * steps, **({"bleu_ci95": [0.05, 0.2 * steps]} if ci else {})}
+        return {"method": "teacher", "teacher": "diffuseq", "task": task, "steps": steps, "candidates": 1,
+                "metrics": {"single": single}, "command": "test", "commit": "test", "nfe": steps, "n_samples": 2,
+                "seconds_per_sample": 0.1, "evaluator": "test", "seed": 0}
+
+    for i, (task, steps, ci) in enumerate([("qqp", 1, True), ("qqp", 10, False), ("ts", 1, True)]):
+        (tmp_path / f"r{i}.json").write_text(json.dumps(row(task, steps, ci)))
+    out = bleu_figure(load_results(tmp_path), tmp_path / "bleu.png")
+    assert Image.open(out).size[0] == 2 * 600
+    assert bleu_figure([r for r in load_results(tmp_path) if r["task"] == "qqp"], tmp_path / "one.png") is not None
+    assert Image.open(tmp_path / "one.png").size[0] == 600
