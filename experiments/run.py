@@ -146,7 +146,7 @@ def run_seq2seq(cfg, device) -> Path:
         candidates.extend(generate_texts(process, model, next(cursor), tokenizer, seq_len=seq_len, steps=cfg.steps,
                                          candidates=cfg.diffuseq.candidates, sampler=cfg.diffuseq.sampler,
                                          respace=cfg.diffuseq.respace, clamp=cfg.diffuseq.clamp,
-                                         batch_size=cfg.sampling.batch_size, device=device))
+                                         batch_size=cfg.sampling.batch_size, device=device, seed=cfg.seed))
     speed = benchmark(one_batch, batch_size=cfg.sampling.batch_size * cfg.diffuseq.candidates,
                       n_warmup=1 if len(batches) > 1 else 0, n_repeat=max(1, len(batches) - 1),
                       tokens_per_sample=seq_len, nfe=cfg.steps, device=device)

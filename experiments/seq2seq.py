@@ -50,8 +50,9 @@ def decode_targets(ids: torch.Tensor, mask: torch.Tensor, tokenizer) -> list[str
 
 @torch.no_grad()
 def generate_texts(process, model, examples, tokenizer, *, seq_len: int, steps: int, candidates: int, sampler: str,
-                   respace: str, clamp: bool, batch_size: int, device) -> list[list[str]]:
-    """k candidate targets (texts) per example source."""
+                   respace: str, clamp: bool, batch_size: int, device, seed: int = 0) -> list[list[str]]:
+    """k candidate targets (texts) per example source. Candidate i draws from seed·k + i, so different `seed`s
+    give disjoint candidate sets."""
     from teachers.diffuseq import generate
 
     out = []
@@ -59,7 +60,8 @@ def generate_texts(process, model, examples, tokenizer, *, seq_len: int, steps: 
         chunk = examples[i:i + batch_size]
         batch = {k: v.to(device) for k, v in encode_pairs([(e.src, "") for e in chunk], tokenizer, seq_len).items()}
         ids = generate(process, model, batch, steps=steps, k_candidates=candidates, sampler=sampler,
-                       respace=respace, clamp=clamp)                       # [B, k, L]
+                       respace=respace, clamp=clamp,
+                       seeds=[seed * candidates + i for i in range(candidates)])   # [B, k, L]
         for b in range(len(chunk)):
             out.append(decode_targets(ids[b], batch["input_mask"][b].expand(candidates, -1), tokenizer))
     return out

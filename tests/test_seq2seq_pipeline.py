@@ -79,3 +79,25 @@ def test_copy_source_yardstick(tmp_path):
     assert row["method"] == "copy_source" and row["n_samples"] == 6 and row["nfe"] == 0
     assert 0.8 < row["metrics"]["single"]["bleu"] < 0.84                 # five of six sentences exact: 5/6 + a tiny bit
     assert row["outputs"][1] == ["what is item number 1?"]
+
+
+def test_generate_texts_draws_disjoint_candidates_per_seed(monkeypatch):
+    """The CLI seed reaches the sampler: candidate i of seed s uses sampler seed s·k + i."""
+    import teachers.diffuseq
+    from core.data import Seq2SeqExample
+    from experiments.seq2seq import generate_texts
+
+    used = []
+
+    def fake_generate(process, model, batch, *, steps, k_candidates, seeds, **kwargs):
+        used.append(list(seeds))
+        return batch["input_ids"][:, None].expand(-1, k_candidates, -1)
+
+    monkeypatch.setattr(teachers.diffuseq, "generate", fake_generate)
+    bert = load_tokenizer("bert")
+    examples = [Seq2SeqExample(src="what is it?", refs=["what is this?"])]
+    for seed in (0, 3):
+        out = generate_texts(None, None, examples, bert, seq_len=16, steps=1, candidates=2, sampler="ddim",
+                             respace="kept", clamp=True, batch_size=4, device="cpu", seed=seed)
+        assert len(out) == 1 and len(out[0]) == 2
+    assert used == [[0, 1], [6, 7]]
