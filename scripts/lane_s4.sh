@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Session 4 compute.
-#   diffuseq-rows TASK [N]   re-run the DiffuSeq result rows of TASK (qqp|ts) with the committed teacher, after the fix
-#                        (N samples at 1000 and 2000 steps, default 64) that draws the sampler's noise from its own stream (core/seeding.py): until then the prior
-#                        noise of seed s was the embedding table the model was initialised with under seed s.
+#   diffuseq-rows TASK [N]   re-run the DiffuSeq result rows of TASK (qqp|ts) with the committed teacher (N samples
+#              at 1000 and 2000 steps, default 64), after the fix that draws the sampler's noise from its own stream
+#              (core/seeding.py): until then the prior noise of seed s was the embedding table the model was
+#              initialised with under seed s.
 #   SEDD and Duo finish with scripts/lane_s3.sh sedd|duo, then scripts/lane_s3_eval.sh sedd|duo.
 set -x
 cd "$(dirname "$0")/.."
