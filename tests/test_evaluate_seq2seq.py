@@ -72,6 +72,10 @@ def test_bertscore_with_local_minilm_identical_is_one():
     unrelated = bert_score_f1([SENTENCE], ["purple engines whistle loudly"], model_type=str(minilm_path()),
                               num_layers=6)
     assert unrelated < 0.9
+    # an empty output (a model that writes [SEP] first) scores 0, as bert_score itself rules, and does not crash
+    with_empty = bert_score_f1([SENTENCE, ""], [[SENTENCE], ["hello world"]], model_type=str(minilm_path()),
+                               num_layers=6)
+    assert with_empty == pytest.approx(0.5, abs=1e-4)
 
 
 def test_seq2seq_metrics_keys():

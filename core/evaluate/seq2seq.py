@@ -111,9 +111,18 @@ def bert_score_f1(hyps: Sequence[str], refs_list, *, model_type: str | None = No
         model_type, num_layers = default_bertscore_model()
     if num_layers is None:
         raise ValueError(f"bert_score_f1: give num_layers for model {model_type!r}")
-    _, _, f1 = score(list(hyps), refs, model_type=model_type, num_layers=num_layers, device=device,
-                     batch_size=batch_size, rescale_with_baseline=False, verbose=False)
-    return float(f1.mean())
+    # An empty sentence scores 0, which is bert_score's own rule ("Empty candidate sentence detected; setting raw
+    # BERTscores to 0"); it is applied here because bert_score's empty-sentence path calls a tokenizer method that
+    # recent transformers no longer has.
+    scored = [i for i, (h, r) in enumerate(zip(hyps, refs)) if h.strip() and any(x.strip() for x in r)]
+    f1_all = [0.0] * len(hyps)
+    if scored:
+        _, _, f1 = score([hyps[i] for i in scored], [[x for x in refs[i] if x.strip()] for i in scored],
+                         model_type=model_type, num_layers=num_layers, device=device, batch_size=batch_size,
+                         rescale_with_baseline=False, verbose=False)
+        for i, value in zip(scored, f1.tolist()):
+            f1_all[i] = value
+    return float(np.mean(f1_all))
 
 
 def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
