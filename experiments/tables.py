@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import load_results
 from core.paths import RESULTS_DIR
 
@@ -94,6 +95,7 @@ def render_results(records: list[dict]) -> str:
         lines += _teacher_gaps(unconditional)
     if seq2seq:
         lines += ["## Conditional generation (DLM-One)", "", *_table(seq2seq, SEQ2SEQ_COLUMNS), ""]
+        lines += _paired_step_gaps(seq2seq)
     if not records:
         lines += ["No results yet.", ""]
     shown = [(r, MAX_SAMPLES) for r in unconditional if r.get("samples")]
@@ -130,6 +132,42 @@ def _teacher_gaps(records: list[dict], few: int = 8, many: int = 1024) -> list[s
             f"steps ÷ at {many} steps (aim ≥ 1.5).", "",
             f"| teacher | corpus | {many} steps ÷ real text | its 95% range | {few} ÷ {many} steps |",
             "|---|---|---|---|---|", *rows, ""]
+
+
+def _paired_step_gaps(records: list[dict]) -> list[str]:
+    """Is the teacher at many steps better than at few, on the same sources? Per task, every teacher row against its
+    single-candidate row with the most steps: the mean over shared sources of the per-source BLEU difference, with
+    a percentile-bootstrap interval over those sources. Pairing removes the between-source spread that makes the
+    rows' own intervals overlap. Rows run on the first n test sources, so two rows share the shorter prefix."""
+    def per_source(record):
+        selection = "mbr" if "mbr" in record["metrics"] else "single"
+        return selection, _lookup(record, f"metrics.{selection}.sentence_bleu")
+
+    rows = []
+    teacher_rows = [r for r in records if r["method"] == "teacher" and per_source(r)[1]]
+    for task in sorted({r["task"] for r in teacher_rows}):
+        same_task = [r for r in teacher_rows if r["task"] == task]
+        singles = [r for r in same_task if "mbr" not in r["metrics"]]
+        if not singles:
+            continue
+        top = max(singles, key=lambda r: (r["steps"], r["n_samples"]))
+        top_bleus = per_source(top)[1]
+        for record in sorted(same_task, key=lambda r: (r["steps"], r.get("candidates", 1))):
+            if record is top:
+                continue
+            selection, bleus = per_source(record)
+            n = min(len(bleus), len(top_bleus))
+            gaps = [a - b for a, b in zip(top_bleus[:n], bleus[:n])]
+            label = f"{record['steps']}" + (f", MBR-{record['candidates']}" if selection == "mbr" else "")
+            rows.append(f"| {task} | {label} | {top['steps']} | {n} | {_cell(sum(gaps) / n)} | "
+                        f"{_cell(list(mean_interval(gaps)))} |")
+    if not rows:
+        return []
+    return ["Paired step gaps: per-source BLEU of the teacher's single-candidate row with the most steps minus that "
+            "of each other teacher row, on the sources both decoded (positive: more steps is better). An interval "
+            "that excludes 0 is a gap the sources resolve.", "",
+            "| task | steps (selection) | vs steps | sources | BLEU gap | 95% CI |", "|---|---|---|---|---|---|",
+            *rows, ""]
 
 
 def _seq2seq_showcase(records: list[dict]) -> list[dict]:

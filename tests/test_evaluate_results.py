@@ -119,3 +119,21 @@ def test_match_temperature_recovers_known_temperature():
     assert abs(entropy - target) <= 1e-4
     with pytest.raises(ValueError, match="outside"):
         match_temperature(lambda t: categorical_entropy(logits, t), math.log(5) + 1)
+
+
+def test_paired_step_gap_table_is_the_mean_per_source_difference(tmp_path):
+    """Rows pair on their shared prefix of sources: the 2000-step row (4 sources) against a 10-step row (3 sources)
+    gives gaps 0.5, 0.5, 0.5 (no spread: interval [0.5, 0.5]); against the MBR row, gaps 0.25, -0.25, 0, 0, whose
+    resampled mean is -0.25 with probability 4^-4 ≈ 0.004 and ≤ -0.1875 with 0.035: the 2.5% quantile is -0.1875."""
+    def row(steps, candidates, bleus, selection="single"):
+        record = seq2seq_record()
+        record.update(method="teacher", steps=steps, nfe=steps, candidates=candidates, n_samples=len(bleus),
+                      metrics={selection: {"bleu": sum(bleus) / len(bleus), "sentence_bleu": bleus}})
+        return record
+    write_result(row(2000, 1, [0.75, 0.5, 0.5, 0.25]), tmp_path, "top")
+    write_result(row(10, 1, [0.25, 0.0, 0.0]), tmp_path, "ten")
+    write_result(row(10, 10, [0.5, 0.75, 0.5, 0.25], selection="mbr"), tmp_path, "ten_mbr")
+    gaps = build_table(tmp_path, tmp_path / "README.md").read_text().split("Paired step gaps")[1].split("##")[0]
+    assert "| qqp | 10 | 2000 | 3 | 0.5 | [0.5, 0.5] |" in gaps
+    assert "| qqp | 10, MBR-10 | 2000 | 4 | 0 | [-0.1875, 0.1875] |" in gaps
+    assert "| qqp | 2000 |" not in gaps

@@ -80,7 +80,8 @@ def test_bertscore_with_local_minilm_identical_is_one():
 
 def test_seq2seq_metrics_keys():
     metrics = seq2seq_metrics(["a b c d e"], [["a b c d e"]], [["a b c d e", "f g h i j"]], with_bertscore=False)
-    assert set(metrics) == {"bleu", "bleu_ci95", "sacrebleu", "rouge_l", "dist1", "avg_len", "self_bleu", "div4"}
+    assert set(metrics) == {"bleu", "bleu_ci95", "sentence_bleu", "sacrebleu", "rouge_l", "dist1", "avg_len",
+                            "self_bleu", "div4"}
     assert metrics["avg_len"] == 5
     assert metrics["bleu_ci95"] == pytest.approx([1.0, 1.0])     # one perfect sentence: no spread
 
@@ -92,6 +93,7 @@ def test_bleu_interval_is_the_bootstrap_of_sentence_scores():
 
     metrics = seq2seq_metrics(["a b c d e", "v w x y z"], ["a b c d e", "f g h i j"], with_bertscore=False)
     assert metrics["bleu"] == pytest.approx(0.5, abs=1e-6)
+    assert metrics["sentence_bleu"] == pytest.approx([1.0, 0.0], abs=1e-6)   # per source, in source order
     assert metrics["bleu_ci95"] == pytest.approx([0.0, 1.0], abs=1e-6)
     assert mean_interval([1.0, 0.0], level=0.4) == pytest.approx((0.5, 0.5))
     with pytest.raises(ValueError, match="equal length"):

@@ -181,8 +181,9 @@ def seq2seq_metrics(hyps: Sequence[str], refs_list, candidates_per_source=None, 
         hyps: one output per source (e.g. the MBR pick or the first candidate).
         refs_list: per source, a reference string or a list of references.
         candidates_per_source: optional k candidates per source for self-BLEU and div-4.
-    Returns: dict with bleu, bleu_ci95 (percentile bootstrap over sources), sacrebleu, rouge_l, dist1, avg_len,
-    [bertscore, bertscore_model], [self_bleu, div4].
+    Returns: dict with bleu, bleu_ci95 (percentile bootstrap over sources), sentence_bleu (per source, so two rows
+    on the same sources can be compared pairwise), sacrebleu, rouge_l, dist1, avg_len, [bertscore, bertscore_model],
+    [self_bleu, div4].
     """
     refs = _as_ref_lists(refs_list)
     _check_lengths(hyps, refs)
@@ -190,6 +191,7 @@ def seq2seq_metrics(hyps: Sequence[str], refs_list, candidates_per_source=None, 
     metrics = {
         "bleu": float(np.mean(bleus)),
         "bleu_ci95": list(mean_interval(bleus)),
+        "sentence_bleu": [float(b) for b in bleus],
         "sacrebleu": corpus_sacrebleu(hyps, refs),
         "rouge_l": rouge_l(hyps, refs),
         "dist1": dist1(hyps),

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Session 5 compute.
+#   diffuseq-qg   the qg (Quasar-T question generation) DiffuSeq teacher: DiffuSeq's loss-aware timestep sampler as
+#              for qqp; seq_len 80 covers 95% of the split's source+target rows (p95 = 70 tokens, task vocabulary
+#              15,627); 5,000 steps fit one core in about 85 minutes.
+#   diffuseq-rows TASK [N]   as in scripts/lane_s4.sh.
+set -x
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+case "$1" in
+  diffuseq-qg) $PY -m experiments.pretrain teacher=diffuseq task=qg preset=small threads=1 data.seq_len=80 diffuseq.timestep_sampler=lossaware train.lr=5e-4 train.max_steps=5000 train.lr_schedule=wsd train.decay_steps=1200 train.max_minutes=95 train.eval_every=500 ;;
+  diffuseq-rows) exec scripts/lane_s4.sh "$@" ;;
+esac
