@@ -47,6 +47,7 @@ TASK ?= qqp
 N ?= 64
 
 results-diffuseq: $(STAMP)
+	$(PY) -m experiments.run method=copy_source task=$(TASK)
 	for k in $(SEQ2SEQ_STEPS); do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) || exit 1; done
 	for k in 1 10; do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) diffuseq.candidates=10 || exit 1; done
 	$(PY) -m experiments.plots
