@@ -12,8 +12,6 @@ references no longer belong together.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import math
 import sys
 from pathlib import Path
@@ -22,30 +20,22 @@ from omegaconf import OmegaConf
 
 from core.data import load_seq2seq
 from core.errors import DataError
-from core.evaluate.results import current_command, git_commit, validate_result, write_result
+from core.evaluate.results import current_command, git_commit, load_result, utc_timestamp, write_result
 from core.tokenizers import load_tokenizer
-from experiments.seq2seq import evaluate_candidates, viewed_references
+from experiments.seq2seq import evaluate_candidates, task_source, viewed_references
 
 BLEU_TOLERANCE = 1e-9
 
 
 def row_source(path: Path, record: dict) -> str:
-    """The task or data folder the row's test sources came from."""
+    """The task or data folder the row's test sources came from: as the run resolved it, from its saved config."""
     config = path.with_suffix(".config.yaml")
-    if config.exists():
-        data_path = OmegaConf.select(OmegaConf.load(config), "data.path")
-        if data_path:
-            return str(data_path)
-    return record["task"]
+    return task_source(OmegaConf.load(config)) if config.exists() else record["task"]
 
 
 def rescore_row(path: Path, *, bertscore: bool = True, device: str = "cpu") -> Path:
     """Recompute the metrics of the seq2seq row at `path` from its `outputs` and rewrite it atomically."""
-    try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg})") from None
-    validate_result(record, str(path))
+    record = load_result(path)
     if "task" not in record or "outputs" not in record:
         raise DataError(f"{path}: not a seq2seq row with stored outputs (needs 'task' and 'outputs')")
     outputs = record["outputs"]
@@ -60,9 +50,7 @@ def rescore_row(path: Path, *, bertscore: bool = True, device: str = "cpu") -> P
             raise DataError(f"{path}: stored {selection} BLEU {stored:.6f} but its outputs score {values['bleu']:.6f} "
                             "against the current test split; not rewritten")
     record["metrics"] = metrics
-    record["rescored"] = {"command": current_command(), "commit": git_commit(),
-                          "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    record.pop("_file", None)
+    record["rescored"] = {"command": current_command(), "commit": git_commit(), "timestamp": utc_timestamp()}
     return write_result(record, path.parent, path.stem)
 
 

@@ -46,6 +46,10 @@ def current_command() -> str:
     return shlex.join(["python", *sys.argv])
 
 
+def utc_timestamp() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def validate_result(record: dict, source: str = "result") -> None:
     """Raise DataError (a ValueError) naming `source` and every missing required key."""
     missing = [key for key in REQUIRED_KEYS if key not in record]
@@ -64,7 +68,7 @@ def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Pat
     record = dict(record)
     record.setdefault("commit", git_commit())
     record.setdefault("command", current_command())
-    record.setdefault("timestamp", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    record.setdefault("timestamp", utc_timestamp())
     record.setdefault("device", "cuda" if torch.cuda.is_available() else "cpu")
     path = Path(results_dir) / f"{name}.json"
     validate_result(record, str(path))
@@ -85,11 +89,18 @@ def load_results(results_dir: str | os.PathLike) -> list[dict]:
     """All results/*.json records, sorted by file name; each gets `_file` (its name) and is validated."""
     records = []
     for path in sorted(Path(results_dir).glob("*.json")):
-        try:
-            record = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg})") from None
-        validate_result(record, str(path))
+        record = load_result(path)
         record["_file"] = path.name
         records.append(record)
     return records
+
+
+def load_result(path: str | os.PathLike) -> dict:
+    """One validated result record; DataError naming the file (and line) when it is not one."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg})") from None
+    validate_result(record, str(path))
+    return record
