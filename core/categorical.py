@@ -43,3 +43,4 @@ def nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     sorted_p = torch.where(mass_before < top_p, sorted_p, torch.zeros_like(sorted_p))
     kept = torch.zeros_like(probs).scatter(-1, order, sorted_p)
     return kept / kept.sum(dim=-1, keepdim=True)
+

@@ -3,8 +3,9 @@
 Two formats:
   * pretrained folder (HF-style, what evaluation and distillation load): `config.json` + `model.safetensors`.
     The config holds the component's init arguments so it can be rebuilt without training code.
-  * training state folder (resume): `model.safetensors` (+ `ema.safetensors`), `optimizer.pt`, `trainer.json`
-    (step, RNG, run config), and `<name>.state.safetensors` for each extra stateful object a recipe registers
+  * training state folder (resume): per trained role its weights, EMA and optimizer (`role_files`; the one-model
+    loop's role keeps `model.safetensors`, `ema.safetensors`, `optimizer.pt`), `trainer.json` (step, RNG, run
+    config), and `<name>.state.safetensors` for each extra stateful object a recipe registers
     (e.g. DiffuSeq's loss-aware timestep history, DCD's frozen teacher). One plain set of constant keys.
 Every write goes to a temporary sibling first and is renamed into place, so a crash never leaves half a checkpoint.
 """
@@ -97,37 +98,57 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]])
 
 
-def save_training_state(folder: str | Path, *, model, optimizer, step: int, config: dict, ema=None,
-                        extra: dict | None = None, stateful: dict | None = None) -> Path:
-    """stateful: name -> object whose state_dict() is a flat dict of tensors (saved as <name>.state.safetensors)."""
+def role_files(role: str) -> tuple[str, str, str]:
+    """(weights, EMA, optimizer) file names of one trained role. The one-model loop's role "model" keeps the names it
+    has always had, so its older run folders still resume."""
+    if role == "model":
+        return MODEL_FILE, EMA_FILE, OPTIMIZER_FILE
+    return f"{role}.safetensors", f"{role}.ema.safetensors", f"{role}.optimizer.pt"
+
+
+def save_training_state(folder: str | Path, *, models: dict, optimizers: dict, step: int, config: dict,
+                        emas: dict | None = None, stateful: dict | None = None) -> Path:
+    """One resumable state for any number of trained roles (pretraining: {"model"}; distillation: {"generator",
+    "fake"}): weights, optimizer and EMA per role, the step and the RNG streams, written atomically.
+    stateful: name -> object whose state_dict() is a flat dict of tensors (saved as <name>.state.safetensors)."""
+    emas = emas or {}
+
     def write(tmp: Path):
         for name, obj in (stateful or {}).items():
             save_file(contiguous_state(obj.state_dict()), str(tmp / f"{name}{STATE_SUFFIX}"))
-        save_file(contiguous_state(model), str(tmp / MODEL_FILE))
-        if ema is not None:
-            save_file(contiguous_state(ema.state_dict()), str(tmp / EMA_FILE))
-        torch.save(optimizer.state_dict(), tmp / OPTIMIZER_FILE)
-        trainer = {"step": step, "rng": rng_state(), "config": config, "extra": extra or {},
-                   "ema_updates": None if ema is None else ema.num_updates}
+        for role, model in models.items():
+            weights, ema_file, optimizer_file = role_files(role)
+            save_file(contiguous_state(model), str(tmp / weights))
+            torch.save(optimizers[role].state_dict(), tmp / optimizer_file)
+            if role in emas:
+                save_file(contiguous_state(emas[role].state_dict()), str(tmp / ema_file))
+        trainer = {"step": step, "rng": rng_state(), "config": config,
+                   "ema_updates": {role: ema.num_updates for role, ema in emas.items()}}
         (tmp / TRAINER_FILE).write_text(json.dumps(trainer) + "\n")
     return atomic_save_folder(folder, write)
 
 
-def load_training_state(folder: str | Path, *, model, optimizer, ema=None, device="cpu",
-                        stateful: dict | None = None) -> dict:
-    """Restore model/EMA/optimizer/RNG (and each `stateful` object whose file exists; states written before it was
-    registered have none, and the object keeps its fresh state) in place; returns the trainer dict."""
+def load_training_state(folder: str | Path, *, models: dict, optimizers: dict, emas: dict | None = None,
+                        device="cpu", stateful: dict | None = None) -> dict:
+    """Restore every role's weights / EMA / optimizer, the RNG (and each `stateful` object whose file exists; states
+    written before it was registered have none, and the object keeps its fresh state) in place; returns the trainer
+    dict."""
     folder = Path(folder)
+    trainer = json.loads((folder / TRAINER_FILE).read_text())
     for name, obj in (stateful or {}).items():
         if (folder / f"{name}{STATE_SUFFIX}").is_file():
             obj.load_state_dict(load_file(str(folder / f"{name}{STATE_SUFFIX}"), device=str(device)))
-    model.load_state_dict(load_file(str(folder / MODEL_FILE), device=str(device)))
-    trainer = json.loads((folder / TRAINER_FILE).read_text())
-    if ema is not None and (folder / EMA_FILE).is_file():
-        # older states have no counter: the EMA then resumes past its warm-up
-        ema.load_state_dict(load_file(str(folder / EMA_FILE), device=str(device)),
-                            num_updates=trainer.get("ema_updates") or trainer["step"])
-    optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, map_location=device, weights_only=True))
+    counters = trainer.get("ema_updates")
+    for role, model in models.items():
+        weights, ema_file, optimizer_file = role_files(role)
+        model.load_state_dict(load_file(str(folder / weights), device=str(device)))
+        optimizers[role].load_state_dict(torch.load(folder / optimizer_file, map_location=device, weights_only=True))
+        ema = (emas or {}).get(role)
+        if ema is not None and (folder / ema_file).is_file():
+            # older states stored one counter (or none): the EMA then resumes past its warm-up
+            count = counters.get(role) if isinstance(counters, dict) else counters
+            ema.load_state_dict(load_file(str(folder / ema_file), device=str(device)),
+                                num_updates=count if count is not None else trainer["step"])
     set_rng_state(trainer["rng"])
     return trainer
 

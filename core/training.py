@@ -9,7 +9,6 @@ command continues from it. `max_minutes` stops a run cleanly (checkpoint written
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from tqdm import tqdm
 
 from core.checkpoint import load_training_state, save_training_state
 from core.ema import EMA
+from core.run_log import RunLog
 
 
 @dataclass
@@ -43,21 +43,44 @@ class TrainSettings:
     max_minutes: float = 0.0           # 0 = no limit; else stop (with a checkpoint) after this many minutes
 
 
-def learning_rate(step: int, s: TrainSettings) -> float:
-    if step < s.warmup_steps:
-        return s.lr * (step + 1) / s.warmup_steps
-    if s.lr_schedule == "constant":
-        return s.lr
-    if s.lr_schedule == "cosine":
-        progress = min(1.0, (step - s.warmup_steps) / max(1, s.max_steps - s.warmup_steps))
-        return s.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
-    if s.lr_schedule == "wsd":
+def lr_at(step: int, *, lr: float, warmup_steps: int, schedule: str = "constant", max_steps: int = 0,
+          decay_steps: int = 0) -> float:
+    """Linear warm-up to `lr`, then "constant" (MDLM/SEDD/IDLM), "cosine" decay to 10% at max_steps, or "wsd"."""
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        progress = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
+        return lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+    if schedule == "wsd":
         # Warmup-stable-decay: a constant-lr run can be resumed and finished with a decay phase, which a cosine
         # schedule (fixed to max_steps from step 0) cannot.
-        decay_start = s.max_steps - s.decay_steps
-        progress = min(1.0, max(0.0, (step - decay_start) / max(1, s.decay_steps)))
-        return s.lr * (1.0 - 0.9 * progress)
-    raise ValueError(f"unknown lr_schedule {s.lr_schedule!r}; valid: constant, cosine, wsd")
+        decay_start = max_steps - decay_steps
+        progress = min(1.0, max(0.0, (step - decay_start) / max(1, decay_steps)))
+        return lr * (1.0 - 0.9 * progress)
+    raise ValueError(f"unknown lr_schedule {schedule!r}; valid: constant, cosine, wsd")
+
+
+def learning_rate(step: int, s: TrainSettings) -> float:
+    return lr_at(step, lr=s.lr, warmup_steps=s.warmup_steps, schedule=s.lr_schedule, max_steps=s.max_steps,
+                 decay_steps=s.decay_steps)
+
+
+def make_adamw(model: torch.nn.Module, *, lr: float, betas: tuple[float, float], weight_decay: float,
+               eps: float = 1e-8) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (norms, biases and embeddings' 1-D parameters exempt)."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=tuple(betas), eps=eps)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def autocast_context(device: torch.device, precision: str):
@@ -86,25 +109,21 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     run_dir = Path(run_dir)
     state_dir = run_dir / "checkpoint"
     model.to(device)
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr, betas=settings.betas)
+    optimizer = make_adamw(model, lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay)
     ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
+    roles = dict(models={"model": model}, optimizers={"model": optimizer})
     step = 0
     if (state_dir / "trainer.json").is_file():
-        step = load_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, device=device,
-                                   stateful=stateful)["step"]
+        step = load_training_state(state_dir, **roles, emas={"model": ema}, device=device, stateful=stateful)["step"]
         print(f"resumed from {state_dir} at step {step}")
         if settings.reset_ema:
             ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
             print("EMA restarted from the current weights (train.reset_ema=true)")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log_path = run_dir / "log.jsonl"
+    run_log = RunLog(run_dir, resume_step=step)
+    log = run_log.write
 
     def checkpoint(at_step: int):
-        save_training_state(state_dir, model=model, optimizer=optimizer, ema=ema, step=at_step, stateful=stateful,
+        save_training_state(state_dir, **roles, emas={"model": ema}, step=at_step, stateful=stateful,
                             config={"run": config, "settings": asdict(settings)})
         if on_checkpoint is not None:
             on_checkpoint(model, ema, at_step)
@@ -116,10 +135,6 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         model.train()
         log({"step": at_step, **{f"val/{k}": v for k, v in metrics.items()}})
         return metrics
-
-    def log(record: dict):
-        with open(log_path, "a") as f:
-            f.write(json.dumps({k: float(v) if torch.is_tensor(v) else v for k, v in record.items()}) + "\n")
 
     start, last_eval, finished = time.time(), {}, False
     model.train()
@@ -133,8 +148,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
             break
         # 1. learning rate
         lr = learning_rate(step, settings)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         # 2. forward / backward
         if before_step is not None:
             before_step(step, model, ema)
@@ -163,4 +177,5 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     if eval_fn is not None and finished and step % settings.eval_every != 0:
         last_eval = evaluate(step)
     checkpoint(step)
+    run_log.close()
     return {"step": step, "finished": finished, "last_eval": last_eval}

@@ -16,7 +16,7 @@ from core.errors import ConfigError
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 CHOICES = {
-    "method": ["sample", "real_text", "copy_source"],
+    "method": ["sample", "real_text", "copy_source", "idlm"],
     "teacher": ["mdlm", "duo", "dcd", "sedd", "ar", "diffuseq"],
     "corpus": ["shakespeare", "english"],
     "task": ["qqp", "qg", "ts"],
@@ -30,6 +30,8 @@ CHOICES = {
     "diffuseq.timestep_sampler": ["uniform", "lossaware"],
     "diffuseq.sampler": ["ddim", "ancestral"],
     "diffuseq.respace": ["kept", "diffuseq"],
+    "idlm.loss_time": ["coupled", "same", "independent"],
+    "distill.precision": ["fp32", "bf16"],
     "sampling.predictor": ["default", "ancestral", "analytic", "euler", "greedy_tail"],
 }
 

@@ -29,35 +29,17 @@ from experiments.config import run_name
 from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device
 from experiments.tables import main as build_tables
 
+EVALUATOR_PRESET = "small"  # the embedded reference AR evaluator is trained once per corpus, at this size
+
 
 def sample_teacher(teacher, *, batch_size: int, steps: int, sampling, device, temperature: float | None = None):
-    """Dispatch to the family's sampler with the options it has. Returns (ids [B, L], nfe per sample)."""
-    temperature = sampling.temperature if temperature is None else temperature
-    common = dict(batch_size=batch_size, length=teacher.seq_len, steps=steps, device=device, float64=sampling.float64)
-    predictor = sampling.predictor
-    if teacher.family == "mdlm":
-        check_predictor(predictor, "mdlm", ["default", "ancestral"])
-        from teachers.mdlm import sample
-        return sample(teacher.process, teacher.network, temperature=temperature, top_p=sampling.top_p,
-                      cache=sampling.cache, **common)
-    if teacher.family == "sedd":
-        check_predictor(predictor, "sedd", ["default", "analytic", "euler"])
-        if temperature != 1.0 or sampling.top_p != 1.0:
-            raise ConfigError("the SEDD samplers have no temperature / top_p (as in SEDD's code); leave them at 1")
-        from teachers.sedd import sample
-        return sample(teacher.process, teacher.network, predictor="analytic" if predictor == "default" else predictor,
-                      **common)
-    if teacher.family in ("duo", "dcd"):
-        check_predictor(predictor, teacher.family, ["default", "ancestral", "greedy_tail"])
-        from teachers.duo import sample
-        return sample(teacher.process, teacher.network, temperature=temperature, top_p=sampling.top_p,
-                      noise_removal="greedy" if predictor == "greedy_tail" else "ancestral", **common)
-    raise ConfigError(f"no sampler for teacher family {teacher.family!r}")
+    """The family's own sampler with the configured options. Returns (ids [B, L], nfe per sample)."""
+    from teachers.registry import sample_model
 
-
-def check_predictor(predictor: str, family: str, valid: list[str]) -> None:
-    if predictor not in valid:
-        raise ConfigError(f"sampling.predictor={predictor} does not apply to {family}; valid: {valid}")
+    return sample_model(teacher.family, teacher.process, teacher.network, predictor=sampling.predictor,
+                        temperature=sampling.temperature if temperature is None else temperature,
+                        top_p=sampling.top_p, cache=sampling.cache, batch_size=batch_size, length=teacher.seq_len,
+                        steps=steps, device=device, float64=sampling.float64)
 
 
 def generate(teacher, cfg, device, temperature: float | None = None) -> tuple[torch.Tensor, float, dict]:
@@ -78,10 +60,20 @@ def generate(teacher, cfg, device, temperature: float | None = None) -> tuple[to
     return ids, nfe, speed
 
 
-def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer) -> dict:
-    fallback = find_pretrained(f"ar-{cfg.corpus}-small", None) if cfg.eval.evaluator == "auto" else None
-    model, eval_tokenizer, evaluator_name = load_evaluator("gpt2-large" if cfg.eval.evaluator == "auto" else cfg.eval.evaluator,
-                                                           device, fallback_path=fallback)
+def evaluator_from(cfg, device):
+    """(model, tokenizer, name) of the GenPPL evaluator: `eval.evaluator`, or for "auto" gpt2-large when it is in the
+    local HF cache, else the embedded reference AR model of the corpus when there is one."""
+    if cfg.eval.evaluator != "auto":
+        return load_evaluator(cfg.eval.evaluator, device)
+    try:
+        fallback = find_pretrained(f"ar-{cfg.corpus}-{EVALUATOR_PRESET}", None)
+    except FileNotFoundError:
+        fallback = None  # load_evaluator then says what it tried
+    return load_evaluator("gpt2-large", device, fallback_path=fallback)
+
+
+def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, evaluator=None) -> dict:
+    model, eval_tokenizer, evaluator_name = evaluator or evaluator_from(cfg, device)
     ppl = generative_perplexity(texts, model, eval_tokenizer, batch_size=cfg.sampling.batch_size,
                                 max_length=model.config.n_positions, device=device, float64=cfg.eval.float64)
     metrics = {"gen_ppl": ppl["gen_ppl"], "gen_ppl_ci95": list(genppl_interval(ppl["text_nll"], ppl["text_tokens"])),
@@ -106,26 +98,46 @@ def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int) -> tuple[list[str], 
     return tokenizer.batch_decode(rows.tolist()), rows
 
 
-def run_sample(cfg, device) -> Path:
+def load_checked_teacher(cfg, device):
+    """The teacher `cfg` names (teacher_path, else the committed one), refused if its family is another."""
     from teachers.registry import load_teacher
 
-    name = run_name(cfg)
-    folder = find_pretrained(name, cfg.teacher_path)
+    folder = find_pretrained(run_name(cfg), cfg.teacher_path)
     teacher = load_teacher(folder, device=device)
     if teacher.family != cfg.teacher and not (cfg.teacher == "dcd" and teacher.family == "duo"):
         raise ConfigError(f"{folder} holds a {teacher.family!r} teacher but teacher={cfg.teacher}")
-    tokenizer = load_tokenizer(teacher.tokenizer_name)
+    return teacher, folder
+
+
+def score_model(model, cfg, device, *, temperature: float | None = None) -> dict:
+    """Sample a teacher or a distilled student (a registry.Teacher) at cfg.steps and score it: a row's common part."""
+    tokenizer = load_tokenizer(model.tokenizer_name)
     torch.manual_seed(cfg.seed)
-    ids, nfe, speed = generate(teacher, cfg, device)
+    ids, nfe, speed = generate(model, cfg, device, temperature=temperature)
     texts = tokenizer.batch_decode(ids.tolist())
-    evaluation = evaluate_texts(texts, ids, cfg, device, tokenizer)
-    suffix = "" if cfg.sampling.temperature == 1.0 else f"-T{cfg.sampling.temperature:g}"
+    return {"steps": cfg.steps, "nfe": nfe,
+            "temperature": cfg.sampling.temperature if temperature is None else temperature,
+            "n_samples": len(texts), "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
+            "seed": cfg.seed, "float64_sampling": cfg.sampling.float64, "samples": texts[: cfg.eval.num_show],
+            **evaluate_texts(texts, ids, cfg, device, tokenizer)}
+
+
+def run_sample(cfg, device) -> Path:
+    teacher, folder = load_checked_teacher(cfg, device)
     record = {"method": "teacher", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
-              "steps": cfg.steps, "nfe": nfe, "temperature": cfg.sampling.temperature,
-              "n_samples": len(texts), "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
-              "seed": cfg.seed, "teacher_path": repo_relative(folder), "float64_sampling": cfg.sampling.float64,
-              "samples": texts[: cfg.eval.num_show], **evaluation}
-    return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}{suffix}")
+              "teacher_path": repo_relative(folder), "predictor": cfg.sampling.predictor,
+              **score_model(teacher, cfg, device)}
+    return write_result(record, results_dir(cfg), sample_row_name(cfg))
+
+
+def sample_row_name(cfg) -> str:
+    """<teacher>-<corpus>-<preset>-steps<K>, with the sampler variant and temperature when they are not the default."""
+    name = f"{run_name(cfg)}-steps{cfg.steps}"
+    if cfg.sampling.predictor != "default":
+        name += f"-{cfg.sampling.predictor}"
+    if cfg.sampling.temperature != 1.0:
+        name += f"-T{cfg.sampling.temperature:g}"
+    return name
 
 
 def run_seq2seq(cfg, device) -> Path:
@@ -207,19 +219,25 @@ def run_real_text(cfg, device) -> Path:
     return write_result(record, results_dir(cfg), f"real-text-{cfg.corpus}-test")
 
 
+def run_teacher(cfg, device) -> Path:
+    """method=sample: the DiffuSeq teacher is scored on its seq2seq task, every other on unconditional text."""
+    return run_seq2seq(cfg, device) if cfg.teacher == "diffuseq" else run_sample(cfg, device)
+
+
+def run_idlm(cfg, device) -> Path:
+    from experiments.idlm import run_idlm as recipe
+    return recipe(cfg, device)
+
+
+METHODS = {"sample": run_teacher, "real_text": run_real_text, "copy_source": run_copy_source, "idlm": run_idlm}
+
+
 def main(argv: list[str]) -> int:
     cfg = parse_args(argv)
     if cfg is None:
         return 0
     device = resolve_device(cfg.device)
-    if cfg.method == "real_text":
-        path = run_real_text(cfg, device)
-    elif cfg.method == "copy_source":
-        path = run_copy_source(cfg, device)
-    elif cfg.teacher == "diffuseq":
-        path = run_seq2seq(cfg, device)
-    else:
-        path = run_sample(cfg, device)
+    path = METHODS[cfg.method](cfg, device)
     atomic_write_text(Path(path).with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
     build_tables(["--results-dir", str(results_dir(cfg))])
     print(f"wrote {path}")

@@ -36,6 +36,7 @@ import torch
 
 from core.ema import EMA
 from core.gaussian_duality import GaussianDuality, duality_for_vocab
+from core.losses import masked_mean
 from core.schedules import antithetic_times
 from teachers.duo import UniformDiffusion
 
@@ -134,7 +135,5 @@ def dcd_loss(process: UniformDiffusion, student: torch.nn.Module, teacher: torch
     with torch.no_grad():
         log_p_teacher = process.denoiser_log_probs(teacher, w_s.argmax(-1), duality.alpha(gamma_s))
     token_loss = distillation_divergence(log_p_student, log_p_teacher, settings.loss_type)
-    if attention_mask is None:
-        attention_mask = torch.ones_like(token_loss)
-    loss = (token_loss * attention_mask).sum() / attention_mask.sum()
+    loss = masked_mean(token_loss, attention_mask)
     return loss, {"dcd_kl": loss.detach(), "dt": torch.tensor(dt)}

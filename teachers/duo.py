@@ -40,8 +40,11 @@ import torch
 import torch.nn.functional as F
 
 from core.categorical import sample_categorical, temper_probs
-from core.gaussian_duality import duality_for_vocab
+from core.gaussian_duality import duality_for_vocab, gaussian_coefficients
+from core.losses import masked_mean
 from core.schedules import LogLinearSchedule, antithetic_times, uniform_time_grid
+
+SOFT_INPUT_TAU = 1e-3  # IDLM's soft-input temperature for the networks (Duo's curriculum τ at its end)
 
 
 @dataclass
@@ -123,6 +126,35 @@ class UniformDiffusion:
         logits = network(x_in, self.network_sigma(alpha))
         return logits.to(torch.promote_types(logits.dtype, torch.float32)).log_softmax(dim=-1)
 
+    # --- distillation contract (IDLM) -------------------------------------------------------------------------------
+    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """z_t through the Gaussian duality, differentiable in a soft x0: (softmax(w / τ), argmax w) with
+        w = α̃ x0 + σ̃ ε at the log-SNR γ where T(γ) = α_t. x0: ids [B, L] or probabilities [B, L, V].
+
+        IDLM feeds softmax(w / τ), τ = 1e-3, to the networks, so a student's p reaches teacher and fake through w
+        (the gradient path its ablation shows to be essential). Deviation: the IDLM code draws γ linearly in
+        [−3.55, −1.85], a range that spans α ≈ 0…1 for GPT-2's 50k vocabulary only (for 66 symbols it gives
+        α ∈ [0.5, 1]); here γ = T⁻¹(α_t) on the teacher's own log-linear schedule, for any vocabulary.
+        """
+        duality = duality_for_vocab(self.vocab_size)
+        x = x0 if x0.is_floating_point() else F.one_hot(x0, self.vocab_size).float()
+        gamma = duality.gamma(self.schedule.alpha(t))
+        alpha_tilde, sigma_tilde = gaussian_coefficients(gamma.to(x.dtype))
+        noise = torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=generator)
+        w = alpha_tilde[:, None, None] * x + sigma_tilde[:, None, None] * noise
+        return torch.softmax(w / SOFT_INPUT_TAU, dim=-1), w.argmax(dim=-1)
+
+    def x0_log_probs(self, network, net_in: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """log x_θ [B, L, V] at time t; net_in: ids or the soft input of `forward_relaxed`."""
+        return self.denoiser_log_probs(network, net_in, self.schedule.alpha(t))
+
+    def token_loss(self, network, x0: torch.Tensor, net_in: torch.Tensor, zt: torch.Tensor,
+                   t: torch.Tensor) -> torch.Tensor:
+        """Eq. (2)'s integrand per position [B, L] at (z_t, t) on the log-linear schedule; x0 ids or soft."""
+        log_x_theta = self.x0_log_probs(network, net_in, zt, t)
+        return self.nelbo_per_token(log_x_theta, zt, x0, self.schedule.alpha(t), self.schedule.alpha_prime(t))
+
     # --- posterior (eq. 1) -----------------------------------------------------------------------------------------
     def posterior_probs(self, x_probs: torch.Tensor, xt: torch.Tensor, alpha_t: torch.Tensor,
                         alpha_s: torch.Tensor) -> torch.Tensor:
@@ -141,6 +173,7 @@ class UniformDiffusion:
     def nelbo_per_token(self, log_x_theta: torch.Tensor, xt: torch.Tensor, x0: torch.Tensor, alpha: torch.Tensor,
                         dalpha: torch.Tensor) -> torch.Tensor:
         """Integrand of eq. (2) per token, [B, L] (nats). alpha, dalpha: [B]. Computed in ≥ float32.
+        x0: ids [B, L], or a soft x0 [B, L, V] (IDLM: x̄ = V α p + (1 − α) in place of the one-hot's).
 
         With x̄ two-valued (V α + 1 − α at j = x, 1 − α elsewhere) the sum over j is, using Σ_j x̄_j = V,
             Σ_j (x̄_j/x̄_i) log(x̄_j x̄_θ,i / (x̄_i x̄_θ,j)) = [Σ_j x̄_j log x̄_j − V log x̄_i + V log x̄_θ,i
@@ -155,10 +188,17 @@ class UniformDiffusion:
         log_xbar_theta = torch.logaddexp(torch.log(V * a)[..., None] + log_x_theta,
                                          torch.log1p(-a)[..., None].expand_as(log_x_theta))  # [B, L, V]
         log_xbar_theta_i = log_xbar_theta.gather(-1, xt[..., None]).squeeze(-1)
-        log_xbar_theta_x = log_xbar_theta.gather(-1, x0[..., None]).squeeze(-1)
-        xbar_i = (1 - a) + V * a * (xt == x0).to(dtype)                                   # [B, L]
-        xbar_log_xbar = torch.xlogy(V * a + 1 - a, V * a + 1 - a) + (V - 1) * torch.xlogy(1 - a, 1 - a)
-        cross = (1 - a) * log_xbar_theta.sum(-1) + V * a * log_xbar_theta_x
+        if x0.is_floating_point():
+            # soft x0 (IDLM): x̄ = V α p + (1 − α) is no longer two-valued; Σ_j x̄_j = V still holds
+            xbar = V * a[..., None] * x0.to(dtype) + (1 - a)[..., None]                  # [B, L, V]
+            xbar_i = xbar.gather(-1, xt[..., None]).squeeze(-1)
+            xbar_log_xbar = torch.xlogy(xbar, xbar).sum(-1)
+            cross = (xbar * log_xbar_theta).sum(-1)
+        else:
+            log_xbar_theta_x = log_xbar_theta.gather(-1, x0[..., None]).squeeze(-1)
+            xbar_i = (1 - a) + V * a * (xt == x0).to(dtype)                               # [B, L]
+            xbar_log_xbar = torch.xlogy(V * a + 1 - a, V * a + 1 - a) + (V - 1) * torch.xlogy(1 - a, 1 - a)
+            cross = (1 - a) * log_xbar_theta.sum(-1) + V * a * log_xbar_theta_x
         log_ratio_sum = (xbar_log_xbar - V * torch.log(xbar_i) + V * log_xbar_theta_i - cross) / xbar_i
         bracket = V / xbar_i - V / log_xbar_theta_i.exp() - log_ratio_sum
         return da / (V * a) * bracket
@@ -188,15 +228,17 @@ class UniformDiffusion:
             xt = self.corrupt(x0, alpha)
             log_x_theta = self.denoiser_log_probs(network, xt, alpha)
         token_nll = self.nelbo_per_token(log_x_theta, xt, x0, alpha, dalpha)
-        if attention_mask is None:
-            attention_mask = torch.ones_like(token_nll)
-        nelbo = (token_nll * attention_mask).sum() / attention_mask.sum()
+        nelbo = masked_mean(token_nll, attention_mask)
         metrics.update(nelbo=nelbo.detach(), bpt=nelbo.detach() / math.log(2.0))
         return nelbo, metrics
 
     def config(self) -> dict:
         return {"vocab_size": self.vocab_size, "eps": self.schedule.eps, "t_min": self.t_min,
                 "curriculum": None if self.curriculum is None else self.curriculum.config()}
+
+    def student_config(self) -> dict:
+        """A distilled student is sampled like the teacher, without any training curriculum."""
+        return {**self.config(), "curriculum": None}
 
 
 NOISE_REMOVAL = ("ancestral", "greedy", "none")

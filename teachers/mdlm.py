@@ -16,10 +16,13 @@ which with α = exp(−σ) is  E_t [ σ'(t) / expm1(σ(t)) · Σ_masked −log p
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from core.absorbing import mask_tokens
 from core.categorical import sample_categorical, temper_probs
+from core.losses import cross_entropy, masked_mean
 from core.schedules import LogLinearSchedule, antithetic_times, uniform_time_grid
 
 NEG_INF = -1e6  # finite "−∞": keeps softmax/log_softmax free of NaNs in low precision
@@ -44,14 +47,27 @@ class MaskedDiffusion:
         return {"vocab_size": self.vocab_size, "eps": self.schedule.eps, "time_conditioning": self.time_conditioning,
                 "t_min": self.t_min}
 
+    def student_config(self) -> dict:
+        """The process a distilled student is saved and sampled with: the teacher's own."""
+        return self.config()
+
     @property
     def network_vocab_size(self) -> int:
         return self.vocab_size + 1
 
     # --- forward process -------------------------------------------------------------------------------------------
     def forward_sample(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z_t ~ q(z_t | x): each token independently replaced by [MASK] with probability 1 − α_t. t: [B]."""
+        """z_t ~ q(z_t | x): each token independently replaced by [MASK] with probability 1 − α_t. t: [B].
+        x0: ids [B, L], or a soft x0 [B, L, V] (IDLM): z_t ~ Cat(α_t p + (1 − α_t) e_m), a hard draw (no gradient)."""
+        if x0.is_floating_point():
+            x0 = sample_categorical(x0.detach(), generator=generator)
         return mask_tokens(x0, 1.0 - self.schedule.alpha(t), self.mask_id, generator=generator)
+
+    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(network input, z_t): for a masked process both are the token ids z_t (distillation contract)."""
+        zt = self.forward_sample(x0, t, generator)
+        return zt, zt
 
     def prior_sample(self, batch_size: int, length: int, device=None) -> torch.Tensor:
         return torch.full((batch_size, length), self.mask_id, dtype=torch.long, device=device)
@@ -74,21 +90,35 @@ class MaskedDiffusion:
     def denoiser_log_probs(self, network, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return self.subs_logits(network(xt, self.network_sigma(t)), xt)
 
+    def x0_log_probs(self, network, net_in: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """log x_θ over the data vocabulary [B, L, V] (distillation contract; net_in is z_t itself)."""
+        return self.denoiser_log_probs(network, zt, t)[..., :self.vocab_size]
+
     # --- loss ------------------------------------------------------------------------------------------------------
+    def loss_weight(self, t: torch.Tensor) -> torch.Tensor:
+        """−α'_t / (1 − α_t) = σ'(t) / (e^σ(t) − 1), [B] (= 1/t for the log-linear schedule)."""
+        return self.schedule.dsigma(t) / torch.expm1(self.schedule.sigma(t))
+
+    def token_loss(self, network, x0: torch.Tensor, net_in: torch.Tensor, zt: torch.Tensor,
+                   t: torch.Tensor) -> torch.Tensor:
+        """The NELBO integrand per position [B, L]: −α'/(1 − α) · Σ_v x0_v log x_θ,v at masked positions, 0 elsewhere.
+        x0 ids, or a soft x0 [B, L, V] (IDLM: linear in x0, so a soft-label cross-entropy). Unmasked positions are
+        zeroed: under carry-over their log x_θ is a one-hot, so a soft x0 there would meet the finite "−∞" (for ids it
+        is exactly 0 anyway)."""
+        log_q = self.denoiser_log_probs(network, zt, t)
+        nll = torch.where(zt == self.mask_id, cross_entropy(x0, log_q), torch.zeros((), dtype=log_q.dtype,
+                                                                                     device=log_q.device))
+        return self.loss_weight(t)[:, None] * nll
+
     def loss(self, network, x0: torch.Tensor, *, attention_mask: torch.Tensor | None = None,
              t: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         """Continuous-time NELBO per token (nats). Returns (loss, {"nelbo": ..., "bpt": ...})."""
         if t is None:
             t = antithetic_times(x0.shape[0], t_min=self.t_min, device=x0.device)
-        xt = self.forward_sample(x0, t)
-        log_p = self.denoiser_log_probs(network, xt, t)
-        log_p_x0 = log_p.gather(-1, x0[..., None]).squeeze(-1)           # [B, L]; 0 where unmasked (SUBS)
-        weight = self.schedule.dsigma(t) / torch.expm1(self.schedule.sigma(t))  # −α'/(1 − α)
-        token_nll = -log_p_x0 * weight[:, None]
-        if attention_mask is None:
-            attention_mask = torch.ones_like(token_nll)
-        nelbo = (token_nll * attention_mask).sum() / attention_mask.sum()
-        return nelbo, {"nelbo": nelbo.detach(), "bpt": nelbo.detach() / torch.log(torch.tensor(2.0))}
+        net_in, zt = self.forward_relaxed(x0, t)
+        token_nll = self.token_loss(network, x0, net_in, zt, t)
+        nelbo = masked_mean(token_nll, attention_mask)
+        return nelbo, {"nelbo": nelbo.detach(), "bpt": nelbo.detach() / math.log(2.0)}
 
     # --- reverse process -------------------------------------------------------------------------------------------
     def posterior_weights(self, p_x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:

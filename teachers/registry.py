@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from core.checkpoint import check_state_dict, load_pretrained, save_pretrained
+from core.errors import ConfigError
 from core.networks.dit import DiT, DiTConfig
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -61,6 +62,46 @@ def save_teacher(folder: str | Path, *, family: str, network: DiT, process_confi
     config = {"family": family, "network": network.config.to_dict(), "process": process_config,
               "tokenizer": tokenizer_name, "seq_len": seq_len, "provenance": provenance or {}}
     return save_pretrained(folder, state, config)
+
+
+def _sample_mdlm(process, network, *, predictor, temperature, top_p, cache, **common):
+    from teachers.mdlm import sample
+    _check_predictor(predictor, "mdlm", ["default", "ancestral"])
+    return sample(process, network, temperature=temperature, top_p=top_p, cache=cache, **common)
+
+
+def _sample_sedd(process, network, *, predictor, temperature, top_p, cache, **common):
+    from teachers.sedd import sample
+    _check_predictor(predictor, "sedd", ["default", "analytic", "euler"])
+    if top_p != 1.0:
+        raise ConfigError("the SEDD samplers have no top_p (as in SEDD's code); leave it at 1")
+    return sample(process, network, predictor="analytic" if predictor == "default" else predictor,
+                  temperature=temperature, **common)
+
+
+def _sample_duo(process, network, *, predictor, temperature, top_p, cache, **common):
+    from teachers.duo import sample
+    _check_predictor(predictor, "duo", ["default", "ancestral", "greedy_tail"])
+    return sample(process, network, temperature=temperature, top_p=top_p,
+                  noise_removal="greedy" if predictor == "greedy_tail" else "ancestral", **common)
+
+
+def _check_predictor(predictor: str, family: str, valid: list[str]) -> None:
+    if predictor not in valid:
+        raise ConfigError(f"sampling.predictor={predictor} does not apply to {family}; valid: {valid}")
+
+
+# family -> its sampler; `predictor` picks the variant by name. Each takes batch_size, length, steps, device, float64.
+SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, "dcd": _sample_duo}
+
+
+def sample_model(family: str, process, network, *, predictor: str = "default", temperature: float = 1.0,
+                 top_p: float = 1.0, cache: bool = True, **common) -> tuple[torch.Tensor, float]:
+    """Sample a teacher or a distilled student of `family` with the family's own sampler. Returns (ids, nfe)."""
+    if family not in SAMPLERS:
+        raise ConfigError(f"no sampler for model family {family!r}; valid: {sorted(SAMPLERS)}")
+    return SAMPLERS[family](process, network, predictor=predictor, temperature=temperature, top_p=top_p,
+                            cache=cache, **common)
 
 
 def load_teacher(folder: str | Path, device="cpu") -> Teacher:

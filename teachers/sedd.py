@@ -36,6 +36,7 @@ import torch
 from core.absorbing import mask_tokens
 from core.categorical import sample_categorical
 from core.errors import ConfigError
+from core.losses import cross_entropy, masked_mean
 from core.schedules import LogLinearSchedule, antithetic_times, uniform_time_grid
 
 PREDICTORS = ("analytic", "euler")
@@ -49,15 +50,24 @@ def expm1_sedd(sigma: torch.Tensor) -> torch.Tensor:
 class AbsorbingScoreProcess:
     """The absorbing graph with SEDD's σ-scaled score parameterization. Holds no network; σ(t) is passed to it."""
 
-    def __init__(self, vocab_size: int, *, eps: float = 1e-3, t_min: float = 1e-3):
+    def __init__(self, vocab_size: int, *, eps: float = 1e-3, t_min: float = 1e-3, normalised_score: bool = False):
         self.vocab_size = vocab_size            # data vocabulary V (without mask)
+        # normalised_score: the score's mass over clean tokens is fixed to the exact r = 1/(e^σ − 1), so only p(v | x_t)
+        # comes from the network. For IDLM students: their loss constrains p, not the mass, which steers the sampler's
+        # unmasking rate.
+        self.normalised_score = normalised_score
         self.mask_id = vocab_size               # appended absorbing state m
         self.schedule = LogLinearSchedule(eps=eps)
         self.t_min = t_min                      # training times t ~ U[t_min, 1] (SEDD `sampling_eps`)
 
     def config(self) -> dict:
         """Init arguments (JSON), saved with a teacher so it can be rebuilt without training code."""
-        return {"vocab_size": self.vocab_size, "eps": self.schedule.eps, "t_min": self.t_min}
+        return {"vocab_size": self.vocab_size, "eps": self.schedule.eps, "t_min": self.t_min,
+                "normalised_score": self.normalised_score}
+
+    def student_config(self) -> dict:
+        """A distilled student is sampled with its score's mass fixed to the exact one (see normalised_score)."""
+        return {**self.config(), "normalised_score": True}
 
     @property
     def network_vocab_size(self) -> int:
@@ -78,6 +88,9 @@ class AbsorbingScoreProcess:
         sigma = self.schedule.sigma(t)
         out = network(xt, sigma)
         out = out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
+        if self.normalised_score:  # clean entries log p + log V, so that after the scaling below Σ_v s_v = r exactly
+            clean = out[..., :self.vocab_size].log_softmax(-1) + math.log(self.vocab_size)
+            out = torch.cat([clean, out[..., self.vocab_size:]], dim=-1)
         out = out - expm1_sedd(sigma).log().to(out.dtype)[:, None, None] - math.log(out.shape[-1] - 1)
         return out.scatter(-1, xt[..., None], 0.0)
 
@@ -108,20 +121,44 @@ class AbsorbingScoreProcess:
     # --- loss ------------------------------------------------------------------------------------------------------
     def score_entropy(self, log_score: torch.Tensor, sigma: torch.Tensor, xt: torch.Tensor,
                       x0: torch.Tensor) -> torch.Tensor:
-        """SE per token [B, L] (module docstring), 0 at unmasked positions. log_score [B, L, V+1], sigma [B]."""
+        """SE per token [B, L] (module docstring), 0 at unmasked positions. log_score [B, L, V+1], sigma [B].
+
+        x0: ids [B, L], or a soft x0 [B, L, V] (IDLM's relaxation, derived here; SEDD's code has none). SE is linear
+        in onehot(x0) (only the −r log s_{x0} term depends on it), and at a masked position the clean token is
+        independent of the mask, so E_{x0 ~ p}[SE(x0)] = Σ_v s_v − r Σ_v p_v log s_v + r (log r − 1): the same
+        expression with p in place of the one-hot. It is minimised (= 0) at s = r·p, and its p-gradient,
+        −r log s, is what the IDLM generator loss (teacher minus fake) differentiates.
+        """
         masked = xt == self.mask_id
         # zero the unused entries first: exp() of an unmasked position's scores could overflow and NaN the gradient
         log_score = log_score.masked_fill(~masked[..., None], 0.0)
         ratio = 1.0 / expm1_sedd(sigma).to(log_score.dtype)[:, None]                          # r, [B, 1]
         positive = log_score[..., :self.mask_id].exp().sum(dim=-1)
-        negative = ratio * log_score.gather(-1, x0[..., None]).squeeze(-1)
+        negative = -ratio * cross_entropy(x0, log_score)                                      # r Σ_v x0_v log s_v
         const = ratio * (ratio.log() - 1.0)                                                   # makes SE ≥ 0
         return torch.where(masked, positive - negative + const, torch.zeros_like(positive))
 
-    def token_loss(self, network, x0: torch.Tensor, t: torch.Tensor,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-        """σ'(t) · SE at x_t ~ q(· | x0), [B, L]; its sum over L is SEDD's per-sequence loss (losses.py)."""
+    # --- distillation contract -------------------------------------------------------------------------------------
+    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(network input, x_t), both the token ids x_t. x0: ids, or a soft x0 [B, L, V] whose clean token is drawn
+        first (x_t ~ Cat(α p + (1 − α) e_m), a hard sample without gradient, as for MDLM)."""
+        if x0.is_floating_point():
+            x0 = sample_categorical(x0.detach(), generator=generator)
         xt = self.forward_sample(x0, t, generator)
+        return xt, xt
+
+    def x0_log_probs(self, network, net_in: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The denoiser implied by the score, [B, L, V]: at a masked position s_v = r · p(v | x_t), so
+        p = softmax(log s[:V]); unmasked positions carry their token over (a one-hot), as MDLM's SUBS."""
+        log_score = self.log_score(network, zt, t)[..., :self.vocab_size]
+        clean = torch.nn.functional.one_hot(zt.clamp(max=self.vocab_size - 1), self.vocab_size).bool()
+        carried = torch.full_like(log_score, -1e6).masked_fill(clean, 0.0)
+        return torch.where((zt == self.mask_id)[..., None], log_score.log_softmax(-1), carried)
+
+    def token_loss(self, network, x0: torch.Tensor, net_in: torch.Tensor, xt: torch.Tensor,
+                   t: torch.Tensor) -> torch.Tensor:
+        """σ'(t) · SE at x_t, [B, L]; its sum over L is SEDD's per-sequence loss (losses.py). x0 ids or soft."""
         sigma = self.schedule.sigma(t)
         entropy = self.score_entropy(self.log_score(network, xt, t), sigma, xt, x0)
         return self.schedule.dsigma(t).to(entropy.dtype)[:, None] * entropy
@@ -138,17 +175,29 @@ class AbsorbingScoreProcess:
                 t = antithetic_times(x0.shape[0], t_min=self.t_min, device=x0.device)
             else:
                 t = (1.0 - self.t_min) * torch.rand(x0.shape[0], device=x0.device) + self.t_min
-        token_nll = self.token_loss(network, x0, t)
-        if attention_mask is None:
-            attention_mask = torch.ones_like(token_nll)
-        nelbo = (token_nll * attention_mask).sum() / attention_mask.sum()
+        xt = self.forward_sample(x0, t)
+        token_nll = self.token_loss(network, x0, xt, xt, t)
+        nelbo = masked_mean(token_nll, attention_mask)
         return nelbo, {"nelbo": nelbo.detach(), "bpt": nelbo.detach() / math.log(2.0)}
+
+
+def temper_score(log_score: torch.Tensor, xt: torch.Tensor, mask_id: int, temperature: float) -> torch.Tensor:
+    """exp(log_score) [B, L, V+1] with the clean entries at masked positions tempered, their mass kept."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    score = log_score.exp()
+    if temperature == 1.0:
+        return score
+    clean = log_score[..., :mask_id]
+    tempered = torch.softmax(clean / temperature, dim=-1) * score[..., :mask_id].sum(-1, keepdim=True)
+    masked = (xt == mask_id)[..., None]
+    return torch.cat([torch.where(masked, tempered, score[..., :mask_id]), score[..., mask_id:]], dim=-1)
 
 
 @torch.no_grad()
 def sample(process: AbsorbingScoreProcess, network, *, batch_size: int, length: int, steps: int, device=None,
            predictor: str = "analytic", float64: bool = True, denoise: bool = True, t_end: float = 1e-5,
-           generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+           temperature: float = 1.0, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
     """SEDD's PC sampler without corrector (`sampling.get_pc_sampler`) on a uniform grid 1 = t_0 > ... > t_K = t_end.
     Returns (tokens [B, L], nfe). nfe = steps (+1 with the final denoise step).
 
@@ -161,6 +210,8 @@ def sample(process: AbsorbingScoreProcess, network, *, batch_size: int, length: 
     denoise (`Denoiser`): the analytic step from σ(t_end) to σ = 0 with the mask column dropped, so no m is left.
     float64: probabilities and categorical draws in float64 (see core/categorical.py); the network runs in its own
     dtype. Deviation: the time grid ends at t_end and the step is t_i − t_{i+1} (SEDD: the same grid, dt = (1 − eps)/K).
+    temperature (not in SEDD's code; for entropy-matched controls): at masked positions the clean part of the score,
+    s_v ∝ p(v | x_t), becomes softmax(log s / T) times its own mass, so the unmasking rate is unchanged.
     """
     if predictor not in PREDICTORS:
         raise ConfigError(f"sampler predictor {predictor!r} is unknown; valid: {list(PREDICTORS)}")
@@ -172,7 +223,8 @@ def sample(process: AbsorbingScoreProcess, network, *, batch_size: int, length: 
         # schedule maths on shape [1] (one time for the whole batch, broadcast below); the network sees σ(t) as [B]
         t, s = times[i:i + 1], times[i + 1:i + 2]
         # 1. concrete score at (x_t, t)
-        score = process.log_score(network, xt, t.float().expand(batch_size)).to(dtype).exp()
+        score = temper_score(process.log_score(network, xt, t.float().expand(batch_size)).to(dtype), xt,
+                             process.mask_id, temperature)
         if predictor == "analytic":
             # 2a. Tweedie τ-leaping over Δσ = σ(t) − σ(s)
             dsigma = schedule.sigma(t) - schedule.sigma(s)
@@ -189,7 +241,8 @@ def sample(process: AbsorbingScoreProcess, network, *, batch_size: int, length: 
     # 4. denoise: jump from σ(t_end) straight to σ = 0 and forbid the mask
     t = times[-1:]
     sigma = schedule.sigma(t)
-    score = process.log_score(network, xt, t.float().expand(batch_size)).to(dtype).exp()
+    score = temper_score(process.log_score(network, xt, t.float().expand(batch_size)).to(dtype), xt, process.mask_id,
+                         temperature)
     probs = process.staggered_score(score, sigma) * process.transp_transition(xt, sigma, dtype)
     xt = sample_categorical(probs[..., :process.mask_id].clamp_min(0.0), float64=float64, generator=generator)
     return xt, steps + 1

@@ -129,7 +129,8 @@ def test_dse_nelbo_of_exact_denoiser_is_the_entropy():
     entropy = pmf_entropy(pmf)
 
     def nelbo_draws(network):  # [n] whole-sequence nats; the same masks for every network (common random numbers)
-        return process.token_loss(network, x0, t, generator=torch.Generator().manual_seed(3)).sum(-1)
+        xt = process.forward_sample(x0, t, generator=torch.Generator().manual_seed(3))
+        return process.token_loss(network, x0, xt, xt, t).sum(-1)
 
     exact = nelbo_draws(exact_sedd_network(pmf, process.mask_id))
     stderr = float(exact.std()) / math.sqrt(n)

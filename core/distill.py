@@ -1,0 +1,195 @@
+"""The alternating distillation loop shared by IDLM (discrete) and DLM-One (embedding space).
+
+Algorithm (IDLM Alg. 1; SiD / DLM-One Alg. 1 have the same shape), one iteration:
+
+    1. fake step(s), `fake_steps` times:   x ~ data;  g = G_θ(x) without gradient (generator in eval mode)
+                                            ψ ← ψ − η_ψ ∇_ψ L_fake(ψ; g, x)
+    2. generator step:                     x ~ data;  g = G_θ(x) with gradient (fake in eval mode, frozen)
+                                            θ ← θ − η_θ ∇_θ L_gen(θ; g, x)       (teacher and ψ frozen, not detached)
+    3. EMA of θ (and of ψ if asked); log; validate (EMA weights) and keep the best; checkpoint.
+
+A method supplies only `DistillMethod`: how the generator makes a sample and the two losses (teacher and data live
+in its closures). The loop knows nothing of tokens or embeddings. Every update draws a fresh batch:
+`get_batch(step, k)` must be a pure function of (step, k) so a resumed run sees the same data.
+
+Resumable: `<run_dir>/checkpoint` holds both models, both optimizers, the EMAs, the best-so-far record, the RNG and
+the step (atomic folder swap). Rerunning continues bit-identically on CPU (tests/test_distill_loop.py).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from core.checkpoint import load_training_state, save_training_state
+from core.ema import EMA
+from core.run_log import RunLog
+from core.training import autocast_context, lr_at, make_adamw, set_lr
+
+STATE_DIR = "checkpoint"
+
+
+@dataclass
+class RoleSettings:
+    """Optimizer of one trained role (IDLM: both roles AdamW(0.9, 0.999), constant lr after warm-up)."""
+    lr: float = 1e-6
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    grad_clip: float = 0.0             # 0 = no clipping (the IDLM code never clips)
+
+
+@dataclass
+class DistillSettings:
+    max_steps: int = 1000
+    fake_steps: int = 1                # fake updates per generator update (IDLM `fake_frequency`)
+    generator: RoleSettings = field(default_factory=RoleSettings)
+    fake: RoleSettings = field(default_factory=RoleSettings)
+    ema_decay: float = 0.9999
+    ema_warmup: bool = True            # decay_n = min(decay, (1+n)/(10+n)), as the IDLM code
+    fake_ema: bool = False             # IDLM keeps an EMA of the fake model that it never uses
+    precision: str = "fp32"            # autocast of the generator's forward: fp32 | bf16
+    eval_every: int = 100
+    save_every: int = 100
+    log_every: int = 10
+    max_minutes: float = 0.0           # stop cleanly (checkpoint written) after this long; rerun to resume
+
+
+@dataclass
+class DistillMethod:
+    """What a method hands the loop. `batch` is whatever get_batch returns (token ids, (source, target) pairs...)."""
+    generate: Callable                 # (generator, batch) -> sample (differentiable in θ when grad is on)
+    fake_loss: Callable                # (fake, sample, batch) -> (loss, metrics); sample is detached
+    generator_loss: Callable           # (fake, sample, batch) -> (loss, metrics)
+    validate: Callable | None = None   # (generator) -> metrics, generator holds its EMA weights, eval mode, no grad
+    select_key: str | None = None      # metric of `validate` that picks the best checkpoint (lower is better)
+
+
+class BestRecord:
+    """Best validation value so far and its step; part of the resumable state."""
+
+    def __init__(self):
+        self.value, self.step = math.inf, -1
+
+    def state_dict(self) -> dict:
+        return {"value": torch.tensor(self.value, dtype=torch.float64), "step": torch.tensor(self.step)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.value, self.step = float(state["value"]), int(state["step"])
+
+
+def _update(model: torch.nn.Module, optimizer, loss: torch.Tensor, clip: float) -> float:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip if clip > 0 else float("inf"))
+    optimizer.step()
+    return float(norm)
+
+
+def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: DistillMethod,
+            get_batch: Callable[[int, int], object], run_dir: str | Path, settings: DistillSettings, config: dict,
+            device: torch.device, on_checkpoint: Callable | None = None) -> dict:
+    """Run the alternating loop until `max_steps` generator updates (or `max_minutes`).
+
+    on_checkpoint(generator, ema, step, best: bool) exports the generator (with its EMA) at every checkpoint and, with
+    best=True, whenever validation improves `method.select_key`. Returns {"step", "finished", "last_eval", "best"}.
+    """
+    run_dir = Path(run_dir)
+    generator.to(device)
+    fake.to(device)
+    s = settings
+    optimizers = {"generator": make_adamw(generator, lr=s.generator.lr, betas=s.generator.betas,
+                                          weight_decay=s.generator.weight_decay),
+                  "fake": make_adamw(fake, lr=s.fake.lr, betas=s.fake.betas, weight_decay=s.fake.weight_decay)}
+    models = {"generator": generator, "fake": fake}
+    emas = {"generator": EMA(generator, s.ema_decay, warmup=s.ema_warmup)}
+    if s.fake_ema:
+        emas["fake"] = EMA(fake, s.ema_decay, warmup=s.ema_warmup)
+    best = BestRecord()
+    state = dict(models=models, optimizers=optimizers, emas=emas, stateful={"best": best})
+    step = 0
+    if (run_dir / STATE_DIR / "trainer.json").is_file():
+        step = load_training_state(run_dir / STATE_DIR, device=device, **state)["step"]
+        print(f"resumed from {run_dir / STATE_DIR} at step {step}")
+    log = RunLog(run_dir, resume_step=step)
+
+    def checkpoint(at_step: int):
+        save_training_state(run_dir / STATE_DIR, step=at_step, config={"run": config, "settings": asdict(s)}, **state)
+        if on_checkpoint is not None:
+            on_checkpoint(generator, emas["generator"], at_step, False)
+
+    def validate(at_step: int) -> dict:
+        generator.eval()
+        # validation must not move the training RNG: a resumed run would otherwise diverge from an unbroken one
+        with emas["generator"].swapped_in(generator), torch.no_grad(), torch.random.fork_rng(devices=[]):
+            metrics = method.validate(generator)
+            improved = method.select_key is not None and metrics[method.select_key] < best.value
+            if improved:
+                best.value, best.step = float(metrics[method.select_key]), at_step
+        log.write({"step": at_step, **{f"val/{k}": v for k, v in metrics.items()}, "val/best_step": best.step})
+        if improved and on_checkpoint is not None:
+            on_checkpoint(generator, emas["generator"], at_step, True)
+        return metrics
+
+    start, last_eval, finished = time.time(), {}, False
+    teacher_free = {p for p in fake.parameters() if p.requires_grad}
+    bar = tqdm(total=s.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0)
+    while True:
+        if step >= s.max_steps:
+            finished = True
+            break
+        if s.max_minutes and time.time() - start > 60 * s.max_minutes:
+            print(f"stopping at step {step}: max_minutes={s.max_minutes} reached (resume by rerunning)")
+            break
+        set_lr(optimizers["generator"], lr_at(step, lr=s.generator.lr, warmup_steps=s.generator.warmup_steps))
+        set_lr(optimizers["fake"], lr_at(step, lr=s.fake.lr, warmup_steps=s.fake.warmup_steps))
+        record = {"step": step + 1}
+        # 1. fake step(s): ψ fits the teacher's own loss on detached generator samples
+        generator.eval()
+        fake.train()
+        for p in teacher_free:
+            p.requires_grad_(True)
+        for k in range(s.fake_steps):
+            batch = get_batch(step, k)
+            with torch.no_grad(), autocast_context(device, s.precision):
+                sample = method.generate(generator, batch)
+            loss, metrics = method.fake_loss(fake, sample, batch)
+            record["fake_grad_norm"] = _update(fake, optimizers["fake"], loss, s.fake.grad_clip)
+            if "fake" in emas:
+                emas["fake"].update(fake)
+        record.update({"fake_loss": loss.item(), **{f"fake/{k}": v for k, v in metrics.items()}})
+        # 2. generator step: ψ frozen (no parameter gradients) but differentiable in its input
+        fake.eval()
+        for p in teacher_free:
+            p.requires_grad_(False)
+        generator.train()
+        batch = get_batch(step, s.fake_steps)
+        with autocast_context(device, s.precision):
+            sample = method.generate(generator, batch)
+        loss, metrics = method.generator_loss(fake, sample, batch)
+        record["generator_grad_norm"] = _update(generator, optimizers["generator"], loss, s.generator.grad_clip)
+        emas["generator"].update(generator)
+        step += 1
+        # 3. log / validate / checkpoint
+        record.update({"generator_loss": loss.item(), **{f"generator/{k}": v for k, v in metrics.items()},
+                       "lr": optimizers["generator"].param_groups[0]["lr"], "elapsed_s": time.time() - start})
+        if step % s.log_every == 0 or step == 1:
+            log.write(record)
+            bar.set_postfix(gen=f"{record['generator_loss']:.4g}", fake=f"{record['fake_loss']:.4g}")
+        bar.update(1)
+        if method.validate is not None and step % s.eval_every == 0:
+            last_eval = validate(step)
+        if step % s.save_every == 0:
+            checkpoint(step)
+    bar.close()
+    if method.validate is not None and finished and step % s.eval_every != 0:
+        last_eval = validate(step)
+    checkpoint(step)
+    log.close()
+    return {"step": step, "finished": finished, "last_eval": last_eval,
+            "best": {"step": best.step, "value": best.value}}

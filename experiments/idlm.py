@@ -1,0 +1,171 @@
+"""`python -m experiments.run method=idlm teacher=mdlm|sedd|duo|dcd steps=K`: distil, then evaluate with controls.
+
+1. load the teacher (committed, or teacher_path=), frozen;
+2. distil it with IDLM on the core loop (resumable in runs/idlm-<teacher>-<corpus>-<preset>; a finished run is not
+   retrained), keeping the best student by validation GenPPL among checkpoints whose sample entropy stays at least
+   `idlm.select_min_entropy_ratio` × the teacher's; or evaluate `student_path=<folder>` without training;
+3. write rows: the student at K; the teacher at K and at 1024 steps (same seed and sample count; reused when a row
+   with the same settings exists); the teacher at K at the temperature that matches the student's entropy.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+from core.distill import DistillSettings, RoleSettings, distill
+from core.evaluate.results import current_command, git_commit, write_result
+from core.evaluate.unconditional import generative_perplexity, unigram_entropy
+from core.paths import RUNS_DIR
+from core.seeding import derived_generator
+from core.tokenizers import load_tokenizer
+from experiments.config import run_name
+from experiments.setup import corpus_blocks
+from idlm.method import IDLMSettings, idlm_method, trainable_copy
+
+TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a few-step student is held to
+
+
+def idlm_run_dir(cfg) -> Path:
+    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"idlm-{run_name(cfg)}"
+
+
+def distill_settings(cfg) -> DistillSettings:
+    d = cfg.distill
+
+    def role(lr: float) -> RoleSettings:
+        return RoleSettings(lr=lr, betas=tuple(d.betas), weight_decay=d.weight_decay, warmup_steps=d.warmup_steps,
+                            grad_clip=d.grad_clip)
+    return DistillSettings(max_steps=d.max_steps, fake_steps=d.fake_steps, generator=role(d.lr), fake=role(d.fake_lr),
+                           ema_decay=d.ema_decay, ema_warmup=d.ema_warmup, precision=d.precision,
+                           eval_every=d.eval_every, save_every=d.save_every, log_every=d.log_every,
+                           max_minutes=d.max_minutes)
+
+
+def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int):
+    """validate(network) -> {gen_ppl, entropy}: `idlm.val_samples` samples at `idlm.val_steps` with a fixed seed."""
+    from teachers.registry import sample_model
+
+    model, eval_tokenizer, _ = evaluator
+
+    def validate(network) -> dict:
+        torch.manual_seed(cfg.seed)
+        ids, _ = sample_model(family, process, network, predictor=cfg.sampling.predictor,
+                              batch_size=cfg.idlm.val_samples, length=seq_len, steps=cfg.idlm.val_steps,
+                              device=device, float64=cfg.sampling.float64)
+        ppl = generative_perplexity(tokenizer.batch_decode(ids.tolist()), model, eval_tokenizer,
+                                    batch_size=cfg.sampling.batch_size, max_length=model.config.n_positions,
+                                    device=device, float64=cfg.eval.float64)
+        return {"gen_ppl": ppl["gen_ppl"], "entropy": unigram_entropy(ids)}
+    return validate
+
+
+def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Path:
+    """Run (or resume) IDLM; returns the folder of the best student (HF-style, loadable with load_teacher)."""
+    from teachers.registry import build_process, save_teacher
+
+    run_dir = idlm_run_dir(cfg)
+    best_folder, last_folder = run_dir / "student", run_dir / "last"
+    train_blocks, _, _ = corpus_blocks(cfg, teacher.tokenizer_name)
+    student_process_config = teacher.process.student_config()
+    student_process = build_process(teacher.family, student_process_config)
+    tokenizer = load_tokenizer(teacher.tokenizer_name)
+    validate = validation(teacher.family, student_process, tokenizer, cfg, device, evaluator, teacher.seq_len)
+    with torch.random.fork_rng(devices=[]):
+        reference = validate(teacher.network)
+    entropy_floor = cfg.idlm.select_min_entropy_ratio * reference["entropy"]
+    print(f"teacher at {cfg.idlm.val_steps} steps: GenPPL {reference['gen_ppl']:.3f}, entropy "
+          f"{reference['entropy']:.4f}; the best student must keep entropy >= {entropy_floor:.4f}")
+
+    def validate_and_select(network) -> dict:
+        metrics = validate(network)
+        metrics["select"] = metrics["gen_ppl"] if metrics["entropy"] >= entropy_floor else math.inf
+        return metrics
+
+    method = idlm_method(teacher.process, teacher.network,
+                         IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min),
+                         validate=validate_and_select, select_key="select")
+    provenance = {"command": current_command(), "commit": git_commit(), "method": "idlm",
+                  "distilled_from": str(teacher_folder), "run_dir": str(run_dir),
+                  "teacher_validation": reference, "idlm": OmegaConf.to_container(cfg.idlm),
+                  "distill": OmegaConf.to_container(cfg.distill)}
+
+    def export(generator, ema, step: int, best: bool):
+        save_teacher(best_folder if best else last_folder, family=teacher.family, network=generator,
+                     process_config=student_process_config, tokenizer_name=teacher.tokenizer_name,
+                     seq_len=teacher.seq_len, state=ema.full_state_dict(generator), dtype=cfg.train.export_dtype,
+                     provenance={**provenance, "distill_step": step, "best": best,
+                                 "exported": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+    def get_batch(step: int, k: int) -> torch.Tensor:
+        g = derived_generator(cfg.seed, f"idlm-batch-{step}-{k}")
+        return train_blocks[torch.randint(len(train_blocks), (cfg.distill.batch_size,), generator=g)].to(device)
+
+    torch.manual_seed(cfg.seed)
+    generator = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
+    fake = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    summary = distill(generator=generator, fake=fake, method=method, get_batch=get_batch, run_dir=run_dir,
+                      settings=distill_settings(cfg), config=OmegaConf.to_container(cfg), device=device,
+                      on_checkpoint=export)
+    print(f"distillation: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
+    return best_folder if (best_folder / "config.json").is_file() else last_folder
+
+
+def reusable_row(path: Path, wanted: dict) -> bool:
+    """An existing teacher row stands in for a new one when it was made from the same teacher weights, sampler
+    settings and evaluator with at least as many samples (so a committed larger row is never replaced by a smaller)."""
+    if not path.is_file():
+        return False
+    row = json.loads(path.read_text())
+    same = all(row.get(k) == wanted[k] for k in ("teacher_path", "float64_sampling", "temperature", "evaluator"))
+    return same and row.get("n_samples", 0) >= wanted["n_samples"]
+
+
+def run_idlm(cfg, device) -> Path:
+    from experiments.match_temperature import main as match_temperature
+    from experiments.run import (evaluator_from, load_checked_teacher, repo_relative, results_dir, score_model,
+                                 sample_row_name)
+    from teachers.registry import load_teacher
+
+    teacher, teacher_folder = load_checked_teacher(cfg, device)
+    evaluator = evaluator_from(cfg, device)
+    student_folder = Path(cfg.student_path) if cfg.student_path else distill_student(cfg, teacher, teacher_folder,
+                                                                                        device, evaluator)
+    student = load_teacher(student_folder, device=device)
+    if student.family != teacher.family or student.tokenizer_name != teacher.tokenizer_name:
+        raise ValueError(f"{student_folder} holds a {student.family!r} model on {student.tokenizer_name!r}, "
+                         f"not a student of the {teacher.family!r} teacher on {teacher.tokenizer_name!r}")
+    out = results_dir(cfg)
+    # 1. the teacher at K and at 1024 steps: reuse a committed row when nothing that changes its numbers differs
+    for steps in (cfg.steps, TEACHER_REFERENCE_STEPS):
+        step_cfg = OmegaConf.merge(cfg, {"steps": steps})
+        path = out / f"{sample_row_name(step_cfg)}.json"
+        like = {"n_samples": cfg.sampling.num_samples, "teacher_path": repo_relative(teacher_folder),
+                "float64_sampling": cfg.sampling.float64, "temperature": cfg.sampling.temperature,
+                "evaluator": repo_relative(evaluator[2])}
+        if reusable_row(path, like):
+            print(f"teacher at {steps} steps: reusing {path}")
+            continue
+        record = {"method": "teacher", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+                  "teacher_path": repo_relative(teacher_folder), "predictor": cfg.sampling.predictor,
+                  **score_model(teacher, step_cfg, device)}
+        write_result(record, out, sample_row_name(step_cfg))
+    # 2. the student at K, with the teacher's own sampler
+    provenance = student.config.get("provenance", {})
+    record = {"method": "idlm", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+              "predictor": cfg.sampling.predictor, "student_path": repo_relative(student_folder),
+              "teacher_path": repo_relative(teacher_folder), "distill_step": provenance.get("distill_step"),
+              "loss_time": provenance.get("idlm", {}).get("loss_time"), **score_model(student, cfg, device)}
+    path = write_result(record, out, f"idlm-{sample_row_name(cfg)}")
+    # 3. the entropy-matched teacher at K (its own row, named after the student's)
+    match_temperature([str(path), f"sampling.num_samples={cfg.sampling.num_samples}", f"seed={cfg.seed}",
+                       f"sampling.predictor={cfg.sampling.predictor}"]
+                      + ([f"teacher_path={cfg.teacher_path}"] if cfg.teacher_path else [])
+                      + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else []))
+    return path
