@@ -57,6 +57,16 @@ def held_out_eval(loss_fn, blocks: torch.Tensor, batch_size: int, device, key: s
     return eval_fn
 
 
+def recipe_eval_fn(r: Recipe, cfg, device):
+    """The periodic validation of a recipe: held-out loss on fixed rows (its val_loss_fn when it has one), plus the
+    recipe's extra metrics."""
+    eval_rows = r.valid_rows[: cfg.train.eval_batches * cfg.train.batch_size]
+    eval_fn = held_out_eval(r.val_loss_fn or r.loss_fn, eval_rows, cfg.train.batch_size, device, r.val_key)
+    if r.extend_eval is not None:  # e.g. DiffuSeq adds BLEU of a few-step decode
+        eval_fn = r.extend_eval(eval_fn)
+    return eval_fn
+
+
 def process_config_from(cfg, vocab_size: int) -> dict:
     if cfg.teacher != "duo" or not cfg.duo.curriculum:
         return {"vocab_size": vocab_size}
@@ -165,14 +175,11 @@ def main(argv: list[str]) -> int:
     n_params = sum(p.numel() for p in r.model.parameters())
     print(f"{cfg.teacher} ({cfg.preset}, {n_params / 1e6:.2f}M parameters) on {len(r.train_rows)} training rows; "
           f"device {device}, {torch.get_num_threads()} threads -> {run_dir}")
-    eval_rows = r.valid_rows[: cfg.train.eval_batches * cfg.train.batch_size]
-    eval_fn = held_out_eval(r.loss_fn, eval_rows, cfg.train.batch_size, device, r.val_key)
-    if r.extend_eval is not None:  # e.g. DiffuSeq adds BLEU of a few-step decode
-        eval_fn = r.extend_eval(eval_fn)
     summary = train(model=r.model, loss_fn=r.loss_fn,
                     get_batch=batch_sampler(r.train_rows, cfg.train.batch_size, cfg.seed, device),
                     run_dir=run_dir, settings=settings_from(cfg), config=OmegaConf.to_container(cfg), device=device,
-                    eval_fn=eval_fn, on_checkpoint=r.export, before_step=r.before_step, stateful=r.stateful)
+                    eval_fn=recipe_eval_fn(r, cfg, device), on_checkpoint=r.export, before_step=r.before_step,
+                    stateful=r.stateful)
     print(f"done: step {summary['step']} (finished={summary['finished']}), last eval {summary['last_eval']}")
     return 0
 

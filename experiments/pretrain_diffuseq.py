@@ -9,7 +9,7 @@ from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from experiments.recipe import Recipe
 from experiments.seq2seq import (build_tokenizer, encode_pairs, generate_texts, quick_bleu, train_pairs_and_examples,
                                  viewed_references)
-from teachers.diffuseq import DiffuSeqProcess, target_recovery
+from teachers.diffuseq import DiffuSeqProcess, make_timestep_sampler, target_recovery
 from teachers.diffuseq_checkpoint import save_pretrained
 
 
@@ -18,7 +18,10 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
     tokenizer, tokenizer_spec = build_tokenizer(cfg, train_pairs)
     train_rows = encode_pairs(train_pairs, tokenizer, cfg.data.seq_len)
     valid_rows = encode_pairs(seq2seq_pairs(valid_examples), tokenizer, cfg.data.seq_len)
-    process = DiffuSeqProcess(timestep_sampler=cfg.diffuseq.timestep_sampler)
+    process = DiffuSeqProcess()
+    # the loss-aware sampler's loss history is training state: without it a resumed run samples t uniformly until
+    # every t has 10 losses again (~1.6k steps at batch 32)
+    sampler = make_timestep_sampler(cfg.diffuseq.timestep_sampler, process.num_steps)
     network = DiffuSeqNet(diffuseq_config(cfg.preset, tokenizer.vocab_size,
                                           max_position_embeddings=max(cfg.data.seq_len, 64)))
     # The pretrain loop indexes rows; stack ids and mask so one tensor carries both.
@@ -30,9 +33,18 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
     recovery_mask = valid_rows["input_mask"][:128].to(device)
 
     def loss_fn(model, batch):
+        """Training: t from the loop's sampler, which then learns from these losses (and only from these)."""
+        rows, _ = batch
+        t, weights = sampler.sample(rows.shape[0], rows.device)
+        per_example, metrics = process.training_losses(model, rows[:, 0], rows[:, 1], t)
+        sampler.update(t, per_example)
+        return (per_example * weights).mean(), metrics
+
+    def val_loss_fn(model, batch):
+        """Validation: uniform t (the same expectation, comparable across evaluations), no sampler update."""
         rows, _ = batch
         loss, metrics = process.training_loss(model, rows[:, 0], rows[:, 1])
-        return loss, {k: float(v) for k, v in metrics.items() if k != "loss"}
+        return loss, {k: v for k, v in metrics.items() if k != "loss"}
 
     def eval_with_bleu(base_eval):
         def eval_fn(model):
@@ -55,9 +67,6 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
                         extra={"tokenizer": tokenizer_spec, "seq_len": cfg.data.seq_len, "task": cfg.task,
                                "provenance": {**provenance, "train_step": step}})
 
-    # the loss-aware sampler's loss history is training state: without it a resumed run samples t uniformly until
-    # every t has 10 losses again (~1.6k steps at batch 32)
-    sampler = process.timestep_sampler
     stateful = {"timestep_sampler": sampler} if hasattr(sampler, "state_dict") else {}
     return Recipe(network, loss_fn, train_blocks, valid_blocks, export, "loss", extend_eval=eval_with_bleu,
-                  stateful=stateful)
+                  stateful=stateful, val_loss_fn=val_loss_fn)

@@ -19,3 +19,5 @@ class Recipe:
     before_step: Callable | None = None      # (step, model, ema) before each update
     extend_eval: Callable | None = None      # eval_fn -> eval_fn with extra validation metrics
     stateful: dict = field(default_factory=dict)   # extra resumable state (see core.training.train)
+    val_loss_fn: Callable | None = None      # validation loss when it must differ from loss_fn (default loss_fn):
+                                             # DiffuSeq's training loss feeds the loss-aware t history, validation must not

@@ -21,6 +21,13 @@ positions included, as the public code does):
     decoder_nll = mean over L of −log softmax(lm_head(x0))[w]   (rounding term, all positions)
     tT          = mean_flat((√ᾱ_{T−1} x0)²)                     (prior term: the mean of q(z_T | x0))
 The logged `nll` (masked −log p(w | f_θ) on target positions) is not part of the loss, as in DiffuSeq.
+
+The distillation contract (what DLM-One needs; the same roles as the discrete processes' forward_relaxed /
+token_loss / x0_log_probs): `q_sample(x0, t, noise, mask)` is the forward process with explicit time and noise,
+differentiable in the clean embeddings x0; `position_loss(model, x0, z_t, t)` the per-position x0-MSE [B, L] of
+any network; `denoise(model, z_t, t)` the x0 prediction. All pure: the loss-aware timestep sampler is an object the
+training loop owns (`make_timestep_sampler`) and updates with the training losses only, so validation (which calls
+the same loss) never changes it.
 """
 from __future__ import annotations
 
@@ -114,24 +121,27 @@ class LossSecondMomentResampler:
 TIMESTEP_SAMPLERS = {"uniform": UniformTimestepSampler, "lossaware": LossSecondMomentResampler}
 
 
+def make_timestep_sampler(name: str, num_steps: int):
+    """The training loop's t-sampler ("uniform" or DiffuSeq's "lossaware"); its history is the loop's state."""
+    if name not in TIMESTEP_SAMPLERS:
+        raise ValueError(f"unknown timestep_sampler {name!r}; valid: {sorted(TIMESTEP_SAMPLERS)}")
+    return TIMESTEP_SAMPLERS[name](num_steps)
+
+
 # --- the process ----------------------------------------------------------------------------------------------------
 class DiffuSeqProcess:
-    """Gaussian partial-noising process over embeddings with x0-prediction. Holds no network.
+    """Gaussian partial-noising process over embeddings with x0-prediction. Holds no network and no training state.
 
     num_steps: T (DiffuSeq 2000). rescale_timesteps: the network sees t·1000/T (DiffuSeq default True).
-    timestep_sampler: "uniform" or "lossaware" (DiffuSeq's config default); its state is `self.timestep_sampler`.
     """
 
-    def __init__(self, num_steps: int = 2000, *, rescale_timesteps: bool = True, timestep_sampler: str = "uniform"):
-        if timestep_sampler not in TIMESTEP_SAMPLERS:
-            raise ValueError(f"unknown timestep_sampler {timestep_sampler!r}; valid: {sorted(TIMESTEP_SAMPLERS)}")
+    def __init__(self, num_steps: int = 2000, *, rescale_timesteps: bool = True):
         self.num_steps = num_steps
         self.rescale_timesteps = rescale_timesteps
         self.alpha_bars = sqrt_alpha_bars(num_steps)                       # float64 [T], on CPU
-        self.timestep_sampler = TIMESTEP_SAMPLERS[timestep_sampler](num_steps)
 
     def config(self) -> dict:
-        """What sampling needs to rebuild the process (the timestep sampler is a training-time choice)."""
+        """What sampling needs to rebuild the process."""
         return {"num_steps": self.num_steps, "rescale_timesteps": self.rescale_timesteps}
 
     def model_time(self, t: torch.Tensor) -> torch.Tensor:
@@ -142,6 +152,11 @@ class DiffuSeqProcess:
         """values[t] as [B, 1, 1] in like's dtype/device (DiffuSeq computes in float64 and casts to float32)."""
         return values[t.cpu()].to(device=like.device, dtype=like.dtype).view(-1, 1, 1)
 
+    def signal_and_noise(self, t: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(α_t, σ_t) = (√ᾱ_t, √(1−ᾱ_t)) as [B, 1, 1] in like's dtype/device."""
+        ab = self._at(self.alpha_bars, t, like)
+        return ab.sqrt(), (1.0 - ab).sqrt()
+
     # forward process
     def x_start(self, x_emb: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """x0 = EMB(w) + √(1−ᾱ_0) ε  (DiffuSeq `_get_x_start`)."""
@@ -149,47 +164,68 @@ class DiffuSeqProcess:
         return x_emb + std * randn_like(x_emb, generator)
 
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """z_t = √ᾱ_t x0 + √(1−ᾱ_t) ε on mask = 1 positions; x0 itself on the source (mask = 0). Shapes [B, L, E]."""
-        ab = self._at(self.alpha_bars, t, x0)
-        xt = ab.sqrt() * x0 + (1.0 - ab).sqrt() * noise
-        return anchor(xt, x0, mask)
+        """z_t = √ᾱ_t x0 + √(1−ᾱ_t) ε on mask = 1 positions; x0 itself on the source (mask = 0). Shapes [B, L, E].
+        Differentiable in x0 (DLM-One back-propagates through it into the generator)."""
+        alpha, sigma = self.signal_and_noise(t, x0)
+        return anchor(alpha * x0 + sigma * noise, x0, mask)
 
     def prior_sample(self, x_src: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | None = None):
         """z_T: N(0, I) on target positions, the clean source embeddings elsewhere (`sample_seq2seq.py`)."""
         return anchor(randn_like(x_src, generator), x_src, mask)
 
-    # loss
-    def training_loss(self, model, input_ids: torch.Tensor, input_mask: torch.Tensor, *,
-                      t: torch.Tensor | None = None, generator: torch.Generator | None = None):
-        """Returns (scalar loss, metrics dict of floats). model: DiffuSeqNet-like (forward, get_embeds, get_logits).
-        If t is None it is drawn from `self.timestep_sampler` (which a loss-aware sampler then updates)."""
+    # the denoiser and its loss
+    def denoise(self, model, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """f(z_t, t): the network's x0 prediction [B, L, E] at integer times t [B] (rescaled as DiffuSeq does)."""
+        return model(zt, self.model_time(t))
+
+    def position_loss(self, model, x0: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Per-position x0-regression ‖x0 − f(z_t, t)‖² / E, [B, L] (DiffuSeq's mse before its mean over L)."""
+        return x0_mse(self.denoise(model, zt, t), x0)
+
+    def training_losses(self, model, input_ids: torch.Tensor, input_mask: torch.Tensor, t: torch.Tensor,
+                        generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+        """DiffuSeq's per-example loss [B] at the given times t [B] (module docstring), and its logged terms
+        (floats). Pure: nothing outside the returned values changes."""
         if input_ids.shape != input_mask.shape:
             raise ValueError(f"input_ids {tuple(input_ids.shape)} and input_mask {tuple(input_mask.shape)} differ")
         batch = input_ids.shape[0]
-        if t is None:
-            t, weights = self.timestep_sampler.sample(batch, input_ids.device, generator)
-        else:
-            weights = torch.ones(batch, device=input_ids.device)
         x_emb = model.get_embeds(input_ids)                                     # EMB(w)  [B, L, E]
         x0 = self.x_start(x_emb, generator)                                     # 1. z_0
         xt = self.q_sample(x0, t, randn_like(x0, generator), input_mask)       # 2. partial noising
-        x0_pred = model(xt, self.model_time(t))                                 # 3. f_θ(z_t, t)
-        mse = mean_flat((x0 - x0_pred) ** 2)                                    # 4. x0-regression
-        mse = torch.where(t == 0, mean_flat((x_emb - x0_pred) ** 2), mse)       #    t = 0: clean-embedding target
+        x0_pred = self.denoise(model, xt, t)                                    # 3. f_θ(z_t, t)
+        target = torch.where((t == 0).view(-1, 1, 1), x_emb, x0)               #    t = 0: clean-embedding target
+        mse = x0_mse(x0_pred, target).mean(-1)                                  # 4. x0-regression
         t_last = torch.full_like(t, self.num_steps - 1)
         tT = mean_flat((self._at(self.alpha_bars, t_last, x0).sqrt() * x0) ** 2)  # 5. prior term
         decoder_nll = token_nll(model.get_logits(x0), input_ids)                # 6. rounding term
         per_example = mse + decoder_nll + tT
-        self.timestep_sampler.update(t, per_example)
-        loss = (per_example * weights).mean()
         with torch.no_grad():   # logged only, as in DiffuSeq; LM head on target rows only (cheaper, same value)
-            target = input_mask.bool()
-            tok = F.cross_entropy(model.get_logits(x0_pred[target]).float(), input_ids[target], reduction="none")
-            rows = target.nonzero()[:, 0]
+            on_target = input_mask.bool()
+            tok = F.cross_entropy(model.get_logits(x0_pred[on_target]).float(), input_ids[on_target],
+                                  reduction="none")
+            rows = on_target.nonzero()[:, 0]
             nll = torch.zeros(batch, device=tok.device).index_add_(0, rows, tok) / input_mask.sum(-1)
-        metrics = {"loss": loss.item(), "mse": mse.mean().item(), "decoder_nll": decoder_nll.mean().item(),
+        metrics = {"mse": mse.mean().item(), "decoder_nll": decoder_nll.mean().item(),
                    "tT": tT.mean().item(), "nll": nll.mean().item()}
-        return loss, metrics
+        return per_example, metrics
+
+    def training_loss(self, model, input_ids: torch.Tensor, input_mask: torch.Tensor, *,
+                      t: torch.Tensor | None = None, weights: torch.Tensor | None = None,
+                      generator: torch.Generator | None = None):
+        """Returns (scalar loss, metrics dict of floats): the weighted mean of `training_losses`.
+        t defaults to uniform draws (unbiased; a training loop that samples t loss-aware passes its t and importance
+        weights, and updates its sampler with `training_losses` itself)."""
+        if t is None:
+            t, weights = UniformTimestepSampler(self.num_steps).sample(input_ids.shape[0], input_ids.device,
+                                                                       generator)
+        per_example, metrics = self.training_losses(model, input_ids, input_mask, t, generator)
+        loss = per_example.mean() if weights is None else (per_example * weights).mean()
+        return loss, {"loss": loss.item(), **metrics}
+
+
+def x0_mse(x0_pred: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+    """Mean over the embedding dimension of (x0 − x̂0)², [B, L, E] -> [B, L]."""
+    return ((x0 - x0_pred) ** 2).mean(-1)
 
 
 def randn_like(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -260,7 +296,7 @@ def predict_x0(process: DiffuSeqProcess, model, x: torch.Tensor, t: int, *, clam
     """f_θ(z_t, t) [B, L, E], rounded to the nearest embeddings when clamp (DiffuSeq applies `denoised_fn`
     at every step with its defaults clamp_step=0, clamp_first=True)."""
     t_vec = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
-    x0 = model(x, process.model_time(t_vec))
+    x0 = process.denoise(model, x, t_vec)
     return round_to_embeddings(x0, model.word_embedding.weight) if clamp else x0
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from teachers.diffuseq import (DiffuSeqProcess, LossSecondMomentResampler, sqrt_alpha_bars,
+from teachers.diffuseq import (DiffuSeqProcess, LossSecondMomentResampler, make_timestep_sampler, sqrt_alpha_bars,
                                step_plan, target_recovery, token_nll)
 from tests.test_diffuseq_toy import MASK, PMF, SOURCE_TOKEN, ExactDenoiser, toy_batch
 
@@ -111,7 +111,7 @@ def test_loss_aware_resampler():
 
 def test_process_rejects_unknown_sampler():
     with pytest.raises(ValueError, match="unknown timestep_sampler"):
-        DiffuSeqProcess(10, timestep_sampler="importance")
+        make_timestep_sampler("importance", 10)
 
 
 def test_step_plan_kept_uses_previous_kept_level():

@@ -16,6 +16,7 @@ checkpoint loader checks and drops that key (one less piece of state to keep in 
 
 Shapes: B batch, L sequence length (≤ max_position_embeddings), E embedding size.
     forward(x_t [B, L, E], t [B] float, already scaled as the process does) -> x0 prediction [B, L, E]
+      = read_out(hidden_states(x_t, t)), hidden_states [B, L, H] (the encoder's last hidden state)
     get_embeds(ids [B, L]) -> [B, L, E];  get_logits(h [B, L, E]) -> [B, L, V]
 No attention mask is passed to the encoder: DiffuSeq attends over the whole padded sequence, so do we.
 Initialisation is PyTorch's default for every module (DiffuSeq never re-initialises): the word embedding is N(0, 1).
@@ -108,6 +109,11 @@ class DiffuSeqNet(nn.Module):
         return self.lm_head(hidden)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.read_out(self.hidden_states(x, t)).to(x.dtype)
+
+    def hidden_states(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The encoder's last hidden state [B, L, H] (before the down-projection): DLM-One's discriminator reads
+        its logits from here, so the fake network's one pass gives both its x0 prediction and its logits."""
         batch, length, _ = x.shape
         if length > self.config.max_position_embeddings:
             raise ValueError(f"sequence length {length} exceeds max_position_embeddings "
@@ -119,9 +125,11 @@ class DiffuSeqNet(nn.Module):
         positions = torch.arange(length, device=x.device)
         h = h + self.position_embeddings(positions)[None] + emb_t[:, None, :]
         h = self.dropout(self.LayerNorm(h))
-        h = self.input_transformers(h).last_hidden_state
-        h = self.output_down_proj(h) if hasattr(self, "output_down_proj") else h           # [B, L, E]
-        return h.to(x.dtype)
+        return self.input_transformers(h).last_hidden_state
+
+    def read_out(self, h: torch.Tensor) -> torch.Tensor:
+        """Hidden states [B, L, H] -> x0 prediction [B, L, E]."""
+        return self.output_down_proj(h) if hasattr(self, "output_down_proj") else h
 
 
 def count_parameters(model: nn.Module) -> int:
