@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,7 +28,9 @@ MODEL_FILE = "model.safetensors"
 EMA_FILE = "ema.safetensors"
 OPTIMIZER_FILE = "optimizer.pt"
 TRAINER_FILE = "trainer.json"
+CARD_FILE = "README.md"   # the model card, as the Hugging Face Hub names it
 STATE_SUFFIX = ".state.safetensors"
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")   # "owner/name", as the Hugging Face Hub spells a repository
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -70,19 +73,61 @@ def atomic_save_folder(folder: str | Path, write_fn) -> Path:
     return folder
 
 
-def save_pretrained(folder: str | Path, state: dict[str, torch.Tensor], config: dict) -> Path:
+def save_pretrained(folder: str | Path, state: dict[str, torch.Tensor], config: dict, *, card: str | None = None) -> Path:
+    """Weights, config and (when given) the model card's text as README.md, swapped into place as one folder."""
     def write(tmp: Path):
         save_file(contiguous_state(state), str(tmp / MODEL_FILE))
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        if card is not None:
+            (tmp / CARD_FILE).write_text(card)
     return atomic_save_folder(folder, write)
 
 
-def load_pretrained(folder: str | Path, device="cpu") -> tuple[dict[str, torch.Tensor], dict]:
-    folder = Path(folder)
+def load_pretrained(folder: str | Path, device="cpu", **hub_options) -> tuple[dict[str, torch.Tensor], dict]:
+    """(weights, config) of a pretrained folder, or of a Hub repository in the same layout (`pretrained_folder`)."""
+    folder = pretrained_folder(folder, **hub_options)
     for name in (CONFIG_FILE, MODEL_FILE):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder / name}: missing (expected a pretrained folder with {CONFIG_FILE} and {MODEL_FILE})")
     return load_file(str(folder / MODEL_FILE), device=str(device)), json.loads((folder / CONFIG_FILE).read_text())
+
+
+def pretrained_folder(name_or_path: str | Path, **hub_options) -> Path:
+    """A local folder as is; a name that is no local path but looks like a Hub repository ("owner/name") is fetched
+    (its JSON files, weights and model card) through the local HF cache. `hub_options` go to `snapshot_download`
+    (revision, token, cache_dir, force_download, local_files_only)."""
+    path = Path(name_or_path).expanduser()
+    if path.exists() or not HUB_ID.match(str(name_or_path)):
+        return path   # a missing local folder is reported by the caller, which knows which file it needs
+    return fetch_from_hub(str(name_or_path), ["*.json", MODEL_FILE, CARD_FILE], **hub_options)
+
+
+def fetch_from_hub(repo_id: str, patterns: list[str], *, how_to: str = "", **hub_options) -> Path:
+    """The files of a Hub repository matching `patterns`, from the local HF cache first, then from the Hub unless
+    it is switched off (HF_HUB_OFFLINE or local_files_only). DataError with one line saying where it looked."""
+    from huggingface_hub import constants, snapshot_download
+    offline = constants.HF_HUB_OFFLINE or hub_options.pop("local_files_only", False)
+    if not hub_options.get("force_download"):
+        try:
+            return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True, **hub_options))
+        except Exception:  # not cached: try the network unless it is switched off
+            pass
+    where = f"{repo_id}: not a local path and not in the Hugging Face cache ({constants.HF_HUB_CACHE})"
+    how_to = how_to or (f"On a machine with network run `huggingface-cli download {repo_id} --local-dir DIR` and "
+                        f"pass DIR instead.")
+    if offline:
+        raise DataError(f"{where}, and HF_HUB_OFFLINE is set. {how_to}")
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=patterns, **hub_options))
+    except Exception as err:
+        raise DataError(f"{where}, and the hub cannot be reached ({first_line(err)}). {how_to}") from err
+
+
+def first_line(err: Exception) -> str:
+    """`Type: message` cut to one line; for torch's weights-only refusal, the line naming the refused object."""
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    named = [line.strip() for line in lines if "Unsupported global" in line]
+    return f"{type(err).__name__}: {(named or lines or [''])[0]}"
 
 
 def rng_state() -> dict:

@@ -137,7 +137,7 @@ def dcd_recipe(cfg, device, provenance, export_dir):
 
 
 def ar_recipe(cfg, device, provenance, export_dir):
-    from teachers.ar import ar_config, ar_loss, build_ar_model, save_ar
+    from core.evaluate.reference_ar import ar_config, ar_loss, build_ar_model, save_ar
 
     tokenizer_name = corpus_tokenizer_name(cfg.corpus)
     train_blocks, valid_blocks, tokenizer = corpus_blocks(cfg, tokenizer_name)

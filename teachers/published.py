@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from core.checkpoint import check_state_dict
+from core.checkpoint import HUB_ID, check_state_dict, fetch_from_hub, first_line
 from core.errors import ConfigError, DataError
 from core.networks.dit import DiT, DiTConfig
 from teachers.registry import Teacher, build_process, save_teacher
@@ -66,7 +66,6 @@ DEFAULT_SEQ_LEN = 1024  # every published OWT checkpoint was trained on 1024-tok
 DEFAULT_DROPOUT = 0.1   # the papers' value; used only when no config is given (irrelevant at evaluation)
 SCHEDULE_EPS = 1e-3
 T_MIN = 1e-3
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 LIGHTNING_WORKAROUND = (
     "In an environment where you trust the file, strip it to plain tensors once:\n"
     "    ckpt = torch.load(PATH, map_location='cpu', weights_only=False)\n"
@@ -125,31 +124,9 @@ def resolve_source(name_or_path: str) -> Path:
     if not HUB_ID.match(str(name_or_path)):
         raise DataError(f"{name_or_path}: no such file or folder (expected a published checkpoint folder, a "
                         f".ckpt/.pth file, or a hub name like 'kuleshov-group/mdlm-owt')")
-    return fetch_from_hub(str(name_or_path))
-
-
-def fetch_from_hub(repo_id: str) -> Path:
-    from huggingface_hub import constants, snapshot_download
-    how_to = (f"On a machine with network run `huggingface-cli download {repo_id} --local-dir DIR`, copy DIR here "
-              f"and pass it: load_published('DIR', family=...).")
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=HUB_PATTERNS, local_files_only=True))
-    except Exception:  # not cached: try the network unless it is switched off
-        pass
-    where = f"{repo_id}: not a local path and not in the Hugging Face cache ({constants.HF_HUB_CACHE})"
-    if constants.HF_HUB_OFFLINE:
-        raise DataError(f"{where}, and HF_HUB_OFFLINE is set. {how_to}")
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=HUB_PATTERNS))
-    except Exception as err:
-        raise DataError(f"{where}, and the hub cannot be reached ({first_line(err)}). {how_to}") from err
-
-
-def first_line(err: Exception) -> str:
-    """`Type: message` cut to one line; for torch's weights-only refusal, the line naming the refused object."""
-    lines = [line for line in str(err).splitlines() if line.strip()]
-    named = [line.strip() for line in lines if "Unsupported global" in line]
-    return f"{type(err).__name__}: {(named or lines or [''])[0]}"
+    how_to = (f"On a machine with network run `huggingface-cli download {name_or_path} --local-dir DIR`, copy DIR "
+              f"here and pass it: load_published('DIR', family=...).")
+    return fetch_from_hub(str(name_or_path), HUB_PATTERNS, how_to=how_to)
 
 
 def read_source(source: Path) -> tuple[dict, object, dict | None, dict]:

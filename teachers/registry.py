@@ -1,9 +1,10 @@
 """Save and load discrete teachers HF-style: a folder with `config.json` + `model.safetensors`.
 
 config.json = {"family": "mdlm"|"sedd"|"duo"|"dcd", "network": DiTConfig fields, "process": the process's init
-arguments, "tokenizer": a core.tokenizers name, "seq_len": int, "provenance": {...}}.
-Nothing is unpickled: weights are safetensors, everything else JSON. `load_teacher` rebuilds network + process
-without any training code.
+arguments, "tokenizer": a core.tokenizers name, "seq_len": int, "provenance": {...}}; README.md is the generated model
+card (core.model_card). Nothing is unpickled: weights are safetensors, everything else JSON. `load_teacher` rebuilds
+network + process without any training code, from a folder or a Hub repository holding one; `DiT.from_pretrained`
+reads the network alone from the same folder.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import torch
 
 from core.checkpoint import check_state_dict, load_pretrained, save_pretrained
 from core.errors import ConfigError
+from core.model_card import model_card
 from core.networks.dit import DiT, DiTConfig
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -55,13 +57,40 @@ def build_process(family: str, process_config: dict):
 
 
 def save_teacher(folder: str | Path, *, family: str, network: DiT, process_config: dict, tokenizer_name: str,
-                 seq_len: int, state: dict | None = None, dtype: str = "float32", provenance: dict | None = None) -> Path:
-    """`state` defaults to the network's own weights (pass EMA weights to export those)."""
+                 seq_len: int, state: dict | None = None, dtype: str = "float32", provenance: dict | None = None,
+                 metrics: list[dict] | None = None) -> Path:
+    """`state` defaults to the network's own weights (pass EMA weights to export those); `metrics` are result rows
+    (core.evaluate.results records) listed in the model card."""
     state = dict(state if state is not None else network.state_dict())
     state = {k: (v.to(DTYPES[dtype]) if v.is_floating_point() and k != "rotary_emb.inv_freq" else v) for k, v in state.items()}
     config = {"family": family, "network": network.config.to_dict(), "process": process_config,
               "tokenizer": tokenizer_name, "seq_len": seq_len, "provenance": provenance or {}}
-    return save_pretrained(folder, state, config)
+    parameters = sum(p.numel() for p in network.parameters())
+    return save_pretrained(folder, state, config, card=teacher_card(Path(folder).name, config, parameters, metrics))
+
+
+FAMILY_DESCRIPTIONS = {
+    "mdlm": "A masked diffusion language model (MDLM: absorbing process, SUBS parameterization)",
+    "sedd": "A score entropy discrete diffusion model (SEDD, absorbing graph)",
+    "duo": "A uniform-state diffusion language model (Duo)",
+    "dcd": "A few-step Duo model distilled with Duo's discrete consistency distillation (Duo-DCD)",
+}
+
+
+def teacher_card(name: str, config: dict, parameters: int, metrics: list[dict] | None = None) -> str:
+    """The model card of a folder in this format, from its config.json (`config`) and its parameter count."""
+    family, net = config["family"], config["network"]
+    what = FAMILY_DESCRIPTIONS.get(family, f"A {family} model")
+    description = (f"{what} on a DiT backbone ({net['n_blocks']} blocks, hidden size {net['hidden_size']}, "
+                   f"{net['n_heads']} heads, vocabulary {net['vocab_size']} including any mask token), exported "
+                   f"by dlm-distill.")
+    load = (f"from teachers.registry import load_teacher   # network + noise process, frozen\n"
+            f"teacher = load_teacher(\"{name}\")            # a folder, or a Hub repository holding one\n"
+            f"from core.networks.dit import DiT             # the network alone\n"
+            f"network = DiT.from_pretrained(\"{name}\")")
+    return model_card(name=name, family=family, description=description, parameters=parameters,
+                      tokenizer=config["tokenizer"], seq_len=config["seq_len"], load=load,
+                      provenance=config.get("provenance"), metrics=metrics)
 
 
 def _sample_mdlm(process, network, *, predictor, temperature, top_p, cache, **common):
@@ -105,6 +134,7 @@ def sample_model(family: str, process, network, *, predictor: str = "default", t
 
 
 def load_teacher(folder: str | Path, device="cpu") -> Teacher:
+    """A frozen Teacher from a folder written by `save_teacher`, or a Hub repository ("owner/name") holding one."""
     state, config = load_pretrained(folder, device=device)
     network = DiT(DiTConfig(**config["network"]))
     state = {k: v.float() for k, v in state.items()}

@@ -8,7 +8,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 from core.evaluate.unconditional import generative_perplexity, load_evaluator  # noqa: E402
 from core.tokenizers import load_tokenizer  # noqa: E402
-from teachers.ar import ar_config, ar_loss, build_ar_model, load_ar, save_ar  # noqa: E402
+from core.evaluate.reference_ar import ar_config, ar_loss, build_ar_model, load_ar, save_ar  # noqa: E402
 
 TOKENIZER = "bert"   # available offline from an installed package
 TEXT = "one two three four five six seven eight"

@@ -171,19 +171,19 @@ def load_evaluator(name_or_path: str | os.PathLike = GPT2_LARGE, device: str | t
     """Load the GenPPL evaluator: (model, tokenizer, evaluator_name).
 
     Resolution order:
-      1. `name_or_path` is a folder: a reference AR model saved by `teachers.ar.save_ar` (has a tokenizer-name
-         sidecar) or any HF causal-LM folder (e.g. a local copy of gpt2-large).
+      1. `name_or_path` is a folder: a reference AR model saved by `core.evaluate.reference_ar.save_ar` (its
+         config.json names its tokenizer) or any HF causal-LM folder (e.g. a local copy of gpt2-large).
       2. `name_or_path` is a hub name (default "gpt2-large", the papers' evaluator) present in the local HF cache.
       3. `fallback_path`: the project's reference AR model folder, trained by `python -m experiments.pretrain
          teacher=ar`.
     The model is frozen in eval mode. `evaluator_name` is what every result records.
     """
-    from teachers.ar import TOKENIZER_SIDECAR
+    from core.evaluate.reference_ar import reference_ar_tokenizer
 
     tried = []
     path = Path(name_or_path)
     if path.is_dir():
-        if (path / TOKENIZER_SIDECAR).exists():
+        if reference_ar_tokenizer(path) is not None:
             return _load_reference_ar(path, device)
         from transformers import AutoModelForCausalLM, AutoTokenizer
         model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device).eval()
@@ -194,9 +194,9 @@ def load_evaluator(name_or_path: str | os.PathLike = GPT2_LARGE, device: str | t
         return cached[0], cached[1], str(name_or_path)
     if fallback_path is not None:
         fallback = Path(fallback_path)
-        if (fallback / TOKENIZER_SIDECAR).exists():
+        if reference_ar_tokenizer(fallback) is not None:
             return _load_reference_ar(fallback, device)
-        tried.append(f"{fallback} (no reference AR model: missing {TOKENIZER_SIDECAR})")
+        tried.append(f"{fallback} (no reference AR model there)")
     raise FileNotFoundError(
         "load_evaluator: no GenPPL evaluator available. Tried: " + "; ".join(tried)
         + ". Put gpt2-large in the HF cache, or train the reference AR model with "
@@ -204,8 +204,8 @@ def load_evaluator(name_or_path: str | os.PathLike = GPT2_LARGE, device: str | t
 
 
 def _load_reference_ar(folder: Path, device):
+    from core.evaluate.reference_ar import load_ar
     from core.tokenizers import load_tokenizer
-    from teachers.ar import load_ar
     model, tokenizer_name = load_ar(folder)
     for parameter in model.parameters():
         parameter.requires_grad_(False)

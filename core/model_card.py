@@ -1,0 +1,88 @@
+"""The model card (README.md) written into every exported model folder, so a folder copied to the Hugging Face Hub
+says what it is, how it was made and how well it does without the repository at hand.
+
+A card holds: YAML front matter for the Hub (library, tags), what the model is (family, parameter count, tokenizer,
+sequence length), how to load it, the command and commit that made it (from the folder's provenance) and, when given,
+its result rows (the JSON records of `core.evaluate.results`) as a table.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.checkpoint import CARD_FILE, atomic_write_text
+
+LIBRARY_NAME = "dlm-distill"
+# commits recorded with this suffix were made from a working tree with uncommitted changes (core.evaluate.results)
+DIRTY_SUFFIX = "+dirty"
+
+
+def model_card(*, name: str, family: str, description: str, parameters: int, tokenizer: str, seq_len: int,
+               load: str, provenance: dict | None = None, metrics: list[dict] | None = None) -> str:
+    """The card's markdown text. `load` is a short Python snippet that loads the folder; `metrics` are result rows."""
+    lines = ["---", f"library_name: {LIBRARY_NAME}", "tags:", "- diffusion-language-model", f"- {family}", "---", "",
+             f"# {name}", "", description, "",
+             "| | |", "|---|---|",
+             f"| family | `{family}` |",
+             f"| parameters | {parameters:,} ({parameters / 1e6:.2f}M) |",
+             f"| tokenizer | `{tokenizer}` (a `core.tokenizers` name) |",
+             f"| sequence length | {seq_len} |", "",
+             "## Load", "", "```python", load, "```", ""]
+    lines += _provenance_section(provenance or {})
+    if metrics:
+        lines += _metrics_section(metrics)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_model_card(folder: str | Path, text: str) -> Path:
+    path = Path(folder) / CARD_FILE
+    atomic_write_text(path, text)
+    return path
+
+
+def _provenance_section(provenance: dict) -> list[str]:
+    lines = ["## How it was made", ""]
+    if not provenance:
+        return lines + ["No provenance was recorded for this export.", ""]
+    command, commit = provenance.get("command"), str(provenance.get("commit", "unknown"))
+    if command:
+        lines += ["The command of the last training segment (a resumed run continues its earlier segments):", "",
+                  "```bash", command, "```", ""]
+    lines.append(f"* commit: `{commit}`")
+    if commit.endswith(DIRTY_SUFFIX):
+        lines.append("  (the working tree had uncommitted changes, so this commit alone does not reproduce it)")
+    for key in sorted(set(provenance) - {"command", "commit"}):
+        lines.append(f"* {key}: `{provenance[key]}`")
+    return lines + [""]
+
+
+def _metrics_section(rows: list[dict]) -> list[str]:
+    """One table row per result record: its steps and NFE, then every scalar metric (nested ones dotted)."""
+    flat = [_scalar_metrics(row.get("metrics", {})) for row in rows]
+    names = sorted({name for metrics in flat for name in metrics})
+    header = ["method", "steps", "nfe", "samples", *names, "commit"]
+    lines = ["## Results", "", "Rows written by `python -m experiments.run`; each row's command is in its JSON.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row, metrics in zip(rows, flat):
+        cells = [row.get("method", ""), row.get("steps", ""), _fmt(row.get("nfe", "")), row.get("n_samples", ""),
+                 *(_fmt(metrics.get(name, "")) for name in names), f"`{short_commit(row.get('commit', ''))}`"]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return lines + [""]
+
+
+def _scalar_metrics(metrics: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(_scalar_metrics(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def short_commit(commit) -> str:
+    commit = str(commit)
+    return commit[:12] + (DIRTY_SUFFIX if commit.endswith(DIRTY_SUFFIX) else "")
+
+
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
