@@ -51,3 +51,25 @@ results-diffuseq: $(STAMP)
 	for k in $(SEQ2SEQ_STEPS); do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) || exit 1; done
 	for k in 1 10; do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) diffuseq.candidates=10 || exit 1; done
 	$(PY) -m experiments.plots
+
+# --- IDLM: distil each committed teacher, then evaluate the committed student beside its controls -----------------
+# reproduce-idlm-<teacher>: the exact distillation that made checkpoints/idlm-<teacher>-shakespeare-small (a fresh
+# run folder; rerunning the same command resumes it), then the export is copied into checkpoints/.
+IDLM_STEPS ?= 4 8 16 32
+IDLM_MINUTES ?= 50
+
+.PHONY: results-idlm reproduce-idlm-mdlm reproduce-idlm-sedd reproduce-idlm-duo reproduce-idlm-dcd
+
+reproduce-idlm-%: $(STAMP)
+	$(PY) -m experiments.run method=idlm teacher=$* steps=8 threads=1 distill.max_steps=5000 distill.max_minutes=$(IDLM_MINUTES)
+	rm -rf checkpoints/idlm-$*-shakespeare-small
+	cp -r runs/idlm-$*-shakespeare-small/student checkpoints/idlm-$*-shakespeare-small
+
+results-idlm: $(STAMP)
+	for t in mdlm sedd duo dcd; do for k in $(IDLM_STEPS); do \
+		$(PY) -m experiments.run method=idlm teacher=$$t steps=$$k student_path=checkpoints/idlm-$$t-shakespeare-small || exit 1; \
+	done; done
+	for k in $(IDLM_STEPS); do \
+		$(PY) -m experiments.run method=idlm teacher=duo steps=$$k sampling.predictor=greedy_tail student_path=checkpoints/idlm-duo-shakespeare-small || exit 1; \
+	done
+	$(PY) -m experiments.plots

@@ -17,16 +17,18 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from core.checkpoint import atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.results import current_command, git_commit, write_result
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
-from core.paths import RUNS_DIR
+from core.paths import RESULTS_DIR, RUNS_DIR
 from core.seeding import derived_generator
 from core.tokenizers import load_tokenizer
 from experiments.config import run_name
 from experiments.setup import corpus_blocks
 from idlm.method import IDLMSettings, idlm_method, trainable_copy
 
+TRAINING_RESULTS = RESULTS_DIR / "training"
 TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a few-step student is held to
 
 
@@ -109,12 +111,21 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
     generator = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
     fake = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
     summary = distill(generator=generator, fake=fake, method=method, get_batch=get_batch, run_dir=run_dir,
                       settings=distill_settings(cfg), config=OmegaConf.to_container(cfg), device=device,
                       on_checkpoint=export)
     print(f"distillation: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
+    keep_learning_curve(run_dir, cfg)
     return best_folder if (best_folder / "config.json").is_file() else last_folder
+
+
+def keep_learning_curve(run_dir: Path, cfg) -> None:
+    """The run's validation records beside the results (runs/ is not committed): the learning-curve figure's input."""
+    if cfg.results_dir:
+        return
+    lines = [line for line in (run_dir / "log.jsonl").read_text().splitlines() if '"val/' in line]
+    atomic_write_text(TRAINING_RESULTS / f"{run_dir.name}.log.jsonl", "".join(line + "\n" for line in lines))
 
 
 def reusable_row(path: Path, wanted: dict) -> bool:

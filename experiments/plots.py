@@ -5,7 +5,8 @@
 Writes results/genppl_vs_steps.png (discrete teachers at temperature 1, with the held-out-text line) and
 results/bleu_vs_steps.png (DiffuSeq per task, single sample and MBR), with 95% bootstrap error bars where the
 rows have them; the shapes of the MDLM/Duo and DLM-One
-(Figure 3) plots that show the few-step gap distillation has to close.
+(Figure 3) plots that show the few-step gap distillation has to close. For IDLM: results/idlm_frontier_<family>.png
+(GenPPL against entropy, see experiments/idlm_report.py) and results/idlm_learning_curves.png.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from core.evaluate.results import load_results  # noqa: E402
 from core.paths import RESULTS_DIR  # noqa: E402
+from experiments.idlm_report import frontier_figure, learning_curve_figure, predictor  # noqa: E402
 
 
 def plot_curve(ax, points, label: str) -> None:
@@ -36,7 +38,8 @@ def genppl_figure(records: list[dict], out: Path) -> Path | None:
     curves = defaultdict(list)
     real = [r for r in records if r["method"] == "real_text"]
     for r in records:
-        if r["method"] == "teacher" and "task" not in r and r.get("temperature", 1.0) == 1.0:
+        if r["method"] == "teacher" and "task" not in r and r.get("temperature", 1.0) == 1.0 \
+                and predictor(r) == "default":
             m = r["metrics"]
             curves[f"{r['teacher']} ({r.get('corpus', '?')})"].append(
                 (r["steps"], m["gen_ppl"], m.get("gen_ppl_ci95"), m["entropy"]))
@@ -98,8 +101,11 @@ def main(argv=None) -> int:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     records = load_results(args.results_dir)
-    for path in (genppl_figure(records, args.results_dir / "genppl_vs_steps.png"),
-                 bleu_figure(records, args.results_dir / "bleu_vs_steps.png")):
+    paths = [genppl_figure(records, args.results_dir / "genppl_vs_steps.png"),
+             bleu_figure(records, args.results_dir / "bleu_vs_steps.png"),
+             learning_curve_figure(args.results_dir / "training", plt, args.results_dir / "idlm_learning_curves.png"),
+             *frontier_figure(records, plt, args.results_dir)]
+    for path in paths:
         if path:
             print(f"wrote {path}")
     return 0

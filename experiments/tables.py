@@ -16,6 +16,7 @@ from pathlib import Path
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import load_results
 from core.paths import RESULTS_DIR
+from experiments.idlm_report import comparison_lines, predictor
 
 MAX_SAMPLES = 3
 MAX_SEQ2SEQ_EXAMPLES = 5
@@ -93,6 +94,7 @@ def render_results(records: list[dict]) -> str:
     if unconditional:
         lines += ["## Unconditional generation (IDLM)", "", *_table(unconditional, UNCONDITIONAL_COLUMNS), ""]
         lines += _teacher_gaps(unconditional)
+        lines += comparison_lines(unconditional)
     if seq2seq:
         lines += ["## Conditional generation (DLM-One)", "", *_table(seq2seq, SEQ2SEQ_COLUMNS), ""]
         lines += _paired_step_gaps(seq2seq)
@@ -115,7 +117,7 @@ def _teacher_gaps(records: list[dict], few: int = 8, many: int = 1024) -> list[s
     carry a 95% interval, the ratio's range is the conservative [low ÷ high, high ÷ low] of the two."""
     real = {r.get("corpus"): r for r in records if r["method"] == "real_text"}
     by_key = {(r["teacher"], r.get("corpus"), r["steps"]): r for r in records
-              if r["method"] == "teacher" and r.get("temperature", 1.0) == 1.0}
+              if r["method"] == "teacher" and r.get("temperature", 1.0) == 1.0 and predictor(r) == "default"}
     rows = []
     for (teacher, corpus, steps), at_many in sorted(by_key.items()):
         at_few, text = by_key.get((teacher, corpus, few)), real.get(corpus)
