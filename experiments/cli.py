@@ -17,8 +17,9 @@ def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
         sys.exit(2)
 
 
-def parse_args(argv: list[str]):
-    """--help → print the key list and return None; else the validated config with threads applied."""
+def parse_args(argv: list[str], command: str = "run"):
+    """--help → print the key list and return None; else the validated config of `command` ("run" or "pretrain",
+    see experiments.config.check_combinations) with threads applied."""
     import torch
 
     from experiments.config import help_text, load_config
@@ -26,7 +27,7 @@ def parse_args(argv: list[str]):
     if any(a in ("-h", "--help") for a in argv):
         print(help_text())
         return None
-    cfg = load_config(argv)
+    cfg = load_config(argv, command=command)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     return cfg

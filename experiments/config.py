@@ -2,7 +2,8 @@
 
 Only `experiments/` reads this tree; `core` and `teachers` take explicit keyword arguments.
 Refused at start-up, with one clear message: unknown keys (the valid keys are listed), wrong value types
-(an int key given "abc"), and choices outside their lists.
+(an int key given "abc"), choices outside their lists, combinations a command cannot run, and options the chosen
+teacher would silently ignore (`check_combinations`).
 """
 from __future__ import annotations
 
@@ -33,6 +34,21 @@ CHOICES = {
     "idlm.loss_time": ["coupled", "same", "independent"],
     "distill.precision": ["fp32", "bf16"],
     "sampling.predictor": ["default", "ancestral", "analytic", "euler", "greedy_tail"],
+}
+
+
+COMMANDS = ("run", "pretrain")   # experiments.run (and the commands built on it), experiments.pretrain
+SAMPLED_BY = ("sample", "idlm")   # methods of experiments.run that sample `teacher`
+IDLM_TEACHERS = ("mdlm", "sedd", "duo", "dcd")   # IDLM distils discrete diffusion models
+# keys a teacher's sampling path has no use for, so a non-default value would be silently ignored
+IGNORED_WHEN_SAMPLING = {
+    # DiffuSeq decodes embeddings (DDIM / ancestral with rounding): no categorical draw to temper or truncate, no
+    # predictor variants, no denoiser cache; its metrics are the seq2seq set, without MAUVE
+    "diffuseq": ("sampling.predictor", "sampling.temperature", "sampling.top_p", "sampling.cache", "eval.mauve"),
+    # the SEDD and Duo samplers condition on the noise level, so the network is called at every step: nothing to cache
+    "sedd": ("sampling.cache",),
+    "duo": ("sampling.cache",),
+    "dcd": ("sampling.cache",),
 }
 
 
@@ -71,7 +87,10 @@ def check_type(key: str, default, value) -> None:
         raise ConfigError(f"config key {key!r} expects {type(default).__name__}, got {value!r}")
 
 
-def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml") -> DictConfig:
+def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml", command: str = "run") -> DictConfig:
+    """The validated config tree for `command` ("run" or "pretrain"); ConfigError with one line when it is not valid."""
+    if command not in COMMANDS:
+        raise ValueError(f"load_config: unknown command {command!r}; valid: {list(COMMANDS)}")
     overrides = parse_overrides(argv)
     base = OmegaConf.load(defaults)
     valid = flat_keys(base)
@@ -103,7 +122,40 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
             raise ConfigError(f"config key {key!r} = {merged[key]!r} is not one of {allowed}")
     if isinstance(cfg.steps, (ListConfig,)) or int(cfg.steps) < 1:
         raise ConfigError(f"config key 'steps' must be a positive integer, got {cfg.steps!r}")
+    check_combinations(cfg, valid, command)
     return cfg
+
+
+def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
+    """Refuse, before any work, what each key accepts alone but the command cannot do or would ignore."""
+    if cfg.teacher == "ar" and command == "pretrain":
+        from core.evaluate.reference_ar import AR_PRESETS
+        if cfg.preset not in AR_PRESETS:
+            raise ConfigError(f"preset={cfg.preset} has no reference AR model size; teacher=ar takes preset "
+                              f"{' or '.join(AR_PRESETS)}")
+    if command != "run":
+        return
+    if cfg.method in SAMPLED_BY and cfg.teacher == "ar":
+        raise ConfigError(f"teacher=ar is the reference GenPPL evaluator, not a model method={cfg.method} can "
+                          f"sample; train it with `python -m experiments.pretrain teacher=ar` and pass its folder "
+                          f"as eval.evaluator=<folder>")
+    if cfg.method == "idlm" and cfg.teacher not in IDLM_TEACHERS:
+        raise ConfigError(f"method=idlm distils a discrete diffusion teacher ({', '.join(IDLM_TEACHERS)}), not "
+                          f"teacher={cfg.teacher}")
+    if cfg.teacher == "diffuseq" and cfg.diffuseq.sampler == "ancestral" and cfg.diffuseq.respace != "kept":
+        raise ConfigError(f"diffuseq.respace={cfg.diffuseq.respace} is a DDIM behaviour; diffuseq.sampler=ancestral "
+                          f"only runs with diffuseq.respace=kept")
+    if cfg.method in SAMPLED_BY:
+        values = flat_keys(cfg)
+        for key in IGNORED_WHEN_SAMPLING.get(cfg.teacher, ()):
+            if values[key] != defaults[key]:
+                raise ConfigError(f"{key}={_shown(values[key])} has no effect with teacher={cfg.teacher}, whose "
+                                  f"sampler ignores it; leave it at its default ({_shown(defaults[key])})")
+
+
+def _shown(value) -> str:
+    """A value as it is typed on the command line (true, not Python's True)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def help_text() -> str:

@@ -159,7 +159,7 @@ RECIPES.update({"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discret
 
 
 def main(argv: list[str]) -> int:
-    cfg = parse_args(argv)
+    cfg = parse_args(argv, command="pretrain")
     if cfg is None:
         return 0
     torch.manual_seed(cfg.seed)

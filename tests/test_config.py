@@ -56,3 +56,72 @@ def test_cli_help_and_error_exit(module):
         assert word in out.stdout
     bad = subprocess.run([sys.executable, "-m", module, "nope=1"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown config key" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_teacher_ar_is_refused_by_run_and_accepted_by_pretrain_at_its_sizes():
+    with pytest.raises(ConfigError, match=r"^teacher=ar is the reference GenPPL evaluator, not a model method=sample"):
+        load_config(["teacher=ar"])
+    assert load_config(["teacher=ar"], command="pretrain").teacher == "ar"
+    with pytest.raises(ConfigError, match=r"^preset=base has no reference AR model size; teacher=ar takes preset "
+                                          r"tiny or small$"):
+        load_config(["teacher=ar", "preset=base"], command="pretrain")
+    with pytest.raises(ConfigError, match=r"^method=idlm distils a discrete diffusion teacher \(mdlm, sedd, duo, "
+                                          r"dcd\), not teacher=diffuseq$"):
+        load_config(["method=idlm", "teacher=diffuseq"])
+    with pytest.raises(ValueError, match="unknown command 'train'"):
+        load_config([], command="train")
+
+
+def test_ancestral_diffuseq_sampler_refuses_the_ddim_respacing():
+    with pytest.raises(ConfigError, match=r"^diffuseq.respace=diffuseq is a DDIM behaviour; diffuseq.sampler=ancestral"
+                                          r" only runs with diffuseq.respace=kept$"):
+        load_config(["teacher=diffuseq", "diffuseq.sampler=ancestral", "diffuseq.respace=diffuseq"])
+    assert load_config(["teacher=diffuseq", "diffuseq.sampler=ancestral"]).diffuseq.respace == "kept"
+    assert load_config(["teacher=diffuseq", "diffuseq.respace=diffuseq"]).diffuseq.sampler == "ddim"
+
+
+@pytest.mark.parametrize("teacher, key, value, default", [
+    ("diffuseq", "sampling.predictor", "euler", "default"),
+    ("diffuseq", "sampling.temperature", "0.9", "1.0"),
+    ("diffuseq", "sampling.top_p", "0.9", "1.0"),
+    ("diffuseq", "sampling.cache", "false", "true"),
+    ("diffuseq", "eval.mauve", "true", "false"),
+    ("sedd", "sampling.cache", "false", "true"),
+    ("duo", "sampling.cache", "false", "true"),
+    ("dcd", "sampling.cache", "false", "true"),
+])
+def test_options_the_teacher_would_ignore_are_refused_unless_default(teacher, key, value, default):
+    with pytest.raises(ConfigError, match=rf"^{key}={value} has no effect with teacher={teacher}, whose sampler "
+                                          rf"ignores it; leave it at its default \({default}\)$"):
+        load_config([f"teacher={teacher}", f"{key}={value}"])
+    assert load_config([f"teacher={teacher}", f"{key}={default}"]).teacher == teacher   # the default is accepted
+    # methods that do not sample the teacher, and pretraining, do not read these keys
+    assert load_config([f"teacher={teacher}", f"{key}={value}"], command="pretrain").teacher == teacher
+    assert load_config(["method=real_text", f"teacher={teacher}", f"{key}={value}"]).method == "real_text"
+
+
+def test_mdlm_keeps_every_sampling_option():
+    cfg = load_config(["sampling.cache=false", "sampling.temperature=0.9", "sampling.top_p=0.9", "eval.mauve=true"])
+    assert (cfg.sampling.cache, cfg.sampling.temperature, cfg.sampling.top_p, cfg.eval.mauve) == (False, 0.9, 0.9, True)
+
+
+def test_run_refuses_teacher_ar_in_one_line_without_traceback():
+    out = subprocess.run([sys.executable, "-m", "experiments.run", "teacher=ar"], cwd=REPO_ROOT, capture_output=True,
+                         text=True)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: teacher=ar is the reference GenPPL evaluator") and out.stderr.count("\n") == 1
+
+
+def test_train_settings_defaults_are_the_yaml_defaults():
+    import dataclasses
+
+    from omegaconf import OmegaConf
+
+    from core.training import TrainSettings
+    from experiments.config import CONFIG_DIR
+
+    yaml_train = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "defaults.yaml").train)
+    defaults = {field.name: field.default for field in dataclasses.fields(TrainSettings)}
+    assert set(defaults) - set(yaml_train) == {"betas"}   # the one setting the config does not expose
+    assert {name: defaults[name] for name in defaults if name in yaml_train} == \
+        {name: yaml_train[name] for name in defaults if name in yaml_train}

@@ -23,7 +23,7 @@ def tiny_setup(seed=0):
 def run(tmp_path, max_steps, seed=0, stateful=None, loss_hook=None, **kw):
     process, net, get_batch = tiny_setup(seed)
     settings = TrainSettings(max_steps=max_steps, lr=3e-3, warmup_steps=2, eval_every=1000, save_every=1000,
-                             log_every=1, ema_decay=0.9, **kw)
+                             log_every=1, ema_decay=0.9, precision="fp32", **kw)
 
     def loss_fn(model, batch):
         if loss_hook is not None:

@@ -29,7 +29,7 @@ TOKENIZER_SIDECAR = "dlm_tokenizer.json"   # where folders written before TOKENI
 PROVENANCE_FILE = "provenance.json"
 
 # preset -> (n_layer, n_embd, n_head, dropout)
-_PRESETS = {
+AR_PRESETS = {
     "tiny": (2, 32, 2, 0.0),     # for tests: trains in seconds on a CPU
     "small": (4, 256, 4, 0.1),   # CPU evaluator for the embedded corpus (~3M parameters + embeddings)
 }
@@ -38,9 +38,9 @@ _PRESETS = {
 def ar_config(preset: str, vocab_size: int, seq_len: int, eos_id: int | None = None) -> GPT2Config:
     """GPT-2 config for a preset ("tiny" or "small"); `seq_len` is the context size (n_positions); eos_id is the
     tokenizer's boundary id (GPT2Config's default 50256 only fits the GPT-2 vocabulary)."""
-    if preset not in _PRESETS:
-        raise ValueError(f"ar_config: unknown preset {preset!r}; choose one of {sorted(_PRESETS)}")
-    n_layer, n_embd, n_head, dropout = _PRESETS[preset]
+    if preset not in AR_PRESETS:
+        raise ValueError(f"ar_config: unknown preset {preset!r}; choose one of {sorted(AR_PRESETS)}")
+    n_layer, n_embd, n_head, dropout = AR_PRESETS[preset]
     eos_id = vocab_size - 1 if eos_id is None else eos_id
     return GPT2Config(vocab_size=vocab_size, n_positions=seq_len, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
                       resid_pdrop=dropout, embd_pdrop=dropout, attn_pdrop=dropout, bos_token_id=eos_id,
