@@ -39,7 +39,8 @@ def controls(records: list[dict]) -> list[dict]:
                 if r["method"] == "teacher" and "task" not in r and r.get("temperature", 1.0) == 1.0}
     matched = {r.get("matched_to"): r for r in records if r["method"] == MATCHED}
     out = []
-    for r in sorted((r for r in records if r["method"] == "idlm"), key=lambda r: (_key(r), r["steps"])):
+    for r in sorted((r for r in records if r["method"] == "idlm"),
+                    key=lambda r: (_key(r), r["steps"], r.get("temperature", 1.0))):
         out.append({"student": r, "teacher": teachers.get((_key(r), r["steps"])),
                     "matched": matched.get(r["_file"]), "reference": teachers.get((_key(r), REFERENCE_STEPS))})
     return out
@@ -61,15 +62,15 @@ def comparison_lines(records: list[dict]) -> list[str]:
              "T* whose samples have the student's entropy. *beats*: the student's interval lies wholly below the "
              "control's. *÷ 1024*: student GenPPL ÷ the teacher's at 1024 steps; *H ratio*: student entropy ÷ the "
              "teacher's at 1024 steps.", "",
-             "| teacher | sampler | K | student | teacher at K | matched teacher (T*) | teacher at 1024 | ÷ 1024 | "
+             "| teacher | sampler | K | T | student | teacher at K | matched teacher (T*) | teacher at 1024 | ÷ 1024 | "
              "H ratio | beats teacher at K | beats matched | distil step |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in entries:
         s, ref, m = e["student"], e["reference"], e["matched"]
         ratio = f"{s['metrics']['gen_ppl'] / ref['metrics']['gen_ppl']:.3f}" if ref else "–"
         h_ratio = f"{s['metrics']['entropy'] / ref['metrics']['entropy']:.3f}" if ref else "–"
         matched = f"{_ppl(m)} (T* {m['temperature']:.3f})" if m else "–"
-        lines.append(f"| {s['teacher']} | {predictor(s)} | {s['steps']} | {_ppl(s)} | {_ppl(e['teacher'])} | "
+        lines.append(f"| {s['teacher']} | {predictor(s)} | {s['steps']} | {s.get('temperature', 1.0):g} | {_ppl(s)} | {_ppl(e['teacher'])} | "
                      f"{matched} | {_ppl(ref)} | {ratio} | {h_ratio} | {beats(s, e['teacher'])} | {beats(s, m)} | "
                      f"{s.get('distill_step', '–')} |")
     return lines + [""]
@@ -94,10 +95,14 @@ def frontier_figure(records: list[dict], plt, out_dir: Path) -> list[Path]:
             points.sort(key=lambda r: r["metrics"]["entropy"])
             ax.plot([p["metrics"]["entropy"] for p in points], [p["metrics"]["gen_ppl"] for p in points],
                     marker="o", ms=4, label=f"teacher, {k} steps" + ("" if pred == "default" else f" ({pred})"))
-        for r in sorted(rows, key=lambda r: (predictor(r), r["steps"])):
-            ax.scatter([r["metrics"]["entropy"]], [r["metrics"]["gen_ppl"]], marker="*", s=140, zorder=5,
-                       label=f"IDLM student, {r['steps']} steps" + ("" if predictor(r) == "default"
-                                                                   else f" ({predictor(r)})"))
+        student_curves = defaultdict(list)
+        for r in rows:
+            student_curves[(r["steps"], predictor(r))].append(r)
+        for (k, pred), points in sorted(student_curves.items()):   # a student sampled at several temperatures
+            points.sort(key=lambda r: r["metrics"]["entropy"])
+            ax.plot([p["metrics"]["entropy"] for p in points], [p["metrics"]["gen_ppl"] for p in points],
+                    marker="*", ms=11, lw=1.5, ls="--", zorder=5,
+                    label=f"IDLM student, {k} steps" + ("" if pred == "default" else f" ({pred})"))
         ax.set_xlabel("unigram entropy (nats)")
         ax.set_ylabel("GenPPL ↓")
         ax.set_yscale("log")

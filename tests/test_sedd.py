@@ -172,3 +172,16 @@ def test_unknown_predictor_is_a_config_error():
     with pytest.raises(ConfigError, match="'heun'.*analytic"):
         sample(AbsorbingScoreProcess(V), exact_denoiser(toy_pmf(V, L), V), batch_size=1, length=L, steps=1,
                predictor="heun")
+
+
+def test_tempered_score_keeps_the_mass_and_sharpens_masked_positions_only():
+    from teachers.sedd import temper_score
+    log_score = torch.log(torch.tensor([[[0.1, 0.3, 0.6, 1.0], [0.2, 1.0, 0.5, 0.7]]], dtype=torch.float64))
+    xt = torch.tensor([[3, 1]])                                  # position 0 masked (mask id 3), position 1 clean
+    assert torch.equal(temper_score(log_score, xt, 3, 1.0), log_score.exp())
+    cold = temper_score(log_score, xt, 3, 0.5)
+    expected = torch.tensor([0.01, 0.09, 0.36]) / 0.46 * 1.0      # p^(1/T) renormalised, times the mass 1.0
+    torch.testing.assert_close(cold[0, 0, :3], expected.double())
+    assert cold[0, 0, 3] == 1.0 and torch.equal(cold[0, 1], log_score[0, 1].exp())
+    with pytest.raises(ValueError, match="temperature"):
+        temper_score(log_score, xt, 3, 0.0)
