@@ -2,15 +2,10 @@
 
 A distillation claim is a comparison: the student at K steps against (a) the teacher at K, (b) the teacher at K at
 the temperature whose entropy matches the student's (lower entropy buys lower GenPPL for free), and (c) the teacher at
-1024 steps, each with its 95% interval. `comparison_lines` writes that table for results/README.md; `figures` draws
-GenPPL against entropy per family (every teacher row at K and 1024, any temperature; the students marked) and the
-learning curves (validation GenPPL and entropy against distillation step) from results/training/idlm-*.log.jsonl.
+1024 steps, each with its 95% interval. `comparison_lines` writes that table for results/README.md; experiments/plots.py
+draws the matching figures (GenPPL against entropy per family, and the learning curves).
 """
 from __future__ import annotations
-
-import json
-from collections import defaultdict
-from pathlib import Path
 
 REFERENCE_STEPS = 1024
 MATCHED = "teacher (entropy-matched)"
@@ -74,67 +69,3 @@ def comparison_lines(records: list[dict]) -> list[str]:
                      f"{matched} | {_ppl(ref)} | {ratio} | {h_ratio} | {beats(s, e['teacher'])} | {beats(s, m)} | "
                      f"{s.get('distill_step', '–')} |")
     return lines + [""]
-
-
-def frontier_figure(records: list[dict], plt, out_dir: Path) -> list[Path]:
-    """GenPPL against entropy per family: teacher rows (every temperature, K of any student and 1024) and students."""
-    students = defaultdict(list)
-    for r in records:
-        if r["method"] == "idlm":
-            students[r["teacher"]].append(r)
-    written = []
-    for family, rows in sorted(students.items()):
-        steps = {r["steps"] for r in rows} | {REFERENCE_STEPS}
-        teacher_rows = [r for r in records if r["method"] in ("teacher", MATCHED) and r.get("teacher") == family
-                        and "task" not in r and r["steps"] in steps]
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-        curves = defaultdict(list)
-        for r in teacher_rows:
-            curves[(r["steps"], predictor(r))].append(r)
-        for (k, pred), points in sorted(curves.items()):
-            points.sort(key=lambda r: r["metrics"]["entropy"])
-            ax.plot([p["metrics"]["entropy"] for p in points], [p["metrics"]["gen_ppl"] for p in points],
-                    marker="o", ms=4, label=f"teacher, {k} steps" + ("" if pred == "default" else f" ({pred})"))
-        student_curves = defaultdict(list)
-        for r in rows:
-            student_curves[(r["steps"], predictor(r))].append(r)
-        for (k, pred), points in sorted(student_curves.items()):   # a student sampled at several temperatures
-            points.sort(key=lambda r: r["metrics"]["entropy"])
-            ax.plot([p["metrics"]["entropy"] for p in points], [p["metrics"]["gen_ppl"] for p in points],
-                    marker="*", ms=11, lw=1.5, ls="--", zorder=5,
-                    label=f"IDLM student, {k} steps" + ("" if pred == "default" else f" ({pred})"))
-        ax.set_xlabel("unigram entropy (nats)")
-        ax.set_ylabel("GenPPL ↓")
-        ax.set_yscale("log")
-        ax.set_title(f"{family}: GenPPL against entropy (teacher temperatures, students)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = out_dir / f"idlm_frontier_{family}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
-    return written
-
-
-def learning_curve_figure(training_dir: Path, plt, out: Path) -> Path | None:
-    """Validation GenPPL and entropy against distillation step, one line per run log in results/training/."""
-    logs = sorted(training_dir.glob("idlm-*.log.jsonl"))
-    if not logs:
-        return None
-    fig, (ax_ppl, ax_ent) = plt.subplots(1, 2, figsize=(10, 4))
-    for path in logs:
-        rows = [json.loads(line) for line in path.read_text().splitlines() if '"val/gen_ppl"' in line]
-        name = path.name.removesuffix(".log.jsonl")
-        ax_ppl.plot([r["step"] for r in rows], [r["val/gen_ppl"] for r in rows], label=name)
-        ax_ent.plot([r["step"] for r in rows], [r["val/entropy"] for r in rows], label=name)
-    for ax, label in ((ax_ppl, "validation GenPPL ↓"), (ax_ent, "validation unigram entropy (nats)")):
-        ax.set_xlabel("generator updates")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    ax_ppl.set_yscale("log")
-    ax_ppl.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out

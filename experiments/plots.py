@@ -11,6 +11,7 @@ rows have them; the shapes of the MDLM/Duo and DLM-One
 from __future__ import annotations
 
 import argparse
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from core.evaluate.results import load_results  # noqa: E402
 from core.paths import RESULTS_DIR  # noqa: E402
-from experiments.idlm_report import frontier_figure, learning_curve_figure, predictor  # noqa: E402
+from experiments.idlm_report import MATCHED, REFERENCE_STEPS, predictor  # noqa: E402
 
 
 def plot_curve(ax, points, label: str) -> None:
@@ -52,13 +53,20 @@ def genppl_figure(records: list[dict], out: Path) -> Path | None:
     for r in real:
         ax_ppl.axhline(r["metrics"]["gen_ppl"], color="k", ls="--", lw=1, label=f"held-out text ({r.get('corpus')})")
         ax_ent.axhline(r["metrics"]["entropy"], color="k", ls="--", lw=1)
-    for ax, label in ((ax_ppl, "GenPPL (reference evaluator) ↓"), (ax_ent, "unigram entropy (nats)")):
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("sampling steps")
+    return finish_panels(fig, ((ax_ppl, "GenPPL (reference evaluator) ↓"), (ax_ent, "unigram entropy (nats)")),
+                         xlabel="sampling steps", out=out, log2_x=True)
+
+
+def finish_panels(fig, panels, *, xlabel: str, out: Path, log2_x: bool = False) -> Path:
+    """The (GenPPL, entropy) figure layout: labels and grid on each panel, GenPPL on a log axis, legend, save."""
+    for ax, label in panels:
+        if log2_x:
+            ax.set_xscale("log", base=2)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    ax_ppl.set_yscale("log")
-    ax_ppl.legend(fontsize=8)
+    panels[0][0].set_yscale("log")
+    panels[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
@@ -96,6 +104,62 @@ def bleu_figure(records: list[dict], out: Path) -> Path | None:
     return out
 
 
+def frontier_figure(records: list[dict], out_dir: Path) -> list[Path]:
+    """GenPPL against entropy per family: teacher rows (every temperature, K of any student and 1024) and students."""
+    students = defaultdict(list)
+    for r in records:
+        if r["method"] == "idlm":
+            students[r["teacher"]].append(r)
+    written = []
+    for family, rows in sorted(students.items()):
+        steps = {r["steps"] for r in rows} | {REFERENCE_STEPS}
+        teacher_rows = [r for r in records if r["method"] in ("teacher", MATCHED) and r.get("teacher") == family
+                        and "task" not in r and r["steps"] in steps]
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        curves = defaultdict(list)
+        for r in teacher_rows:
+            curves[(r["steps"], predictor(r))].append(r)
+        for (k, pred), points in sorted(curves.items()):
+            points.sort(key=lambda r: r["metrics"]["entropy"])
+            ax.plot([p["metrics"]["entropy"] for p in points], [p["metrics"]["gen_ppl"] for p in points],
+                    marker="o", ms=4, label=f"teacher, {k} steps" + ("" if pred == "default" else f" ({pred})"))
+        student_curves = defaultdict(list)
+        for r in rows:
+            student_curves[(r["steps"], predictor(r))].append(r)
+        for (k, pred), points in sorted(student_curves.items()):   # a student sampled at several temperatures
+            points.sort(key=lambda r: r["metrics"]["entropy"])
+            ax.plot([p["metrics"]["entropy"] for p in points], [p["metrics"]["gen_ppl"] for p in points],
+                    marker="*", ms=11, lw=1.5, ls="--", zorder=5,
+                    label=f"IDLM student, {k} steps" + ("" if pred == "default" else f" ({pred})"))
+        ax.set_xlabel("unigram entropy (nats)")
+        ax.set_ylabel("GenPPL ↓")
+        ax.set_yscale("log")
+        ax.set_title(f"{family}: GenPPL against entropy (teacher temperatures, students)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        path = out_dir / f"idlm_frontier_{family}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def learning_curve_figure(training_dir: Path, out: Path) -> Path | None:
+    """Validation GenPPL and entropy against distillation step, one line per run log in results/training/."""
+    logs = sorted(training_dir.glob("idlm-*.log.jsonl"))
+    if not logs:
+        return None
+    fig, (ax_ppl, ax_ent) = plt.subplots(1, 2, figsize=(10, 4))
+    for path in logs:
+        rows = [json.loads(line) for line in path.read_text().splitlines() if '"val/gen_ppl"' in line]
+        name = path.name.removesuffix(".log.jsonl")
+        ax_ppl.plot([r["step"] for r in rows], [r["val/gen_ppl"] for r in rows], label=name)
+        ax_ent.plot([r["step"] for r in rows], [r["val/entropy"] for r in rows], label=name)
+    return finish_panels(fig, ((ax_ppl, "validation GenPPL ↓"), (ax_ent, "validation unigram entropy (nats)")),
+                         xlabel="generator updates", out=out)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
@@ -103,8 +167,8 @@ def main(argv=None) -> int:
     records = load_results(args.results_dir)
     paths = [genppl_figure(records, args.results_dir / "genppl_vs_steps.png"),
              bleu_figure(records, args.results_dir / "bleu_vs_steps.png"),
-             learning_curve_figure(args.results_dir / "training", plt, args.results_dir / "idlm_learning_curves.png"),
-             *frontier_figure(records, plt, args.results_dir)]
+             learning_curve_figure(args.results_dir / "training", args.results_dir / "idlm_learning_curves.png"),
+             *frontier_figure(records, args.results_dir)]
     for path in paths:
         if path:
             print(f"wrote {path}")
