@@ -11,6 +11,7 @@ Every write goes to a temporary sibling first and is renamed into place, so a cr
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -34,12 +35,33 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")   # "owner/name", as the Hu
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write UTF-8 `text` through a temporary sibling renamed into place, so no reader ever sees half a file;
+    gzip-compressed when the name ends in .gz, with mtime 0 so that rebuilding a data file gives the same bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # one per process: concurrent writers never share it
+    try:
+        if path.suffix == ".gz":
+            # the header names the file as the committed data files were written, so a rebuild is byte-identical
+            with open(tmp, "wb") as raw, gzip.GzipFile(f"{path.name}.tmp", "wb", fileobj=raw, mtime=0) as gz:
+                gz.write(text.encode("utf-8"))
+        else:
+            tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_json(path: str | Path, *, missing: str = "not found"):
+    """The JSON value in `path`; DataError naming the file when it is missing (`missing` says what was expected
+    there) or not valid JSON (with the line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: {missing}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg})") from None
 
 
 def atomic_write_json(path: str | Path, obj) -> None:

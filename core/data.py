@@ -22,6 +22,7 @@ from typing import Sequence
 
 import torch
 
+from core.checkpoint import atomic_write_text
 from core.errors import ConfigError, DataError
 from core.paths import DATA_DIR
 
@@ -73,17 +74,30 @@ def _find_split_file(folder: Path, split: str, suffixes: Sequence[str]) -> Path:
 # Language-modelling text
 # ----------------------------------------------------------------------------------------------------------------
 
-def read_text_documents(path: Path) -> list[str]:
-    """Documents of a `*.jsonl(.gz)` file with one {"text": ...} object per line (blank lines skipped)."""
-    docs = []
+def read_jsonl(path: str | Path):
+    """(line number, record) for every JSON object of a `.jsonl` or `.jsonl.gz` file, blank lines skipped.
+    DataError "<path>:<line>: ..." for a line that is not a JSON object; "<path>: file not found" when missing."""
+    path = Path(path)
     with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            record = _parse_json_line(path, lineno, line)
-            if not isinstance(record.get("text"), str):
-                raise DataError(f"{path}:{lineno}: expected a string field 'text'")
-            docs.append(record["text"])
+            try:
+                record = json.loads(line.rstrip())   # a trailing newline would move the error column to line 2
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
+            yield lineno, record
+
+
+def read_text_documents(path: Path) -> list[str]:
+    """Documents of a `*.jsonl(.gz)` file with one {"text": ...} object per line (blank lines skipped)."""
+    docs = []
+    for lineno, record in read_jsonl(path):
+        if not isinstance(record.get("text"), str):
+            raise DataError(f"{path}:{lineno}: expected a string field 'text'")
+        docs.append(record["text"])
     return docs
 
 
@@ -207,16 +221,6 @@ class Seq2SeqExample:
     refs: list[str] = field(default_factory=list)
 
 
-def _parse_json_line(path: Path, lineno: int, line: str) -> dict:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
-    if not isinstance(record, dict):
-        raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
-    return record
-
-
 def read_seq2seq_jsonl(path) -> list[dict]:
     """Records {"src": str, "trg": str} of a DiffuSeq `.jsonl` or `.jsonl.gz` file, in file order.
 
@@ -225,40 +229,22 @@ def read_seq2seq_jsonl(path) -> list[dict]:
     """
     path = Path(path)
     records = []
-    with open_text(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            record = _parse_json_line(path, lineno, line)
-            for key in ("src", "trg"):
-                if key not in record:
-                    raise DataError(f"{path}:{lineno}: missing key {key!r} (DiffuSeq records need 'src' and 'trg')")
-                if not isinstance(record[key], str):
-                    raise DataError(f"{path}:{lineno}: {key!r} must be a string, got {type(record[key]).__name__}")
-            # DiffuSeq strips both sides when reading (get_corpus).
-            records.append({"src": record["src"].strip(), "trg": record["trg"].strip()})
+    for lineno, record in read_jsonl(path):
+        for key in ("src", "trg"):
+            if key not in record:
+                raise DataError(f"{path}:{lineno}: missing key {key!r} (DiffuSeq records need 'src' and 'trg')")
+            if not isinstance(record[key], str):
+                raise DataError(f"{path}:{lineno}: {key!r} must be a string, got {type(record[key]).__name__}")
+        # DiffuSeq strips both sides when reading (get_corpus).
+        records.append({"src": record["src"].strip(), "trg": record["trg"].strip()})
     if not records:
         raise DataError(f"{path}: no records (the file is empty)")
     return records
 
 
-def write_text_atomic(path, text: str) -> None:
-    """Write UTF-8 text (gzip when the name ends in .gz) atomically: temp file, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    if path.suffix == ".gz":
-        # mtime=0 keeps the bytes reproducible across rebuilds.
-        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-            gz.write(text.encode("utf-8"))
-    else:
-        tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def write_seq2seq_jsonl(path, pairs: Sequence[dict]) -> None:
     """Write {"src","trg"} records, one JSON object per line (gzip when the name ends in .gz), atomically."""
-    write_text_atomic(path, "".join(json.dumps({"src": p["src"], "trg": p["trg"]}, ensure_ascii=False) + "\n"
+    atomic_write_text(path, "".join(json.dumps({"src": p["src"], "trg": p["trg"]}, ensure_ascii=False) + "\n"
                                     for p in pairs))
 
 

@@ -30,7 +30,7 @@ from typing import Iterable, Protocol, Sequence
 import tokenizers as hf_tokenizers
 from tokenizers import decoders, models, normalizers, pre_tokenizers
 
-from core.data import write_text_atomic
+from core.checkpoint import atomic_write_text
 from core.errors import ConfigError, DataError
 from core.paths import DATA_DIR
 
@@ -106,7 +106,7 @@ class CharTokenizer:
 
     def save(self, path: Path) -> None:
         spec = {"name": self.name, "chars": self.chars, "eos_token": self.EOS_TOKEN, "eos_id": self.eos_id}
-        write_text_atomic(path, json.dumps(spec, ensure_ascii=False, indent=1) + "\n")
+        atomic_write_text(path, json.dumps(spec, ensure_ascii=False, indent=1) + "\n")
 
     def encode(self, text: str) -> list[int]:
         """Characters to ids; the literal "<eos>" (what `decode` writes for the boundary id) maps back to eos_id, so

@@ -14,8 +14,9 @@ import json
 import re
 from pathlib import Path
 
+from core.checkpoint import atomic_write_text
 from core.data import (ENGLISH_DIR, SEQ2SEQ_DIR, SHAKESPEARE_PATH, read_seq2seq_jsonl, split_pairs_by_group,
-                       write_seq2seq_jsonl, write_text_atomic)
+                       write_seq2seq_jsonl)
 from core.paths import DATA_DIR
 from core.tokenizers import CHAR_VOCAB_PATH, CharTokenizer
 
@@ -112,7 +113,7 @@ def build_english(source: Path) -> dict:
             stats[f"{name}/{split}"] = (len(part), sum(len(d) for d in part))
     for split, recs in records.items():
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
-        write_text_atomic(ENGLISH_DIR / f"{split}.jsonl.gz", text)
+        atomic_write_text(ENGLISH_DIR / f"{split}.jsonl.gz", text)
     return stats
 
 
@@ -124,7 +125,7 @@ def main() -> None:
     source = parser.parse_args().source
 
     shakespeare = (source / "tinyshakespeare/input.txt").read_text(encoding="utf-8")
-    write_text_atomic(SHAKESPEARE_PATH, shakespeare)
+    atomic_write_text(SHAKESPEARE_PATH, shakespeare)
     CharTokenizer.from_text(shakespeare).save(CHAR_VOCAB_PATH)
     print(f"shakespeare: {len(shakespeare)} characters, {len(set(shakespeare))} symbols")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import tokenizers as hf_tokenizers
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
+from core.checkpoint import atomic_write_text
 from core.data import load_lm_text
 from core.tokenizers import ENDOFTEXT, SMALL_BPE_PATH
 
@@ -40,10 +41,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=SMALL_BPE_PATH)
     args = parser.parse_args()
     tok = train_small_bpe(load_lm_text("english", "train"), args.vocab_size)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tok.save(str(tmp))
-    tmp.replace(args.out)
+    atomic_write_text(args.out, tok.to_str(pretty=True))
     print(f"saved {args.out} ({tok.get_vocab_size()} ids)")
 
 

@@ -10,14 +10,13 @@ Keys after the path override the row's config (e.g. teacher_path=..., sampling.n
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from core.checkpoint import atomic_write_text
 from core.errors import DataError
-from core.evaluate.results import write_result
+from core.evaluate.results import load_result, write_result
 from core.evaluate.temperature_match import match_temperature
 from core.evaluate.unconditional import unigram_entropy
 from core.tokenizers import load_tokenizer
@@ -35,15 +34,9 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0 if argv else 2
     row_path = Path(argv[0])
-    if not row_path.is_file():
-        raise FileNotFoundError(f"{row_path}: result row not found")
-    try:
-        row = json.loads(row_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{row_path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    for key in ("teacher", "steps", "metrics"):
-        if key not in row:
-            raise DataError(f"{row_path}: result row has no {key!r}")
+    row = load_result(row_path)
+    if "teacher" not in row:
+        raise DataError(f"{row_path}: result row has no 'teacher'")
     if "entropy" not in row["metrics"]:
         raise DataError(f"{row_path}: result row has no metrics.entropy (only unconditional rows can be matched)")
     # A distilled row names the teacher it was distilled from in "teacher": that teacher is the control.

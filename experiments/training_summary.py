@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from core.checkpoint import atomic_write_json, atomic_write_text
+from core.data import read_jsonl
 from core.errors import DataError
 from core.evaluate.results import current_command, git_commit
 from core.paths import RESULTS_DIR
@@ -23,7 +24,7 @@ def summarise(run_dir: Path) -> dict:
     log = run_dir / "log.jsonl"
     if not log.is_file():
         raise DataError(f"{log}: no training log")
-    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    records = [record for _, record in read_jsonl(log)]
     train = [r for r in records if "loss" in r]
     if not train:
         raise DataError(f"{log}: no training steps logged")

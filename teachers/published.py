@@ -35,14 +35,13 @@ one-off conversion to run in a trusted environment (`LIGHTNING_WORKAROUND`).
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
-from core.checkpoint import HUB_ID, check_state_dict, fetch_from_hub, first_line
+from core.checkpoint import HUB_ID, check_state_dict, fetch_from_hub, first_line, read_json
 from core.errors import ConfigError, DataError
 from core.networks.dit import DiT, DiTConfig
 from teachers.registry import Teacher, build_process, save_teacher
@@ -163,14 +162,9 @@ def torch_load(path: Path):
 
 
 def read_config(path: Path, *, required: bool) -> dict | None:
-    if not path.is_file():
-        if required:
-            raise DataError(f"{path}: missing (a published folder holds config.json beside its weights)")
+    if not path.is_file() and not required:
         return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from err
+    return read_json(path, missing="missing (a published folder holds config.json beside its weights)")
 
 
 def infer_family(name_or_path: str, source: Path, config: dict | None) -> str:

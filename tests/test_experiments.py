@@ -64,9 +64,15 @@ def test_match_temperature_refuses_bad_rows(tmp_path):
     bad.write_text('{"teacher": "mdlm", "steps": 4,\n "metrics": {')
     out = run("experiments.match_temperature", str(bad))
     assert out.returncode == 2 and "row.json:2" in out.stderr
-    bad.write_text(json.dumps({"teacher": "diffuseq", "steps": 4, "metrics": {"bleu": 0.1}}))
+    seq2seq = {"method": "teacher", "teacher": "diffuseq", "task": "qqp", "steps": 4, "nfe": 4, "n_samples": 2,
+               "metrics": {"bleu": 0.1}, "seconds_per_sample": 0.1, "evaluator": "BLEU", "seed": 0, "commit": "abc",
+               "command": "python -m experiments.run teacher=diffuseq"}
+    bad.write_text(json.dumps(seq2seq))
     out = run("experiments.match_temperature", str(bad))
     assert out.returncode == 2 and "metrics.entropy" in out.stderr
+    bad.write_text(json.dumps({"teacher": "mdlm", "steps": 4, "metrics": {"entropy": 3.0}}))
+    out = run("experiments.match_temperature", str(bad))
+    assert out.returncode == 2 and "row.json: missing required keys ['method', 'nfe'" in out.stderr
 
 
 def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(tmp_path):

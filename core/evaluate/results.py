@@ -13,11 +13,11 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
+from core.checkpoint import atomic_write_text, read_json
 from core.errors import DataError
 from core.paths import REPO_ROOT
 
@@ -72,16 +72,7 @@ def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Pat
     record.setdefault("device", "cuda" if torch.cuda.is_available() else "cpu")
     path = Path(results_dir) / f"{name}.json"
     validate_result(record, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -97,10 +88,6 @@ def load_results(results_dir: str | os.PathLike) -> list[dict]:
 
 def load_result(path: str | os.PathLike) -> dict:
     """One validated result record; DataError naming the file (and line) when it is not one."""
-    path = Path(path)
-    try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise DataError(f"{path}:{error.lineno}: invalid JSON ({error.msg})") from None
+    record = read_json(path, missing="result row not found")
     validate_result(record, str(path))
     return record
