@@ -33,12 +33,6 @@ def gaussian_coefficients(gamma: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return torch.sigmoid(-gamma).sqrt(), torch.sigmoid(gamma).sqrt()
 
 
-def gamma_from_alpha_tilde(alpha_tilde: torch.Tensor) -> torch.Tensor:
-    """Inverse of α̃(γ): γ = log(σ̃² / α̃²) = log((1 − α̃²) / α̃²)."""
-    a2 = alpha_tilde ** 2
-    return torch.log1p(-a2) - torch.log(a2)
-
-
 class GaussianDuality:
     """Tabulated T(γ) = uniform-state α_t induced by argmax of a Gaussian latent, for one vocabulary size V.
 

@@ -7,10 +7,6 @@ its result rows (the JSON records of `core.evaluate.results`) as a table.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from core.checkpoint import CARD_FILE, atomic_write_text
-
 LIBRARY_NAME = "dlm-distill"
 # commits recorded with this suffix were made from a working tree with uncommitted changes (core.evaluate.results)
 DIRTY_SUFFIX = "+dirty"
@@ -31,12 +27,6 @@ def model_card(*, name: str, family: str, description: str, parameters: int, tok
     if metrics:
         lines += _metrics_section(metrics)
     return "\n".join(lines).rstrip() + "\n"
-
-
-def write_model_card(folder: str | Path, text: str) -> Path:
-    path = Path(folder) / CARD_FILE
-    atomic_write_text(path, text)
-    return path
 
 
 def _provenance_section(provenance: dict) -> list[str]:

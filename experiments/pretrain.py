@@ -10,6 +10,7 @@ command resumes; `train.max_minutes=N` stops cleanly after N minutes.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -19,6 +20,7 @@ from core.checkpoint import atomic_write_text
 from core.errors import ConfigError
 from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
+from core.seeding import derived_generator
 from core.training import TrainSettings, train
 from experiments.cli import parse_args, run_cli
 from experiments.config import run_name
@@ -36,10 +38,22 @@ def settings_from(cfg) -> TrainSettings:
                          precision=t.precision, max_minutes=t.max_minutes)
 
 
+# Validation draws its noise (t, masks) from this fixed seed, inside a forked RNG, so every evaluation of a run sees
+# the same noise and the numbers are comparable across evaluations and resumes; the value itself is arbitrary.
+VALIDATION_SEED = 1234
+# A step beyond any curriculum's end: Duo's loss reads the step to decide whether the curriculum's soft inputs still
+# apply, and validation must measure the plain NELBO.
+PAST_ANY_CURRICULUM = 10**12
+# validation losses that are a mean negative log-likelihood per token (nats), where bits per token mean something;
+# DCD's KL and DiffuSeq's MSE + rounding loss are not
+PER_TOKEN_NLL_KEYS = ("nelbo", "nll")
+
+
 def batch_sampler(blocks: torch.Tensor, batch_size: int, seed: int, device):
-    """get_batch(step) -> (rows [B, L], step): a pure function of (seed, step) so resumed runs see the same data."""
+    """get_batch(step) -> (rows [B, L], step): a pure function of (seed, step) so resumed runs see the same data.
+    Each step's rows come from their own derived stream (core.seeding), never from the model-init stream."""
     def get_batch(step: int):
-        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        g = derived_generator(seed, f"pretrain-batch-{step}")
         return blocks[torch.randint(len(blocks), (batch_size,), generator=g)].to(device), step
     return get_batch
 
@@ -48,12 +62,13 @@ def held_out_eval(loss_fn, blocks: torch.Tensor, batch_size: int, device, key: s
     """Mean loss over fixed validation blocks, with a fixed RNG so numbers are comparable across evaluations."""
     def eval_fn(model) -> dict:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(1234)
-            # step far past any curriculum: validation measures the plain NELBO
-            losses = [loss_fn(model, (blocks[i:i + batch_size].to(device), 10**12))[0].item()
+            torch.manual_seed(VALIDATION_SEED)
+            losses = [loss_fn(model, (blocks[i:i + batch_size].to(device), PAST_ANY_CURRICULUM))[0].item()
                       for i in range(0, len(blocks), batch_size)]
         value = sum(losses) / len(losses)
-        return {key: value, "bits_per_token": value / torch.log(torch.tensor(2.0)).item()}
+        if key not in PER_TOKEN_NLL_KEYS:
+            return {key: value}
+        return {key: value, "bits_per_token": value / math.log(2.0)}
     return eval_fn
 
 

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from core.discrete_toy import all_sequences, pmf_entropy, sample_pmf, toy_pmf, total_variation
-from core.gaussian_duality import GaussianDuality, duality_for_vocab, gamma_from_alpha_tilde, gaussian_coefficients
+from core.gaussian_duality import GaussianDuality, duality_for_vocab, gaussian_coefficients
 from core.networks.dit import DiT, dit_config
 from teachers.duo import Curriculum, UniformDiffusion, sample
 
@@ -98,6 +98,12 @@ def test_duality_closed_form_for_two_tokens():
     mu = torch.exp(-gamma / 2)
     expected = 2 * torch.special.ndtr(mu / math.sqrt(2)) - 1
     assert torch.allclose(GaussianDuality(2).alpha(gamma), expected, atol=1e-7)
+
+
+def gamma_from_alpha_tilde(alpha_tilde: torch.Tensor) -> torch.Tensor:
+    """Inverse of α̃(γ) = sqrt(sigmoid(−γ)): γ = log(σ̃² / α̃²) = log((1 − α̃²) / α̃²)."""
+    a2 = alpha_tilde ** 2
+    return torch.log1p(-a2) - torch.log(a2)
 
 
 @pytest.mark.parametrize("vocab_size", [5, 66])
