@@ -1,0 +1,67 @@
+"""scripts/reproduce/: one script per committed pretrained model, whose commands the config accepts and whose last
+phase is the command recorded in the model's provenance (same settings, same final step)."""
+import json
+import shlex
+import subprocess
+
+import pytest
+import yaml
+
+from core.paths import REPO_ROOT
+from experiments.config import load_config
+
+SCRIPTS = REPO_ROOT / "scripts" / "reproduce"
+# keys that say where and how long a segment ran, not what it trained
+NOT_A_SETTING = ("run_dir", "train.max_minutes", "train.max_steps", "teacher_path")
+# recorded settings a script leaves out on purpose, each explained in the script's header
+LEFT_OUT = {"ar-shakespeare-small": {"train.reset_ema"}}   # the EMA warm-up rule replaced the restart
+
+
+def provenance(folder):
+    if (folder / "provenance.json").is_file():   # the reference AR model (written as YAML by early exports)
+        return yaml.safe_load((folder / "provenance.json").read_text())
+    return json.loads((folder / "config.json").read_text()).get("provenance", {})
+
+
+def pretrained_folders():
+    return sorted(f.name for f in (REPO_ROOT / "checkpoints").iterdir()
+                  if f.is_dir() and provenance(f).get("command", "").startswith("python -m experiments.pretrain"))
+
+
+def dry_run(name):
+    out = subprocess.run(["bash", str(SCRIPTS / f"{name}.sh")], env={"DRY_RUN": "1", "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, cwd=REPO_ROOT)
+    assert out.returncode == 0, out.stderr
+    return [shlex.split(line)[3:] for line in out.stdout.splitlines() if " -m experiments.pretrain " in line]
+
+
+def settings(args):
+    return dict(arg.split("=", 1) for arg in args if arg.split("=", 1)[0] not in NOT_A_SETTING)
+
+
+def test_every_pretrained_folder_has_a_script():
+    assert pretrained_folders() == ["ar-shakespeare-small", "dcd-shakespeare-small", "diffuseq-qg-small",
+                                    "diffuseq-qqp-small", "diffuseq-ts-small", "duo-shakespeare-small",
+                                    "mdlm-shakespeare-small", "sedd-shakespeare-small"]
+    assert sorted(p.stem for p in SCRIPTS.glob("*-small.sh")) == pretrained_folders()
+
+
+@pytest.mark.parametrize("name, steps", [
+    ("ar-shakespeare-small", [2240]),
+    ("mdlm-shakespeare-small", [3143, 6800, 17800]),
+    ("sedd-shakespeare-small", [2144, 5800, 14000]),
+    ("duo-shakespeare-small", [2297, 6000, 14000]),
+    ("dcd-shakespeare-small", [2297, 6000, 1402]),   # its Duo teacher to step 6,000, then the distillation
+    ("diffuseq-qqp-small", [3250, 15000]),
+    ("diffuseq-ts-small", [2400, 6400]),
+    ("diffuseq-qg-small", [5000]),
+])
+def test_script_phases_are_valid_and_end_in_the_recorded_command(name, steps):
+    phases = dry_run(name)
+    assert [int(dict(a.split("=", 1) for a in args)["train.max_steps"]) for args in phases] == steps
+    for args in phases:
+        assert load_config(args, command="pretrain").threads == 1
+    recorded = provenance(REPO_ROOT / "checkpoints" / name)
+    assert recorded["train_step"] == steps[-1]
+    expected = settings(shlex.split(recorded["command"])[3:])
+    assert settings(phases[-1]) == {k: v for k, v in expected.items() if k not in LEFT_OUT.get(name, ())}
