@@ -15,7 +15,7 @@ import torch
 
 from core.checkpoint import check_state_dict, load_pretrained, save_pretrained
 from core.errors import ConfigError
-from core.model_card import model_card
+from core.model_card import display_path, model_card
 from core.networks.dit import DiT, DiTConfig
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -66,9 +66,10 @@ def save_teacher(folder: str | Path, *, family: str, network: DiT, process_confi
     config = {"family": family, "network": network.config.to_dict(), "process": process_config,
               "tokenizer": tokenizer_name, "seq_len": seq_len, "provenance": provenance or {}}
     parameters = sum(p.numel() for p in network.parameters())
-    return save_pretrained(folder, state, config, card=teacher_card(Path(folder).name, config, parameters, metrics))
+    return save_pretrained(folder, state, config, card=teacher_card(folder, config, parameters, metrics))
 
 
+UNCONDITIONAL_METRICS = ["gen_ppl", "gen_ppl_ci95", "entropy", "mauve"]   # what a result row says about the samples
 FAMILY_DESCRIPTIONS = {
     "mdlm": "A masked diffusion language model (MDLM: absorbing process, SUBS parameterization)",
     "sedd": "A score entropy discrete diffusion model (SEDD, absorbing graph)",
@@ -77,20 +78,26 @@ FAMILY_DESCRIPTIONS = {
 }
 
 
-def teacher_card(name: str, config: dict, parameters: int, metrics: list[dict] | None = None) -> str:
-    """The model card of a folder in this format, from its config.json (`config`) and its parameter count."""
+def teacher_card(folder: str | Path, config: dict, parameters: int, metrics: list[dict] | None = None,
+                 reproduce: str | None = None) -> str:
+    """The model card of a folder in this format, from its config.json (`config`) and its parameter count; result
+    rows show GenPPL and entropy."""
+    where = display_path(folder)
     family, net = config["family"], config["network"]
     what = FAMILY_DESCRIPTIONS.get(family, f"A {family} model")
     description = (f"{what} on a DiT backbone ({net['n_blocks']} blocks, hidden size {net['hidden_size']}, "
                    f"{net['n_heads']} heads, vocabulary {net['vocab_size']} including any mask token), exported "
                    f"by dlm-distill.")
-    load = (f"from teachers.registry import load_teacher   # network + noise process, frozen\n"
-            f"teacher = load_teacher(\"{name}\")            # a folder, or a Hub repository holding one\n"
-            f"from core.networks.dit import DiT             # the network alone\n"
-            f"network = DiT.from_pretrained(\"{name}\")")
-    return model_card(name=name, family=family, description=description, parameters=parameters,
+    load = (f"# network + noise process, frozen; from this folder or a Hub repository holding it\n"
+            f"from teachers.registry import load_teacher\n"
+            f"teacher = load_teacher(\"{where}\")\n"
+            f"# the network alone\n"
+            f"from core.networks.dit import DiT\n"
+            f"network = DiT.from_pretrained(\"{where}\")")
+    return model_card(folder=where, family=family, description=description, parameters=parameters,
                       tokenizer=config["tokenizer"], seq_len=config["seq_len"], load=load,
-                      provenance=config.get("provenance"), metrics=metrics)
+                      provenance=config.get("provenance"), metrics=metrics, metric_names=UNCONDITIONAL_METRICS,
+                      reproduce=reproduce)
 
 
 def _sample_mdlm(process, network, *, predictor, temperature, top_p, cache, **common):

@@ -105,10 +105,10 @@ def test_save_teacher_writes_a_model_card_with_provenance_and_result_rows(tmp_pa
     assert "* commit: `abc123+dirty`" in card and any("uncommitted changes" in line for line in card)
     assert "* train_step: `40`" in card
     header = next(line for line in card if line.startswith("| method |"))
-    assert header == ("| method | steps | nfe | samples | entropy | gen_nll | gen_ppl | scored_tokens | commit |")
-    assert f"| teacher | 64 | 55.91 | 64 | 3.109 | 2.426 | 11.32 | 8068 | `e5359add7ed6+dirty` |" in card
+    assert header == "| method | steps | nfe | samples | gen_ppl | gen_ppl_ci95 | entropy | commit |"
+    assert "| teacher | 64 | 55.91 | 64 | 11.32 | [10.71, 11.97] | 3.109 | `e5359add7ed6+dirty` |" in card
     # without provenance the card says so rather than inventing a command
-    bare = model_card(name="x", family="mdlm", description="d", parameters=1, tokenizer="char", seq_len=4, load="")
+    bare = model_card(folder="x", family="mdlm", description="d", parameters=1, tokenizer="char", seq_len=4, load="")
     assert "No provenance was recorded for this export." in bare and "## Results" not in bare
 
 
@@ -130,3 +130,29 @@ def test_reference_ar_reads_the_committed_sidecar_folder_and_writes_the_tokenize
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="holds no reference AR model"):
         load_ar(tmp_path / "empty")
+
+
+def test_model_card_command_lists_the_rows_that_sampled_the_folder(tmp_path):
+    from experiments.model_card import main
+
+    folder = tmp_path / "runs" / "mdlm-copy" / "pretrained"
+    shutil.copytree(CHECKPOINTS / "mdlm-shakespeare-small", folder)
+    results = tmp_path / "results"
+    results.mkdir()
+    row = json.loads((RESULTS_DIR / "mdlm-shakespeare-small-steps64.json").read_text())
+    for name, temperature in (("a", 1.0), ("b", 0.9)):
+        (results / f"{name}.json").write_text(json.dumps({**row, "teacher_path": str(folder),
+                                                          "temperature": temperature}))
+    (results / "other.json").write_text(json.dumps(row))   # a row of the committed folder, not of this one
+    assert main([str(folder), "--results-dir", str(results)]) == 0
+    card = (folder / "README.md").read_text().splitlines()
+    assert "# mdlm-copy" in card   # the run's name, not the fixed export name "pretrained"
+    assert f'teacher = load_teacher("{folder}")' in card
+    table = [line for line in card if line.startswith("| teacher |") or line.startswith("| method |")]
+    assert table == ["| method | steps | temperature | nfe | samples | gen_ppl | gen_ppl_ci95 | entropy | commit |",
+                     "| teacher | 64 | 0.9 | 55.91 | 64 | 11.32 | [10.71, 11.97] | 3.109 | `e5359add7ed6+dirty` |",
+                     "| teacher | 64 | 1 | 55.91 | 64 | 11.32 | [10.71, 11.97] | 3.109 | `e5359add7ed6+dirty` |"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty/model\.safetensors: missing"):
+        main([str(tmp_path / "empty")])
+

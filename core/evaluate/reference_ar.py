@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from core.checkpoint import CARD_FILE, CONFIG_FILE, atomic_save_folder, pretrained_folder
-from core.model_card import model_card
+from core.model_card import display_path, model_card
 
 TOKENIZER_KEY = "dlm_tokenizer"            # config.json key holding the core.tokenizers name
 TOKENIZER_SIDECAR = "dlm_tokenizer.json"   # where folders written before TOKENIZER_KEY keep it: {"tokenizer": name}
@@ -81,22 +81,26 @@ def save_ar(model: GPT2LMHeadModel, tokenizer_name: str, folder: str | os.PathLi
             raise RuntimeError(f"save_ar: {tmp} has no model.safetensors after save_pretrained")
         if provenance is not None:
             (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=str) + "\n")
-        (tmp / CARD_FILE).write_text(ar_card(Path(folder).name, model, tokenizer_name, provenance, metrics))
+        parameters = sum(p.numel() for p in model.parameters())
+        (tmp / CARD_FILE).write_text(ar_card(folder, model.config, parameters, tokenizer_name, provenance,
+                                             metrics))
     return atomic_save_folder(folder, write)
 
 
-def ar_card(name: str, model: GPT2LMHeadModel, tokenizer_name: str, provenance: dict | None,
-            metrics: list[dict] | None = None) -> str:
-    c = model.config
+def ar_card(folder: str | os.PathLike, c: GPT2Config, parameters: int, tokenizer_name: str, provenance: dict | None,
+            metrics: list[dict] | None = None, reproduce: str | None = None) -> str:
+    """The model card of a reference AR folder, from its GPT-2 config and parameter count."""
+    where = display_path(folder)
     description = (f"The reference autoregressive model that scores generative perplexity offline, in place of "
                    f"gpt2-large: a GPT-2-architecture causal LM ({c.n_layer} layers, {c.n_embd} hidden, {c.n_head} "
                    f"heads) trained on the training split of the corpus its tokenizer belongs to.")
-    load = (f"from core.evaluate.reference_ar import load_ar\n"
-            f"model, tokenizer_name = load_ar(\"{name}\")   # a folder or a Hub repository\n"
-            f"# transformers alone: GPT2LMHeadModel.from_pretrained(\"{name}\")")
-    return model_card(name=name, family="ar", description=description,
-                      parameters=sum(p.numel() for p in model.parameters()), tokenizer=tokenizer_name,
-                      seq_len=c.n_positions, load=load, provenance=provenance, metrics=metrics)
+    load = (f"# from this folder or a Hub repository holding it\n"
+            f"from core.evaluate.reference_ar import load_ar\n"
+            f"model, tokenizer_name = load_ar(\"{where}\")\n"
+            f"# with transformers alone: GPT2LMHeadModel.from_pretrained(\"{where}\")")
+    return model_card(folder=where, family="ar", description=description, parameters=parameters,
+                      tokenizer=tokenizer_name, seq_len=c.n_positions, load=load, provenance=provenance,
+                      metrics=metrics, reproduce=reproduce)
 
 
 def reference_ar_tokenizer(folder: str | os.PathLike) -> str | None:
