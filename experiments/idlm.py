@@ -72,7 +72,9 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
 
     run_dir = idlm_run_dir(cfg)
     best_folder, last_folder = run_dir / "student", run_dir / "last"
-    train_blocks, _, _ = corpus_blocks(cfg, teacher.tokenizer_name)
+    # the student is trained on blocks of the teacher's own length, whatever data.seq_len says
+    train_blocks, _, _ = corpus_blocks(OmegaConf.merge(cfg, {"data": {"seq_len": teacher.seq_len}}),
+                                       teacher.tokenizer_name)
     student_process_config = teacher.process.student_config()
     student_process = build_process(teacher.family, student_process_config)
     tokenizer = load_tokenizer(teacher.tokenizer_name)
@@ -175,9 +177,14 @@ def run_idlm(cfg, device) -> Path:
               "teacher_path": repo_relative(teacher_folder), "distill_step": provenance.get("distill_step"),
               "loss_time": provenance.get("idlm", {}).get("loss_time"), **score_model(student, cfg, device)}
     path = write_result(record, out, f"idlm-{sample_row_name(cfg)}")
-    # 3. the entropy-matched teacher at K (its own row, named after the student's)
-    match_temperature([str(path), f"sampling.num_samples={cfg.sampling.num_samples}", f"seed={cfg.seed}",
-                       f"sampling.predictor={cfg.sampling.predictor}"]
-                      + ([f"teacher_path={cfg.teacher_path}"] if cfg.teacher_path else [])
-                      + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else []))
+    # 3. the entropy-matched teacher at K (its own row, named after the student's). When no temperature in the search
+    #    range reaches the student's entropy there is no such control: said plainly, and the table shows "–".
+    try:
+        match_temperature([str(path), f"sampling.num_samples={cfg.sampling.num_samples}", f"seed={cfg.seed}",
+                           f"sampling.predictor={cfg.sampling.predictor}"]
+                          + ([f"teacher_path={cfg.teacher_path}"] if cfg.teacher_path else [])
+                          + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else [])
+                          + ([f"eval.evaluator={cfg.eval.evaluator}"] if cfg.eval.evaluator != "auto" else []))
+    except ValueError as error:
+        print(f"no entropy-matched teacher row for {path.name}: {error}")
     return path

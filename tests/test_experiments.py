@@ -108,3 +108,31 @@ def test_bleu_plot_has_one_panel_per_task_and_takes_intervals(tmp_path):
     assert Image.open(out).size[0] == 2 * 600
     assert bleu_figure([r for r in load_results(tmp_path) if r["task"] == "qqp"], tmp_path / "one.png") is not None
     assert Image.open(tmp_path / "one.png").size[0] == 600
+
+
+def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_path):
+    ar, teacher = trained / "ar" / "pretrained", trained / "mdlm" / "pretrained"
+    common = ["method=idlm", "teacher=mdlm", f"teacher_path={teacher}", "steps=4", f"eval.evaluator={ar}",
+              "sampling.num_samples=8", "sampling.batch_size=8", f"results_dir={tmp_path}", "threads=1",
+              "idlm.val_samples=4"]
+    out = run("experiments.run", *common, f"run_dir={tmp_path / 'run'}", "distill.max_steps=2",
+              "distill.eval_every=1", "distill.batch_size=4")
+    assert out.returncode == 0, out.stderr[-2000:]
+    student = json.loads((tmp_path / "idlm-mdlm-shakespeare-small-steps4.json").read_text())
+    assert student["method"] == "idlm" and student["distill_step"] in (1, 2) and student["loss_time"] == "coupled"
+    assert (tmp_path / "mdlm-shakespeare-small-steps4.json").is_file()       # the teacher at K
+    assert (tmp_path / "mdlm-shakespeare-small-steps1024.json").is_file()    # the teacher at 1024
+    matched = list(tmp_path.glob("idlm-mdlm-shakespeare-small-steps4-matched-T*.json"))
+    if matched:   # a 3-step tiny teacher's entropy may lie outside every temperature's: then it says so
+        assert json.loads(matched[0].read_text())["matched_to"] == "idlm-mdlm-shakespeare-small-steps4.json"
+    else:
+        assert "no entropy-matched teacher row for idlm-mdlm-shakespeare-small-steps4.json" in out.stdout
+    folder = tmp_path / "run" / student["student_path"].split("/")[-1]
+    config = json.loads((folder / "config.json").read_text())
+    assert config["family"] == "mdlm" and config["provenance"]["method"] == "idlm"
+    assert "IDLM students and their controls" in (tmp_path / "README.md").read_text()
+    # a saved student is evaluated without training; a folder that is not a student is one clear error
+    out = run("experiments.run", *common, f"student_path={folder}", "steps=2")
+    assert out.returncode == 0 and "resumed" not in out.stdout, out.stderr[-2000:]
+    out = run("experiments.run", *common, f"student_path={tmp_path / 'nothing'}")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "nothing" in out.stderr
