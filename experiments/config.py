@@ -17,7 +17,7 @@ from core.errors import ConfigError
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 CHOICES = {
-    "method": ["sample", "real_text", "copy_source", "idlm"],
+    "method": ["sample", "real_text", "copy_source", "idlm", "dlm_one"],
     "teacher": ["mdlm", "duo", "dcd", "sedd", "ar", "diffuseq"],
     "corpus": ["shakespeare", "english"],
     "task": ["qqp", "qg", "ts"],
@@ -33,6 +33,8 @@ CHOICES = {
     "diffuseq.respace": ["kept", "diffuseq"],
     "idlm.loss_time": ["coupled", "same", "independent"],
     "distill.precision": ["fp32", "bf16"],
+    "dlm_one.precision": ["fp32", "bf16"],
+    "dlm_one.readout": ["linear", "mean"],
     "sampling.predictor": ["default", "ancestral", "analytic", "euler", "greedy_tail"],
 }
 
@@ -102,6 +104,10 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
     unknown = [k for k in given if k not in valid]
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {sorted(valid)}")
+    if given.get("method") == "dlm_one":   # DLM-One distils the DiffuSeq teacher only: make it the default
+        if given.setdefault("teacher", "diffuseq") != "diffuseq":
+            raise ConfigError(f"method=dlm_one distils a DiffuSeq teacher; got teacher={given['teacher']}")
+        cli = OmegaConf.merge(cli, {"teacher": "diffuseq"})
     teacher = given.get("teacher", base.teacher)
     layers = [base]
     overlay = CONFIG_DIR / "teachers" / f"{teacher}.yaml"

@@ -151,17 +151,13 @@ def run_seq2seq(cfg, device) -> Path:
     spec = pretrained_config(folder)
     tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
     examples = seq2seq_test_examples(cfg)
-    batches = [examples[i:i + cfg.sampling.batch_size] for i in range(0, len(examples), cfg.sampling.batch_size)]
-    candidates, cursor = [], iter(batches)
 
-    def one_batch():
-        candidates.extend(generate_texts(process, model, next(cursor), tokenizer, seq_len=seq_len, steps=cfg.steps,
-                                         candidates=cfg.diffuseq.candidates, sampler=cfg.diffuseq.sampler,
-                                         respace=cfg.diffuseq.respace, clamp=cfg.diffuseq.clamp,
-                                         batch_size=cfg.sampling.batch_size, device=device, seed=cfg.seed))
-    speed = benchmark(one_batch, batch_size=cfg.sampling.batch_size * cfg.diffuseq.candidates,
-                      n_warmup=1 if len(batches) > 1 else 0, n_repeat=max(1, len(batches) - 1),
-                      tokens_per_sample=seq_len, nfe=cfg.steps, device=device)
+    def texts_of(chunk):
+        return generate_texts(process, model, chunk, tokenizer, seq_len=seq_len, steps=cfg.steps,
+                              candidates=cfg.diffuseq.candidates, sampler=cfg.diffuseq.sampler,
+                              respace=cfg.diffuseq.respace, clamp=cfg.diffuseq.clamp,
+                              batch_size=cfg.sampling.batch_size, device=device, seed=cfg.seed)
+    candidates, speed = timed_seq2seq(texts_of, examples, cfg, device, seq_len=seq_len, nfe=cfg.steps)
     record = {"method": "teacher", "teacher": "diffuseq", "task": cfg.task, "preset": cfg.preset, "steps": cfg.steps,
               "nfe": cfg.steps, "candidates": cfg.diffuseq.candidates, "sampler": cfg.diffuseq.sampler,
               "respace": cfg.diffuseq.respace, "clamp": cfg.diffuseq.clamp,
@@ -169,6 +165,20 @@ def run_seq2seq(cfg, device) -> Path:
               "teacher_path": repo_relative(folder),
               **seq2seq_evaluation(candidates, examples, tokenizer, cfg, device)}
     return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}-k{cfg.diffuseq.candidates}")
+
+
+def timed_seq2seq(texts_of, examples, cfg, device, *, seq_len: int, nfe: int) -> tuple[list[list[str]], dict]:
+    """Decode `examples` in batches of sampling.batch_size with texts_of(chunk) -> candidate texts per source, timing
+    each batch (the first is the warm-up). Returns (candidates per source, speed record)."""
+    batches = [examples[i:i + cfg.sampling.batch_size] for i in range(0, len(examples), cfg.sampling.batch_size)]
+    candidates, cursor = [], iter(batches)
+
+    def one_batch():
+        candidates.extend(texts_of(next(cursor)))
+    speed = benchmark(one_batch, batch_size=cfg.sampling.batch_size * cfg.diffuseq.candidates,
+                      n_warmup=1 if len(batches) > 1 else 0, n_repeat=max(1, len(batches) - 1),
+                      tokens_per_sample=seq_len, nfe=nfe, device=device)
+    return candidates, speed
 
 
 def run_copy_source(cfg, device) -> Path:
@@ -229,7 +239,13 @@ def run_idlm(cfg, device) -> Path:
     return recipe(cfg, device)
 
 
-METHODS = {"sample": run_teacher, "real_text": run_real_text, "copy_source": run_copy_source, "idlm": run_idlm}
+def run_dlm_one(cfg, device) -> Path:
+    from experiments.dlm_one import run_dlm_one as recipe
+    return recipe(cfg, device)
+
+
+METHODS = {"sample": run_teacher, "real_text": run_real_text, "copy_source": run_copy_source, "idlm": run_idlm,
+           "dlm_one": run_dlm_one}
 
 
 def main(argv: list[str]) -> int:

@@ -51,17 +51,27 @@ def decode_targets(ids: torch.Tensor, mask: torch.Tensor, tokenizer) -> list[str
 @torch.no_grad()
 def generate_texts(process, model, examples, tokenizer, *, seq_len: int, steps: int, candidates: int, sampler: str,
                    respace: str, clamp: bool, batch_size: int, device, seed: int = 0) -> list[list[str]]:
-    """k candidate targets (texts) per example source. Candidate i draws from seed·k + i, so different `seed`s
-    give disjoint candidate sets."""
+    """k candidate targets (texts) per example source from the DiffuSeq teacher's sampler."""
     from teachers.diffuseq import generate
 
+    def sample_ids(batch, seeds):
+        return generate(process, model, batch, steps=steps, k_candidates=candidates, sampler=sampler,
+                        respace=respace, clamp=clamp, seeds=seeds)
+    return decode_candidates(sample_ids, examples, tokenizer, seq_len=seq_len, candidates=candidates,
+                             batch_size=batch_size, device=device, seed=seed)
+
+
+@torch.no_grad()
+def decode_candidates(sample_ids, examples, tokenizer, *, seq_len: int, candidates: int, batch_size: int, device,
+                      seed: int = 0) -> list[list[str]]:
+    """k candidate texts per example source from any sampler in DiffuSeq's layout:
+    sample_ids(batch {"input_ids", "input_mask"}, seeds) -> LongTensor [B, k, L]. Candidate i draws from seed·k + i,
+    so different `seed`s give disjoint candidate sets."""
     out = []
     for i in range(0, len(examples), batch_size):
         chunk = examples[i:i + batch_size]
         batch = {k: v.to(device) for k, v in encode_pairs([(e.src, "") for e in chunk], tokenizer, seq_len).items()}
-        ids = generate(process, model, batch, steps=steps, k_candidates=candidates, sampler=sampler,
-                       respace=respace, clamp=clamp,
-                       seeds=[seed * candidates + i for i in range(candidates)])   # [B, k, L]
+        ids = sample_ids(batch, [seed * candidates + i for i in range(candidates)])   # [B, k, L]
         for b in range(len(chunk)):
             out.append(decode_targets(ids[b], batch["input_mask"][b].expand(candidates, -1), tokenizer))
     return out
