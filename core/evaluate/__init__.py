@@ -1,6 +1,7 @@
 """Evaluators shared by every experiment: standalone functions from samples (and evaluator models) to metrics.
 
 unconditional    GenPPL under a causal LM (gpt2-large or the reference AR model), unigram entropy
+reference_ar     the reference AR model: the offline GenPPL evaluator (GPT-2 architecture), its loss and saving
 mauve_score      MAUVE on MiniLM-L6 sentence features (offline)
 seq2seq          DiffuSeq's BLEU / ROUGE-L / BERTScore / dist-1 / self-BLEU / div-4 / MBR, sacrebleu
 speed            NFE, seconds per sample, tokens/s
