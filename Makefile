@@ -58,7 +58,11 @@ results-diffuseq: $(STAMP)
 IDLM_STEPS ?= 4 8 16 32
 IDLM_MINUTES ?= 50
 
-.PHONY: results-idlm reproduce-idlm-mdlm reproduce-idlm-sedd reproduce-idlm-duo reproduce-idlm-dcd
+# reproduce-<folder>: the committed teacher or evaluator checkpoints/<folder>, from scratch (scripts/reproduce/)
+reproduce-%-small: $(STAMP)
+	PY=$(PY) scripts/reproduce/$*-small.sh
+
+.PHONY: results-idlm
 
 reproduce-idlm-%: $(STAMP)
 	$(PY) -m experiments.run method=idlm teacher=$* steps=8 threads=1 distill.max_steps=5000 distill.max_minutes=$(IDLM_MINUTES)

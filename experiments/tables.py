@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.checkpoint import atomic_write_text
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import load_results
 from core.paths import RESULTS_DIR
@@ -187,9 +188,7 @@ def build_table(results_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Write the Markdown built from every JSON in `results_dir` to `out` (atomically)."""
     text = render_results(load_results(results_dir))
     out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, out)
+    atomic_write_text(out, text)
     return out
 
 
