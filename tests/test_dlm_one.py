@@ -207,3 +207,19 @@ def test_command_distils_two_stages_exports_and_resumes(tmp_path):
     again = run("experiments.run", *args)                                   # finished stages are not retrained
     assert again.returncode == 0 and "stage 1: finished earlier" in again.stdout
     assert "stage 2: finished earlier" in again.stdout
+
+
+def test_report_lines_read_the_rows():
+    from experiments.dlm_one_report import comparison_lines
+
+    single = {"bleu": 0.1, "bleu_ci95": [0.08, 0.12], "rouge_l": 0.3, "bertscore": 0.5, "dist1": 0.9}
+    student = {"method": "dlm_one", "task": "qqp", "stage": 2, "steps": 1, "nfe": 1, "candidates": 1,
+               "pad_prob": 0.1, "seconds_per_sample": 0.01, "metrics": {"single": single},
+               "paired_gaps": {"teacher_steps2000": {"bleu_gap": 0.02, "bleu_gap_ci95": [0.01, 0.03],
+                                                     "speedup": 1500.0}}}
+    teacher = {"method": "teacher", "task": "qqp", "steps": 2000, "nfe": 2000, "candidates": 1,
+               "seconds_per_sample": 15.0, "metrics": {"single": single}}
+    text = "\n".join(comparison_lines([student, teacher]))
+    assert "| DLM-One stage 2, 1 step ([PAD] p=0.1) | 0.1000 [0.0800, 0.1200] | 0.3000 |" in text
+    assert "| teacher, 2000 steps |" in text
+    assert "| DLM-One stage 2, 1 step ([PAD] p=0.1) | – | – | +0.0200 [+0.0100, +0.0300], 1500× |" in text
