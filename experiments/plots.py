@@ -4,7 +4,7 @@
 
 Writes results/genppl_vs_steps.png (discrete teachers at temperature 1, with the held-out-text line) and
 results/bleu_vs_steps.png (DiffuSeq per task, single sample and MBR), with 95% bootstrap error bars where the
-rows have them; the shapes of the MDLM/Duo and DLM-One
+rows have them, DLM-One students marked by their NFE; the shapes of the MDLM/Duo and DLM-One
 (Figure 3) plots that show the few-step gap distillation has to close. For IDLM: results/idlm_frontier_<family>.png
 (GenPPL against entropy, see experiments/idlm_report.py) and results/idlm_learning_curves.png.
 """
@@ -92,6 +92,12 @@ def bleu_figure(records: list[dict], out: Path) -> Path | None:
         for r in records:
             if r.get("task") == task and r["method"] == "copy_source":
                 ax.axhline(r["metrics"]["single"]["bleu"], ls="--", lw=1, color="gray", label="copy the source")
+            if r.get("task") == task and r["method"] == "dlm_one" and not r.get("pad_prob"):   # the students, by NFE
+                kind = f"MBR-{r['candidates']}" if "mbr" in r["metrics"] else "single"
+                m = r["metrics"]["mbr" if kind != "single" else "single"]
+                low, high = m["bleu_ci95"]
+                ax.errorbar([r["nfe"]], [m["bleu"]], yerr=[[m["bleu"] - low], [high - m["bleu"]]], fmt="*", ms=10,
+                            capsize=3, label=f"DLM-One stage {r.get('stage')}, {r['nfe']} NFE ({kind})")
         ax.set_xscale("log")
         ax.set_xlabel("sampling steps")
         ax.set_ylabel("BLEU (DiffuSeq sentence BLEU) ↑")

@@ -189,8 +189,8 @@ def test_command_distils_two_stages_exports_and_resumes(tmp_path):
     teacher_dir = tmp_path / "teacher"
     net = DiffuSeqNet(diffuseq_config("tiny", 30522))
     save_pretrained(net, DiffuSeqProcess(2000), teacher_dir, extra={"tokenizer": {"base": "bert"}, "seq_len": 32})
-    args = ["method=dlm_one", "task=qqp", f"data.path={task}", "preset=tiny", "threads=1", f"teacher_path={teacher_dir}",
-            f"run_dir={tmp_path / 'run'}", f"results_dir={tmp_path / 'res'}", "dlm_one.stage1_steps=2",
+    args = ["method=dlm_one", "task=qqp", f"data.path={task}", "preset=tiny", "threads=1",
+            f"teacher_path={teacher_dir}", f"run_dir={tmp_path / 'run'}", f"results_dir={tmp_path / 'res'}", "dlm_one.stage1_steps=2",
             "dlm_one.stage2_steps=2", "dlm_one.eval_every=1", "dlm_one.val_sources=2", "distill.batch_size=2",
             "sampling.num_samples=2", "sampling.batch_size=2", "diffuseq.bertscore=false"]
     out = run("experiments.run", *args)
