@@ -197,7 +197,10 @@ def evaluate_student(folder: Path, cfg, device) -> Path:
               "distill_step": provenance.get("distill_step"), "student_path": repo_relative(folder),
               "teacher_path": repo_relative(provenance.get("distilled_from", "")),
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed, "paired_gaps": gaps, **evaluation}
-    name = f"dlm_one-{run_name(cfg)}-stage{stage}-steps{o.steps}-k{k}" + (f"-pad{o.pad_prob:g}" if o.pad_prob else "")
+    # stage 0 = a folder that is no student (e.g. the teacher itself, its one-step map at t_init); t_init is named
+    # when it is not the teacher's own one-step level T − 1
+    name = f"dlm_one-{run_name(cfg)}-stage{stage}-steps{o.steps}-k{k}" + (f"-pad{o.pad_prob:g}" if o.pad_prob else "") \
+        + (f"-tinit{t_init}" if t_init != process.num_steps - 1 else "")
     return write_result(record, out, name)
 
 

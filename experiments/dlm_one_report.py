@@ -34,6 +34,8 @@ def _bleu(metrics: dict) -> str:
 def _label(r: dict) -> str:
     if r["method"] != "dlm_one":
         return f"teacher, {r['steps']} step" + ("s" if r["steps"] > 1 else "")
+    if not r.get("stage"):   # stage 0: the teacher itself used as a one-step generator, before any distillation
+        return f"teacher as G (no distillation), t_init {r['t_init']}"
     extras = [f"MBR-{r['candidates']}"] if r.get("candidates", 1) > 1 else []
     extras += [f"[PAD] p={r['pad_prob']:g}"] if r.get("pad_prob") else []
     return f"DLM-One stage {r.get('stage')}, {r['steps']} step" + ("s" if r["steps"] > 1 else "") + \

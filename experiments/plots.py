@@ -92,7 +92,8 @@ def bleu_figure(records: list[dict], out: Path) -> Path | None:
         for r in records:
             if r.get("task") == task and r["method"] == "copy_source":
                 ax.axhline(r["metrics"]["single"]["bleu"], ls="--", lw=1, color="gray", label="copy the source")
-            if r.get("task") == task and r["method"] == "dlm_one" and not r.get("pad_prob"):   # the students, by NFE
+            if r.get("task") == task and r["method"] == "dlm_one" and r.get("stage") and not r.get("pad_prob"):
+                # the students, by NFE
                 kind = f"MBR-{r['candidates']}" if "mbr" in r["metrics"] else "single"
                 m = r["metrics"]["mbr" if kind != "single" else "single"]
                 low, high = m["bleu_ci95"]

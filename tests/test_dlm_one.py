@@ -220,7 +220,9 @@ def test_report_lines_read_the_rows():
                                                      "speedup": 1500.0}}}
     teacher = {"method": "teacher", "task": "qqp", "steps": 2000, "nfe": 2000, "candidates": 1,
                "seconds_per_sample": 15.0, "metrics": {"single": single}}
-    text = "\n".join(comparison_lines([student, teacher]))
+    before = {**student, "stage": 0, "pad_prob": 0.0, "t_init": 1490}
+    text = "\n".join(comparison_lines([student, teacher, before]))
+    assert "| teacher as G (no distillation), t_init 1490 | 0.1000" in text
     assert "| DLM-One stage 2, 1 step ([PAD] p=0.1) | 0.1000 [0.0800, 0.1200] | 0.3000 |" in text
     assert "| teacher, 2000 steps |" in text
     assert "| DLM-One stage 2, 1 step ([PAD] p=0.1) | – | – | +0.0200 [+0.0100, +0.0300], 1500× |" in text
