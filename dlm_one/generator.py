@@ -7,7 +7,10 @@ G_θ is a copy of the DiffuSeq teacher evaluated ONCE at t_init (DLM-One Alg. 1;
 [inferred for DiffuSeq] the source handling: DiffuSeq keeps the source clean in every step, so G does too.
 
 Inference (`generate`), shapes as in `teachers.diffuseq.generate` so the same decoding and metrics apply:
-  * steps = 1: x_g above, decoded by the tied head's argmax (DiffuSeq's final decoding).
+  * steps = 1: x_g above, decoded as DiffuSeq decodes (clamp: round to the nearest embedding, then the tied head's
+    argmax). The noise comes from the teacher sampler's own stream, so with θ = φ and t_init = T − 1 the student's
+    outputs are the teacher's 1-step DDIM outputs (σ_{T−1} = 1 − 1e-7): a row of the undistilled student reproduces
+    the teacher's 1-step row, and paired gaps compare the two on common noise.
   * steps = K > 1, "re-noise and denoise" (DLM-One appendix C): x̂0 ← G at t_init, then for j = 1 … K−1
     re-noise x̂0 to t_j = round(t_init (K − j)/K) with fresh noise and denoise with G at t_j. The level schedule is
     our choice (the paper gives no list): evenly spaced below t_init.
@@ -21,9 +24,7 @@ from collections.abc import Sequence
 import torch
 
 from core.seeding import derived_generator
-from teachers.diffuseq import anchor, decode_argmax, randn_like
-
-SAMPLING_STREAM = "dlm-one-sampling"
+from teachers.diffuseq import SAMPLING_STREAM, anchor, decode_argmax, randn_like, round_to_embeddings
 
 
 def level(t: int, like: torch.Tensor) -> torch.Tensor:
@@ -48,13 +49,17 @@ def renoise_levels(t_init: int, steps: int) -> list[int]:
 
 @torch.no_grad()
 def sample(process, generator, x_src: torch.Tensor, mask: torch.Tensor, *, t_init: int, steps: int = 1,
-           rng: torch.Generator | None = None) -> torch.Tensor:
-    """Embeddings [B, L, E] from `steps` generator calls (1 = the one-step generator)."""
+           clamp: bool = True, rng: torch.Generator | None = None) -> torch.Tensor:
+    """Embeddings [B, L, E] from `steps` generator calls (1 = the one-step generator); with clamp every x̂0 is
+    rounded to the nearest embedding, as DiffuSeq's denoised_fn does at every step."""
+    def rounded(x):
+        return anchor(round_to_embeddings(x, generator.word_embedding.weight), x_src, mask) if clamp else x
+
     levels = renoise_levels(t_init, steps)
-    x = one_step(process, generator, x_src, mask, t_init=levels[0], z=randn_like(x_src, rng))
+    x = rounded(one_step(process, generator, x_src, mask, t_init=levels[0], z=randn_like(x_src, rng)))
     for t in levels[1:]:
-        xt = process.q_sample(x, level(t, x), randn_like(x, rng), mask)        # re-noise x̂0 to level t
-        x = anchor(process.denoise(generator, xt, level(t, x)), x_src, mask)    # denoise with G at t
+        xt = process.q_sample(x, level(t, x), randn_like(x, rng), mask)                 # re-noise x̂0 to level t
+        x = rounded(anchor(process.denoise(generator, xt, level(t, x)), x_src, mask))    # denoise with G at t
     return x
 
 
@@ -96,7 +101,8 @@ def repack_targets(decoded: torch.Tensor, used_mask: torch.Tensor, ids: torch.Te
 
 @torch.no_grad()
 def generate(process, student, batch: dict, *, t_init: int, steps: int = 1, k_candidates: int = 1,
-             seeds: Sequence[int] | None = None, pad_prob: float = 0.0, pad_id: int = 0) -> torch.Tensor:
+             seeds: Sequence[int] | None = None, pad_prob: float = 0.0, pad_id: int = 0,
+             clamp: bool = True) -> torch.Tensor:
     """k candidates per source, LongTensor [B, k, L] in the layout of batch["input_ids"] (teachers.diffuseq.generate's
     contract, so experiments.seq2seq decodes and scores both alike). Candidate i draws from seeds[i] (default i)."""
     seeds = list(range(k_candidates)) if seeds is None else list(seeds)
@@ -108,7 +114,7 @@ def generate(process, student, batch: dict, *, t_init: int, steps: int = 1, k_ca
         rng = derived_generator(seed, SAMPLING_STREAM, ids.device)
         used_ids, used_mask = insert_pads(ids, mask, pad_prob, pad_id, rng)
         x_src = student.get_embeds(used_ids)
-        x = sample(process, student, x_src, used_mask, t_init=t_init, steps=steps, rng=rng)
+        x = sample(process, student, x_src, used_mask, t_init=t_init, steps=steps, clamp=clamp, rng=rng)
         decoded = torch.where(used_mask == 0, used_ids, decode_argmax(student, x))
         candidates.append(repack_targets(decoded, used_mask, ids, mask) if pad_prob > 0 else decoded)
     return torch.stack(candidates, dim=1)

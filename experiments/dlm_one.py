@@ -59,11 +59,13 @@ def stage_settings(cfg, paper: PaperStage, steps: int) -> tuple[DistillSettings,
     return loop, DLMOneSettings(t_init=o.t_init, t_min=o.t_min, t_max=o.t_max, stage=losses)
 
 
-def student_sampler(process, student, *, t_init: int, steps: int, candidates: int, pad_prob: float, pad_id: int):
-    """sample_ids(batch, seeds) -> ids [B, k, L] for experiments.seq2seq.decode_candidates."""
+def student_sampler(process, student, cfg, *, t_init: int, steps: int, candidates: int, pad_prob: float,
+                    pad_id: int):
+    """sample_ids(batch, seeds) -> ids [B, k, L] for experiments.seq2seq.decode_candidates; decoded as the teacher's
+    rows are (diffuseq.clamp)."""
     def sample_ids(batch, seeds):
         return student_generate(process, student, batch, t_init=t_init, steps=steps, k_candidates=candidates,
-                                seeds=seeds, pad_prob=pad_prob, pad_id=pad_id)
+                                seeds=seeds, pad_prob=pad_prob, pad_id=pad_id, clamp=cfg.diffuseq.clamp)
     return sample_ids
 
 
@@ -79,8 +81,8 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
     tokenizer, seq_len = data["tokenizer"], spec["seq_len"]
 
     def validate(network) -> dict:
-        sample_ids = student_sampler(process, network, t_init=settings.t_init, steps=1, candidates=1, pad_prob=0.0,
-                                     pad_id=tokenizer.pad_id)
+        sample_ids = student_sampler(process, network, cfg, t_init=settings.t_init, steps=1, candidates=1,
+                                     pad_prob=0.0, pad_id=tokenizer.pad_id)
         texts = decode_candidates(sample_ids, data["val_examples"], tokenizer, seq_len=seq_len, candidates=1,
                                   batch_size=cfg.sampling.batch_size, device=device, seed=cfg.seed)
         bleu = quick_bleu(texts, data["val_refs"])
@@ -176,8 +178,8 @@ def evaluate_student(folder: Path, cfg, device) -> Path:
     tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
     info, o, k = spec.get("student", {}), cfg.dlm_one, cfg.diffuseq.candidates
     t_init = info.get("t_init", o.t_init)
-    sample_ids = student_sampler(process, student, t_init=t_init, steps=o.steps, candidates=k, pad_prob=o.pad_prob,
-                                 pad_id=tokenizer.pad_id)
+    sample_ids = student_sampler(process, student, cfg, t_init=t_init, steps=o.steps, candidates=k,
+                                 pad_prob=o.pad_prob, pad_id=tokenizer.pad_id)
     examples = seq2seq_test_examples(cfg)
 
     def texts_of(chunk):

@@ -168,6 +168,18 @@ def test_inference_variants_keep_the_layout():
     assert out.shape == (2, 3, 8) and (out[:, :, :4] == ids[:, None, :4]).all()
 
 
+def test_undistilled_student_at_t_init_T_minus_1_is_the_teachers_one_step_sampler():
+    """θ = φ, t_init = T − 1, DiffuSeq's decoding and the teacher sampler's noise stream: the same token ids as
+    teachers.diffuseq.generate at 1 step (so the student's rows and the teacher's compare on common noise)."""
+    from teachers.diffuseq import generate as teacher_generate
+
+    teacher, process = tiny_diffuseq(vocab=30), DiffuSeqProcess(2000)
+    batch = {"input_ids": torch.randint(30, (4, 9)), "input_mask": torch.tensor([[0, 0, 0, 1, 1, 1, 1, 1, 1]] * 4)}
+    ours = generate(process, teacher, batch, t_init=1999, k_candidates=2, seeds=[3, 4])
+    theirs = teacher_generate(process, teacher, batch, steps=1, k_candidates=2, seeds=[3, 4])
+    assert torch.equal(ours, theirs)
+
+
 def test_table5_settings():
     assert paper_stage_count("qqp") == 2 and paper_stage_count("qg") == 2 and paper_stage_count("ts") == 1
     s1, s2 = paper_stage("qqp", 1), paper_stage("qqp", 2)
