@@ -173,3 +173,20 @@ def test_idlm_student_beats_the_exact_teacher_at_few_steps(tmp_path):
     for steps, margin in ((2, 0.05), (4, 0.02)):
         teacher_tv, student_tv = tv(teacher, steps), tv(student, steps)
         assert student_tv < teacher_tv - margin, (steps, teacher_tv, student_tv)
+
+
+def test_auto_evaluator_without_an_embedded_one_says_what_it_tried(monkeypatch):
+    """eval.evaluator=auto on a corpus with no embedded reference AR model: gpt2-large is looked up first, and only
+    when it is absent too does the run stop, naming what it tried (not a 'no pretrained model' for the fallback)."""
+    from omegaconf import OmegaConf
+
+    import core.evaluate.unconditional as unconditional
+    from experiments.run import evaluator_from
+
+    monkeypatch.setattr(unconditional, "_hf_cached_causal_lm", lambda name, device: None)
+    cfg = OmegaConf.create({"eval": {"evaluator": "auto"}, "corpus": "english"})
+    with pytest.raises(FileNotFoundError, match="no GenPPL evaluator available. Tried: gpt2-large"):
+        evaluator_from(cfg, "cpu")
+    sentinel = (torch.nn.Linear(1, 1), "tokenizer", "gpt2-large")
+    monkeypatch.setattr(unconditional, "_hf_cached_causal_lm", lambda name, device: sentinel[:2])
+    assert evaluator_from(cfg, "cpu")[2] == "gpt2-large"
