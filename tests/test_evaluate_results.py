@@ -137,3 +137,24 @@ def test_paired_step_gap_table_is_the_mean_per_source_difference(tmp_path):
     assert "| qqp | 10 | 2000 | 3 | 0.5 | [0.5, 0.5] |" in gaps
     assert "| qqp | 10, MBR-10 | 2000 | 4 | 0 | [-0.1875, 0.1875] |" in gaps
     assert "| qqp | 2000 |" not in gaps
+
+
+def test_git_commit_is_dirty_for_code_changes_but_not_for_the_commands_outputs(tmp_path):
+    import subprocess
+
+    from core.evaluate.results import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "README.md").write_text("table\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    head = git_commit(tmp_path)
+    assert len(head) == 40
+    (tmp_path / "results" / "README.md").write_text("table, rebuilt by a command\n")
+    assert git_commit(tmp_path) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == head + "+dirty"

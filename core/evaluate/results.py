@@ -26,11 +26,18 @@ REQUIRED_KEYS = ("method", "steps", "nfe", "metrics", "n_samples", "seconds_per_
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
 
 
+# What the commands themselves write (result rows, their tables and figures): changing them does not change the code
+# a row was made with, so a sequence of commands run from a clean commit keeps recording that commit.
+OUTPUT_PATHS = ("results",)
+
+
 def git_commit(repo: str | os.PathLike = REPO_ROOT) -> str:
-    """HEAD commit hash, with "+dirty" when tracked files differ from it; "unknown" outside a git checkout."""
+    """HEAD commit hash, with "+dirty" when tracked files other than the commands' own outputs (OUTPUT_PATHS) differ
+    from it; "unknown" outside a git checkout."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                 *(f":(exclude){path}" for path in OUTPUT_PATHS)], cwd=repo,
                                 capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
