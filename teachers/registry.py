@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from core.checkpoint import check_state_dict, load_pretrained, save_pretrained
+from core.checkpoint import check_state_dict, load_pretrained, read_json, save_pretrained
 from core.errors import ConfigError
 from core.model_card import display_path, model_card
 from core.networks.dit import DiT, DiTConfig
@@ -141,7 +141,10 @@ def sample_model(family: str, process, network, *, predictor: str = "default", t
 
 
 def load_teacher(folder: str | Path, device="cpu") -> Teacher:
-    """A frozen Teacher from a folder written by `save_teacher`, or a Hub repository ("owner/name") holding one."""
+    """A frozen Teacher of any family from a folder written by `save_teacher` (DiT families) or by the DiffuSeq
+    export, or from a Hub repository ("owner/name") holding one."""
+    if Path(folder, "config.json").is_file() and read_json(Path(folder, "config.json")).get("family") == "diffuseq":
+        return _load_diffuseq(Path(folder), device)
     state, config = load_pretrained(folder, device=device)
     network = DiT(DiTConfig(**config["network"]))
     state = {k: v.float() for k, v in state.items()}
@@ -152,3 +155,14 @@ def load_teacher(folder: str | Path, device="cpu") -> Teacher:
         p.requires_grad_(False)  # teachers are frozen
     process = build_process(config["family"], config["process"])
     return Teacher(config["family"], network, process, config["tokenizer"], config["seq_len"], config)
+
+
+def _load_diffuseq(folder: Path, device) -> Teacher:
+    """DiffuSeq (embedding space): its network and process, frozen like every teacher. The tokenizer entry is the
+    task vocabulary spec (`experiments.seq2seq.tokenizer_from_spec`), not a core.tokenizers name."""
+    from teachers.diffuseq_checkpoint import from_pretrained
+
+    network, process = from_pretrained(folder, map_location=device)
+    network.to(device).eval().requires_grad_(False)
+    config = read_json(folder / "config.json")
+    return Teacher("diffuseq", network, process, config["tokenizer"], config["seq_len"], config)

@@ -190,3 +190,14 @@ def test_auto_evaluator_without_an_embedded_one_says_what_it_tried(monkeypatch):
     sentinel = (torch.nn.Linear(1, 1), "tokenizer", "gpt2-large")
     monkeypatch.setattr(unconditional, "_hf_cached_causal_lm", lambda name, device: sentinel[:2])
     assert evaluator_from(cfg, "cpu")[2] == "gpt2-large"
+
+
+@pytest.mark.parametrize("folder", ["mdlm", "sedd", "duo", "dcd", "diffuseq-qqp"])
+def test_one_load_teacher_for_every_family_and_always_frozen(folder):
+    from core.paths import REPO_ROOT
+    from teachers.registry import load_teacher
+
+    name = f"{folder}-small" if folder.startswith("diffuseq") else f"{folder}-shakespeare-small"
+    teacher = load_teacher(REPO_ROOT / "checkpoints" / name)
+    assert teacher.family == folder.split("-")[0]
+    assert not teacher.network.training and not any(p.requires_grad for p in teacher.network.parameters())
