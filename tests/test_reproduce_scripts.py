@@ -43,7 +43,8 @@ def test_every_pretrained_folder_has_a_script():
     assert pretrained_folders() == ["ar-shakespeare-small", "dcd-shakespeare-small", "diffuseq-qg-small",
                                     "diffuseq-qqp-small", "diffuseq-ts-small", "duo-shakespeare-small",
                                     "mdlm-shakespeare-small", "sedd-shakespeare-small"]
-    assert sorted(p.stem for p in SCRIPTS.glob("*-small.sh")) == pretrained_folders()
+    # distilled students have their own scripts too (dlm_one-<task>-small.sh): every pretrained folder needs one
+    assert set(pretrained_folders()) <= {p.stem for p in SCRIPTS.glob("*-small.sh")}
 
 
 @pytest.mark.parametrize("name, steps", [
