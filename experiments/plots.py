@@ -141,7 +141,7 @@ def frontier_figure(records: list[dict], out_dir: Path) -> list[Path]:
         ax.set_xlabel("unigram entropy (nats)")
         ax.set_ylabel("GenPPL ↓")
         ax.set_yscale("log")
-        ax.set_title(f"{family}: GenPPL against entropy (teacher temperatures, students)")
+        ax.set_title(f"{family}: GenPPL against entropy", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
