@@ -184,7 +184,8 @@ def run_idlm(cfg, device) -> Path:
                            f"sampling.predictor={cfg.sampling.predictor}"]
                           + ([f"teacher_path={cfg.teacher_path}"] if cfg.teacher_path else [])
                           + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else [])
-                          + ([f"eval.evaluator={cfg.eval.evaluator}"] if cfg.eval.evaluator != "auto" else []))
+                          + ([f"eval.evaluator={cfg.eval.evaluator}"] if cfg.eval.evaluator != "auto" else [])
+                          + [f"eval.mauve={str(cfg.eval.mauve).lower()}"])
     except ValueError as error:
         print(f"no entropy-matched teacher row for {path.name}: {error}")
     return path
