@@ -25,7 +25,8 @@ def _ppl(record: dict | None) -> str:
     m = record["metrics"]
     ci = m.get("gen_ppl_ci95")
     interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
-    return f"{m['gen_ppl']:.2f}{interval} / {m['entropy']:.3f}"
+    mauve = f" / MAUVE {m['mauve']:.3f}" if m.get("mauve") is not None else ""
+    return f"{m['gen_ppl']:.2f}{interval} / {m['entropy']:.3f}{mauve}"
 
 
 def controls(records: list[dict]) -> list[dict]:
@@ -53,7 +54,7 @@ def comparison_lines(records: list[dict]) -> list[str]:
     if not entries:
         return []
     lines = ["## IDLM students and their controls", "",
-             "GenPPL [95% interval] / unigram entropy (nats). *matched*: the teacher at the same K at the temperature "
+             "GenPPL [95% interval] / unigram entropy (nats) [/ MAUVE against held-out text, where scored]. *matched*: the teacher at the same K at the temperature "
              "T* whose samples have the student's entropy. *beats*: the student's interval lies wholly below the "
              "control's. *÷ 1024*: student GenPPL ÷ the teacher's at 1024 steps; *H ratio*: student entropy ÷ the "
              "teacher's at 1024 steps.", "",
