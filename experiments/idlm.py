@@ -93,8 +93,10 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
     method = idlm_method(teacher.process, teacher.network,
                          IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min),
                          validate=validate_and_select, select_key="select")
+    from experiments.run import repo_relative  # paths inside the repository are recorded relative to it
+
     provenance = {"command": current_command(), "commit": git_commit(), "method": "idlm",
-                  "distilled_from": str(teacher_folder), "run_dir": str(run_dir),
+                  "distilled_from": repo_relative(teacher_folder), "run_dir": repo_relative(run_dir),
                   "teacher_validation": reference, "idlm": OmegaConf.to_container(cfg.idlm),
                   "distill": OmegaConf.to_container(cfg.distill)}
 
