@@ -12,13 +12,12 @@ written to a temporary name and moved into place with os.replace, so a crash nev
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
-from core.checkpoint import check_state_dict, save_pretrained as core_save_pretrained
+from core.checkpoint import check_state_dict, read_json, save_pretrained as core_save_pretrained
 from core.errors import ConfigError, DataError
 from core.networks.diffuseq_net import DiffuSeqNet, DiffuSeqNetConfig
 from teachers.diffuseq import DiffuSeqProcess
@@ -29,16 +28,7 @@ _BERT_BASE = dict(hidden_size=768, num_layers=12, num_heads=12, intermediate_siz
 KNOWN_BERT_CONFIGS = {"bert-base-uncased": _BERT_BASE, "bert-base-cased": _BERT_BASE}
 TIED_KEY = "lm_head.weight"          # shares storage with word_embedding.weight
 POSITION_IDS_KEY = "position_ids"    # DiffuSeq's persistent buffer; we rebuild positions in forward()
-
-
-def read_json(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: not found (DiffuSeq saves training_args.json beside its checkpoints)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from err
+TRAINING_ARGS_MISSING = "not found (DiffuSeq saves training_args.json beside its checkpoints)"
 
 
 def configs_from_training_args(args: dict, *, source: str = "training_args.json",
@@ -77,7 +67,7 @@ def load_published_checkpoint(checkpoint: str | Path, *, bert_sizes: dict | None
     if not checkpoint.is_file():
         raise DataError(f"{checkpoint}: checkpoint file not found")
     args_path = checkpoint.parent / "training_args.json"
-    net_config, process_kwargs = configs_from_training_args(read_json(args_path), source=str(args_path),
+    net_config, process_kwargs = configs_from_training_args(read_json(args_path, missing=TRAINING_ARGS_MISSING), source=str(args_path),
                                                             bert_sizes=bert_sizes)
     try:
         state = torch.load(checkpoint, map_location=map_location, weights_only=True)
