@@ -78,9 +78,7 @@ def comparison_lines(records: list[dict]) -> list[str]:
 
 def learning_figure(run_dir: Path, out: Path) -> Path:
     """Validation BLEU (valid split, 1 step) and the discriminator's mean real / fake logits per stage."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from experiments.plots import plt, save_figure  # matplotlib (Agg) only when a figure is drawn
 
     fig, (bleu_ax, logit_ax) = plt.subplots(1, 2, figsize=(10, 4))
     offset = 0
@@ -100,10 +98,7 @@ def learning_figure(run_dir: Path, out: Path) -> Path:
     for ax in (bleu_ax, logit_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def main(argv: list[str]) -> int:

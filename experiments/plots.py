@@ -57,6 +57,14 @@ def genppl_figure(records: list[dict], out: Path) -> Path | None:
                          xlabel="sampling steps", out=out, log2_x=True)
 
 
+def save_figure(fig, out: Path) -> Path:
+    """Every figure of the project is written the same way: tight layout, 120 dpi, the figure closed."""
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
 def finish_panels(fig, panels, *, xlabel: str, out: Path, log2_x: bool = False) -> Path:
     """The (GenPPL, entropy) figure layout: labels and grid on each panel, GenPPL on a log axis, legend, save."""
     for ax, label in panels:
@@ -67,10 +75,7 @@ def finish_panels(fig, panels, *, xlabel: str, out: Path, log2_x: bool = False) 
         ax.grid(alpha=0.3)
     panels[0][0].set_yscale("log")
     panels[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def bleu_figure(records: list[dict], out: Path) -> Path | None:
@@ -105,10 +110,7 @@ def bleu_figure(records: list[dict], out: Path) -> Path | None:
         ax.set_title(task)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def frontier_figure(records: list[dict], out_dir: Path) -> list[Path]:
@@ -144,11 +146,7 @@ def frontier_figure(records: list[dict], out_dir: Path) -> list[Path]:
         ax.set_title(f"{family}: GenPPL against entropy", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = out_dir / f"idlm_frontier_{family}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, out_dir / f"idlm_frontier_{family}.png"))
     return written
 
 
