@@ -6,7 +6,7 @@ G_θ is a copy of the DiffuSeq teacher evaluated ONCE at t_init (DLM-One Alg. 1;
     x_g    = f_θ(x_init, t_init), source positions reset to c      (one forward pass = one sequence)
 [inferred for DiffuSeq] the source handling: DiffuSeq keeps the source clean in every step, so G does too.
 
-Inference (`generate`), shapes as in `teachers.diffuseq.generate` so the same decoding and metrics apply:
+Inference (`student_generate`), shapes as in `teachers.diffuseq.sample_seq2seq` so the same decoding and metrics apply:
   * steps = 1: x_g above, decoded as DiffuSeq decodes (clamp: round to the nearest embedding, then the tied head's
     argmax). The noise comes from the teacher sampler's own stream, so with θ = φ and t_init = T − 1 the student's
     outputs are the teacher's 1-step DDIM outputs (σ_{T−1} = 1 − 1e-7): a row of the undistilled student reproduces
@@ -58,7 +58,7 @@ def sample(process, generator, x_src: torch.Tensor, mask: torch.Tensor, *, t_ini
     levels = renoise_levels(t_init, steps)
     x = rounded(one_step(process, generator, x_src, mask, t_init=levels[0], z=randn_like(x_src, rng)))
     for t in levels[1:]:
-        xt = process.q_sample(x, level(t, x), randn_like(x, rng), mask)                 # re-noise x̂0 to level t
+        xt = process.forward_sample(x, level(t, x), randn_like(x, rng), mask)                 # re-noise x̂0 to level t
         x = rounded(anchor(process.denoise(generator, xt, level(t, x)), x_src, mask))    # denoise with G at t
     return x
 
@@ -100,10 +100,10 @@ def repack_targets(decoded: torch.Tensor, used_mask: torch.Tensor, ids: torch.Te
 
 
 @torch.no_grad()
-def generate(process, student, batch: dict, *, t_init: int, steps: int = 1, k_candidates: int = 1,
+def student_generate(process, student, batch: dict, *, t_init: int, steps: int = 1, k_candidates: int = 1,
              seeds: Sequence[int] | None = None, pad_prob: float = 0.0, pad_id: int = 0,
              clamp: bool = True) -> torch.Tensor:
-    """k candidates per source, LongTensor [B, k, L] in the layout of batch["input_ids"] (teachers.diffuseq.generate's
+    """k candidates per source, LongTensor [B, k, L] in the layout of batch["input_ids"] (teachers.diffuseq.sample_seq2seq's
     contract, so experiments.seq2seq decodes and scores both alike). Candidate i draws from seeds[i] (default i)."""
     seeds = list(range(k_candidates)) if seeds is None else list(seeds)
     if len(seeds) != k_candidates:

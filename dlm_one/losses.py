@@ -4,7 +4,7 @@ Legend (paper / SiD code → here), shapes B batch, L length, E embedding size:
     c                      the condition: clean source embeddings where mask = 0            x_src   [B, L, E]
     x_g = G_θ(z, c)        the generator's one-step sample (source positions = c)           x_g     [B, L, E]
     t, ε                   one noise level and one Gaussian draw, SHARED by teacher and ψ   t [B], noise [B, L, E]
-    x_t = α_t x_g + σ_t ε  DiffuSeq's forward process (source positions stay clean)         process.q_sample
+    x_t = α_t x_g + σ_t ε  DiffuSeq's forward process (source positions stay clean)         process.forward_sample
     f_φ(x_t, t)            the teacher's x0 prediction (frozen, not detached)               f_teacher
     f_ψ(x_t, t)            the fake score network's x0 prediction                           f_fake
     l = D_ψ(x_t, t)        discriminator logits, one per position, read from ψ's own last hidden state h_ψ(x_t, t)

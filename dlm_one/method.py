@@ -111,11 +111,11 @@ def fake_loss(process, fake, x_g: torch.Tensor, x_real: torch.Tensor, mask: torc
     """L_ψ = a_dsm L_dsm + b_adv L_D on detached generator samples and real targets under the same (t, ε)."""
     x_g = x_g.detach()
     use_adv = stage.b_adv_fake > 0
-    f_fake, l_fake = fake_predictions(process, fake, process.q_sample(x_g, t, noise, mask), t, use_adv)
+    f_fake, l_fake = fake_predictions(process, fake, process.forward_sample(x_g, t, noise, mask), t, use_adv)
     dsm = denoising_loss(x0_mse(f_fake, x_g), mask)
     loss, metrics = stage.a_dsm * dsm, {"dsm": dsm.detach()}
     if use_adv:
-        h_real = fake.hidden_states(process.q_sample(x_real, t, noise, mask), process.model_time(t))
+        h_real = fake.hidden_states(process.forward_sample(x_real, t, noise, mask), process.model_time(t))
         l_real = fake.logits(h_real)
         disc = discriminator_loss(l_real, l_fake, mask)
         loss = loss + stage.b_adv_fake * disc
@@ -128,7 +128,7 @@ def fake_loss(process, fake, x_g: torch.Tensor, x_real: torch.Tensor, mask: torc
 def generator_loss(process, teacher, fake, x_g: torch.Tensor, mask: torch.Tensor, stage: StageSettings,
                    t: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
     """L_θ = mean_i [a_sd L_sid,i + b_adv L_adv,i] on one shared x_t for teacher and ψ (both frozen, not detached)."""
-    xt = process.q_sample(x_g, t, noise, mask)
+    xt = process.forward_sample(x_g, t, noise, mask)
     f_teacher = process.denoise(teacher, xt, t)
     use_adv = stage.b_adv_generator > 0
     f_fake, l_fake = fake_predictions(process, fake, xt, t, use_adv)

@@ -27,7 +27,7 @@ from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import current_command, git_commit, write_result
 from core.paths import RUNS_DIR
 from core.seeding import derived_generator
-from dlm_one.generator import generate as student_generate
+from dlm_one.generator import student_generate
 from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, network_copy
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.config import run_name

@@ -64,7 +64,7 @@ def comparison_lines(records: list[dict]) -> list[str]:
     for task in sorted({r["task"] for r in students}):
         mine = sorted((r for r in students if r["task"] == task),
                       key=lambda r: (r.get("stage", 0), r["steps"], r.get("candidates", 1), r.get("pad_prob", 0)))
-        teacher = sorted((r for r in records if r["method"] == "teacher" and r.get("task") == task
+        teacher = sorted((r for r in records if r["method"] == "sample" and r.get("task") == task
                           and r.get("candidates", 1) == 1), key=lambda r: r["steps"])
         lines += [f"## {task}", "", "| row | BLEU [95% CI] | ROUGE-L | BERTScore | dist-1 | self-BLEU | div-4 | NFE | "
                   "s/sample |", "|---|---|---|---|---|---|---|---|---|", *(_row(r) for r in mine + teacher), ""]

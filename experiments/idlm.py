@@ -168,7 +168,7 @@ def run_idlm(cfg, device) -> Path:
         if reusable_row(path, like):
             print(f"teacher at {steps} steps: reusing {path}")
             continue
-        record = {"method": "teacher", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+        record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
                   "teacher_path": repo_relative(teacher_folder), "predictor": cfg.sampling.predictor,
                   **score_model(teacher, step_cfg, device)}
         write_result(record, out, sample_row_name(step_cfg))

@@ -8,7 +8,7 @@ draws the matching figures (GenPPL against entropy per family, and the learning 
 from __future__ import annotations
 
 REFERENCE_STEPS = 1024
-MATCHED = "teacher (entropy-matched)"
+MATCHED = "sample (entropy-matched)"
 
 
 def predictor(record: dict) -> str:
@@ -32,7 +32,7 @@ def _ppl(record: dict | None) -> str:
 def controls(records: list[dict]) -> list[dict]:
     """One entry per student row: the student and its three controls (None where a control row is missing)."""
     teachers = {(_key(r), r["steps"]): r for r in records
-                if r["method"] == "teacher" and "task" not in r and r.get("temperature", 1.0) == 1.0}
+                if r["method"] == "sample" and "task" not in r and r.get("temperature", 1.0) == 1.0}
     matched = {r.get("matched_to"): r for r in records if r["method"] == MATCHED}
     out = []
     for r in sorted((r for r in records if r["method"] == "idlm"),

@@ -22,7 +22,7 @@ from core.evaluate.unconditional import unigram_entropy
 from core.tokenizers import load_tokenizer
 from experiments.cli import run_cli
 from experiments.config import load_config, run_name
-from experiments.run import evaluate_texts, generate, repo_relative, results_dir
+from experiments.run import draw_samples, evaluate_texts, repo_relative, results_dir
 from experiments.setup import find_pretrained, resolve_device
 from experiments.tables import main as build_tables
 
@@ -53,15 +53,15 @@ def main(argv: list[str]) -> int:
 
     def entropy_at(temperature: float) -> float:
         probe = OmegaConf.merge(cfg, {"sampling": {"num_samples": PROBE_SAMPLES}})
-        ids, _, _ = generate(teacher, probe, device, temperature=temperature)
+        ids, _, _ = draw_samples(teacher, probe, device, temperature=temperature)
         return unigram_entropy(ids)
 
     temperature, probe_entropy = match_temperature(entropy_at, target, lo=0.5, hi=1.5, tol=0.01)
-    ids, nfe, speed = generate(teacher, cfg, device, temperature=temperature)
+    ids, nfe, speed = draw_samples(teacher, cfg, device, temperature=temperature)
     tokenizer = load_tokenizer(teacher.tokenizer_name)
     texts = tokenizer.batch_decode(ids.tolist())
     evaluation = evaluate_texts(texts, ids, cfg, device, tokenizer)
-    record = {"method": "teacher (entropy-matched)", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+    record = {"method": "sample (entropy-matched)", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
               "steps": cfg.steps, "nfe": nfe, "temperature": temperature, "matched_to": row_path.name,
               "target_entropy": target, "probe_entropy": probe_entropy, "n_samples": len(texts),
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed, "seed": cfg.seed,

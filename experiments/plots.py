@@ -39,7 +39,7 @@ def genppl_figure(records: list[dict], out: Path) -> Path | None:
     curves = defaultdict(list)
     real = [r for r in records if r["method"] == "real_text"]
     for r in records:
-        if r["method"] == "teacher" and "task" not in r and r.get("temperature", 1.0) == 1.0 \
+        if r["method"] == "sample" and "task" not in r and r.get("temperature", 1.0) == 1.0 \
                 and predictor(r) == "default":
             m = r["metrics"]
             curves[f"{r['teacher']} ({r.get('corpus', '?')})"].append(
@@ -81,7 +81,7 @@ def finish_panels(fig, panels, *, xlabel: str, out: Path, log2_x: bool = False) 
 def bleu_figure(records: list[dict], out: Path) -> Path | None:
     curves = defaultdict(list)
     for r in records:
-        if "task" in r and r["method"] == "teacher":
+        if "task" in r and r["method"] == "sample":
             for kind, m in r["metrics"].items():
                 name = "single" if kind == "single" else f"MBR-{r.get('candidates')}"
                 curves[(r["task"], name)].append((r["steps"], m["bleu"], m.get("bleu_ci95")))
@@ -122,7 +122,7 @@ def frontier_figure(records: list[dict], out_dir: Path) -> list[Path]:
     written = []
     for family, rows in sorted(students.items()):
         steps = {r["steps"] for r in rows} | {REFERENCE_STEPS}
-        teacher_rows = [r for r in records if r["method"] in ("teacher", MATCHED) and r.get("teacher") == family
+        teacher_rows = [r for r in records if r["method"] in ("sample", MATCHED) and r.get("teacher") == family
                         and "task" not in r and r["steps"] in steps]
         fig, ax = plt.subplots(figsize=(6, 4.5))
         curves = defaultdict(list)

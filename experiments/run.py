@@ -42,7 +42,7 @@ def sample_teacher(teacher, *, batch_size: int, steps: int, sampling, device, te
                         steps=steps, device=device, float64=sampling.float64)
 
 
-def generate(teacher, cfg, device, temperature: float | None = None) -> tuple[torch.Tensor, float, dict]:
+def draw_samples(teacher, cfg, device, temperature: float | None = None) -> tuple[torch.Tensor, float, dict]:
     """Draw cfg.sampling.num_samples sequences batch by batch and time the batches (the first is the warm-up).
     Returns (ids [N, L], nfe per sample, speed record)."""
     batch_size = cfg.sampling.batch_size
@@ -113,7 +113,7 @@ def score_model(model, cfg, device, *, temperature: float | None = None) -> dict
     """Sample a teacher or a distilled student (a registry.Teacher) at cfg.steps and score it: a row's common part."""
     tokenizer = load_tokenizer(model.tokenizer_name)
     torch.manual_seed(cfg.seed)
-    ids, nfe, speed = generate(model, cfg, device, temperature=temperature)
+    ids, nfe, speed = draw_samples(model, cfg, device, temperature=temperature)
     texts = tokenizer.batch_decode(ids.tolist())
     return {"steps": cfg.steps, "nfe": nfe,
             "temperature": cfg.sampling.temperature if temperature is None else temperature,
@@ -124,7 +124,7 @@ def score_model(model, cfg, device, *, temperature: float | None = None) -> dict
 
 def run_sample(cfg, device) -> Path:
     teacher, folder = load_checked_teacher(cfg, device)
-    record = {"method": "teacher", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+    record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
               "teacher_path": repo_relative(folder), "predictor": cfg.sampling.predictor,
               **score_model(teacher, cfg, device)}
     return write_result(record, results_dir(cfg), sample_row_name(cfg))
@@ -158,7 +158,7 @@ def run_seq2seq(cfg, device) -> Path:
                               respace=cfg.diffuseq.respace, clamp=cfg.diffuseq.clamp,
                               batch_size=cfg.sampling.batch_size, device=device, seed=cfg.seed)
     candidates, speed = timed_seq2seq(texts_of, examples, cfg, device, seq_len=seq_len, nfe=cfg.steps)
-    record = {"method": "teacher", "teacher": "diffuseq", "task": cfg.task, "preset": cfg.preset, "steps": cfg.steps,
+    record = {"method": "sample", "teacher": "diffuseq", "task": cfg.task, "preset": cfg.preset, "steps": cfg.steps,
               "nfe": cfg.steps, "candidates": cfg.diffuseq.candidates, "sampler": cfg.diffuseq.sampler,
               "respace": cfg.diffuseq.respace, "clamp": cfg.diffuseq.clamp,
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,

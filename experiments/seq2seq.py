@@ -52,10 +52,10 @@ def decode_targets(ids: torch.Tensor, mask: torch.Tensor, tokenizer) -> list[str
 def generate_texts(process, model, examples, tokenizer, *, seq_len: int, steps: int, candidates: int, sampler: str,
                    respace: str, clamp: bool, batch_size: int, device, seed: int = 0) -> list[list[str]]:
     """k candidate targets (texts) per example source from the DiffuSeq teacher's sampler."""
-    from teachers.diffuseq import generate
+    from teachers.diffuseq import sample_seq2seq
 
     def sample_ids(batch, seeds):
-        return generate(process, model, batch, steps=steps, k_candidates=candidates, sampler=sampler,
+        return sample_seq2seq(process, model, batch, steps=steps, k_candidates=candidates, sampler=sampler,
                         respace=respace, clamp=clamp, seeds=seeds)
     return decode_candidates(sample_ids, examples, tokenizer, seq_len=seq_len, candidates=candidates,
                              batch_size=batch_size, device=device, seed=seed)

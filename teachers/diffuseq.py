@@ -23,7 +23,7 @@ positions included, as the public code does):
 The logged `nll` (masked −log p(w | f_θ) on target positions) is not part of the loss, as in DiffuSeq.
 
 The distillation contract (what DLM-One needs; the same roles as the discrete processes' forward_relaxed /
-token_loss / x0_log_probs): `q_sample(x0, t, noise, mask)` is the forward process with explicit time and noise,
+token_loss / x0_log_probs): `forward_sample(x0, t, noise, mask)` is the forward process with explicit time and noise,
 differentiable in the clean embeddings x0; `position_loss(model, x0, z_t, t)` the per-position x0-MSE [B, L] of
 any network; `denoise(model, z_t, t)` the x0 prediction. All pure: the loss-aware timestep sampler is an object the
 training loop owns (`make_timestep_sampler`) and updates with the training losses only, so validation (which calls
@@ -163,7 +163,7 @@ class DiffuSeqProcess:
         std = math.sqrt(1.0 - self.alpha_bars[0].item())
         return x_emb + std * randn_like(x_emb, generator)
 
-    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """z_t = √ᾱ_t x0 + √(1−ᾱ_t) ε on mask = 1 positions; x0 itself on the source (mask = 0). Shapes [B, L, E].
         Differentiable in x0 (DLM-One back-propagates through it into the generator)."""
         alpha, sigma = self.signal_and_noise(t, x0)
@@ -191,7 +191,7 @@ class DiffuSeqProcess:
         batch = input_ids.shape[0]
         x_emb = model.get_embeds(input_ids)                                     # EMB(w)  [B, L, E]
         x0 = self.x_start(x_emb, generator)                                     # 1. z_0
-        xt = self.q_sample(x0, t, randn_like(x0, generator), input_mask)       # 2. partial noising
+        xt = self.forward_sample(x0, t, randn_like(x0, generator), input_mask)       # 2. partial noising
         x0_pred = self.denoise(model, xt, t)                                    # 3. f_θ(z_t, t)
         target = torch.where((t == 0).view(-1, 1, 1), x_emb, x0)               #    t = 0: clean-embedding target
         mse = x0_mse(x0_pred, target).mean(-1)                                  # 4. x0-regression
@@ -309,7 +309,7 @@ def target_recovery(process: DiffuSeqProcess, model, input_ids: torch.Tensor, in
     dominated by small t, where z_t alone identifies the token)."""
     x0 = process.x_start(model.get_embeds(input_ids), generator)
     t_vec = torch.full((input_ids.shape[0],), t, dtype=torch.long, device=input_ids.device)
-    xt = process.q_sample(x0, t_vec, randn_like(x0, generator), input_mask)
+    xt = process.forward_sample(x0, t_vec, randn_like(x0, generator), input_mask)
     predicted = nearest_token(predict_x0(process, model, xt, t, clamp=False), model.word_embedding.weight)
     scored = input_mask.bool() if ignore_id is None else input_mask.bool() & (input_ids != ignore_id)
     return (predicted[scored] == input_ids[scored]).float().mean().item()
@@ -363,7 +363,7 @@ def decode_argmax(model, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate(process: DiffuSeqProcess, model, batch: dict, *, steps: int, k_candidates: int = 1,
+def sample_seq2seq(process: DiffuSeqProcess, model, batch: dict, *, steps: int, k_candidates: int = 1,
              seeds: Sequence[int] | None = None, sampler: str = "ddim", respace: str = "kept",
              clamp: bool = True) -> torch.Tensor:
     """k candidates per source. batch: {"input_ids": [B, L], "input_mask": [B, L]} (target slots of input_ids are

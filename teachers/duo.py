@@ -99,7 +99,7 @@ class UniformDiffusion:
         return self.vocab_size  # no mask token: the DiT predicts over the data vocabulary
 
     # --- forward process -------------------------------------------------------------------------------------------
-    def corrupt(self, x0: torch.Tensor, alpha: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward_sample_alpha(self, x0: torch.Tensor, alpha: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """z_t ~ q(z_t | x): keep each token with probability α, else a uniform draw over V (which may equal x).
         x0: [B, L]; alpha: [B] → [B, L]."""
         resample = torch.rand(x0.shape, device=x0.device, generator=generator) < (1.0 - alpha)[:, None]
@@ -108,7 +108,7 @@ class UniformDiffusion:
 
     def forward_sample(self, x0: torch.Tensor, t: torch.Tensor,
                        generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.corrupt(x0, self.schedule.alpha(t), generator=generator)
+        return self.forward_sample_alpha(x0, self.schedule.alpha(t), generator=generator)
 
     def prior_sample(self, batch_size: int, length: int, device=None,
                      generator: torch.Generator | None = None) -> torch.Tensor:
@@ -116,14 +116,14 @@ class UniformDiffusion:
 
     # --- denoiser --------------------------------------------------------------------------------------------------
     @staticmethod
-    def network_sigma(alpha: torch.Tensor) -> torch.Tensor:
+    def alpha_to_sigma(alpha: torch.Tensor) -> torch.Tensor:
         """σ = −log α_t, what Duo's backbone is conditioned on. [B] → [B], in alpha's dtype (the DiT embeds it in
         float32; exact test denoisers need float64 to resolve α within 1e-7 of 1)."""
         return -torch.log(alpha)
 
     def denoiser_log_probs(self, network, x_in: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """log x_θ: [B, L, V] in ≥ float32. x_in: ids [B, L], or probability vectors [B, L, V] (curriculum)."""
-        logits = network(x_in, self.network_sigma(alpha))
+        logits = network(x_in, self.alpha_to_sigma(alpha))
         return logits.to(torch.promote_types(logits.dtype, torch.float32)).log_softmax(dim=-1)
 
     # --- distillation contract (IDLM) -------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class UniformDiffusion:
             metrics["tau"] = torch.tensor(tau)
         else:
             alpha, dalpha = self.schedule.alpha(t), self.schedule.alpha_prime(t)
-            xt = self.corrupt(x0, alpha)
+            xt = self.forward_sample_alpha(x0, alpha)
             log_x_theta = self.denoiser_log_probs(network, xt, alpha)
         token_nll = self.nelbo_per_token(log_x_theta, xt, x0, alpha, dalpha)
         nelbo = masked_mean(token_nll, attention_mask)

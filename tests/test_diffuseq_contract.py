@@ -10,12 +10,12 @@ from teachers.diffuseq import DiffuSeqProcess
 from tests.test_diffuseq_toy import ExactDenoiser, toy_batch
 
 
-def test_q_sample_gradient_is_alpha_on_targets_and_one_on_sources():
+def test_forward_sample_gradient_is_alpha_on_targets_and_one_on_sources():
     p = DiffuSeqProcess(100)
     x0 = torch.randn(2, 3, 4, requires_grad=True)
     mask = torch.tensor([[0, 1, 1], [0, 0, 1]])
     t = torch.tensor([10, 70])
-    p.q_sample(x0, t, torch.randn(2, 3, 4), mask).sum().backward()
+    p.forward_sample(x0, t, torch.randn(2, 3, 4), mask).sum().backward()
     alpha = p.alpha_bars[t].sqrt().float()
     expect = torch.where(mask[..., None] == 0, torch.ones(1), alpha.view(2, 1, 1)).expand(2, 3, 4)
     assert torch.allclose(x0.grad, expect)
@@ -29,7 +29,7 @@ def test_position_loss_and_denoise_on_the_exact_denoiser():
     ids, mask = toy_batch(3)
     x0 = model.get_embeds(ids)
     t = torch.tensor([0, 40, 99])
-    zt = p.q_sample(x0, t, torch.randn(x0.shape, generator=torch.Generator().manual_seed(0)), mask)
+    zt = p.forward_sample(x0, t, torch.randn(x0.shape, generator=torch.Generator().manual_seed(0)), mask)
     pred = p.denoise(model, zt, t)
     assert torch.equal(pred, model(zt, p.model_time(t)))
     loss = p.position_loss(model, x0, zt, t)

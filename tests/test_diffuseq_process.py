@@ -28,12 +28,12 @@ def test_model_time_rescaling():
     assert torch.equal(DiffuSeqProcess(2000, rescale_timesteps=False).model_time(t), t)
 
 
-def test_q_sample_partial_noising():
+def test_forward_sample_partial_noising():
     p = DiffuSeqProcess(100)
     x0, noise = torch.randn(2, 5, 3), torch.randn(2, 5, 3)
     mask = torch.tensor([[0, 0, 1, 1, 1], [0, 1, 1, 1, 1]])
     t = torch.tensor([10, 99])
-    xt = p.q_sample(x0, t, noise, mask)
+    xt = p.forward_sample(x0, t, noise, mask)
     keep = mask == 0
     assert torch.equal(xt[keep], x0[keep])
     ab = p.alpha_bars[t].float().view(2, 1, 1)
@@ -52,7 +52,7 @@ def test_loss_terms_match_their_definitions():
     g = torch.Generator().manual_seed(1)
     x_emb = model.get_embeds(ids)
     x0 = x_emb + math.sqrt(1 - p.alpha_bars[0].item()) * torch.randn(x_emb.shape, generator=g)
-    xt = p.q_sample(x0, t, torch.randn(x0.shape, generator=g), mask)
+    xt = p.forward_sample(x0, t, torch.randn(x0.shape, generator=g), mask)
     out = model(xt, p.model_time(t))
     mse = ((x0 - out) ** 2).mean(dim=(1, 2))
     mse[0] = ((x_emb[0] - out[0]) ** 2).mean()                 # t = 0 regresses onto the clean embedding

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
-from teachers.diffuseq import (DiffuSeqProcess, generate, nearest_token, sample_ancestral,
+from teachers.diffuseq import (DiffuSeqProcess, nearest_token, sample_ancestral, sample_seq2seq,
                                sample_ddim)
 from tests.test_diffuseq_toy import EMB, PMF, ExactDenoiser, empirical_tv, toy_batch
 
@@ -120,20 +120,20 @@ def test_generate_candidates_shapes_seeds_and_errors():
     model = ExactDenoiser(process)
     ids, mask = toy_batch(200)
     batch = {"input_ids": ids, "input_mask": mask}
-    out = generate(process, model, batch, steps=10, k_candidates=3, seeds=[5, 6, 7], clamp=False)
+    out = sample_seq2seq(process, model, batch, steps=10, k_candidates=3, seeds=[5, 6, 7], clamp=False)
     assert out.shape == (200, 3, 3) and out.dtype == torch.long
     assert (out[:, :, 0] == ids[:, None, 0]).all()                      # source ids returned as given
-    again = generate(process, model, batch, steps=10, k_candidates=3, seeds=[5, 6, 7], clamp=False)
+    again = sample_seq2seq(process, model, batch, steps=10, k_candidates=3, seeds=[5, 6, 7], clamp=False)
     assert torch.equal(out, again)
     assert not torch.equal(out[:, 0], out[:, 1])                        # different seeds, different candidates
-    anc = generate(process, model, batch, steps=50, k_candidates=1, sampler="ancestral")
+    anc = sample_seq2seq(process, model, batch, steps=50, k_candidates=1, sampler="ancestral")
     assert anc.shape == (200, 1, 3) and int(anc[:, :, 1:].max()) < 4
     with pytest.raises(ValueError, match="seeds"):
-        generate(process, model, batch, steps=10, k_candidates=2, seeds=[1])
+        sample_seq2seq(process, model, batch, steps=10, k_candidates=2, seeds=[1])
     with pytest.raises(ValueError, match="DDIM behaviour"):
-        generate(process, model, batch, steps=10, sampler="ancestral", respace="diffuseq")
+        sample_seq2seq(process, model, batch, steps=10, sampler="ancestral", respace="diffuseq")
     with pytest.raises(ValueError, match="unknown sampler"):
-        generate(process, model, batch, steps=10, sampler="dpm")
+        sample_seq2seq(process, model, batch, steps=10, sampler="dpm")
 
 
 def test_prior_noise_is_not_the_initial_embedding_table():
@@ -149,7 +149,7 @@ def test_prior_noise_is_not_the_initial_embedding_table():
     process.prior_sample = lambda *a, **k: priors.append(prior_sample(*a, **k)) or priors[-1]
     ids = torch.zeros(2, 8, dtype=torch.long)
     mask = torch.tensor([[0, 0, 1, 1, 1, 1, 1, 1]] * 2)
-    generate(process, model, {"input_ids": ids, "input_mask": mask}, steps=2, seeds=[0])
+    sample_seq2seq(process, model, {"input_ids": ids, "input_mask": mask}, steps=2, seeds=[0])
     noise = priors[0][mask.bool()]                                      # [target positions, E]
     aliased = table[:16].view(2, 8, -1)[mask.bool()]
     assert not torch.allclose(noise, aliased)

@@ -9,7 +9,7 @@ import torch
 
 from core.distill import DistillSettings, RoleSettings, distill
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
-from dlm_one.generator import generate, insert_pads, one_step, renoise_levels, repack_targets
+from dlm_one.generator import insert_pads, one_step, renoise_levels, repack_targets, student_generate
 from dlm_one.losses import adversarial_generator_loss, sid_loss, sid_normaliser
 from dlm_one.method import DLMOneSettings, FakeScoreNetwork, StageSettings, dlm_one_method, fake_loss, network_copy
 from dlm_one.stages import paper_stage, paper_stage_count
@@ -163,20 +163,20 @@ def test_inference_variants_keep_the_layout():
     decoded = torch.tensor([[1, 0, 5, 0, 6, 2, 8, 9]])
     assert repack_targets(decoded, padded_mask, ids, mask).tolist() == [[1, 5, 6, 2, 8, 9, 0, 0]]
     student = tiny_diffuseq()
-    out = generate(DiffuSeqProcess(2000), student, {"input_ids": ids.repeat(2, 1), "input_mask": mask.repeat(2, 1)},
+    out = student_generate(DiffuSeqProcess(2000), student, {"input_ids": ids.repeat(2, 1), "input_mask": mask.repeat(2, 1)},
                    t_init=1999, steps=2, k_candidates=3, pad_prob=0.5, pad_id=0)
     assert out.shape == (2, 3, 8) and (out[:, :, :4] == ids[:, None, :4]).all()
 
 
 def test_undistilled_student_at_t_init_T_minus_1_is_the_teachers_one_step_sampler():
     """θ = φ, t_init = T − 1, DiffuSeq's decoding and the teacher sampler's noise stream: the same token ids as
-    teachers.diffuseq.generate at 1 step (so the student's rows and the teacher's compare on common noise)."""
-    from teachers.diffuseq import generate as teacher_generate
+    teachers.diffuseq.sample_seq2seq at 1 step (so the student's rows and the teacher's compare on common noise)."""
+    from teachers.diffuseq import sample_seq2seq
 
     teacher, process = tiny_diffuseq(vocab=30), DiffuSeqProcess(2000)
     batch = {"input_ids": torch.randint(30, (4, 9)), "input_mask": torch.tensor([[0, 0, 0, 1, 1, 1, 1, 1, 1]] * 4)}
-    ours = generate(process, teacher, batch, t_init=1999, k_candidates=2, seeds=[3, 4])
-    theirs = teacher_generate(process, teacher, batch, steps=1, k_candidates=2, seeds=[3, 4])
+    ours = student_generate(process, teacher, batch, t_init=1999, k_candidates=2, seeds=[3, 4])
+    theirs = sample_seq2seq(process, teacher, batch, steps=1, k_candidates=2, seeds=[3, 4])
     assert torch.equal(ours, theirs)
 
 
@@ -230,7 +230,7 @@ def test_report_lines_read_the_rows():
                "pad_prob": 0.1, "seconds_per_sample": 0.01, "metrics": {"single": single},
                "paired_gaps": {"teacher_steps2000": {"bleu_gap": 0.02, "bleu_gap_ci95": [0.01, 0.03],
                                                      "speedup": 1500.0}}}
-    teacher = {"method": "teacher", "task": "qqp", "steps": 2000, "nfe": 2000, "candidates": 1,
+    teacher = {"method": "sample", "task": "qqp", "steps": 2000, "nfe": 2000, "candidates": 1,
                "seconds_per_sample": 15.0, "metrics": {"single": single}}
     before = {**student, "stage": 0, "pad_prob": 0.0, "t_init": 1490}
     text = "\n".join(comparison_lines([student, teacher, before]))

@@ -38,6 +38,12 @@ def test_write_result_adds_provenance_and_round_trips(tmp_path):
     assert load_results(tmp_path)[0]["metrics"]["gen_ppl"] == 41.5
 
 
+def test_rows_written_under_the_old_sampling_name_read_as_the_cli_name(tmp_path):
+    for name, method in (("old", "teacher"), ("old_matched", "teacher (entropy-matched)"), ("new", "sample")):
+        write_result(dict(unconditional_record(), method=method), tmp_path, name)
+    assert [r["method"] for r in load_results(tmp_path)] == ["sample", "sample", "sample (entropy-matched)"]
+
+
 def test_missing_keys_are_named(tmp_path):
     record = unconditional_record()
     del record["nfe"], record["teacher"]

@@ -64,7 +64,7 @@ def test_match_temperature_refuses_bad_rows(tmp_path):
     bad.write_text('{"teacher": "mdlm", "steps": 4,\n "metrics": {')
     out = run("experiments.match_temperature", str(bad))
     assert out.returncode == 2 and "row.json:2" in out.stderr
-    seq2seq = {"method": "teacher", "teacher": "diffuseq", "task": "qqp", "steps": 4, "nfe": 4, "n_samples": 2,
+    seq2seq = {"method": "sample", "teacher": "diffuseq", "task": "qqp", "steps": 4, "nfe": 4, "n_samples": 2,
                "metrics": {"bleu": 0.1}, "seconds_per_sample": 0.1, "evaluator": "BLEU", "seed": 0, "commit": "abc",
                "command": "python -m experiments.run teacher=diffuseq"}
     bad.write_text(json.dumps(seq2seq))
@@ -98,7 +98,7 @@ def test_bleu_plot_has_one_panel_per_task_and_takes_intervals(tmp_path):
 
     def row(task, steps, ci):
         single = {"bleu": 0.1 * steps, **({"bleu_ci95": [0.05, 0.2 * steps]} if ci else {})}
-        return {"method": "teacher", "teacher": "diffuseq", "task": task, "steps": steps, "candidates": 1,
+        return {"method": "sample", "teacher": "diffuseq", "task": task, "steps": steps, "candidates": 1,
                 "metrics": {"single": single}, "command": "test", "commit": "test", "nfe": steps, "n_samples": 2,
                 "seconds_per_sample": 0.1, "evaluator": "test", "seed": 0}
 

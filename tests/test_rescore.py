@@ -17,7 +17,7 @@ from experiments.seq2seq import viewed_references  # noqa: E402
 def qqp_row(stored_bleu):
     """Three qqp test sources: two answered with their reference (BLEU 1), one with nothing (BLEU 0)."""
     refs = viewed_references(load_seq2seq("qqp", "test")[:3], load_tokenizer("bert"))
-    return {"method": "teacher", "teacher": "diffuseq", "task": "qqp", "steps": 10, "nfe": 10, "n_samples": 3,
+    return {"method": "sample", "teacher": "diffuseq", "task": "qqp", "steps": 10, "nfe": 10, "n_samples": 3,
             "seconds_per_sample": 0.1, "evaluator": "DiffuSeq BLEU", "seed": 0, "command": "python -m experiments.run",
             "commit": "abc", "metrics": {"single": {"bleu": stored_bleu}},
             "outputs": [[refs[0][0]], [refs[1][0]], [""]]}

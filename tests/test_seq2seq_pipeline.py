@@ -93,7 +93,7 @@ def test_generate_texts_draws_disjoint_candidates_per_seed(monkeypatch):
         used.append(list(seeds))
         return batch["input_ids"][:, None].expand(-1, k_candidates, -1)
 
-    monkeypatch.setattr(teachers.diffuseq, "generate", fake_generate)
+    monkeypatch.setattr(teachers.diffuseq, "sample_seq2seq", fake_generate)
     bert = load_tokenizer("bert")
     examples = [Seq2SeqExample(src="what is it?", refs=["what is this?"])]
     for seed in (0, 3):

@@ -93,8 +93,14 @@ def load_results(results_dir: str | os.PathLike) -> list[dict]:
     return records
 
 
+# Rows written before the sampling method took the CLI's name (`method=sample`) say "teacher"; they are read under the
+# current name so that one name serves the CLI, the rows and the tables.
+LEGACY_METHOD_NAMES = {"teacher": "sample", "teacher (entropy-matched)": "sample (entropy-matched)"}
+
+
 def load_result(path: str | os.PathLike) -> dict:
     """One validated result record; DataError naming the file (and line) when it is not one."""
     record = read_json(path, missing="result row not found")
     validate_result(record, str(path))
+    record["method"] = LEGACY_METHOD_NAMES.get(record["method"], record["method"])
     return record
