@@ -26,7 +26,7 @@ from teachers.diffuseq import DiffuSeqProcess
 _BERT_BASE = dict(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072, max_position_embeddings=512,
                   attention_dropout=0.1, layer_norm_eps=1e-12, hidden_act="gelu")
 KNOWN_BERT_CONFIGS = {"bert-base-uncased": _BERT_BASE, "bert-base-cased": _BERT_BASE}
-TIED_KEY = "lm_head.weight"          # shares storage with word_embedding.weight
+TIED_KEY = DiffuSeqNet.TIED_KEY      # shares storage with word_embedding.weight
 POSITION_IDS_KEY = "position_ids"    # DiffuSeq's persistent buffer; we rebuild positions in forward()
 TRAINING_ARGS_MISSING = "not found (DiffuSeq saves training_args.json beside its checkpoints)"
 
@@ -127,9 +127,6 @@ def from_pretrained(directory: str | Path, *, map_location: str | torch.device =
         process = DiffuSeqProcess(**config["process"])
     except (KeyError, TypeError) as err:
         raise ConfigError(f"{config_path}: invalid DiffuSeq config ({err})") from err
-    state = load_file(str(weights_path), device=str(map_location))
-    state[TIED_KEY] = state.get("word_embedding.weight")
-    if state[TIED_KEY] is None:
-        del state[TIED_KEY]
+    state = model.complete_state(load_file(str(weights_path), device=str(map_location)))
     load_checked(model, state, source=str(weights_path))
     return model.eval(), process

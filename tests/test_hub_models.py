@@ -148,11 +148,43 @@ def test_model_card_command_lists_the_rows_that_sampled_the_folder(tmp_path):
     card = (folder / "README.md").read_text().splitlines()
     assert "# mdlm-copy" in card   # the run's name, not the fixed export name "pretrained"
     assert f'teacher = load_teacher("{folder}")' in card
-    table = [line for line in card if line.startswith("| teacher |") or line.startswith("| method |")]
+    table = [line for line in card if line.startswith("| sample |") or line.startswith("| method |")]
+    commit, nfe = row["commit"][:12] + ("+dirty" if row["commit"].endswith("+dirty") else ""), f"{row['nfe']:.4g}"
     assert table == ["| method | steps | temperature | nfe | samples | gen_ppl | gen_ppl_ci95 | entropy | commit |",
-                     "| teacher | 64 | 0.9 | 55.91 | 64 | 11.32 | [10.71, 11.97] | 3.109 | `e5359add7ed6+dirty` |",
-                     "| teacher | 64 | 1 | 55.91 | 64 | 11.32 | [10.71, 11.97] | 3.109 | `e5359add7ed6+dirty` |"]
+                     f"| sample | 64 | 0.9 | {nfe} | 64 | 11.32 | [10.71, 11.97] | 3.109 | `{commit}` |",
+                     f"| sample | 64 | 1 | {nfe} | 64 | 11.32 | [10.71, 11.97] | 3.109 | `{commit}` |"]
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"empty/model\.safetensors: missing"):
         main([str(tmp_path / "empty")])
 
+
+
+@pytest.mark.parametrize("name", ["diffuseq-qqp-small", "dlm_one-qqp-small-stage2"])
+def test_committed_diffuseq_folders_load_through_from_pretrained_as_through_the_project_loader(name):
+    from core.networks.diffuseq_net import DiffuSeqNet, DiffuSeqNetConfig
+    from teachers.diffuseq_checkpoint import from_pretrained
+    folder = CHECKPOINTS / name
+    network = DiffuSeqNet.from_pretrained(folder)
+    reference, _ = from_pretrained(folder)
+    assert network.config == DiffuSeqNetConfig(**json.loads((folder / CONFIG_FILE).read_text())["network"])
+    assert not network.training and network.lm_head.weight.data_ptr() == network.word_embedding.weight.data_ptr()
+    g = torch.Generator().manual_seed(0)
+    x, t = torch.randn(2, 8, network.config.emb_dim, generator=g), torch.rand(2, generator=g) * 1000
+    with torch.no_grad():
+        assert torch.equal(network(x, t), reference(x, t))
+        assert torch.equal(network.get_logits(x), reference.get_logits(x))
+
+
+def test_diffuseq_save_pretrained_round_trip_keeps_the_tied_head(tmp_path):
+    from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
+    torch.manual_seed(0)
+    network = DiffuSeqNet(diffuseq_config("tiny", 11)).eval()
+    network.save_pretrained(tmp_path / "net")
+    assert sorted(p.name for p in (tmp_path / "net").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    loaded = DiffuSeqNet.from_pretrained(tmp_path / "net")
+    x, t = torch.randn(3, 5, 16), torch.rand(3)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, t), network(x, t), rtol=0, atol=0)
+    assert loaded.lm_head.weight.data_ptr() == loaded.word_embedding.weight.data_ptr()
+    with pytest.raises(DataError, match="not a DiffuSeq network config: unknown keys"):
+        DiffuSeqNet.from_pretrained(CHECKPOINTS / "mdlm-shakespeare-small")

@@ -20,6 +20,8 @@ Shapes: B batch, L sequence length (≤ max_position_embeddings), E embedding si
     get_embeds(ids [B, L]) -> [B, L, E];  get_logits(h [B, L, E]) -> [B, L, V]
 No attention mask is passed to the encoder: DiffuSeq attends over the whole padded sequence, so do we.
 Initialisation is PyTorch's default for every module (DiffuSeq never re-initialises): the word embedding is N(0, 1).
+Hugging Face API: `DiffuSeqNet.from_pretrained` / `save_pretrained` / `push_to_hub` (`core.networks.hub.HubNetwork`);
+it also reads the project's DiffuSeq and DLM-One folders, which store the tied LM head once, as the word embedding.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
+from core.networks.hub import HubNetwork, config_from_dict
 from core.networks.time_embedding import timestep_embedding  # noqa: F401  (re-exported)
 from transformers import BertConfig
 from transformers.models.bert.modeling_bert import BertEncoder
@@ -49,6 +52,10 @@ class DiffuSeqNetConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, config: dict) -> "DiffuSeqNetConfig":
+        return config_from_dict(cls, config, "DiffuSeq network")
 
 
 # `tiny` runs in tests in milliseconds; `small` is the embedded CPU default (a 4-layer 256-wide BERT; see the report
@@ -81,7 +88,8 @@ def bert_config(config: DiffuSeqNetConfig) -> BertConfig:
     return bert
 
 
-class DiffuSeqNet(nn.Module):
+class DiffuSeqNet(nn.Module, HubNetwork, library_name="dlm-distill",
+                  tags=["diffusion-language-model", "seq2seq", "diffuseq"]):
     """x0-predicting Transformer over word-embedding space (see the module docstring for names and shapes)."""
 
     def __init__(self, config: DiffuSeqNetConfig):
@@ -100,6 +108,17 @@ class DiffuSeqNet(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         if emb != hidden:
             self.output_down_proj = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, emb))
+
+    config_class = DiffuSeqNetConfig
+    TIED_KEY, TIED_SOURCE = "lm_head.weight", "word_embedding.weight"
+
+    def complete_state(self, state: dict) -> dict:
+        """Folders store the tied LM head once (safetensors keeps one name per shared tensor): restore the other."""
+        state = dict(state)
+        for missing, present in ((self.TIED_KEY, self.TIED_SOURCE), (self.TIED_SOURCE, self.TIED_KEY)):
+            if missing not in state and present in state:
+                state[missing] = state[present]
+        return state
 
     def get_embeds(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.word_embedding(input_ids)
@@ -131,6 +150,3 @@ class DiffuSeqNet(nn.Module):
         """Hidden states [B, L, H] -> x0 prediction [B, L, E]."""
         return self.output_down_proj(h) if hasattr(self, "output_down_proj") else h
 
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -11,10 +11,8 @@ Shapes: B batch, L sequence length, V vocabulary (incl. any mask token), D hidde
         sigma  FloatTensor [B] noise level (time conditioning; MDLM passes zeros).
         returns FloatTensor [B, L, V] raw logits (each teacher applies its own parameterization on top).
 
-Hugging Face API (huggingface_hub's PyTorchModelHubMixin, as SEDD's public model): `DiT.save_pretrained(folder)`,
-`DiT.push_to_hub("owner/name")` write config.json (the DiTConfig fields) + model.safetensors + a model card;
-`DiT.from_pretrained(folder_or_hub_name)` reads those and also the project's teacher folders
-(`teachers.registry.save_teacher`, DiTConfig fields nested under "network", float16 storage).
+Hugging Face API: `DiT.from_pretrained` / `save_pretrained` / `push_to_hub` (`core.networks.hub.HubNetwork`); it also
+reads the project's teacher folders (`teachers.registry.save_teacher`, fields under "network", float16 storage).
 """
 from __future__ import annotations
 
@@ -25,10 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
-from huggingface_hub import PyTorchModelHubMixin
 
-from core.checkpoint import check_state_dict, load_pretrained, pretrained_folder
-from core.errors import DataError
+from core.networks.hub import HubNetwork, config_from_dict
 from core.networks.time_embedding import timestep_embedding
 
 try:  # optional fast path on CUDA; never required
@@ -52,14 +48,7 @@ class DiTConfig:
 
     @classmethod
     def from_dict(cls, config: dict) -> "DiTConfig":
-        """From a config.json: flat (DiT.save_pretrained) or a teacher folder's, whose "network" holds the fields."""
-        fields = config.get("network", config)
-        unknown = sorted(set(fields) - set(cls.__dataclass_fields__))
-        if unknown or "vocab_size" not in fields:
-            raise DataError(f"not a DiT config: unknown keys {unknown}, vocab_size "
-                            f"{'present' if 'vocab_size' in fields else 'missing'}; valid keys "
-                            f"{sorted(cls.__dataclass_fields__)}")
-        return cls(**fields)
+        return config_from_dict(cls, config, "DiT")
 
 
 # Presets. `tiny` runs in tests in seconds; `small` is the embedded CPU default (minutes); `base` is the papers'
@@ -205,7 +194,9 @@ class FinalLayer(nn.Module):
         return self.linear(modulate(self.norm_final(x), shift, scale))
 
 
-class DiT(nn.Module, PyTorchModelHubMixin, library_name="dlm-distill", tags=["diffusion-language-model"]):
+class DiT(nn.Module, HubNetwork, library_name="dlm-distill", tags=["diffusion-language-model"]):
+    config_class = DiTConfig
+
     def __init__(self, config: DiTConfig):
         super().__init__()
         self.config = config
@@ -219,28 +210,6 @@ class DiT(nn.Module, PyTorchModelHubMixin, library_name="dlm-distill", tags=["di
             DiTBlock(c.hidden_size, c.n_heads, c.cond_dim, c.mlp_ratio, c.dropout) for _ in range(c.n_blocks)
         )
         self.output_layer = FinalLayer(c.hidden_size, c.vocab_size, c.cond_dim)
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *, map_location: str = "cpu", **hub_options) -> "DiT":
-        """A folder, or a Hub repository ("owner/name") fetched through the HF cache first
-        (`core.checkpoint.pretrained_folder`: one clear error when it is neither); `hub_options` (revision, token,
-        cache_dir, force_download, local_files_only) go to snapshot_download. The network is in eval mode."""
-        folder = pretrained_folder(pretrained_model_name_or_path, **hub_options)
-        return super().from_pretrained(folder, map_location=map_location)
-
-    @classmethod
-    def _from_pretrained(cls, *, model_id: str, config, map_location: str = "cpu", **_local) -> "DiT":
-        """The mixin's loading step, on a local folder (`from_pretrained` fetched it; `_local` are the mixin's hub
-        arguments, unused here). `config` is config.json as a dict: the mixin does not turn it into a DiTConfig
-        because, under postponed annotations, it sees the type name as a string; `DiTConfig.from_dict` reads both
-        layouts. Weights are cast to float32 (teacher folders store float16) and checked key by key, so a wrong
-        folder fails with one message instead of loading partially (the mixin's default is strict=False)."""
-        state, _ = load_pretrained(model_id, device=map_location)
-        network = cls(config if isinstance(config, DiTConfig) else DiTConfig.from_dict(config))
-        state = {k: v.float() for k, v in state.items()}
-        check_state_dict(network, state, source=model_id)
-        network.load_state_dict(state)
-        return network.to(map_location).eval()
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         h = self.vocab_embed(x)
