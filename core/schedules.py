@@ -47,6 +47,11 @@ def antithetic_times(batch_size: int, *, t_min: float = 1e-3, device=None, gener
     return (1.0 - t_min) * t + t_min
 
 
+# Where the discrete samplers' grid stops: MDLM, SEDD and Duo's public samplers end at eps = 1e-5, not 0, since the
+# time-conditioned networks never saw t = 0 and σ(0) = 0 puts the log-linear schedule's score at its edge.
+SAMPLER_T_END = 1e-5
+
+
 def uniform_time_grid(steps: int, *, t_end: float = 0.0, device=None, dtype=torch.float64) -> torch.Tensor:
     """K + 1 decreasing times 1 = t_0 > t_1 > ... > t_K = t_end on a uniform grid (the samplers' `steps=K`)."""
     if steps < 1:

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from core.categorical import sample_categorical, temper_probs
 from core.gaussian_duality import duality_for_vocab, gaussian_coefficients
 from core.losses import masked_mean
-from core.schedules import LogLinearSchedule, antithetic_times, uniform_time_grid
+from core.schedules import SAMPLER_T_END, LogLinearSchedule, antithetic_times, uniform_time_grid
 
 SOFT_INPUT_TAU = 1e-3  # IDLM's soft-input temperature for the networks (Duo's curriculum τ at its end)
 
@@ -247,7 +247,7 @@ NOISE_REMOVAL = ("ancestral", "greedy", "none")
 @torch.no_grad()
 def sample(process: UniformDiffusion, network, *, batch_size: int, length: int, steps: int, device=None,
            temperature: float = 1.0, top_p: float = 1.0, float64: bool = True, noise_removal: str = "ancestral",
-           t_end: float = 1e-5, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+           t_end: float = SAMPLER_T_END, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
     """Ancestral sampling on a uniform grid of `steps` (Duo `generate_samples`, predictor ancestral). → (tokens, nfe).
 
     Every step calls the network (the model is time-conditioned, so no caching). noise_removal at t_end:

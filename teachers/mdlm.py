@@ -23,7 +23,7 @@ import torch
 from core.absorbing import mask_tokens
 from core.categorical import sample_categorical, temper_probs
 from core.losses import cross_entropy, masked_mean
-from core.schedules import LogLinearSchedule, antithetic_times, uniform_time_grid
+from core.schedules import SAMPLER_T_END, LogLinearSchedule, antithetic_times, uniform_time_grid
 
 NEG_INF = -1e6  # finite "−∞": keeps softmax/log_softmax free of NaNs in low precision
 
@@ -137,7 +137,7 @@ class MaskedDiffusion:
 @torch.no_grad()
 def sample(process: MaskedDiffusion, network, *, batch_size: int, length: int, steps: int, device=None,
            temperature: float = 1.0, top_p: float = 1.0, float64: bool = True, cache: bool = True,
-           noise_removal: bool = True, t_end: float = 1e-5, generator: torch.Generator | None = None
+           noise_removal: bool = True, t_end: float = SAMPLER_T_END, generator: torch.Generator | None = None
            ) -> tuple[torch.Tensor, float]:
     """Ancestral sampling on a uniform grid of `steps` (MDLM `_ddpm_caching_update`). Returns (tokens [B, L], nfe).
 

@@ -37,7 +37,7 @@ from core.absorbing import mask_tokens
 from core.categorical import sample_categorical
 from core.errors import ConfigError
 from core.losses import cross_entropy, masked_mean
-from core.schedules import LogLinearSchedule, antithetic_times, uniform_time_grid
+from core.schedules import SAMPLER_T_END, LogLinearSchedule, antithetic_times, uniform_time_grid
 
 PREDICTORS = ("analytic", "euler")
 
@@ -196,7 +196,7 @@ def temper_score(log_score: torch.Tensor, xt: torch.Tensor, mask_id: int, temper
 
 @torch.no_grad()
 def sample(process: AbsorbingScoreProcess, network, *, batch_size: int, length: int, steps: int, device=None,
-           predictor: str = "analytic", float64: bool = True, denoise: bool = True, t_end: float = 1e-5,
+           predictor: str = "analytic", float64: bool = True, denoise: bool = True, t_end: float = SAMPLER_T_END,
            temperature: float = 1.0, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
     """SEDD's PC sampler without corrector (`sampling.get_pc_sampler`) on a uniform grid 1 = t_0 > ... > t_K = t_end.
     Returns (tokens [B, L], nfe). nfe = steps (+1 with the final denoise step).
