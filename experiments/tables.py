@@ -171,7 +171,7 @@ def build_table(results_dir: str | os.PathLike, out: str | os.PathLike, repo: Pa
     (their status read from the git history of `repo`) and the figures `python -m experiments.compare` drew."""
     records = load_results(results_dir)
     comparison = comparison_markdown(comparison_tables(records, repo), compare_figure_names(Path(results_dir)),
-                                     figure_prefix=f"{COMPARE_DIR}/")
+                                     figure_prefix=f"{COMPARE_DIR}/", repo=repo)
     text = render_results(records, comparison)
     out = Path(out)
     atomic_write_text(out, text)

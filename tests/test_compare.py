@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from core.evaluate.results import git_commit
 from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.compare.provenance import GitHistory, Mismatches, row_status
 from experiments.compare.render import comparison_tables
@@ -189,6 +190,7 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
     assert readme.index("## Method comparison") < readme.index("## Unconditional generation (IDLM)")
     assert "[mdlm8.json](mdlm8.json)" in readme and "![pareto.png](compare/pareto.png)" in readme
     assert "### Conditional generation, qqp (DLM-One's Table 1 layout)" in readme
+    assert f"Row statuses as of commit `{git_commit()}`." in readme
     assert (out / "README.md").read_text().count("# Unconditional generation, toy") == 1
 
 

@@ -39,7 +39,7 @@ def write_comparison(results_dir: Path, repo: Path = REPO_ROOT) -> list[Path]:
         atomic_write_text(out_dir / f"{table.name}.md", "\n".join(table.markdown("#")) + "\n")
         atomic_write_text(out_dir / f"{table.name}.csv", table.csv_text())
         written += [out_dir / f"{table.name}.md", out_dir / f"{table.name}.csv"]
-    index = comparison_markdown(tables, compare_figure_names(results_dir), heading="#")
+    index = comparison_markdown(tables, compare_figure_names(results_dir), heading="#", repo=repo)
     atomic_write_text(out_dir / "README.md", "\n".join(index) + "\n")
     written.append(out_dir / "README.md")
     written.append(build_table(results_dir, results_dir / "README.md", repo=repo))
