@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from core.evaluate.results import load_results  # noqa: E402
 from core.paths import RESULTS_DIR  # noqa: E402
-from experiments.compare.seq2seq import is_ar  # noqa: E402
+from experiments.compare.unconditional import is_ar  # noqa: E402
 from experiments.idlm_report import MATCHED, REFERENCE_STEPS, predictor  # noqa: E402
 
 
@@ -91,7 +91,7 @@ def finish_panels(fig, panels, *, xlabel: str, out: Path, log2_x: bool = False) 
 def bleu_figure(records: list[dict], out: Path) -> Path | None:
     curves = defaultdict(list)
     for r in records:
-        if "task" in r and r["method"] == "sample":
+        if "task" in r and r["method"] == "sample" and not is_ar(r):
             for kind, m in r["metrics"].items():
                 name = "single" if kind == "single" else f"MBR-{r.get('candidates')}"
                 curves[(r["task"], name)].append((r["steps"], m["bleu"], m.get("bleu_ci95")))

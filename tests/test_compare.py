@@ -62,9 +62,17 @@ def test_rows_older_than_their_methods_last_change_are_stale(tmp_path):
     assert status(first, method="sample (entropy-matched)") == ("stale", changed)
     assert status(later + "+dirty")[0] == "dirty"
     assert status("unknown")[0] == "unknown commit" and status("0" * 40)[0] == "unknown commit"
-    assert status(later, method="sdtt")[0] == "sources unknown"    # no sdtt code in this repository yet
-    sdtt = _commit(tmp_path, "baselines/sdtt.py", "v1")
+    assert status(later, method="new_method", teacher="none")[0] == "sources unknown"   # no code, no history
+    assert status(later, method="sample", teacher="ar_lm")[0] == "sources unknown"      # no AR baseline yet
+    sdtt = _commit(tmp_path, "baselines/sdtt.py", "v1")                 # SDTT rows depend on SDTT and the teacher
     assert status(sdtt, method="sdtt") == ("current", sdtt) and status(later, method="sdtt")[0] == "stale"
+    ar = _commit(tmp_path, "baselines/ar.py", "v1")
+    assert status(ar, teacher="ar_lm") == ("current", ar) and status(ar, teacher="ar_seq2seq")[0] == "current"
+    dcd = _commit(tmp_path, "teachers/dcd.py", "v1")
+    _git(tmp_path, "mv", "teachers/dcd.py", "baselines/dcd.py")
+    _git(tmp_path, "commit", "-q", "-m", "move")
+    moved = _git(tmp_path, "rev-parse", "HEAD")
+    assert status(dcd, teacher="dcd") == ("stale", moved) and status(moved, method="dcd", teacher="duo")[0] == "current"
 
 
 def _row(file, **fields):
@@ -112,7 +120,8 @@ def synthetic_rows():
         _seq2seq("one-s2.json", "dlm_one", 1, 0.01, 0.09, stage=2, device="cuda"),
         _seq2seq("one-s1.json", "dlm_one", 1, 0.01, 0.08, stage=1),
         _seq2seq("one-pad.json", "dlm_one", 1, 0.01, 0.08, stage=2, pad_prob=0.1),
-        _seq2seq("ar.json", "ar", 12, 0.02, 0.1, teacher="ar"),
+        _seq2seq("ar.json", "sample", 12, 0.02, 0.1, teacher="ar_seq2seq"),
+        _row("arlm.json", teacher="ar_lm", steps=128, nfe=128, metrics={"entropy": 3.15, "gen_ppl": 8.0}),
     ])
 
 
@@ -151,15 +160,16 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
         rows = list(reader)
     # held-out text first, then the groups in the paper's order; the T != 1 rows and the control are sweep points only
     assert [(r["group"], r["file"]) for r in rows] == [
-        ("held-out text", "text.json"), ("teacher", "mdlm8.json"), ("teacher", "mdlm1024.json"),
+        ("held-out text", "text.json"), ("AR", "arlm.json"), ("teacher", "mdlm8.json"), ("teacher", "mdlm1024.json"),
         ("SDTT", "sdtt8.json"), ("Duo-DCD", "dcd8.json"), ("IDLM", "idlm8.json")]
-    teacher8 = rows[1]
+    assert rows[1]["model"] == "ar_lm" and rows[1]["status"] == "unknown commit"
+    teacher8 = rows[2]
     # H* = 3.1 (the held-out text) between T = 0.9 (3.0, 10) and T = 1 (3.2, 40): sqrt(10 * 40)
     assert float(teacher8["gen_ppl_at_matched_entropy"]) == pytest.approx(20.0)
     assert teacher8["sweep_temperatures"] == "0.85 0.9 1 1.1" and teacher8["matched_entropy"] == "3.1"
-    assert rows[2]["gen_ppl_at_matched_entropy"] == "" and rows[5]["gen_ppl_at_matched_entropy"] == ""
+    assert rows[3]["gen_ppl_at_matched_entropy"] == "" and rows[6]["gen_ppl_at_matched_entropy"] == ""
     assert teacher8["command"] == "python -m experiments.run mdlm8.json" and teacher8["status"] == "unknown commit"
-    assert rows[3]["mismatch"] == "evaluator=gpt2-large" and rows[2]["mismatch"] == "n_samples=256"
+    assert rows[4]["mismatch"] == "evaluator=gpt2-large" and rows[3]["mismatch"] == "n_samples=256"
 
     table = (out / "idlm_table1_toy.md").read_text()
     assert "| group | model | sampler | steps | T | GenPPL ↓ [95% CI] | entropy | MAUVE ↑ | s / sample | " \
@@ -196,7 +206,7 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
 
 def test_tables_without_ar_sdtt_or_text_rows_still_build():
     rows = [dict(r, _file=name) for name, r in synthetic_rows().items()
-            if r["method"] in ("sample", "idlm") and "task" not in r]
+            if r["method"] in ("sample", "idlm") and "task" not in r and r["teacher"] != "ar_lm"]
     [table] = comparison_tables(rows)
     assert [row["group"] for row in table.csv_rows] == ["teacher", "teacher", "Duo-DCD", "IDLM"]
     assert "GenPPL at H* ↓" in table.headers and "no held-out-text row" in table.intro[0]

@@ -33,7 +33,7 @@ def _front(points: list[tuple[float, float]], lower_is_better: bool) -> list[tup
 def frontier_figure(corpus: str, rows: list[dict], target: float | None, out: Path) -> Path | None:
     by_family = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        if r["method"] != "real_text":
+        if r["method"] != "real_text" and r["metrics"].get("entropy") is not None and r["metrics"].get("gen_ppl"):
             label = unconditional.method_label(r)
             by_family[r.get("teacher", "?")][label].append((r["metrics"]["entropy"], r["metrics"]["gen_ppl"]))
     if not by_family:

@@ -19,17 +19,20 @@ from collections import Counter
 from pathlib import Path
 
 from core.paths import REPO_ROOT
+from experiments.compare.unconditional import is_ar
 
-# method -> the files whose change can change its rows ("{model}": the row's teacher family). Paths that do not exist
-# yet (baselines other branches add) are harmless to `git log`.
+# method -> the package and files whose change can change its rows ("{model}": the row's teacher family, in teachers/
+# or baselines/). The recipes in experiments/ are left out: they mostly move numbers into rows. Paths that do not
+# exist (yet, or any more) are harmless to `git log`.
+MODEL = ("teachers/{model}.py", "baselines/{model}.py")
 METHOD_SOURCES = {
-    "sample": ("teachers/{model}.py",),
+    "sample": MODEL,
     "real_text": ("core/evaluate/unconditional.py",),
     "copy_source": ("core/evaluate/seq2seq.py",),
-    "idlm": ("idlm", "teachers/{model}.py"),
+    "idlm": ("idlm", *MODEL),
     "dlm_one": ("dlm_one", "teachers/diffuseq.py"),
-    "dcd": ("teachers/dcd.py", "baselines/dcd.py"),
-    "sdtt": ("sdtt", "baselines/sdtt.py", "baselines/sdtt"),
+    "dcd": ("teachers/dcd.py", "baselines/dcd.py", *MODEL),
+    "sdtt": ("sdtt", "baselines/sdtt.py", "baselines/sdtt", *MODEL),
     "ar": ("core/evaluate/reference_ar.py", "baselines/ar.py", "baselines/ar"),
 }
 MATCH_FIELDS = ("n_samples", "seed", "evaluator", "device")
@@ -37,11 +40,12 @@ SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹"
 
 
 def source_key(record: dict) -> str:
-    """The METHOD_SOURCES entry of a row: AR rows (method or teacher "ar") share one; the entropy-matched control is
-    the sampling method."""
-    if record["method"] == "ar" or record.get("teacher") == "ar":
+    """The METHOD_SOURCES entry of a row: every AR row shares one, so does every Duo-DCD row (the DCD model
+    sampled, or the dcd method); the entropy-matched control is the sampling method."""
+    method = record["method"].removesuffix(" (entropy-matched)")
+    if is_ar(record):
         return "ar"
-    return record["method"].removesuffix(" (entropy-matched)")
+    return "dcd" if method == "sample" and record.get("teacher") == "dcd" else method
 
 
 def source_paths(record: dict) -> tuple[str, ...]:

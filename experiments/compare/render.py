@@ -92,8 +92,8 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
         at_target, peers = (e["at_target"][0], e["at_target"][1:]) if e["at_target"] else (None, ())
         values = {"corpus": corpus, "group": e["group"], "method": r["method"], "model": r.get("teacher"),
                   "sampler": predictor(r), "student": unconditional.variant(r), "steps": r["steps"], "nfe": r["nfe"],
-                  "temperature": r.get("temperature"), "gen_ppl": m["gen_ppl"], "gen_ppl_ci95_low": ci[0],
-                  "gen_ppl_ci95_high": ci[1], "entropy": m["entropy"], "mauve": m.get("mauve"),
+                  "temperature": r.get("temperature"), "gen_ppl": m.get("gen_ppl"), "gen_ppl_ci95_low": ci[0],
+                  "gen_ppl_ci95_high": ci[1], "entropy": m.get("entropy"), "mauve": m.get("mauve"),
                   "seconds_per_sample": r["seconds_per_sample"], "matched_entropy": target,
                   "gen_ppl_at_matched_entropy": at_target, "sweep_temperatures": " ".join(f"{t:g}" for t in temps),
                   **_provenance(r, mismatches, history, *peers)}
@@ -104,7 +104,7 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
         interval = f" {cell(m['gen_ppl_ci95'])}" if m.get("gen_ppl_ci95") else ""
         table.md_rows.append([
             e["group"] + mismatches.marker(r), model, values["sampler"], cell(r["steps"]), cell(r.get("temperature")),
-            cell(m["gen_ppl"]) + interval, cell(m["entropy"]), cell(m.get("mauve")), cell(r["seconds_per_sample"]),
+            cell(m.get("gen_ppl")) + interval, cell(m.get("entropy")), cell(m.get("mauve")), cell(r["seconds_per_sample"]),
             cell(at_target) + (mismatches.marker(*peers) if peers else ""), values["sweep_temperatures"],
             *_provenance_cells(values, link_prefix)])
     table.notes = mismatches.notes()

@@ -1,11 +1,13 @@
 """DLM-One's Table 1 layout, one table per task: AR seq2seq, DiffuSeq at 2000 / 10 / 1 steps, DLM-One stage 1 and
 2 (one step), then the MBR-k rows of both, with DiffuSeq's metric set, NFE, seconds per sample and the speed-up over
 DiffuSeq at 2000 steps (its seconds per sample ÷ the row's; the paper's speed column). The copy-the-source row is
-the yardstick. Rows are found by their fields, so AR seq2seq rows (method or teacher "ar") join when they land.
+the yardstick. Rows are found by their fields, so AR seq2seq rows (teacher "ar_seq2seq") join when they land.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+
+from experiments.compare.unconditional import is_ar
 
 DIFFUSEQ_STEPS = (2000, 10, 1)
 SPEEDUP_STEPS = 2000
@@ -23,10 +25,6 @@ def selection_metrics(record: dict) -> dict:
     return {"bleu": chosen.get("bleu"), "bleu_ci95": chosen.get("bleu_ci95"), "rouge_l": chosen.get("rouge_l"),
             "bertscore": chosen.get("bertscore"), "dist1": chosen.get("dist1"),
             "self_bleu": single.get("self_bleu"), "div4": single.get("div4")}
-
-
-def is_ar(record: dict) -> bool:
-    return record["method"] in ("ar", "ar_seq2seq") or record.get("teacher") == "ar"
 
 
 def row_label(record: dict) -> str:
@@ -76,7 +74,7 @@ def _rank(record: dict) -> tuple | None:
 
 def speed_reference(rows: list[dict]) -> dict | None:
     """DiffuSeq's single-candidate row at 2000 steps (the one with most samples), the speed-up's denominator."""
-    slowest = [r for r in rows if r["method"] == "sample" and r["steps"] == SPEEDUP_STEPS
+    slowest = [r for r in rows if r["method"] == "sample" and not is_ar(r) and r["steps"] == SPEEDUP_STEPS
                and r.get("candidates", 1) == 1]
     return max(slowest, key=lambda r: (r["n_samples"], r["_file"])) if slowest else None
 

@@ -21,10 +21,17 @@ from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.idlm_report import MATCHED, predictor
 
 SAMPLE_METHODS = ("sample", MATCHED)
+
+
+def is_ar(record: dict) -> bool:
+    """An autoregressive baseline row: method "ar", or a sampled AR model (teacher "ar", "ar_lm", "ar_seq2seq")."""
+    return record["method"] == "ar" or str(record.get("teacher", "")).split("_")[0] == "ar"
+
+
 # (group, does the row belong to it): the first test a row passes names its group; the order is the table's.
 UNCONDITIONAL_GROUPS = (
     ("held-out text", lambda r: r["method"] == "real_text"),
-    ("AR", lambda r: r["method"] == "ar" or r.get("teacher") == "ar"),
+    ("AR", is_ar),
     ("teacher", lambda r: r["method"] in SAMPLE_METHODS and r.get("teacher") != "dcd"),
     ("SDTT", lambda r: r["method"] == "sdtt"),
     ("Duo-DCD", lambda r: r["method"] == "dcd" or (r["method"] in SAMPLE_METHODS and r.get("teacher") == "dcd")),
@@ -51,7 +58,7 @@ def sweep_key(record: dict) -> tuple:
 def method_label(record: dict) -> str:
     """One name per curve in the figures: group, teacher, sampler when not the default, student when not the usual."""
     parts = [group_of(record)]
-    if record.get("teacher") not in (None, "none", "ar"):
+    if record.get("teacher") not in (None, "none") and not is_ar(record):
         parts.append(record["teacher"])
     if predictor(record) != "default":
         parts.append(f"({predictor(record)})")
@@ -88,9 +95,10 @@ def table_rows(rows: list[dict], target: float | None) -> list[dict]:
         at_one = [r for r in own if r.get("temperature", 1.0) == 1.0]
         at_target = None
         if target is not None:
-            points = [(r.get("temperature", 1.0), r["metrics"]["entropy"], r["metrics"]["gen_ppl"]) for r in sweep]
+            scored = [r for r in sweep if r["metrics"].get("entropy") is not None and r["metrics"].get("gen_ppl")]
+            points = [(r.get("temperature", 1.0), r["metrics"]["entropy"], r["metrics"]["gen_ppl"]) for r in scored]
             found = genppl_at_entropy(points, target)
-            at_target = (found[0], sweep[found[1]], sweep[found[2]]) if found else None
+            at_target = (found[0], scored[found[1]], scored[found[2]]) if found else None
         shown += [{"record": r, "group": key[0], "sweep": sweep, "at_target": at_target} for r in at_one or own]
 
     def order(entry):
