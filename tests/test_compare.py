@@ -176,6 +176,7 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
            "GenPPL at H* = 3.1 ↓ | sweep T | status | commit | row |" in table
     assert "| teacher | mdlm | default | 8 | 1 | 40 [36, 44] | 3.2 | – | 0.5 | 20 | 0.85 0.9 1 1.1 | " \
            "**unknown commit** | `unknown` | [mdlm8.json](../mdlm8.json) |" in table
+    assert "| IDLM | mdlm | default | 8 | 1 | 20 [18, 22] | 2.9 | – | 0.5 | – | 1 | **unknown commit** |" in table
     assert "| SDTT² | mdlm |" in table and "| teacher¹ | mdlm | default | 1024 |" in table
     assert "* ² evaluator = gpt2-large" in table
 

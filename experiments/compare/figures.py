@@ -30,6 +30,17 @@ def _front(points: list[tuple[float, float]], lower_is_better: bool) -> list[tup
     return front
 
 
+def _panels(n: int, width: float, height: float) -> tuple:
+    """A figure with n panels, two to a row, the spare cell of an odd count hidden; (figure, the n axes)."""
+    columns = min(n, 2)
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    flat = list(axes.flat)
+    for spare in flat[n:]:
+        spare.set_visible(False)
+    return fig, flat[:n]
+
+
 def frontier_figure(corpus: str, rows: list[dict], target: float | None, out: Path) -> Path | None:
     by_family = defaultdict(lambda: defaultdict(list))
     for r in rows:
@@ -38,8 +49,8 @@ def frontier_figure(corpus: str, rows: list[dict], target: float | None, out: Pa
             by_family[r.get("teacher", "?")][label].append((r["metrics"]["entropy"], r["metrics"]["gen_ppl"]))
     if not by_family:
         return None
-    fig, axes = plt.subplots(1, len(by_family), figsize=(5 * len(by_family), 4.5), squeeze=False)
-    for ax, (family, methods) in zip(axes[0], sorted(by_family.items())):
+    fig, axes = _panels(len(by_family), 6, 4.5)
+    for ax, (family, methods) in zip(axes, sorted(by_family.items())):
         for label, points in sorted(methods.items()):
             dots = ax.scatter(*zip(*points), s=12, alpha=0.5)
             front = _front(sorted(points, key=lambda p: -p[0]), lower_is_better=True)   # highest entropy first
@@ -59,8 +70,8 @@ def pareto_figure(by_corpus: dict[str, list[dict]], by_task: dict[str, list[dict
     panels += [(f"{t}: BLEU ↑", rows, False) for t, rows in by_task.items()]
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
-    for ax, (title, rows, lower_is_better) in zip(axes[0], panels):
+    fig, axes = _panels(len(panels), 6, 4.5)
+    for ax, (title, rows, lower_is_better) in zip(axes, panels):
         methods = defaultdict(list)
         for r in rows:
             quality = r["metrics"]["gen_ppl"] if lower_is_better else seq2seq.selection_metrics(r)["bleu"]
