@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean-venv
+.PHONY: demo test install clean-venv compare
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
+# the comparison tables (Markdown + CSV) and figures in results/compare/, embedded in results/README.md
+RESULTS_DIR ?= results
+compare: $(STAMP)
+	$(PY) -m experiments.compare --results-dir $(RESULTS_DIR)
+
 # --- reproducing results/ (long; each line is one command whose row lands in results/) ---------------------------
 TEACHER_STEPS ?= 8 16 32 64 128 256 1024
 DCD_STEPS ?= 1 2 4 8 16 32
@@ -42,6 +47,7 @@ results-teachers: $(STAMP)
 		$(PY) -m experiments.run teacher=$$t steps=$$k sampling.num_samples=$$n || exit 1; done; done
 	for k in $(DCD_STEPS); do $(PY) -m experiments.run teacher=dcd steps=$$k || exit 1; done
 	$(PY) -m experiments.plots
+	$(PY) -m experiments.compare
 
 TASK ?= qqp
 N ?= 64
@@ -51,6 +57,7 @@ results-diffuseq: $(STAMP)
 	for k in $(SEQ2SEQ_STEPS); do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) || exit 1; done
 	for k in 1 10; do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) diffuseq.candidates=10 || exit 1; done
 	$(PY) -m experiments.plots
+	$(PY) -m experiments.compare
 
 # --- IDLM: distil each committed teacher, then evaluate the committed student beside its controls -----------------
 # reproduce-idlm-<teacher>: the exact distillation that made checkpoints/idlm-<teacher>-shakespeare-small (a fresh
@@ -77,3 +84,4 @@ results-idlm: $(STAMP)
 		$(PY) -m experiments.run method=idlm teacher=duo steps=$$k sampling.predictor=greedy_tail student_path=checkpoints/idlm-duo-shakespeare-small || exit 1; \
 	done
 	$(PY) -m experiments.plots
+	$(PY) -m experiments.compare

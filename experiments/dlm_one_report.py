@@ -17,8 +17,8 @@ from core.checkpoint import atomic_write_text
 from core.data import read_jsonl
 from core.evaluate.results import load_results
 from core.paths import RESULTS_DIR
+from experiments.compare.seq2seq import SCORES, row_label, selection_metrics
 
-METRICS = ("bleu", "rouge_l", "bertscore", "dist1", "self_bleu", "div4")
 GAP_STEPS = (1, 10, 2000)
 
 
@@ -26,28 +26,12 @@ def _num(value, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _bleu(metrics: dict) -> str:
-    ci = metrics.get("bleu_ci95")
-    return _num(metrics.get("bleu")) + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
-
-
-def _label(r: dict) -> str:
-    if r["method"] != "dlm_one":
-        return f"teacher, {r['steps']} step" + ("s" if r["steps"] > 1 else "")
-    if not r.get("stage"):   # stage 0: the teacher itself used as a one-step generator, before any distillation
-        return f"teacher as G (no distillation), t_init {r['t_init']}"
-    extras = [f"MBR-{r['candidates']}"] if r.get("candidates", 1) > 1 else []
-    extras += [f"[PAD] p={r['pad_prob']:g}"] if r.get("pad_prob") else []
-    return f"DLM-One stage {r.get('stage')}, {r['steps']} step" + ("s" if r["steps"] > 1 else "") + \
-        (f" ({', '.join(extras)})" if extras else "")
-
-
 def _row(r: dict) -> str:
-    m = r["metrics"].get("mbr", r["metrics"]["single"])
-    diversity = r["metrics"]["single"]
-    cells = [_bleu(m), _num(m.get("rouge_l")), _num(m.get("bertscore")), _num(m.get("dist1")),
-             _num(diversity.get("self_bleu")), _num(diversity.get("div4"))]
-    return f"| {_label(r)} | {' | '.join(cells)} | {r['nfe']} | {r['seconds_per_sample']:.4g} |"
+    m = selection_metrics(r)
+    ci = m["bleu_ci95"]
+    bleu = _num(m["bleu"]) + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
+    cells = [bleu, *(_num(m[k]) for k in SCORES)]
+    return f"| {row_label(r)} | {' | '.join(cells)} | {r['nfe']} | {r['seconds_per_sample']:.4g} |"
 
 
 def _gap(r: dict, steps: int) -> str:
@@ -72,7 +56,7 @@ def comparison_lines(records: list[dict]) -> list[str]:
                   "s/sample ÷ student's):", "",
                   "| row | " + " | ".join(f"vs {n} steps" for n in GAP_STEPS) + " |",
                   "|---|" + "---|" * len(GAP_STEPS),
-                  *(f"| {_label(r)} | " + " | ".join(_gap(r, n) for n in GAP_STEPS) + " |" for r in mine), ""]
+                  *(f"| {row_label(r)} | " + " | ".join(_gap(r, n) for n in GAP_STEPS) + " |" for r in mine), ""]
     return lines
 
 

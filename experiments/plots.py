@@ -4,7 +4,7 @@
 
 Writes results/genppl_vs_steps.png (discrete teachers at temperature 1, with the held-out-text line) and
 results/bleu_vs_steps.png (DiffuSeq per task, single sample and MBR), with 95% bootstrap error bars where the
-rows have them, DLM-One students marked by their NFE; the shapes of the MDLM/Duo and DLM-One
+rows have them, DLM-One students marked by their NFE, AR seq2seq rows and copying the source as lines; the shapes of the MDLM/Duo and DLM-One
 (Figure 3) plots that show the few-step gap distillation has to close. For IDLM: results/idlm_frontier_<family>.png
 (GenPPL against entropy, see experiments/idlm_report.py) and results/idlm_learning_curves.png.
 """
@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from core.evaluate.results import load_results  # noqa: E402
 from core.paths import RESULTS_DIR  # noqa: E402
+from experiments.compare.unconditional import is_ar  # noqa: E402
 from experiments.idlm_report import MATCHED, REFERENCE_STEPS, predictor  # noqa: E402
 
 
@@ -35,15 +36,24 @@ def plot_curve(ax, points, label: str) -> None:
                     yerr=[[p[1] - p[2][0] for p in with_ci], [p[2][1] - p[1] for p in with_ci]])
 
 
-def genppl_figure(records: list[dict], out: Path) -> Path | None:
+def teacher_curve(record: dict) -> str | None:
+    """The curve of a discrete teacher's temperature-1 row with its default sampler; None for every other row."""
+    if record["method"] == "sample" and "task" not in record and record.get("temperature", 1.0) == 1.0 \
+            and predictor(record) == "default":
+        return f"{record['teacher']} ({record.get('corpus', '?')})"
+    return None
+
+
+def genppl_figure(records: list[dict], out: Path, curve_name=teacher_curve) -> Path | None:
+    """GenPPL (log) and entropy against steps (log 2), one curve per `curve_name(row)` (rows it names None are left
+    out), with the held-out text as a dashed line."""
     curves = defaultdict(list)
     real = [r for r in records if r["method"] == "real_text"]
     for r in records:
-        if r["method"] == "sample" and "task" not in r and r.get("temperature", 1.0) == 1.0 \
-                and predictor(r) == "default":
+        name = curve_name(r) if r["method"] != "real_text" else None
+        if name is not None:
             m = r["metrics"]
-            curves[f"{r['teacher']} ({r.get('corpus', '?')})"].append(
-                (r["steps"], m["gen_ppl"], m.get("gen_ppl_ci95"), m["entropy"]))
+            curves[name].append((r["steps"], m["gen_ppl"], m.get("gen_ppl_ci95"), m["entropy"]))
     if not curves:
         return None
     fig, (ax_ppl, ax_ent) = plt.subplots(1, 2, figsize=(10, 4))
@@ -81,7 +91,7 @@ def finish_panels(fig, panels, *, xlabel: str, out: Path, log2_x: bool = False) 
 def bleu_figure(records: list[dict], out: Path) -> Path | None:
     curves = defaultdict(list)
     for r in records:
-        if "task" in r and r["method"] == "sample":
+        if "task" in r and r["method"] == "sample" and not is_ar(r):
             for kind, m in r["metrics"].items():
                 name = "single" if kind == "single" else f"MBR-{r.get('candidates')}"
                 curves[(r["task"], name)].append((r["steps"], m["bleu"], m.get("bleu_ci95")))
@@ -97,6 +107,9 @@ def bleu_figure(records: list[dict], out: Path) -> Path | None:
         for r in records:
             if r.get("task") == task and r["method"] == "copy_source":
                 ax.axhline(r["metrics"]["single"]["bleu"], ls="--", lw=1, color="gray", label="copy the source")
+            if r.get("task") == task and is_ar(r) and r.get("candidates", 1) == 1:
+                ax.axhline(r["metrics"]["single"]["bleu"], ls=":", lw=1.5, color="k",
+                           label=f"AR seq2seq, {r['nfe']:g} NFE")
             if r.get("task") == task and r["method"] == "dlm_one" and r.get("stage") and not r.get("pad_prob"):
                 # the students, by NFE
                 kind = f"MBR-{r['candidates']}" if "mbr" in r["metrics"] else "single"

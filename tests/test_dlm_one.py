@@ -235,6 +235,6 @@ def test_report_lines_read_the_rows():
     before = {**student, "stage": 0, "pad_prob": 0.0, "t_init": 1490}
     text = "\n".join(comparison_lines([student, teacher, before]))
     assert "| teacher as G (no distillation), t_init 1490 | 0.1000" in text
-    assert "| DLM-One stage 2, 1 step ([PAD] p=0.1) | 0.1000 [0.0800, 0.1200] | 0.3000 |" in text
-    assert "| teacher, 2000 steps |" in text
-    assert "| DLM-One stage 2, 1 step ([PAD] p=0.1) | – | – | +0.0200 [+0.0100, +0.0300], 1500× |" in text
+    assert "| DLM-One stage 2, 1 step, [PAD] p=0.1 | 0.1000 [0.0800, 0.1200] | 0.3000 |" in text
+    assert "| DiffuSeq, 2000 steps |" in text
+    assert "| DLM-One stage 2, 1 step, [PAD] p=0.1 | – | – | +0.0200 [+0.0100, +0.0300], 1500× |" in text

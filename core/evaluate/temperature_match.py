@@ -5,9 +5,13 @@ the same steps with the temperature T* such that H(T*) ~= H_target. Entropy incr
 found by bisection on [lo, hi]. `sample_entropy_fn(T)` samples the teacher at temperature T and returns the mean
 unigram entropy; it may be noisy, so the search stops at |H(T) - H_target| <= tol or after max_iter steps and
 returns the closest point it evaluated.
+
+`genppl_at_entropy` answers the same question from rows already sampled: it reads a temperature sweep's GenPPL off
+at a given entropy (experiments.compare's "GenPPL at matched entropy" column).
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 
@@ -30,3 +34,25 @@ def match_temperature(sample_entropy_fn: Callable[[float], float], target_entrop
         evaluated.append((mid, h_mid))
         lo, hi = (mid, hi) if h_mid < target_entropy else (lo, mid)
     return min(evaluated, key=lambda point: abs(point[1] - target_entropy))
+
+
+def genppl_at_entropy(sweep: list[tuple[float, float, float]], target_entropy: float) -> tuple[float, int, int] | None:
+    """GenPPL of a temperature sweep read off at `target_entropy`, without sampling again.
+
+    sweep: (temperature, entropy, GenPPL) points of one method/model/steps. Along increasing temperature, the first
+    two neighbouring points whose entropies bracket the target (H_a <= H* <= H_b, either order) are joined by a
+    straight line in (entropy, log GenPPL):  log P* = log P_a + (H* - H_a) / (H_b - H_a) * (log P_b - log P_a).
+    log GenPPL is the mean negative log-likelihood, which is close to linear in entropy over a short temperature
+    step. Returns (GenPPL at H*, index of point a, index of point b) in `sweep`, or None when no neighbouring pair
+    brackets H* (never extrapolated). A single point exactly at H* counts as its own bracket.
+    """
+    order = sorted(range(len(sweep)), key=lambda i: (sweep[i][0], sweep[i][1]))
+    for i in order:
+        if sweep[i][1] == target_entropy:
+            return sweep[i][2], i, i
+    for a, b in zip(order, order[1:]):
+        (_, h_a, p_a), (_, h_b, p_b) = sweep[a], sweep[b]
+        if min(h_a, h_b) <= target_entropy <= max(h_a, h_b):
+            weight = (target_entropy - h_a) / (h_b - h_a)
+            return math.exp(math.log(p_a) + weight * (math.log(p_b) - math.log(p_a))), a, b
+    return None

@@ -1,0 +1,3 @@
+from experiments.compare.write import main
+
+raise SystemExit(main())

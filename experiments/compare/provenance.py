@@ -1,0 +1,138 @@
+"""May a row stand in a comparison table as it is? Two checks, both from fields the row already records.
+
+Stale rows. "A method's last change" is the last git commit that touched the method's source files (METHOD_SOURCES,
+`git log -1 -- <paths>`). A row is *current* when that commit is an ancestor of (or is) the commit the row records
+(`git merge-base --is-ancestor`), *stale* when it is not: the code has changed since the row was made, though the
+change may not move its numbers (a rename counts too). A row whose commit ends in "+dirty" was made from uncommitted
+code and is marked *dirty*; a commit this repository does not know is *unknown commit*; a method with no source
+path in the table and no history is *sources unknown*. The evaluator is not part of a method's sources: an
+evaluator change shows up as a different `evaluator` string, which the mismatch check below catches.
+
+Mismatched rows. Rows that differ in sample count, seed, evaluator or device never sit side by side silently: each
+table takes the most common value of every MATCH_FIELDS field over its rows, and a row (or an interpolated number)
+that differs gets a footnote marker whose note lists the differing fields.
+"""
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from core.paths import REPO_ROOT
+from experiments.compare.unconditional import is_ar
+
+# method -> the package and files whose change can change its rows ("{model}": the row's teacher family, in teachers/
+# or baselines/). The recipes in experiments/ are left out: they mostly move numbers into rows. Paths that do not
+# exist (yet, or any more) are harmless to `git log`.
+MODEL = ("teachers/{model}.py", "baselines/{model}.py")
+METHOD_SOURCES = {
+    "sample": MODEL,
+    "real_text": ("core/evaluate/unconditional.py",),
+    "copy_source": ("core/evaluate/seq2seq.py",),
+    "idlm": ("idlm", *MODEL),
+    "dlm_one": ("dlm_one", "teachers/diffuseq.py"),
+    "dcd": ("teachers/dcd.py", "baselines/dcd.py", *MODEL),
+    "sdtt": ("sdtt", "baselines/sdtt.py", "baselines/sdtt", *MODEL),
+    "ar": ("core/evaluate/reference_ar.py", "baselines/ar.py", "baselines/ar"),
+}
+MATCH_FIELDS = ("n_samples", "seed", "evaluator", "device")
+SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def source_key(record: dict) -> str:
+    """The METHOD_SOURCES entry of a row: every AR row shares one, so does every Duo-DCD row (the DCD model
+    sampled, or the dcd method); the entropy-matched control is the sampling method."""
+    method = record["method"].removesuffix(" (entropy-matched)")
+    if is_ar(record):
+        return "ar"
+    return "dcd" if method == "sample" and record.get("teacher") == "dcd" else method
+
+
+def source_paths(record: dict) -> tuple[str, ...]:
+    key = source_key(record)
+    templates = METHOD_SOURCES.get(key, (key, f"baselines/{key}.py", f"baselines/{key}"))
+    return tuple(t.format(model=record.get("teacher", "")) for t in templates)
+
+
+class GitHistory:
+    """The git questions the tables ask of one repository, each asked once per build of the tables."""
+
+    def __init__(self, repo: Path = REPO_ROOT):
+        self.repo = Path(repo)
+        self._changes: dict[tuple, str | None] = {}
+        self._ancestry: dict[tuple, bool | None] = {}
+
+    def _git(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=self.repo, capture_output=True, text=True)
+
+    def last_change(self, paths: tuple[str, ...]) -> str | None:
+        """The newest commit touching any of `paths`; None without history for them (or outside a git checkout)."""
+        if paths not in self._changes:
+            out = self._git("log", "-1", "--format=%H", "--", *paths)
+            self._changes[paths] = (out.stdout.strip() or None) if out.returncode == 0 else None
+        return self._changes[paths]
+
+    def is_ancestor(self, ancestor: str, commit: str) -> bool | None:
+        """None when `commit` is not in this repository."""
+        if (ancestor, commit) not in self._ancestry:
+            code = self._git("merge-base", "--is-ancestor", ancestor, commit).returncode
+            self._ancestry[(ancestor, commit)] = {0: True, 1: False}.get(code)
+        return self._ancestry[(ancestor, commit)]
+
+
+def row_status(record: dict, history: GitHistory) -> tuple[str, str | None]:
+    """(status, the method's last change) for one row; status is current / stale / dirty / unknown commit /
+    sources unknown."""
+    change = history.last_change(source_paths(record))
+    commit = str(record.get("commit") or "unknown")
+    if commit.endswith("+dirty"):
+        return "dirty", change
+    if change is None:
+        return "sources unknown", None
+    known = history.is_ancestor(change, commit)
+    return ("unknown commit" if known is None else "current" if known else "stale"), change
+
+
+class Mismatches:
+    """Footnote markers for rows whose MATCH_FIELDS differ from the most common values among `records`."""
+
+    def __init__(self, records: list[dict]):
+        self.usual = {field: _most_common([_value(r, field) for r in records]) for field in MATCH_FIELDS}
+        self.markers: dict[tuple, str] = {}
+
+    def differences(self, record: dict) -> tuple:
+        return tuple((f, _value(record, f)) for f in MATCH_FIELDS if _value(record, f) != self.usual[f])
+
+    def marker(self, *records: dict) -> str:
+        """"" when every record has the usual values, else the marker of their combined differences."""
+        differing = tuple(sorted({d for r in records for d in self.differences(r)}, key=str))
+        if not differing:
+            return ""
+        if differing not in self.markers:
+            n = len(self.markers)
+            self.markers[differing] = SUPERSCRIPTS[n] if n < len(SUPERSCRIPTS) else f"^{n + 1}"
+        return self.markers[differing]
+
+    def describe(self, *records: dict) -> str:
+        """The differing fields as text (the CSV's `mismatch` column)."""
+        differing = sorted({d for r in records for d in self.differences(r)}, key=str)
+        return "; ".join(f"{f}={v}" for f, v in differing)
+
+    def notes(self) -> list[str]:
+        if not self.markers:
+            return []
+        usual = ", ".join(f"{f} = {v}" for f, v in self.usual.items())
+        return [f"Rows without a marker share {usual}. Marked numbers differ:", "",
+                *(f"* {marker} " + ", ".join(f"{f} = {v}" for f, v in differing)
+                  for differing, marker in self.markers.items()), ""]
+
+
+def _value(record: dict, field: str):
+    value = record.get(field)
+    return None if value is None else str(value)
+
+
+def _most_common(values: list) -> str | None:
+    """Ties go to the value that sorts first, so the choice does not depend on row order."""
+    counts = Counter(values)
+    return min(counts, key=lambda v: (-counts[v], str(v))) if counts else None

@@ -1,0 +1,224 @@
+"""python -m experiments.compare on synthetic rows: matched-entropy interpolation, stale rows, mismatch markers, the
+Markdown / CSV contents and the figures."""
+import csv
+import json
+import math
+import subprocess
+
+import pytest
+
+from core.evaluate.results import git_commit
+from core.evaluate.temperature_match import genppl_at_entropy
+from experiments.compare.provenance import GitHistory, Mismatches, row_status
+from experiments.compare.render import comparison_tables
+from experiments.compare.write import main as compare_main
+
+
+def test_genppl_at_entropy_interpolates_log_genppl_between_the_bracketing_temperatures():
+    # (temperature, entropy, GenPPL), given out of temperature order
+    sweep = [(1.2, 3.4, 80.0), (0.8, 3.0, 10.0), (1.0, 3.2, 40.0)]
+    value, a, b = genppl_at_entropy(sweep, 3.1)             # halfway from (3.0, 10) to (3.2, 40): sqrt(10 * 40)
+    assert value == pytest.approx(20.0) and {a, b} == {1, 2}
+    assert genppl_at_entropy(sweep, 3.35)[0] == pytest.approx(math.exp(math.log(40) + 0.75 * math.log(2)))
+    assert genppl_at_entropy(sweep, 3.2) == (40.0, 2, 2)    # a point exactly at H*
+    assert genppl_at_entropy(sweep, 3.5) is None and genppl_at_entropy(sweep, 2.9) is None   # never extrapolated
+    assert genppl_at_entropy([(1.0, 3.1, 9.0)], 3.0) is None
+
+
+def test_a_non_monotone_sweep_uses_the_first_bracketing_pair_along_temperature():
+    sweep = [(0.8, 3.0, 10.0), (0.9, 3.2, 20.0), (1.0, 3.1, 30.0)]
+    assert genppl_at_entropy(sweep, 3.15)[1:] == (0, 1)
+    assert genppl_at_entropy(sweep, 3.15)[0] == pytest.approx(10 * 2 ** 0.75)
+
+
+def _git(repo, *args):
+    out = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def _commit(repo, path, text):
+    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / path).write_text(text)
+    _git(repo, "add", path)
+    _git(repo, "commit", "-q", "-m", f"change {path}")
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def test_rows_older_than_their_methods_last_change_are_stale(tmp_path):
+    _git(tmp_path, "init", "-q")
+    first = _commit(tmp_path, "teachers/mdlm.py", "v1")
+    other = _commit(tmp_path, "teachers/sedd.py", "v1")
+    changed = _commit(tmp_path, "teachers/mdlm.py", "v2")
+    later = _commit(tmp_path, "README.md", "text")
+
+    def status(commit, method="sample", teacher="mdlm"):
+        return row_status({"method": method, "teacher": teacher, "commit": commit}, GitHistory(tmp_path))
+
+    assert status(first) == ("stale", changed)
+    assert status(other) == ("stale", changed)
+    assert status(changed) == ("current", changed) and status(later) == ("current", changed)
+    assert status(other, teacher="sedd") == ("current", other)      # the sedd sampler has not changed since
+    assert status(first, method="sample (entropy-matched)") == ("stale", changed)
+    assert status(later + "+dirty")[0] == "dirty"
+    assert status("unknown")[0] == "unknown commit" and status("0" * 40)[0] == "unknown commit"
+    assert status(later, method="new_method", teacher="none")[0] == "sources unknown"   # no code, no history
+    assert status(later, method="sample", teacher="ar_lm")[0] == "sources unknown"      # no AR baseline yet
+    sdtt = _commit(tmp_path, "baselines/sdtt.py", "v1")                 # SDTT rows depend on SDTT and the teacher
+    assert status(sdtt, method="sdtt") == ("current", sdtt) and status(later, method="sdtt")[0] == "stale"
+    ar = _commit(tmp_path, "baselines/ar.py", "v1")
+    assert status(ar, teacher="ar_lm") == ("current", ar) and status(ar, teacher="ar_seq2seq")[0] == "current"
+    dcd = _commit(tmp_path, "teachers/dcd.py", "v1")
+    _git(tmp_path, "mv", "teachers/dcd.py", "baselines/dcd.py")
+    _git(tmp_path, "commit", "-q", "-m", "move")
+    moved = _git(tmp_path, "rev-parse", "HEAD")
+    assert status(dcd, teacher="dcd") == ("stale", moved) and status(moved, method="dcd", teacher="duo")[0] == "current"
+
+
+def _row(file, **fields):
+    row = {"method": "sample", "teacher": "mdlm", "corpus": "toy", "steps": 8, "nfe": 8, "temperature": 1.0,
+           "n_samples": 64, "seed": 0, "evaluator": "ar-toy", "device": "cpu", "seconds_per_sample": 0.5,
+           "commit": "unknown", "command": f"python -m experiments.run {file}",
+           "metrics": {"gen_ppl": 20.0, "entropy": 3.0}}
+    metrics = fields.pop("metrics", {})
+    row.update(fields)
+    row["metrics"] = {**row["metrics"], **metrics}
+    row["metrics"]["gen_ppl_ci95"] = [0.9 * row["metrics"]["gen_ppl"], 1.1 * row["metrics"]["gen_ppl"]]
+    return file, row
+
+
+def _seq2seq(file, method, steps, seconds, bleu, candidates=1, **fields):
+    metrics = {"single": {"bleu": bleu, "bleu_ci95": [bleu - 0.01, bleu + 0.01], "rouge_l": 0.3, "bertscore": 0.5,
+                          "dist1": 0.9, **({"self_bleu": 0.2, "div4": 0.8} if candidates > 1 else {})}}
+    if candidates > 1:
+        metrics["mbr"] = {"bleu": bleu + 0.05, "rouge_l": 0.4, "bertscore": 0.6, "dist1": 0.95}
+    return file, {"method": method, "teacher": "diffuseq", "task": "qqp", "steps": steps, "nfe": steps,
+                  "candidates": candidates, "n_samples": 64, "seed": 0, "evaluator": "bleu", "device": "cpu",
+                  "seconds_per_sample": seconds, "commit": "unknown", "command": f"python -m experiments.run {file}",
+                  "metrics": metrics, **fields}
+
+
+def synthetic_rows():
+    return dict([
+        _row("text.json", method="real_text", teacher="none", steps=0, nfe=0, seconds_per_sample=0.0,
+             n_samples=256, metrics={"entropy": 3.1, "gen_ppl": 5.0}),
+        _row("mdlm8-T0.9.json", temperature=0.9, metrics={"entropy": 3.0, "gen_ppl": 10.0}),
+        _row("mdlm8.json", metrics={"entropy": 3.2, "gen_ppl": 40.0}),
+        _row("mdlm8-T1.1.json", temperature=1.1, metrics={"entropy": 3.3, "gen_ppl": 60.0}),
+        _row("mdlm1024.json", steps=1024, nfe=1024, seconds_per_sample=20.0, n_samples=256,
+             metrics={"entropy": 3.05, "gen_ppl": 12.0}),
+        _row("idlm8.json", method="idlm", student_path="checkpoints/idlm-mdlm-toy", metrics={"entropy": 2.9}),
+        _row("idlm8-matched.json", method="teacher (entropy-matched)", temperature=0.85,
+             metrics={"entropy": 2.9, "gen_ppl": 9.0}),
+        _row("sdtt8.json", method="sdtt", student_path="checkpoints/sdtt-mdlm-toy", evaluator="gpt2-large"),
+        _row("dcd8.json", teacher="dcd"),
+        _seq2seq("d2000.json", "sample", 2000, 10.0, 0.07),
+        _seq2seq("d10.json", "sample", 10, 0.1, 0.06),
+        _seq2seq("d100.json", "sample", 100, 1.0, 0.065),                  # not in the paper's layout
+        _seq2seq("d1.json", "sample", 1, 0.01, 0.04),
+        _seq2seq("d10-mbr.json", "sample", 10, 1.0, 0.06, candidates=10),
+        _seq2seq("one-s2.json", "dlm_one", 1, 0.01, 0.09, stage=2, device="cuda"),
+        _seq2seq("one-s1.json", "dlm_one", 1, 0.01, 0.08, stage=1),
+        _seq2seq("one-pad.json", "dlm_one", 1, 0.01, 0.08, stage=2, pad_prob=0.1),
+        _seq2seq("ar.json", "sample", 12, 0.02, 0.1, teacher="ar_seq2seq"),
+        _row("arlm.json", teacher="ar_lm", steps=128, nfe=128, metrics={"entropy": 3.15, "gen_ppl": 8.0}),
+    ])
+
+
+def _write(folder, rows):
+    folder.mkdir(exist_ok=True)
+    for name, row in rows.items():
+        (folder / name).write_text(json.dumps(row))
+
+
+def test_mismatched_rows_carry_a_marker_and_a_note():
+    rows = [dict(r, _file=name) for name, r in synthetic_rows().items()]
+    marks = Mismatches([r for r in rows if "task" not in r])
+    by_file = {r["_file"]: r for r in rows}
+    text, teacher, sdtt = by_file["text.json"], by_file["mdlm8.json"], by_file["sdtt8.json"]
+    assert marks.marker(teacher) == "" and marks.marker(text) == "¹" and marks.marker(sdtt) == "²"
+    assert marks.marker(teacher, text) == "¹"                   # a number made from several rows: their differences
+    assert marks.describe(sdtt) == "evaluator=gpt2-large"
+    assert marks.notes()[-3:] == ["* ¹ n_samples = 256", "* ² evaluator = gpt2-large", ""]
+    assert "n_samples = 64, seed = 0, evaluator = ar-toy, device = cpu" in marks.notes()[0]
+
+
+def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
+    _write(tmp_path, synthetic_rows())
+    assert compare_main(["--results-dir", str(tmp_path)]) == 0
+    out = tmp_path / "compare"
+    for name in ("genppl_vs_steps_toy.png", "frontier_toy.png", "bleu_vs_steps.png", "pareto.png"):
+        assert (out / name).stat().st_size > 10_000, name
+
+    with open(out / "idlm_table1_toy.csv") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == [
+            "corpus", "group", "method", "model", "sampler", "student", "steps", "nfe", "temperature", "gen_ppl",
+            "gen_ppl_ci95_low", "gen_ppl_ci95_high", "entropy", "mauve", "seconds_per_sample", "matched_entropy",
+            "gen_ppl_at_matched_entropy", "sweep_temperatures", "n_samples", "seed", "evaluator", "device",
+            "mismatch", "status", "method_last_change", "commit", "command", "file"]
+        rows = list(reader)
+    # held-out text first, then the groups in the paper's order; the T != 1 rows and the control are sweep points only
+    assert [(r["group"], r["file"]) for r in rows] == [
+        ("held-out text", "text.json"), ("AR", "arlm.json"), ("teacher", "mdlm8.json"), ("teacher", "mdlm1024.json"),
+        ("SDTT", "sdtt8.json"), ("Duo-DCD", "dcd8.json"), ("IDLM", "idlm8.json")]
+    assert rows[1]["model"] == "ar_lm" and rows[1]["status"] == "unknown commit"
+    teacher8 = rows[2]
+    # H* = 3.1 (the held-out text) between T = 0.9 (3.0, 10) and T = 1 (3.2, 40): sqrt(10 * 40)
+    assert float(teacher8["gen_ppl_at_matched_entropy"]) == pytest.approx(20.0)
+    assert teacher8["sweep_temperatures"] == "0.85 0.9 1 1.1" and teacher8["matched_entropy"] == "3.1"
+    assert rows[3]["gen_ppl_at_matched_entropy"] == "" and rows[6]["gen_ppl_at_matched_entropy"] == ""
+    assert teacher8["command"] == "python -m experiments.run mdlm8.json" and teacher8["status"] == "unknown commit"
+    assert rows[4]["mismatch"] == "evaluator=gpt2-large" and rows[3]["mismatch"] == "n_samples=256"
+
+    table = (out / "idlm_table1_toy.md").read_text()
+    assert "| group | model | sampler | steps | T | GenPPL ↓ [95% CI] | entropy | MAUVE ↑ | s / sample | " \
+           "GenPPL at H* = 3.1 ↓ | sweep T | status | commit | row |" in table
+    assert "| teacher | mdlm | default | 8 | 1 | 40 [36, 44] | 3.2 | – | 0.5 | 20 | 0.85 0.9 1 1.1 | " \
+           "**unknown commit** | `unknown` | [mdlm8.json](../mdlm8.json) |" in table
+    assert "| IDLM | mdlm | default | 8 | 1 | 20 [18, 22] | 2.9 | – | 0.5 | – | 1 | **unknown commit** |" in table
+    assert "| SDTT² | mdlm |" in table and "| teacher¹ | mdlm | default | 1024 |" in table
+    assert "* ² evaluator = gpt2-large" in table
+
+    with open(out / "dlm_one_table1_qqp.csv") as f:
+        seq = list(csv.DictReader(f))
+    assert list(seq[0]) == [
+        "task", "row", "method", "stage", "steps", "candidates", "bleu", "bleu_ci95_low", "bleu_ci95_high", "rouge_l",
+        "bertscore", "dist1", "self_bleu", "div4", "nfe", "seconds_per_sample", "speedup_vs_diffuseq_2000",
+        "n_samples", "seed", "evaluator", "device", "mismatch", "status", "method_last_change", "commit", "command",
+        "file"]
+    assert [r["row"] for r in seq] == ["AR seq2seq", "DiffuSeq, 2000 steps", "DiffuSeq, 10 steps",
+                                       "DiffuSeq, 1 step", "DLM-One stage 1, 1 step", "DLM-One stage 2, 1 step",
+                                       "DiffuSeq, 10 steps, MBR-10"]
+    assert [float(r["speedup_vs_diffuseq_2000"]) for r in seq] == pytest.approx([500, 1, 100, 1000, 1000, 1000, 10])
+    assert seq[-1]["bleu"] == "0.11" and seq[-1]["self_bleu"] == "0.2"     # MBR choice; diversity of the candidates
+    assert seq[5]["mismatch"] == "device=cuda"
+    seq_md = (out / "dlm_one_table1_qqp.md").read_text()
+    assert "| DLM-One stage 2, 1 step¹ | 0.09 [0.08, 0.1] | 0.3 | 0.5 | 0.9 | – | – | 1 | 0.01 | 1000×¹ |" \
+        in seq_md
+
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.index("## Method comparison") < readme.index("## Unconditional generation (IDLM)")
+    assert "[mdlm8.json](mdlm8.json)" in readme and "![pareto.png](compare/pareto.png)" in readme
+    assert "### Conditional generation, qqp (DLM-One's Table 1 layout)" in readme
+    assert f"Row statuses as of commit `{git_commit()}`." in readme
+    assert (out / "README.md").read_text().count("# Unconditional generation, toy") == 1
+
+
+def test_tables_without_ar_sdtt_or_text_rows_still_build():
+    rows = [dict(r, _file=name) for name, r in synthetic_rows().items()
+            if r["method"] in ("sample", "idlm") and "task" not in r and r["teacher"] != "ar_lm"]
+    [table] = comparison_tables(rows)
+    assert [row["group"] for row in table.csv_rows] == ["teacher", "teacher", "Duo-DCD", "IDLM"]
+    assert "GenPPL at H* ↓" in table.headers and "no held-out-text row" in table.intro[0]
+    assert {row["gen_ppl_at_matched_entropy"] for row in table.csv_rows} == {None}
+
+
+def test_a_broken_row_writes_nothing(tmp_path, capsys):
+    rows = synthetic_rows()
+    del rows["d10.json"]["nfe"]
+    _write(tmp_path, rows)
+    assert compare_main(["--results-dir", str(tmp_path)]) == 1
+    assert "d10.json: missing required keys ['nfe']" in capsys.readouterr().err
+    assert not (tmp_path / "compare").exists() and not (tmp_path / "README.md").exists()
+    assert compare_main(["--results-dir", str(tmp_path / "nowhere")]) == 1
