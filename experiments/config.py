@@ -7,6 +7,8 @@ teacher would silently ignore (`check_combinations`).
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -178,3 +180,58 @@ def help_text() -> str:
 def run_name(cfg: DictConfig) -> str:
     where = cfg.task if cfg.teacher == "diffuseq" else cfg.corpus
     return f"{cfg.teacher}-{where}-{cfg.preset}"
+
+
+def path_digest(path) -> str:
+    """A short, machine-independent tag of a folder: its name and 6 hex digits of its path (relative to the repository
+    when inside it), so two folders of the same name get different tags and the same folder always the same one."""
+    from core.paths import REPO_ROOT
+
+    resolved = Path(path).expanduser().resolve()
+    key = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
+    name = re.sub(r"[^A-Za-z0-9._]+", "_", resolved.name)[:24] or "root"
+    return f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+
+
+def is_committed_teacher(cfg: DictConfig) -> bool:
+    """True when the teacher is the default one: no teacher_path, or teacher_path naming checkpoints/<run name>."""
+    from core.paths import REPO_ROOT
+
+    if not cfg.teacher_path:
+        return True
+    return Path(cfg.teacher_path).expanduser().resolve() == (REPO_ROOT / "checkpoints" / run_name(cfg)).resolve()
+
+
+def data_suffix(cfg: DictConfig) -> str:
+    """What a run's or row's name adds for the data and teacher it used when they are not the defaults: empty for
+    the embedded corpus/task and the committed teacher, so the default names stay what they have always been."""
+    parts = []
+    if cfg.data.path:
+        parts.append(f"-data-{path_digest(cfg.data.path)}")
+    if not is_committed_teacher(cfg):
+        parts.append(f"-from-{path_digest(cfg.teacher_path)}")
+    return "".join(parts)
+
+
+def row_suffix(cfg: DictConfig) -> str:
+    """Everything beyond <method/teacher>-<corpus|task>-<preset>-steps<K> that changes a result row's numbers, as a
+    name suffix built the same way by every recipe (experiments.run, experiments.idlm, experiments.dlm_one): sampler
+    options that differ from the defaults, fewer samples than the default, a seed other than the default, and the
+    data folder and teacher (data_suffix). Empty for the default settings, so the committed row names stay valid.
+    A larger sample than the default keeps the name: it measures the same quantity more precisely (the committed
+    real-text and 1024-step MDLM rows use 256 samples), and the row records its sample count."""
+    base, parts = OmegaConf.load(CONFIG_DIR / "defaults.yaml"), []
+    s, d = cfg.sampling, cfg.diffuseq
+    if cfg.method in SAMPLED_BY and cfg.teacher != "diffuseq":     # the discrete samplers' options
+        parts += [f"-{s.predictor}"] if s.predictor != base.sampling.predictor else []
+        parts += [f"-T{s.temperature:g}"] if s.temperature != base.sampling.temperature else []
+        parts += [f"-p{s.top_p:g}"] if s.top_p != base.sampling.top_p else []
+        parts += ["-fp32"] if s.float64 != base.sampling.float64 else []
+        parts += ["-nocache"] if s.cache != base.sampling.cache else []
+    if cfg.method == "sample" and cfg.teacher == "diffuseq":       # the DiffuSeq sampler's options
+        parts += [f"-{d.sampler}"] if d.sampler != base.diffuseq.sampler else []
+        parts += [f"-respace_{d.respace}"] if d.respace != base.diffuseq.respace else []
+        parts += ["-noclamp"] if d.clamp != base.diffuseq.clamp else []
+    parts += [f"-n{s.num_samples}"] if s.num_samples < base.sampling.num_samples else []
+    parts += [f"-seed{cfg.seed}"] if cfg.seed != base.seed else []
+    return "".join(parts) + data_suffix(cfg)
