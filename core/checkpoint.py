@@ -75,24 +75,71 @@ def contiguous_state(module_or_state) -> dict[str, torch.Tensor]:
 
 
 def atomic_save_folder(folder: str | Path, write_fn) -> Path:
-    """Build a folder in a temporary sibling with `write_fn(tmp_path)`, then swap it into place."""
+    """Build a folder in a temporary sibling `.<name>.tmp*` with `write_fn(tmp_path)`, then swap it into place:
+    `<name>` → `.<name>.old`, tmp → `<name>`, delete `.<name>.old`. A kill at any instant leaves either `<name>` or
+    `.<name>.old` complete; `recover_folder` (run first here, and by the loops before they look for a state) puts the
+    complete one back and deletes the leftovers."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(folder)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp"))
     try:
         write_fn(tmp)
+        _crash_point(folder, "written")
         old = folder.with_name(f".{folder.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
         if folder.exists():
             os.replace(folder, old)
+        _crash_point(folder, "moved_aside")
         os.replace(tmp, folder)
+        _crash_point(folder, "swapped")
         if old.exists():
             shutil.rmtree(old)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return folder
+
+
+def recover_folder(folder: str | Path) -> bool:
+    """Undo what a kill inside `atomic_save_folder` left: when `<name>` is missing but `.<name>.old` (the previous,
+    complete folder) exists, move it back; then delete `.<name>.old` and every `.<name>.tmp*` (writes that never
+    finished). Returns True when the folder was restored. One writer per folder is assumed (a run folder's loop)."""
+    folder = Path(folder)
+    old = folder.with_name(f".{folder.name}.old")
+    restored = False
+    if not folder.exists() and old.is_dir():
+        os.replace(old, folder)
+        restored = True
+        print(f"{folder}: restored the previous checkpoint left by an interrupted write")
+    if old.exists():
+        shutil.rmtree(old)
+    for leftover in folder.parent.glob(f".{folder.name}.tmp*") if folder.parent.is_dir() else ():
+        shutil.rmtree(leftover, ignore_errors=True)
+    return restored
+
+
+# Kill tests (tests/test_interrupt.py): DLM_TEST_KILL_AT=<folder name>:<point>:<n> kills this process with SIGKILL
+# at `point` of the n-th swap of a folder of that name, so a test can stop a real run inside a swap deterministically.
+_KILL_AT = os.environ.get("DLM_TEST_KILL_AT", "")
+_swaps: dict[str, int] = {}
+
+
+def _crash_point(folder: Path, point: str) -> None:
+    if not _KILL_AT:
+        return
+    name, where, count = _KILL_AT.split(":")
+    if folder.name != name or where != point:
+        return
+    _swaps[name] = _swaps.get(name, 0) + 1
+    if _swaps[name] == int(count):
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def has_training_state(folder: str | Path) -> bool:
+    """Whether `folder` holds a resumable state, after recovering it from an interrupted swap (recover_folder)."""
+    recover_folder(folder)
+    return (Path(folder) / TRAINER_FILE).is_file()
 
 
 def save_pretrained(folder: str | Path, state: dict[str, torch.Tensor], config: dict, *, card: str | None = None) -> Path:
