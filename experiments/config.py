@@ -7,6 +7,7 @@ teacher would silently ignore (`check_combinations`).
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core.errors import ConfigError
+from experiments.checks import check_applicable, check_models, check_values
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -105,7 +107,10 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
     given = flat_keys(cli)
     unknown = [k for k in given if k not in valid]
     if unknown:
-        raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {sorted(valid)}")
+        close = {k: difflib.get_close_matches(k, valid, n=1, cutoff=0.6) for k in unknown}
+        hints = "; ".join(f"{k}: did you mean {c[0]}?" for k, c in close.items() if c)
+        raise ConfigError(f"unknown config key(s) {unknown}" + (f" ({hints})" if hints else "")
+                          + f"; valid keys: {sorted(valid)}")
     if given.get("method") == "dlm_one":   # DLM-One distils the DiffuSeq teacher only: make it the default
         if given.setdefault("teacher", "diffuseq") != "diffuseq":
             raise ConfigError(f"method=dlm_one distils a DiffuSeq teacher; got teacher={given['teacher']}")
@@ -130,7 +135,10 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
             raise ConfigError(f"config key {key!r} = {merged[key]!r} is not one of {allowed}")
     if isinstance(cfg.steps, (ListConfig,)) or int(cfg.steps) < 1:
         raise ConfigError(f"config key 'steps' must be a positive integer, got {cfg.steps!r}")
+    check_values(flat_keys(cfg))
+    check_applicable(cfg, given, command)
     check_combinations(cfg, valid, command)
+    check_models(cfg, given, command)
     return cfg
 
 
@@ -157,11 +165,11 @@ def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
         values = flat_keys(cfg)
         for key in IGNORED_WHEN_SAMPLING.get(cfg.teacher, ()):
             if values[key] != defaults[key]:
-                raise ConfigError(f"{key}={_shown(values[key])} has no effect with teacher={cfg.teacher}, whose "
-                                  f"sampler ignores it; leave it at its default ({_shown(defaults[key])})")
+                raise ConfigError(f"{key}={shown(values[key])} has no effect with teacher={cfg.teacher}, whose "
+                                  f"sampler ignores it; leave it at its default ({shown(defaults[key])})")
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
     """A value as it is typed on the command line (true, not Python's True)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
 

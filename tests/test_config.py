@@ -95,9 +95,11 @@ def test_options_the_teacher_would_ignore_are_refused_unless_default(teacher, ke
                                           rf"ignores it; leave it at its default \({default}\)$"):
         load_config([f"teacher={teacher}", f"{key}={value}"])
     assert load_config([f"teacher={teacher}", f"{key}={default}"]).teacher == teacher   # the default is accepted
-    # methods that do not sample the teacher, and pretraining, do not read these keys
-    assert load_config([f"teacher={teacher}", f"{key}={value}"], command="pretrain").teacher == teacher
-    assert load_config(["method=real_text", f"teacher={teacher}", f"{key}={value}"]).method == "real_text"
+    # pretraining and the methods that sample no teacher do not read these keys either: refused too
+    with pytest.raises(ConfigError, match=rf"^{key}={value} has no effect here: pretraining neither samples"):
+        load_config([f"teacher={teacher}", f"{key}={value}"], command="pretrain")
+    with pytest.raises(ConfigError, match=r"^teacher=.* has no effect here: method=real_text scores held-out text"):
+        load_config(["method=real_text", f"teacher={teacher}", f"{key}={value}"])
 
 
 def test_mdlm_keeps_every_sampling_option():

@@ -49,8 +49,11 @@ def test_data_folder_and_teacher_are_in_the_name(tmp_path):
     assert re.fullmatch(r"corpus-[0-9a-f]{6}", a) and a != b and a == path_digest(str(tmp_path / "a" / "corpus"))
     # inside the repository the tag does not depend on where the clone lives
     assert path_digest(REPO_ROOT / "checkpoints" / "x") == "x-" + __import__("hashlib").sha1(b"checkpoints/x").hexdigest()[:6]
-    assert name_of(f"data.path={tmp_path / 'a' / 'corpus'}") == f"mdlm-shakespeare-small-steps64-data-{a}"
+    assert row_suffix(load_config(["method=real_text", f"data.path={tmp_path / 'a' / 'corpus'}"])) == f"-data-{a}"
+    (tmp_path / "b" / "corpus" / "config.json").write_text('{"family": "mdlm", "tokenizer": "char"}')
     assert name_of(f"teacher_path={tmp_path / 'b' / 'corpus'}") == f"mdlm-shakespeare-small-steps64-from-{b}"
+    assert name_of(f"teacher_path={tmp_path / 'b' / 'corpus'}", f"data.path={tmp_path / 'a' / 'corpus'}") == \
+        f"mdlm-shakespeare-small-steps64-data-{a}-from-{b}"
 
 
 def committed_single_rows():

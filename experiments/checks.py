@@ -1,0 +1,186 @@
+"""Start-up checks of a config tree beyond keys, types and choices (experiments.config): values out of range, keys
+that the command, method or teacher would ignore, output folders that cannot be written, and model folders (teacher,
+evaluator) that do not fit. All run before any model loads or any sample is drawn; each refusal is one line.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from core.errors import ConfigError
+
+# key -> (test, what the key must be)
+POSITIVE = "a positive integer"
+RANGES = {
+    "sampling.num_samples": (lambda v: v >= 1, POSITIVE),
+    "sampling.batch_size": (lambda v: v >= 1, POSITIVE),
+    "sampling.temperature": (lambda v: v > 0, "> 0 (the logits are divided by it)"),
+    "sampling.top_p": (lambda v: 0 < v <= 1, "in (0, 1] (the probability mass kept)"),
+    "threads": (lambda v: v >= 0, ">= 0 (0 = torch's default)"),
+    "data.seq_len": (lambda v: v >= 3, ">= 3 (BOS, one token, EOS)"),
+    "train.batch_size": (lambda v: v >= 1, POSITIVE),
+    "train.max_steps": (lambda v: v >= 1, POSITIVE),
+    "train.max_minutes": (lambda v: v >= 0, ">= 0 (0 = no limit)"),
+    "train.eval_every": (lambda v: v >= 1, POSITIVE),
+    "train.save_every": (lambda v: v >= 1, POSITIVE),
+    "train.log_every": (lambda v: v >= 1, POSITIVE),
+    "train.eval_batches": (lambda v: v >= 1, POSITIVE),
+    "train.lr": (lambda v: v > 0, "> 0"),
+    "train.warmup_steps": (lambda v: v >= 0, ">= 0"),
+    "train.decay_steps": (lambda v: v >= 0, ">= 0"),
+    "train.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "distill.max_steps": (lambda v: v >= 1, POSITIVE),
+    "distill.max_minutes": (lambda v: v >= 0, ">= 0 (0 = no limit)"),
+    "distill.batch_size": (lambda v: v >= 1, POSITIVE),
+    "distill.lr": (lambda v: v > 0, "> 0"),
+    "distill.fake_lr": (lambda v: v > 0, "> 0"),
+    "distill.fake_steps": (lambda v: v >= 1, POSITIVE),
+    "distill.eval_every": (lambda v: v >= 1, POSITIVE),
+    "distill.save_every": (lambda v: v >= 1, POSITIVE),
+    "distill.log_every": (lambda v: v >= 1, POSITIVE),
+    "distill.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "diffuseq.candidates": (lambda v: v >= 1, POSITIVE),
+    "diffuseq.val_sources": (lambda v: v >= 1, POSITIVE),
+    "diffuseq.val_steps": (lambda v: v >= 1, POSITIVE),
+    "idlm.val_samples": (lambda v: v >= 1, POSITIVE),
+    "idlm.val_steps": (lambda v: v >= 1, POSITIVE),
+    "dlm_one.steps": (lambda v: v >= 1, POSITIVE),
+    "dlm_one.pad_prob": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "eval.num_show": (lambda v: v >= 0, ">= 0"),
+}
+SEQ2SEQ_METHODS = ("copy_source", "dlm_one")      # methods that read `task` whatever `teacher` says
+TEACHERLESS_METHODS = ("real_text", "copy_source")  # yardsticks: no model is sampled
+FROM_SCRATCH = ("mdlm", "sedd", "duo", "ar", "diffuseq")   # pretraining families that start from no teacher
+RUN_ONLY_BLOCKS = ("sampling.", "eval.", "idlm.", "dlm_one.", "distill.")
+TEACHER_LOADING = ("sample", "idlm", "dlm_one")
+
+
+def check_values(values: dict) -> None:
+    for key, (ok, what) in RANGES.items():
+        if key in values and values[key] is not None and not ok(values[key]):
+            raise ConfigError(f"{key}={values[key]} is out of range: it must be {what}")
+
+
+def is_seq2seq(cfg: DictConfig) -> bool:
+    return cfg.teacher == "diffuseq" or cfg.method in SEQ2SEQ_METHODS
+
+
+def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
+    """Refuse a key given on the command line that this command / method / teacher would silently ignore."""
+    def refuse(key: str, why: str):
+        from experiments.config import shown
+        raise ConfigError(f"{key}={shown(given[key])} has no effect here: {why}")
+    seq2seq = cfg.teacher == "diffuseq" if command == "pretrain" else is_seq2seq(cfg)
+    if "task" in given and not seq2seq:
+        refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for teacher=diffuseq "
+                       f"and method=copy_source|dlm_one")
+    if "corpus" in given and seq2seq:
+        refuse("corpus", "a seq2seq run reads its task (task=qqp|qg|ts, or data.path=<DiffuSeq folder>)")
+    for key in [k for k in given if k.startswith("diffuseq.")]:
+        if not seq2seq:
+            refuse(key, f"diffuseq.* keys apply to teacher=diffuseq and method=copy_source|dlm_one only")
+    if command == "pretrain":
+        for key in [k for k in given if k.startswith(RUN_ONLY_BLOCKS) or k in ("student_path", "results_dir")]:
+            refuse(key, "pretraining neither samples nor evaluates; this key belongs to experiments.run")
+        if "teacher_path" in given and cfg.teacher in FROM_SCRATCH:
+            refuse("teacher_path", f"teacher={cfg.teacher} is pretrained from scratch (only teacher=dcd starts from "
+                                   f"a teacher)")
+        return
+    if cfg.method in TEACHERLESS_METHODS:
+        for key in ("teacher", "teacher_path", "student_path", "steps"):
+            if key in given:
+                refuse(key, f"method={cfg.method} scores {'held-out text' if cfg.method == 'real_text' else 'the source'}"
+                            f", no model")
+    if "student_path" in given and cfg.method == "sample":
+        refuse("student_path", "method=sample samples the teacher; a student is evaluated with method=idlm|dlm_one")
+    for block in ("idlm", "dlm_one"):
+        for key in [k for k in given if k.startswith(block + ".")]:
+            if cfg.method != block:
+                refuse(key, f"{block}.* keys apply to method={block} only")
+
+
+def check_output_folder(key: str, folder) -> None:
+    """A folder the command will write into: a folder already, or creatable and writable."""
+    path = Path(folder).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{key}={folder} is a file, not a folder")
+    existing = next(p for p in [path, *path.parents] if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"{key}={folder} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={folder} is not writable ({existing} does not allow writing)")
+
+
+def check_evaluator(name: str) -> None:
+    """eval.evaluator: "auto", a model folder (config.json), or a model name in the local Hugging Face cache."""
+    if name == "auto":
+        return
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"eval.evaluator={name}: the folder has no config.json (expected a reference AR model "
+                              f"from `python -m experiments.pretrain teacher=ar` or a Hugging Face causal LM folder)")
+        return
+    if path.exists():
+        raise ConfigError(f"eval.evaluator={name} is a file, not a model folder")
+    from huggingface_hub import try_to_load_from_cache
+    try:
+        cached = try_to_load_from_cache(name, "config.json")
+    except Exception:  # not a valid repository id either
+        cached = None
+    if not isinstance(cached, str):
+        raise ConfigError(f"eval.evaluator={name} is neither a model folder nor a model in the local Hugging Face "
+                          f"cache; pass a folder (e.g. checkpoints/ar-shakespeare-small) or leave it at auto")
+
+
+def check_teacher_folder(cfg: DictConfig, folder: Path, command: str) -> None:
+    """The teacher's config.json (read, no weights) fits the command: family, task or corpus, sampling steps."""
+    from core.checkpoint import read_json
+    from experiments.setup import corpus_tokenizer_name
+
+    config = read_json(folder / "config.json", missing="no config.json (expected a pretrained model folder)")
+    family = config.get("family") if isinstance(config, dict) else None
+    wanted = ("duo", "dcd") if cfg.teacher == "dcd" else (cfg.teacher,)
+    if family not in wanted:
+        raise ConfigError(f"teacher_path={folder} holds a {family or 'non-project'!r} model (its config.json), not "
+                          f"a teacher={cfg.teacher} model")
+    if cfg.data.path:
+        return   # the teacher was trained on data.path's data: nothing to compare against the embedded task/corpus
+    if family == "diffuseq":
+        if config.get("task") not in (None, cfg.task):
+            raise ConfigError(f"teacher_path={folder} was trained on task {config['task']}, not task={cfg.task} "
+                              f"(pass task={config['task']})")
+        num_steps = config.get("process", {}).get("num_steps")
+        if command == "run" and cfg.method == "sample" and num_steps and cfg.steps > num_steps:
+            raise ConfigError(f"steps={cfg.steps} is more than the {num_steps} diffusion steps of {folder}")
+    elif config.get("tokenizer") not in (None, corpus_tokenizer_name(cfg.corpus)):
+        raise ConfigError(f"teacher_path={folder} holds a model on the {config['tokenizer']!r} tokenizer, but "
+                          f"corpus={cfg.corpus} uses {corpus_tokenizer_name(cfg.corpus)!r}")
+
+
+def check_models(cfg: DictConfig, given: dict, command: str) -> None:
+    """The model folders a run will load, and its output folders."""
+    from experiments.config import run_name
+    from experiments.setup import CHECKPOINTS_DIR
+
+    loads_teacher = (command == "run" and cfg.method in TEACHER_LOADING and not (cfg.method == "dlm_one" and
+                                                                                  cfg.student_path)) \
+        or (command == "pretrain" and cfg.teacher == "dcd")
+    if loads_teacher and cfg.data.path and not cfg.teacher_path and command == "run":
+        raise ConfigError(f"data.path={cfg.data.path} needs the teacher trained on it: pass teacher_path=<its "
+                          f"pretrained folder> (the committed teacher was trained on the embedded "
+                          f"{'task' if is_seq2seq(cfg) else 'corpus'})")
+    if loads_teacher:
+        # the default: the committed teacher (pretrain teacher=dcd starts from the committed Duo)
+        default = f"duo-{cfg.corpus}-{cfg.preset}" if command == "pretrain" else run_name(cfg)
+        folder = Path(cfg.teacher_path).expanduser() if cfg.teacher_path else CHECKPOINTS_DIR / default
+        if folder.is_dir():   # a missing one is reported by find_pretrained, still before any model loads
+            check_teacher_folder(cfg, folder, command)
+    if command == "run":
+        check_evaluator(cfg.eval.evaluator)
+        from experiments.run import results_dir
+        check_output_folder("results_dir", results_dir(cfg))
+    if cfg.run_dir:
+        check_output_folder("run_dir", cfg.run_dir)

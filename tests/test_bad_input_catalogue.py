@@ -1,0 +1,135 @@
+"""The bad-input catalogue: every command answers a bad input with one line naming the key or file and what is wrong,
+exit code 2, before any model loads, and nothing written or changed (each case runs the command's CLI entry)."""
+import subprocess
+import sys
+
+import pytest
+
+from core.paths import REPO_ROOT
+
+QG_TEACHER = REPO_ROOT / "checkpoints" / "diffuseq-qg-small"
+SEDD_TEACHER = REPO_ROOT / "checkpoints" / "sedd-shakespeare-small"
+MDLM_TEACHER = REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small"
+
+RUN_CASES = [
+    (["sampling.num_samples=-5"], r"sampling.num_samples=-5 is out of range: it must be a positive integer"),
+    (["sampling.num_samples=0"], r"sampling.num_samples=0 is out of range"),
+    (["sampling.batch_size=0"], r"sampling.batch_size=0 is out of range"),
+    (["sampling.temperature=0"], r"sampling.temperature=0 is out of range: it must be > 0"),
+    (["sampling.temperature=-1.5"], r"sampling.temperature=-1.5 is out of range"),
+    (["sampling.top_p=2"], r"sampling.top_p=2 is out of range: it must be in \(0, 1\]"),
+    (["sampling.top_p=0"], r"sampling.top_p=0 is out of range"),
+    (["threads=-1"], r"threads=-1 is out of range: it must be >= 0"),
+    (["teacher=diffuseq", "diffuseq.candidates=0"], r"diffuseq.candidates=0 is out of range"),
+    (["teacher=diffuseq", "steps=2500"], r"steps=2500 is more than the 2000 diffusion steps of .*diffuseq-qqp-small"),
+    (["steps=0"], r"'steps' must be a positive integer"),
+    (["steps=abc"], r"'steps' expects int"),
+    (["sampling.top_p=abc"], r"'sampling.top_p' expects float"),
+    (["steps"], r"not of the form key=value"),
+    (["teacher=ar"], r"teacher=ar is the reference GenPPL evaluator"),
+    (["teacher=gpt"], r"'teacher' = 'gpt' is not one of"),
+    (["sampling.num_sample=5"], r"unknown config key\(s\) \['sampling.num_sample'\] \(sampling.num_sample: did you "
+                                r"mean sampling.num_samples\?\)"),
+    (["method=copy_source", "teacher=mdlm"], r"teacher=mdlm has no effect here: method=copy_source scores the source"),
+    (["method=real_text", "teacher=diffuseq", "task=qg"], r"teacher=diffuseq has no effect here: method=real_text"),
+    (["method=real_text", "steps=8"], r"steps=8 has no effect here: method=real_text"),
+    (["teacher=mdlm", "task=qg"], r"task=qg has no effect here: teacher=mdlm is trained on a corpus"),
+    (["teacher=diffuseq", "corpus=english"], r"corpus=english has no effect here: a seq2seq run reads its task"),
+    (["teacher=mdlm", "diffuseq.candidates=2"], r"diffuseq.candidates=2 has no effect here"),
+    (["student_path=checkpoints/idlm-mdlm-shakespeare-small"], r"student_path=.* has no effect here: method=sample"),
+    (["idlm.val_steps=4"], r"idlm.val_steps=4 has no effect here: idlm.\* keys apply to method=idlm only"),
+    (["teacher=sedd", "sampling.cache=false"], r"sampling.cache=false has no effect with teacher=sedd"),
+    (["method=dlm_one", "teacher=mdlm"], r"method=dlm_one distils a DiffuSeq teacher; got teacher=mdlm"),
+    (["method=idlm", "teacher=diffuseq"], r"method=idlm distils a discrete diffusion teacher"),
+    (["teacher=diffuseq", "task=qqp", f"teacher_path={QG_TEACHER}"],
+     r"teacher_path=.*diffuseq-qg-small was trained on task qg, not task=qqp \(pass task=qg\)"),
+    (["teacher=mdlm", f"teacher_path={SEDD_TEACHER}"], r"teacher_path=.*sedd-shakespeare-small holds a 'sedd' model"),
+    (["teacher=mdlm", "corpus=english", f"teacher_path={MDLM_TEACHER}"],
+     r"holds a model on the 'char' tokenizer, but corpus=english uses 'small_bpe'"),
+    (["teacher=diffuseq", "data.path={tmp}/data"], r"data.path=.* needs the teacher trained on it: pass teacher_path="),
+    (["results_dir={tmp}/afile"], r"results_dir=.*afile is a file, not a folder"),
+    (["results_dir={tmp}/afile/rows"], r"results_dir=.*afile/rows cannot be created: .*afile is a file"),
+    (["eval.evaluator={tmp}/empty"], r"eval.evaluator=.*empty: the folder has no config.json"),
+    (["eval.evaluator={tmp}/afile"], r"eval.evaluator=.*afile is a file, not a model folder"),
+    (["eval.evaluator=no-such-model-xyz"], r"eval.evaluator=no-such-model-xyz is neither a model folder nor a model "
+                                           r"in the local Hugging Face cache"),
+    (["method=idlm", "run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
+]
+PRETRAIN_CASES = [
+    (["train.max_steps=-1"], r"train.max_steps=-1 is out of range: it must be a positive integer"),
+    (["train.batch_size=0"], r"train.batch_size=0 is out of range"),
+    (["train.save_every=0"], r"train.save_every=0 is out of range"),
+    (["train.max_minutes=-2"], r"train.max_minutes=-2 is out of range"),
+    (["teacher=mdlm", "task=qg"], r"task=qg has no effect here"),
+    (["teacher=diffuseq", "corpus=english"], r"corpus=english has no effect here"),
+    (["teacher=mdlm", f"teacher_path={MDLM_TEACHER}"], r"teacher_path=.* has no effect here: teacher=mdlm is "
+                                                       r"pretrained from scratch"),
+    (["sampling.temperature=0.5"], r"sampling.temperature=0.5 has no effect here: pretraining neither samples"),
+    (["results_dir={tmp}/rows"], r"results_dir=.* has no effect here: pretraining"),
+    (["teacher=dcd", f"teacher_path={MDLM_TEACHER}"], r"holds a 'mdlm' model .*, not a teacher=dcd model"),
+    (["teacher=ar", "preset=base"], r"preset=base has no reference AR model size"),
+    (["run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
+    (["train.lrr=1"], r"unknown config key\(s\) \['train.lrr'\] \(train.lrr: did you mean train.lr\?\)"),
+]
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "data").mkdir()
+    return tmp_path
+
+
+def listing(folder):
+    return sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in folder.rglob("*"))
+
+
+def call_cli(module_name, args, monkeypatch, capsys):
+    import importlib
+
+    from experiments.cli import run_cli
+
+    module = importlib.import_module(module_name)
+    monkeypatch.setattr(sys, "argv", [module_name, *args])
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(module.main)
+    return exit_info.value.code, capsys.readouterr()
+
+
+@pytest.mark.parametrize("module, args, message", [("experiments.run", a, m) for a, m in RUN_CASES]
+                         + [("experiments.pretrain", a, m) for a, m in PRETRAIN_CASES])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(module, args, message, workspace, monkeypatch, capsys):
+    args = [a.format(tmp=workspace) for a in args]
+    if not any(a.startswith(("results_dir=", "run_dir=")) for a in args):   # where the command would write
+        args.append(f"{'results_dir' if module.endswith('run') and 'method=idlm' not in args else 'run_dir'}="
+                    f"{workspace / 'out'}")
+    before, committed = listing(workspace), listing(REPO_ROOT / "results")
+    code, out = call_cli(module, args, monkeypatch, capsys)
+    assert code == 2
+    assert out.err.startswith("error: ") and out.err.count("\n") == 1, out.err
+    assert __import__("re").search(message, out.err), out.err
+    assert listing(workspace) == before and listing(REPO_ROOT / "results") == committed
+
+
+def test_the_catalogue_covers_at_least_thirty_cases():
+    assert len(RUN_CASES) + len(PRETRAIN_CASES) >= 30
+
+
+def test_a_fractional_time_limit_is_accepted():
+    from experiments.config import load_config
+
+    assert load_config(["train.max_minutes=0.2"], command="pretrain").train.max_minutes == 0.2
+    assert load_config(["method=idlm", "distill.max_minutes=0.5"]).distill.max_minutes == 0.5
+
+
+@pytest.mark.parametrize("module, args", [
+    ("experiments.run", ["sampling.num_samples=-5"]),
+    ("experiments.pretrain", ["train.max_steps=-1", "teacher=mdlm", "preset=tiny"]),
+])
+def test_a_real_process_exits_2_without_a_traceback_and_writes_nothing(module, args, tmp_path):
+    where = "results_dir" if module.endswith("run") else "run_dir"
+    out = subprocess.run([sys.executable, "-m", module, *args, f"{where}={tmp_path / 'out'}"], cwd=REPO_ROOT,
+                         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1, out.stderr
+    assert out.stdout == "" and not (tmp_path / "out").exists()
