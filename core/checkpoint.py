@@ -158,7 +158,21 @@ def load_pretrained(folder: str | Path, device="cpu", **hub_options) -> tuple[di
     for name in (CONFIG_FILE, MODEL_FILE):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder / name}: missing (expected a pretrained folder with {CONFIG_FILE} and {MODEL_FILE})")
-    return load_file(str(folder / MODEL_FILE), device=str(device)), json.loads((folder / CONFIG_FILE).read_text())
+    config = read_json(folder / CONFIG_FILE)
+    if not isinstance(config, dict):
+        raise DataError(f"{folder / CONFIG_FILE}: expected a JSON object, got {type(config).__name__}")
+    return load_weights(folder / MODEL_FILE, device), config
+
+
+def load_weights(path: str | Path, device="cpu") -> dict[str, torch.Tensor]:
+    """The tensors of a .safetensors file; DataError naming the file when it is missing, truncated or not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: not found")
+    try:
+        return load_file(str(path), device=str(device))
+    except Exception as err:   # safetensors raises its own SafetensorError (and OSError) for a damaged file
+        raise DataError(f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(err)})") from None
 
 
 def pretrained_folder(name_or_path: str | Path, **hub_options) -> Path:
@@ -248,20 +262,20 @@ def load_training_state(folder: str | Path, *, models: dict, optimizers: dict, e
     written before it was registered have none, and the object keeps its fresh state) in place; returns the trainer
     dict."""
     folder = Path(folder)
-    trainer = json.loads((folder / TRAINER_FILE).read_text())
+    trainer = read_json(folder / TRAINER_FILE)
     for name, obj in (stateful or {}).items():
         if (folder / f"{name}{STATE_SUFFIX}").is_file():
-            obj.load_state_dict(load_file(str(folder / f"{name}{STATE_SUFFIX}"), device=str(device)))
+            obj.load_state_dict(load_weights(folder / f"{name}{STATE_SUFFIX}", device))
     counters = trainer.get("ema_updates")
     for role, model in models.items():
         weights, ema_file, optimizer_file = role_files(role)
-        model.load_state_dict(load_file(str(folder / weights), device=str(device)))
+        model.load_state_dict(load_weights(folder / weights, device))
         optimizers[role].load_state_dict(torch.load(folder / optimizer_file, map_location=device, weights_only=True))
         ema = (emas or {}).get(role)
         if ema is not None and (folder / ema_file).is_file():
             # older states stored one counter (or none): the EMA then resumes past its warm-up
             count = counters.get(role) if isinstance(counters, dict) else counters
-            ema.load_state_dict(load_file(str(folder / ema_file), device=str(device)),
+            ema.load_state_dict(load_weights(folder / ema_file, device),
                                 num_updates=count if count is not None else trainer["step"])
     set_rng_state(trainer["rng"])
     return trainer

@@ -135,28 +135,51 @@ def check_evaluator(name: str) -> None:
                           f"cache; pass a folder (e.g. checkpoints/ar-shakespeare-small) or leave it at auto")
 
 
-def check_teacher_folder(cfg: DictConfig, folder: Path, command: str) -> None:
-    """The teacher's config.json (read, no weights) fits the command: family, task or corpus, sampling steps."""
+def check_auto_evaluator(cfg: DictConfig) -> None:
+    """eval.evaluator=auto needs gpt2-large in the local Hugging Face cache or the corpus's reference AR model."""
+    if cfg.eval.evaluator != "auto":
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    from core.evaluate.unconditional import GPT2_LARGE
+    from experiments.run import reference_evaluator
+
+    if isinstance(try_to_load_from_cache(GPT2_LARGE, "config.json"), str) or reference_evaluator(cfg) is not None:
+        return
+    raise ConfigError(f"GenPPL needs an evaluator: {GPT2_LARGE} is not in the local Hugging Face cache and "
+                      f"corpus={cfg.corpus} has no reference AR model (checkpoints/ar-{cfg.corpus}-small); train it "
+                      f"with `python -m experiments.pretrain teacher=ar corpus={cfg.corpus}`, or pass "
+                      f"eval.evaluator=<a model folder>")
+
+
+def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str = "teacher_path") -> None:
+    """The config.json of the teacher (or of an IDLM student, key="student_path"), read without the weights, fits
+    the command: family, tokenizer and vocabulary, task or corpus, sampling steps."""
     from core.checkpoint import read_json
     from experiments.setup import corpus_tokenizer_name
 
     config = read_json(folder / "config.json", missing="no config.json (expected a pretrained model folder)")
-    family = config.get("family") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{folder / 'config.json'}: expected a JSON object, got {type(config).__name__}")
+    family = config.get("family")
     wanted = ("duo", "dcd") if cfg.teacher == "dcd" else (cfg.teacher,)
     if family not in wanted:
-        raise ConfigError(f"teacher_path={folder} holds a {family or 'non-project'!r} model (its config.json), not "
-                          f"a teacher={cfg.teacher} model")
+        raise ConfigError(f"{key}={folder} holds a {family or config.get('model_type') or 'non-project'!r} model "
+                          f"(its config.json), not a teacher={cfg.teacher} model")
+    if family != "diffuseq":
+        from teachers.registry import check_dit_teacher_config
+        check_dit_teacher_config(config, folder / "config.json")
     if cfg.data.path:
         return   # the teacher was trained on data.path's data: nothing to compare against the embedded task/corpus
     if family == "diffuseq":
         if config.get("task") not in (None, cfg.task):
-            raise ConfigError(f"teacher_path={folder} was trained on task {config['task']}, not task={cfg.task} "
+            raise ConfigError(f"{key}={folder} was trained on task {config['task']}, not task={cfg.task} "
                               f"(pass task={config['task']})")
         num_steps = config.get("process", {}).get("num_steps")
         if command == "run" and cfg.method == "sample" and num_steps and cfg.steps > num_steps:
             raise ConfigError(f"steps={cfg.steps} is more than the {num_steps} diffusion steps of {folder}")
     elif config.get("tokenizer") not in (None, corpus_tokenizer_name(cfg.corpus)):
-        raise ConfigError(f"teacher_path={folder} holds a model on the {config['tokenizer']!r} tokenizer, but "
+        raise ConfigError(f"{key}={folder} holds a model on the {config['tokenizer']!r} tokenizer, but "
                           f"corpus={cfg.corpus} uses {corpus_tokenizer_name(cfg.corpus)!r}")
 
 
@@ -178,8 +201,12 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
         folder = Path(cfg.teacher_path).expanduser() if cfg.teacher_path else CHECKPOINTS_DIR / default
         if folder.is_dir():   # a missing one is reported by find_pretrained, still before any model loads
             check_teacher_folder(cfg, folder, command)
+    if command == "run" and cfg.method == "idlm" and cfg.student_path and Path(cfg.student_path).is_dir():
+        check_teacher_folder(cfg, Path(cfg.student_path), command, key="student_path")
     if command == "run":
         check_evaluator(cfg.eval.evaluator)
+        if cfg.method in ("sample", "idlm", "real_text") and not is_seq2seq(cfg):
+            check_auto_evaluator(cfg)
         from experiments.run import results_dir
         check_output_folder("results_dir", results_dir(cfg))
     if cfg.run_dir:

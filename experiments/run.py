@@ -17,7 +17,7 @@ import torch
 from omegaconf import OmegaConf
 
 from core.checkpoint import atomic_write_text
-from core.data import lm_blocks, load_lm_text, load_seq2seq
+from core.data import load_seq2seq
 from core.errors import ConfigError, DataError
 from core.evaluate.mauve_score import mauve_score
 from core.evaluate.results import write_result
@@ -27,7 +27,7 @@ from core.paths import REPO_ROOT, SCRATCH_RESULTS_DIR
 from core.tokenizers import load_tokenizer
 from experiments.cli import parse_args, run_cli
 from experiments.config import row_suffix, run_name
-from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device
+from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device, split_blocks
 from experiments.tables import main as build_tables
 
 EVALUATOR_PRESET = "small"  # the embedded reference AR evaluator is trained once per corpus, at this size
@@ -66,11 +66,15 @@ def evaluator_from(cfg, device):
     local HF cache, else the embedded reference AR model of the corpus when there is one."""
     if cfg.eval.evaluator != "auto":
         return load_evaluator(cfg.eval.evaluator, device)
+    return load_evaluator("gpt2-large", device, fallback_path=reference_evaluator(cfg))
+
+
+def reference_evaluator(cfg) -> Path | None:
+    """The corpus's embedded reference AR model (committed, else this machine's run), None when it has none."""
     try:
-        fallback = find_pretrained(f"ar-{cfg.corpus}-{EVALUATOR_PRESET}", None)
+        return find_pretrained(f"ar-{cfg.corpus}-{EVALUATOR_PRESET}", None)
     except FileNotFoundError:
-        fallback = None  # load_evaluator then says what it tried
-    return load_evaluator("gpt2-large", device, fallback_path=fallback)
+        return None  # load_evaluator then says what it tried
 
 
 def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, evaluator=None) -> dict:
@@ -97,7 +101,7 @@ def repo_relative(text: str) -> str:
 
 
 def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int) -> tuple[list[str], torch.Tensor]:
-    blocks = lm_blocks(load_lm_text(cfg.data.path or cfg.corpus, "test"), tokenizer, seq_len)
+    blocks = split_blocks(cfg, "test", tokenizer, seq_len)
     if len(blocks) < n:
         raise DataError(f"the test split has {len(blocks)} blocks of {seq_len} tokens, fewer than the {n} requested")
     g = torch.Generator().manual_seed(cfg.seed)

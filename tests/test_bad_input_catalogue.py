@@ -1,5 +1,6 @@
 """The bad-input catalogue: every command answers a bad input with one line naming the key or file and what is wrong,
 exit code 2, before any model loads, and nothing written or changed (each case runs the command's CLI entry)."""
+import json
 import subprocess
 import sys
 
@@ -133,3 +134,79 @@ def test_a_real_process_exits_2_without_a_traceback_and_writes_nothing(module, a
                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
     assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1, out.stderr
     assert out.stdout == "" and not (tmp_path / "out").exists()
+
+
+def teacher_copy(folder, *, config=None, weights=None):
+    """A copy of the committed MDLM teacher with its config.json or model.safetensors replaced."""
+    import shutil
+
+    shutil.copytree(MDLM_TEACHER, folder)
+    if config is not None:
+        (folder / "config.json").write_text(config)
+    if weights is not None:
+        (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def corpus_folder(folder, name, content: bytes):
+    folder.mkdir()
+    for split in ("train", "valid", "test"):
+        (folder / f"{split}{name}").write_bytes(content)
+    return folder
+
+
+def mdlm_config(**changes):
+    config = json.loads((MDLM_TEACHER / "config.json").read_text())
+    return json.dumps({**config, **changes})
+
+
+LATIN1_TXT = "café au lait".encode("latin-1")
+LATIN1_JSONL = b'{"text": "ok"}\n' + '{"text": "café"}'.encode("latin-1")
+SNOWMAN_TXT = "To be\nor ☃ not".encode()
+NOT_GZIP = b"plain text, not gzip"
+
+LOADER_CASES = [   # (command, make(tmp) -> args, message)
+    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt', LATIN1_TXT)}"],
+     r"c/train.txt:1: not UTF-8 text \(byte 0xe9\); save the file as UTF-8"),
+    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.jsonl', LATIN1_JSONL)}"],
+     r"c/train.jsonl:2: not UTF-8 text"),
+    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt.gz', NOT_GZIP)}"],
+     r"c/train.txt.gz: not a gzip file .*; rename it without .gz if it is plain text"),
+    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt', SNOWMAN_TXT)}"],
+     r"c/train.txt: line 2: character '☃' is not in the char alphabet \(char is the tokenizer of "
+     r"corpus=shakespeare; corpus=shakespeare selects char, corpus=english selects small_bpe, which encodes any text\)"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', weights=(MDLM_TEACHER / 'model.safetensors').read_bytes()[:5000])}"],
+     r"m/model.safetensors: not a readable safetensors file, truncated or corrupt"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', weights=b'garbage')}"],
+     r"m/model.safetensors: not a readable safetensors file"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config='not json')}"],
+     r"m/config.json:1: invalid JSON"),
+    ("experiments.run", lambda t: [f"teacher_path={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"],
+     r"ar-shakespeare-small holds a 'gpt2' model \(its config.json\), not a teacher=mdlm model"),
+    ("experiments.run", lambda t: [f"teacher_path={REPO_ROOT / 'checkpoints' / 'diffuseq-qqp-small'}"],
+     r"diffuseq-qqp-small holds a 'diffuseq' model"),
+    ("experiments.run", lambda t: ["method=idlm", f"student_path={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"],
+     r"student_path=.*ar-shakespeare-small holds a 'gpt2' model"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config=mdlm_config(tokenizer='bert'))}"],
+     r"m/config.json: the tokenizer 'bert' has 30522 tokens, but the model's vocabulary has 66: they do not fit"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config=mdlm_config(tokenizer='nope'))}"],
+     r"m/config.json: unknown tokenizer 'nope'"),
+    ("experiments.run", lambda t: ["method=real_text", "corpus=english"],
+     r"GenPPL needs an evaluator: gpt2-large is not in the local Hugging Face cache and corpus=english has no "
+     r"reference AR model .*; train it with `python -m experiments.pretrain teacher=ar corpus=english`"),
+]
+
+
+@pytest.mark.parametrize("module, make, message", LOADER_CASES)
+def test_a_bad_file_is_one_line_naming_it(module, make, message, tmp_path, monkeypatch, capsys):
+    from huggingface_hub import try_to_load_from_cache
+
+    if "GenPPL" in message and isinstance(try_to_load_from_cache("gpt2-large", "config.json"), str):
+        pytest.skip("gpt2-large is cached here: the evaluator exists")
+    args = make(tmp_path) + ["preset=tiny", "train.max_steps=1"] * (module == "experiments.pretrain")
+    out_dir = tmp_path / "out"
+    args.append(f"{'run_dir' if module.endswith('pretrain') or 'method=idlm' in args else 'results_dir'}={out_dir}")
+    code, out = call_cli(module, args, monkeypatch, capsys)
+    assert code == 2 and out.err.startswith("error: ") and out.err.count("\n") == 1, out.err
+    assert __import__("re").search(message, out.err), out.err
+    assert not out_dir.exists()
