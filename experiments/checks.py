@@ -185,16 +185,19 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
 
 def check_models(cfg: DictConfig, given: dict, command: str) -> None:
     """The model folders a run will load, and its output folders."""
-    from experiments.config import run_name
+    from core.paths import RUNS_DIR
+    from experiments.config import run_folder_name, run_name
     from experiments.setup import CHECKPOINTS_DIR
 
     loads_teacher = (command == "run" and cfg.method in TEACHER_LOADING and not (cfg.method == "dlm_one" and
                                                                                   cfg.student_path)) \
         or (command == "pretrain" and cfg.teacher == "dcd")
-    if loads_teacher and cfg.data.path and not cfg.teacher_path and command == "run":
-        raise ConfigError(f"data.path={cfg.data.path} needs the teacher trained on it: pass teacher_path=<its "
-                          f"pretrained folder> (the committed teacher was trained on the embedded "
-                          f"{'task' if is_seq2seq(cfg) else 'corpus'})")
+    if loads_teacher and command == "run" and cfg.data.path and not cfg.teacher_path:
+        trained_here = RUNS_DIR / run_folder_name(cfg) / "pretrained"   # what `pretrain data.path=<same>` wrote
+        if not (trained_here / "config.json").is_file():
+            raise ConfigError(f"data.path={cfg.data.path} needs the teacher trained on it: pass teacher_path=<its "
+                              f"pretrained folder> (none at {trained_here}; the committed teacher was trained on the "
+                              f"embedded {'task' if is_seq2seq(cfg) else 'corpus'})")
     if loads_teacher:
         # the default: the committed teacher (pretrain teacher=dcd starts from the committed Duo)
         default = f"duo-{cfg.corpus}-{cfg.preset}" if command == "pretrain" else run_name(cfg)
@@ -203,6 +206,8 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
             check_teacher_folder(cfg, folder, command)
     if command == "run" and cfg.method == "idlm" and cfg.student_path and Path(cfg.student_path).is_dir():
         check_teacher_folder(cfg, Path(cfg.student_path), command, key="student_path")
+    for state_dir in saved_states(cfg, command):
+        check_resume(state_dir, cfg)
     if command == "run":
         check_evaluator(cfg.eval.evaluator)
         if cfg.method in ("sample", "idlm", "real_text") and not is_seq2seq(cfg):
@@ -211,3 +216,66 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
         check_output_folder("results_dir", results_dir(cfg))
     if cfg.run_dir:
         check_output_folder("run_dir", cfg.run_dir)
+
+
+# What makes a saved training state the same run: the model family and size, its vocabulary and positions, the data,
+# the teacher it starts from. Anything else (lr, schedule, max_steps, ...) may change between the phases of a run.
+RUN_IDENTITY = ("method", "teacher", "preset", "corpus", "task", "data.path", "data.seq_len", "diffuseq.vocab",
+                "teacher_path")
+
+
+def saved_states(cfg: DictConfig, command: str) -> list[Path]:
+    """The training-state folders the command would resume (pretrain: <run_dir>/checkpoint; method=idlm: its run's;
+    method=dlm_one: each stage's)."""
+    from core.paths import RUNS_DIR
+    from experiments.config import run_folder_name
+
+    if command == "pretrain":
+        return [Path(cfg.run_dir or RUNS_DIR / run_folder_name(cfg)) / "checkpoint"]
+    if cfg.student_path:
+        return []
+    if cfg.method == "idlm":
+        from experiments.idlm import idlm_run_dir
+        return [idlm_run_dir(cfg) / "checkpoint"]
+    if cfg.method == "dlm_one":
+        from experiments.dlm_one import dlm_one_run_dir
+        return sorted(dlm_one_run_dir(cfg).glob("stage*/checkpoint"))
+    return []
+
+
+def check_resume(state_dir: Path, cfg: DictConfig) -> None:
+    """Refuse, before anything in the run folder changes, to resume a saved state of another run (RUN_IDENTITY).
+    Reads the state's trainer.json, or that of `.checkpoint.old` left by a kill inside a checkpoint swap."""
+    from core.checkpoint import TRAINER_FILE, read_json
+    from experiments.config import flat_keys
+
+    trainer = next((folder / TRAINER_FILE for folder in (state_dir, state_dir.with_name(f".{state_dir.name}.old"))
+                    if (folder / TRAINER_FILE).is_file()), None)
+    if trainer is None:
+        return
+    state = read_json(trainer)
+    saved = state.get("config", {}).get("run") if isinstance(state, dict) else None
+    if not isinstance(saved, dict):
+        return   # states written before the run config was saved with them: nothing to compare
+    saved, now = flat_keys(saved), flat_keys(cfg)
+    seq2seq = now["teacher"] == "diffuseq"
+    for key in RUN_IDENTITY:
+        if key not in saved or (key == "corpus" and seq2seq) or (key == "task" and not seq2seq):
+            continue
+        if _identity_value(key, saved[key], cfg) != _identity_value(key, now[key], cfg):
+            raise ConfigError(f"{state_dir.parent} holds a run with {key}={saved[key]}, not {key}={now[key]}: it "
+                              f"cannot be resumed as this run; pass another run_dir= (the default folder is named "
+                              f"after the run)")
+
+
+def _identity_value(key: str, value, cfg: DictConfig):
+    """Paths compared as resolved folders; teacher_path naming the committed teacher counts as the default (None)."""
+    if key not in ("data.path", "teacher_path") or not value:
+        return value
+    from core.paths import REPO_ROOT
+    from experiments.config import run_name
+
+    resolved = Path(value).expanduser().resolve()
+    if key == "teacher_path" and resolved == (REPO_ROOT / "checkpoints" / run_name(cfg)).resolve():
+        return None
+    return str(resolved)

@@ -171,23 +171,66 @@ def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
 
 def shown(value) -> str:
     """A value as it is typed on the command line (true, not Python's True)."""
+    if value is None:
+        return "null"
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+DATA_PATH_FORMATS = """\
+data.path=<folder> (your own data; it names the run folder and the result rows, see README):
+  language modelling (teacher=mdlm|sedd|duo|dcd|ar): train, valid and test files in the folder, each either
+    <split>.txt (or .txt.gz)     one running text, cut into blocks of data.seq_len tokens
+    <split>.jsonl (or .jsonl.gz) one {"text": ...} document per line; documents are joined with EOS between them
+  tokenized with the tokenizer of corpus=: shakespeare -> char (the 65 characters of tinyshakespeare; any other
+  character is refused with its file and line), english -> small_bpe (8k BPE, encodes any text)
+  seq2seq (teacher=diffuseq, method=copy_source|dlm_one): train.jsonl, valid.jsonl, test.jsonl with one
+    {"src": ..., "trg": ...} pair per line; rows with the same src become one example with several references
+  a run on data.path needs a teacher trained on it: teacher_path=, or the export of
+  `python -m experiments.pretrain ... data.path=<same folder>` (found in its default run folder)"""
+
+
+def key_comments(path: Path = CONFIG_DIR / "defaults.yaml") -> dict[str, str]:
+    """dotted key -> the comment defaults.yaml gives it (continued on comment-only lines below it)."""
+    comments, stack, last = {}, [], None
+    for line in path.read_text().splitlines():
+        body, _, comment = line.partition("#")
+        if not body.strip():
+            if last and comment.strip() and line.startswith(" " * 8):   # a continued comment of the last key
+                comments[last] += " " + comment.strip()
+            continue
+        indent, key = len(body) - len(body.lstrip()), body.strip().split(":", 1)[0]
+        stack = [(i, k) for i, k in stack if i < indent] + [(indent, key)]
+        last = ".".join(k for _, k in stack)
+        comments[last] = comment.strip()
+    return comments
 
 
 def help_text() -> str:
     base = OmegaConf.load(CONFIG_DIR / "defaults.yaml")
+    comments = key_comments()
     lines = ["usage: python -m experiments.run [key=value ...]",
              "       python -m experiments.pretrain [key=value ...]", ""]
     for key in ("method", "teacher", "corpus", "task", "preset"):
         lines.append(f"  {key:8s} one of {', '.join(CHOICES[key])}  (default {base[key]})")
-    lines += ["", "all keys and their defaults:"]
-    lines += [f"  {k} = {v}" for k, v in flat_keys(base).items()]
+    lines += ["", DATA_PATH_FORMATS, "", "all keys, their defaults and what they do (experiments/configs/defaults.yaml; "
+              "a teacher's overlay in configs/teachers/ may change a default):"]
+    for key, value in flat_keys(base).items():
+        setting = f"  {key} = {shown(value)}"
+        comment = comments.get(key, "")
+        lines.append(f"{setting:40s} {comment}".rstrip() if comment else setting)
     return "\n".join(lines)
 
 
 def run_name(cfg: DictConfig) -> str:
     where = cfg.task if cfg.teacher == "diffuseq" else cfg.corpus
     return f"{cfg.teacher}-{where}-{cfg.preset}"
+
+
+def run_folder_name(cfg: DictConfig) -> str:
+    """The identity of a training run, its default folder name under runs/: <teacher>-<corpus|task>-<preset>, plus
+    the data folder and the starting teacher when they are not the defaults (data_suffix), so runs on other data
+    never share (and resume) a folder."""
+    return run_name(cfg) + data_suffix(cfg)
 
 
 def path_digest(path) -> str:

@@ -30,10 +30,10 @@ from core.seeding import derived_generator
 from dlm_one.generator import student_generate
 from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, network_copy
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
-from experiments.config import row_suffix, run_name
+from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
                                  train_pairs_and_examples, viewed_references)
-from experiments.setup import find_pretrained
+from experiments.setup import teacher_folder
 from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config, save_pretrained
 
 TEACHER_STEPS = (1, 10, 100, 1000, 2000)   # the teacher rows a student row is paired with, when they exist
@@ -41,7 +41,7 @@ DONE_FILE = "done.json"
 
 
 def dlm_one_run_dir(cfg) -> Path:
-    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"dlm_one-{run_name(cfg)}"
+    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"dlm_one-{run_folder_name(cfg)}"
 
 
 def stage_settings(cfg, paper: PaperStage, steps: int) -> tuple[DistillSettings, DLMOneSettings]:
@@ -126,18 +126,18 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
 
 def distill_stages(cfg, device) -> list[Path]:
     """Every stage's student folder, in order (stops after a stage that did not finish)."""
-    teacher_folder = find_pretrained(run_name(cfg), cfg.teacher_path)
-    teacher, process = from_pretrained(teacher_folder, map_location=device)
+    source = teacher_folder(cfg)
+    teacher, process = from_pretrained(source, map_location=device)
     teacher.requires_grad_(False).eval()                                    # frozen, never detached from its input
-    spec = pretrained_config(teacher_folder)
+    spec = pretrained_config(source)
     tokenizer = tokenizer_from_spec(spec["tokenizer"])
     train_pairs, valid_examples = train_pairs_and_examples(cfg)
     val_examples = valid_examples[: cfg.dlm_one.val_sources]
-    data = {"tokenizer": tokenizer, "teacher_folder": teacher_folder, "val_examples": val_examples,
+    data = {"tokenizer": tokenizer, "teacher_folder": source, "val_examples": val_examples,
             "val_refs": viewed_references(val_examples, tokenizer),
             "train_rows": encode_pairs(train_pairs, tokenizer, spec["seq_len"])}
     stages = cfg.dlm_one.stages or paper_stage_count(cfg.task)
-    students, init = [], teacher_folder
+    students, init = [], source
     for stage in range(1, stages + 1):
         steps = cfg.dlm_one.stage1_steps if stage == 1 else cfg.dlm_one.stage2_steps
         outcome = run_stage(stage, steps, cfg, teacher, process, spec, data, device, init)

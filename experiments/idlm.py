@@ -24,7 +24,7 @@ from core.evaluate.unconditional import generative_perplexity, unigram_entropy
 from core.paths import RUNS_DIR
 from core.seeding import derived_generator
 from core.tokenizers import load_tokenizer
-from experiments.config import run_name
+from experiments.config import run_folder_name
 from experiments.setup import corpus_blocks
 from idlm.method import IDLMSettings, idlm_method, trainable_copy
 
@@ -32,7 +32,7 @@ TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a 
 
 
 def idlm_run_dir(cfg) -> Path:
-    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"idlm-{run_name(cfg)}"
+    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"idlm-{run_folder_name(cfg)}"
 
 
 def distill_settings(cfg) -> DistillSettings:

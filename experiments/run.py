@@ -27,7 +27,7 @@ from core.paths import REPO_ROOT, SCRATCH_RESULTS_DIR
 from core.tokenizers import load_tokenizer
 from experiments.cli import parse_args, run_cli
 from experiments.config import row_suffix, run_name
-from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device, split_blocks
+from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device, split_blocks, teacher_folder
 from experiments.tables import main as build_tables
 
 EVALUATOR_PRESET = "small"  # the embedded reference AR evaluator is trained once per corpus, at this size
@@ -113,7 +113,7 @@ def load_checked_teacher(cfg, device):
     """The teacher `cfg` names (teacher_path, else the committed one), refused if its family is another."""
     from teachers.registry import load_teacher
 
-    folder = find_pretrained(run_name(cfg), cfg.teacher_path)
+    folder = teacher_folder(cfg)
     teacher = load_teacher(folder, device=device)
     if teacher.family != cfg.teacher and not (cfg.teacher == "dcd" and teacher.family == "duo"):
         raise ConfigError(f"{folder} holds a {teacher.family!r} teacher but teacher={cfg.teacher}")
@@ -152,7 +152,7 @@ def run_seq2seq(cfg, device) -> Path:
     from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
 
     name = run_name(cfg)
-    folder = find_pretrained(name, cfg.teacher_path)
+    folder = teacher_folder(cfg)
     model, process = from_pretrained(folder, map_location=device)
     spec = pretrained_config(folder)
     tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]

@@ -62,3 +62,14 @@ def find_pretrained(name: str, explicit: str | None) -> Path:
             return path
     raise FileNotFoundError(f"no pretrained model found at {', '.join(map(str, candidates))}; train one with "
                             f"`python -m experiments.pretrain ...` or pass teacher_path=")
+
+
+def teacher_folder(cfg) -> Path:
+    """The teacher a command uses, said on stdout: teacher_path=, else the committed checkpoints/<run name>, else this
+    machine's pretraining run of the same identity, runs/<run folder name>/pretrained. With data.path= that is only
+    a teacher pretrained on that folder (the committed ones were trained on the embedded corpora and tasks)."""
+    from experiments.config import run_folder_name
+
+    folder = find_pretrained(run_folder_name(cfg), cfg.teacher_path)
+    print(f"teacher: {folder}")
+    return folder

@@ -210,3 +210,80 @@ def test_a_bad_file_is_one_line_naming_it(module, make, message, tmp_path, monke
     assert code == 2 and out.err.startswith("error: ") and out.err.count("\n") == 1, out.err
     assert __import__("re").search(message, out.err), out.err
     assert not out_dir.exists()
+
+
+def saved_run(run_dir, args, command="pretrain", state="checkpoint"):
+    """A run folder as a pretraining (or distillation) run of `args` leaves it: its state's trainer.json and config."""
+    from omegaconf import OmegaConf
+
+    from experiments.config import load_config
+
+    (run_dir / state).mkdir(parents=True)
+    config = OmegaConf.to_container(load_config(args, command=command))
+    (run_dir / state / "trainer.json").write_text(json.dumps({"step": 5, "config": {"run": config}}))
+    (run_dir / "config.yaml").write_text("saved\n")
+    return run_dir
+
+
+@pytest.mark.parametrize("saved_args, args, message", [
+    (["teacher=mdlm"], ["teacher=sedd"], r"holds a run with teacher=mdlm, not teacher=sedd"),
+    (["teacher=mdlm"], ["teacher=mdlm", "preset=tiny"], r"holds a run with preset=small, not preset=tiny"),
+    (["teacher=mdlm"], ["teacher=mdlm", "data.seq_len=64"], r"holds a run with data.seq_len=128, not data.seq_len=64"),
+    (["teacher=diffuseq", "task=qqp"], ["teacher=diffuseq", "task=qg"], r"holds a run with task=qqp, not task=qg"),
+    (["teacher=diffuseq", "data.path={tmp}/a"], ["teacher=diffuseq", "data.path={tmp}/b"],
+     r"holds a run with data.path=.*/a, not data.path=.*/b: it cannot be resumed as this run"),
+    (["teacher=diffuseq"], ["teacher=diffuseq", "diffuseq.vocab=bert"], r"diffuseq.vocab=task, not diffuseq.vocab=bert"),
+])
+def test_a_resume_of_another_run_is_refused_before_the_folder_changes(saved_args, args, message, tmp_path,
+                                                                      monkeypatch, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    run_dir = saved_run(tmp_path / "run", [a.format(tmp=tmp_path) for a in saved_args])
+    before = listing(run_dir)
+    code, out = call_cli("experiments.pretrain", [a.format(tmp=tmp_path) for a in args] + [f"run_dir={run_dir}"],
+                         monkeypatch, capsys)
+    assert code == 2 and out.err.count("\n") == 1 and __import__("re").search(message, out.err), out.err
+    assert listing(run_dir) == before
+
+
+def test_a_resume_after_a_kill_inside_the_swap_is_checked_too(tmp_path, monkeypatch, capsys):
+    run_dir = saved_run(tmp_path / "run", ["teacher=mdlm"], state=".checkpoint.old")
+    code, out = call_cli("experiments.pretrain", ["teacher=duo", f"run_dir={run_dir}"], monkeypatch, capsys)
+    assert code == 2 and "holds a run with teacher=mdlm, not teacher=duo" in out.err
+    assert (run_dir / ".checkpoint.old").is_dir() and not (run_dir / "checkpoint").exists()
+
+
+def test_a_distillation_run_of_another_teacher_is_refused(tmp_path, monkeypatch, capsys):
+    run_dir = saved_run(tmp_path / "run", ["method=idlm", "teacher=mdlm"], command="run")
+    code, out = call_cli("experiments.run", ["method=idlm", "teacher=sedd", f"run_dir={run_dir}"], monkeypatch, capsys)
+    assert code == 2 and "holds a run with teacher=mdlm, not teacher=sedd" in out.err
+
+
+def test_the_default_run_folder_is_named_after_the_data(tmp_path):
+    from experiments.config import load_config, path_digest, run_folder_name
+
+    (tmp_path / "qqp2").mkdir()
+    assert run_folder_name(load_config(["teacher=diffuseq"], command="pretrain")) == "diffuseq-qqp-small"
+    cfg = load_config(["teacher=diffuseq", f"data.path={tmp_path / 'qqp2'}"], command="pretrain")
+    assert run_folder_name(cfg) == f"diffuseq-qqp-small-data-{path_digest(tmp_path / 'qqp2')}"
+
+
+def test_a_run_on_other_data_uses_the_teacher_pretrained_on_it(tmp_path, monkeypatch):
+    """run teacher=diffuseq data.path=A: refused without a teacher trained on A; with `pretrain data.path=A`'s export
+    in its default run folder, that teacher is the one used (and named on stdout)."""
+    from core.errors import ConfigError
+    from experiments.config import load_config, run_folder_name
+    from experiments.setup import teacher_folder
+
+    monkeypatch.setattr("core.paths.RUNS_DIR", tmp_path / "runs")
+    (tmp_path / "a").mkdir()
+    args = ["teacher=diffuseq", f"data.path={tmp_path / 'a'}", f"results_dir={tmp_path / 'out'}"]
+    with pytest.raises(ConfigError, match=r"needs the teacher trained on it: pass teacher_path=.*\(none at .*runs/"
+                                          r"diffuseq-qqp-small-data-a-[0-9a-f]{6}/pretrained"):
+        load_config(args)
+    exported = tmp_path / "runs" / run_folder_name(load_config(args[:2], command="pretrain")) / "pretrained"
+    exported.mkdir(parents=True)
+    (exported / "config.json").write_text((QG_TEACHER / "config.json").read_text())
+    monkeypatch.setattr("experiments.setup.RUNS_DIR", tmp_path / "runs")
+    cfg = load_config(args)
+    assert teacher_folder(cfg) == exported

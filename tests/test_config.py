@@ -127,3 +127,18 @@ def test_train_settings_defaults_are_the_yaml_defaults():
     assert set(defaults) - set(yaml_train) == {"betas"}   # the one setting the config does not expose
     assert {name: defaults[name] for name in defaults if name in yaml_train} == \
         {name: yaml_train[name] for name in defaults if name in yaml_train}
+
+
+def test_help_explains_every_key_from_the_defaults_and_the_data_formats():
+    from experiments.config import help_text
+
+    text = help_text()
+    assert "sampling.top_p = 1.0" in text and "run_dir = null" in text
+    line = next(line for line in text.splitlines() if line.startswith("  dlm_one.t_init = 1999"))
+    # a comment continued on the next line of defaults.yaml is kept whole
+    assert line.endswith("the generator's level. Table 5: 1490, but this teacher maps noise at 1490 to near-empty "
+                         "outputs (pilot BLEU 0.003); T-1 is its own one-step map (BLEU 0.046)")
+    assert "train.max_minutes = 0.0" in text and "stop cleanly after this many minutes" in text
+    for phrase in ('{"text": ...} document per line', '{"src": ..., "trg": ...} pair per line',
+                   "rows with the same src become one example with several references", "shakespeare -> char"):
+        assert phrase in text

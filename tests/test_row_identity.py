@@ -50,7 +50,8 @@ def test_data_folder_and_teacher_are_in_the_name(tmp_path):
     # inside the repository the tag does not depend on where the clone lives
     assert path_digest(REPO_ROOT / "checkpoints" / "x") == "x-" + __import__("hashlib").sha1(b"checkpoints/x").hexdigest()[:6]
     assert row_suffix(load_config(["method=real_text", f"data.path={tmp_path / 'a' / 'corpus'}"])) == f"-data-{a}"
-    (tmp_path / "b" / "corpus" / "config.json").write_text('{"family": "mdlm", "tokenizer": "char"}')
+    (tmp_path / "b" / "corpus" / "config.json").write_text((REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small" /
+                                                             "config.json").read_text())   # another MDLM teacher
     assert name_of(f"teacher_path={tmp_path / 'b' / 'corpus'}") == f"mdlm-shakespeare-small-steps64-from-{b}"
     assert name_of(f"teacher_path={tmp_path / 'b' / 'corpus'}", f"data.path={tmp_path / 'a' / 'corpus'}") == \
         f"mdlm-shakespeare-small-steps64-data-{a}-from-{b}"
