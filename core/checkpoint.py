@@ -85,6 +85,10 @@ def atomic_save_folder(folder: str | Path, write_fn) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp"))
     try:
         write_fn(tmp)
+        # mkdtemp makes a private (0700) folder and safetensors writes 0600 files: the result gets ordinary permissions
+        os.chmod(tmp, 0o777 & ~_umask())
+        for file in tmp.rglob("*"):
+            os.chmod(file, (0o777 if file.is_dir() else 0o666) & ~_umask())
         _crash_point(folder, "written")
         old = folder.with_name(f".{folder.name}.old")
         if folder.exists():
@@ -98,6 +102,12 @@ def atomic_save_folder(folder: str | Path, write_fn) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp)
     return folder
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def recover_folder(folder: str | Path) -> bool:

@@ -206,7 +206,7 @@ def main(argv=None) -> int:
         path = build_table(results_dir, out)
     except ValueError as error:
         print(f"experiments.tables: {error}", file=sys.stderr)
-        return 1
+        return 2   # a user error, as every command reports one (experiments.cli)
     print(f"wrote {path}")
     return 0
 

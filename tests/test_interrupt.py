@@ -114,3 +114,17 @@ def test_ctrl_c_on_a_real_pretraining_run_exits_130_with_a_checkpoint(tmp_path):
     step = trainer_step(run_dir)
     assert step >= 2 and logged_steps(run_dir)[-1] == step
     assert json.loads((run_dir / "pretrained" / "config.json").read_text())["provenance"]["train_step"] == step
+
+
+def test_saved_folders_get_ordinary_permissions(tmp_path):
+    import torch
+
+    from core.checkpoint import save_pretrained
+
+    mask = os.umask(0o022)
+    try:
+        folder = save_pretrained(tmp_path / "m", {"a": torch.zeros(2)}, {"x": 1})
+    finally:
+        os.umask(mask)
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in [folder, *folder.iterdir()]}
+    assert modes == {"m": "0o755", "config.json": "0o644", "model.safetensors": "0o644"}
