@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make demo` (main job on the embedded default) and `make test`.
+# Two commands on a fresh machine: `make demo` (main job on the embedded default; its row goes to runs/results) and
+# `make test`.
 # Both create .venv and install the project on first use.
 PYTHON ?= python3
 VENV := .venv
@@ -32,7 +33,8 @@ RESULTS_DIR ?= results
 compare: $(STAMP)
 	$(PY) -m experiments.compare --results-dir $(RESULTS_DIR)
 
-# --- reproducing results/ (long; each line is one command whose row lands in results/) ---------------------------
+# --- reproducing results/ (long; each line is one command whose row lands in results/: the committed set is written
+# only where a command names it, results_dir=results; every other run writes to runs/results) -------------------
 TEACHER_STEPS ?= 8 16 32 64 128 256 1024
 DCD_STEPS ?= 1 2 4 8 16 32
 SEQ2SEQ_STEPS ?= 1 10 100 1000 2000
@@ -42,10 +44,10 @@ SEQ2SEQ_STEPS ?= 1 10 100 1000 2000
 # the real-text row and MDLM's 1024-step row (the "within 2x" criterion) use 256 samples, the others 64: SEDD and
 # Duo make 1,025 network calls per sample at 1024 steps (MDLM's cached sampler far fewer)
 results-teachers: $(STAMP)
-	$(PY) -m experiments.run method=real_text sampling.num_samples=256
+	$(PY) -m experiments.run results_dir=results method=real_text sampling.num_samples=256
 	for t in mdlm sedd duo; do for k in $(TEACHER_STEPS); do n=64; [ $$k$$t = 1024mdlm ] && n=256; \
-		$(PY) -m experiments.run teacher=$$t steps=$$k sampling.num_samples=$$n || exit 1; done; done
-	for k in $(DCD_STEPS); do $(PY) -m experiments.run teacher=dcd steps=$$k || exit 1; done
+		$(PY) -m experiments.run results_dir=results teacher=$$t steps=$$k sampling.num_samples=$$n || exit 1; done; done
+	for k in $(DCD_STEPS); do $(PY) -m experiments.run results_dir=results teacher=dcd steps=$$k || exit 1; done
 	$(PY) -m experiments.plots
 	$(PY) -m experiments.compare
 
@@ -53,9 +55,9 @@ TASK ?= qqp
 N ?= 64
 
 results-diffuseq: $(STAMP)
-	$(PY) -m experiments.run method=copy_source task=$(TASK)
-	for k in $(SEQ2SEQ_STEPS); do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) || exit 1; done
-	for k in 1 10; do $(PY) -m experiments.run teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) diffuseq.candidates=10 || exit 1; done
+	$(PY) -m experiments.run results_dir=results method=copy_source task=$(TASK)
+	for k in $(SEQ2SEQ_STEPS); do $(PY) -m experiments.run results_dir=results teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) || exit 1; done
+	for k in 1 10; do $(PY) -m experiments.run results_dir=results teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) diffuseq.candidates=10 || exit 1; done
 	$(PY) -m experiments.plots
 	$(PY) -m experiments.compare
 
@@ -78,10 +80,10 @@ reproduce-idlm-%: $(STAMP)
 
 results-idlm: $(STAMP)
 	for t in mdlm sedd duo dcd; do for k in $(IDLM_STEPS); do \
-		$(PY) -m experiments.run method=idlm teacher=$$t steps=$$k student_path=checkpoints/idlm-$$t-shakespeare-small || exit 1; \
+		$(PY) -m experiments.run results_dir=results method=idlm teacher=$$t steps=$$k student_path=checkpoints/idlm-$$t-shakespeare-small || exit 1; \
 	done; done
 	for k in $(IDLM_STEPS); do \
-		$(PY) -m experiments.run method=idlm teacher=duo steps=$$k sampling.predictor=greedy_tail student_path=checkpoints/idlm-duo-shakespeare-small || exit 1; \
+		$(PY) -m experiments.run results_dir=results method=idlm teacher=duo steps=$$k sampling.predictor=greedy_tail student_path=checkpoints/idlm-duo-shakespeare-small || exit 1; \
 	done
 	$(PY) -m experiments.plots
 	$(PY) -m experiments.compare

@@ -75,24 +75,81 @@ def contiguous_state(module_or_state) -> dict[str, torch.Tensor]:
 
 
 def atomic_save_folder(folder: str | Path, write_fn) -> Path:
-    """Build a folder in a temporary sibling with `write_fn(tmp_path)`, then swap it into place."""
+    """Build a folder in a temporary sibling `.<name>.tmp*` with `write_fn(tmp_path)`, then swap it into place:
+    `<name>` → `.<name>.old`, tmp → `<name>`, delete `.<name>.old`. A kill at any instant leaves either `<name>` or
+    `.<name>.old` complete; `recover_folder` (run first here, and by the loops before they look for a state) puts the
+    complete one back and deletes the leftovers."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(folder)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp"))
     try:
         write_fn(tmp)
+        # mkdtemp makes a private (0700) folder and safetensors writes 0600 files: the result gets ordinary permissions
+        os.chmod(tmp, 0o777 & ~_umask())
+        for file in tmp.rglob("*"):
+            os.chmod(file, (0o777 if file.is_dir() else 0o666) & ~_umask())
+        _crash_point(folder, "written")
         old = folder.with_name(f".{folder.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
         if folder.exists():
             os.replace(folder, old)
+        _crash_point(folder, "moved_aside")
         os.replace(tmp, folder)
+        _crash_point(folder, "swapped")
         if old.exists():
             shutil.rmtree(old)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return folder
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def recover_folder(folder: str | Path) -> bool:
+    """Undo what a kill inside `atomic_save_folder` left: when `<name>` is missing but `.<name>.old` (the previous,
+    complete folder) exists, move it back; then delete `.<name>.old` and every `.<name>.tmp*` (writes that never
+    finished). Returns True when the folder was restored. One writer per folder is assumed (a run folder's loop)."""
+    folder = Path(folder)
+    old = folder.with_name(f".{folder.name}.old")
+    restored = False
+    if not folder.exists() and old.is_dir():
+        os.replace(old, folder)
+        restored = True
+        print(f"{folder}: restored the previous checkpoint left by an interrupted write")
+    if old.exists():
+        shutil.rmtree(old)
+    for leftover in folder.parent.glob(f".{folder.name}.tmp*") if folder.parent.is_dir() else ():
+        shutil.rmtree(leftover, ignore_errors=True)
+    return restored
+
+
+# Kill tests (tests/test_interrupt.py): DLM_TEST_KILL_AT=<folder name>:<point>:<n> kills this process with SIGKILL
+# at `point` of the n-th swap of a folder of that name, so a test can stop a real run inside a swap deterministically.
+_KILL_AT = os.environ.get("DLM_TEST_KILL_AT", "")
+_swaps: dict[str, int] = {}
+
+
+def _crash_point(folder: Path, point: str) -> None:
+    if not _KILL_AT:
+        return
+    name, where, count = _KILL_AT.split(":")
+    if folder.name != name or where != point:
+        return
+    _swaps[name] = _swaps.get(name, 0) + 1
+    if _swaps[name] == int(count):
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def has_training_state(folder: str | Path) -> bool:
+    """Whether `folder` holds a resumable state, after recovering it from an interrupted swap (recover_folder)."""
+    recover_folder(folder)
+    return (Path(folder) / TRAINER_FILE).is_file()
 
 
 def save_pretrained(folder: str | Path, state: dict[str, torch.Tensor], config: dict, *, card: str | None = None) -> Path:
@@ -111,7 +168,21 @@ def load_pretrained(folder: str | Path, device="cpu", **hub_options) -> tuple[di
     for name in (CONFIG_FILE, MODEL_FILE):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder / name}: missing (expected a pretrained folder with {CONFIG_FILE} and {MODEL_FILE})")
-    return load_file(str(folder / MODEL_FILE), device=str(device)), json.loads((folder / CONFIG_FILE).read_text())
+    config = read_json(folder / CONFIG_FILE)
+    if not isinstance(config, dict):
+        raise DataError(f"{folder / CONFIG_FILE}: expected a JSON object, got {type(config).__name__}")
+    return load_weights(folder / MODEL_FILE, device), config
+
+
+def load_weights(path: str | Path, device="cpu") -> dict[str, torch.Tensor]:
+    """The tensors of a .safetensors file; DataError naming the file when it is missing, truncated or not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: not found")
+    try:
+        return load_file(str(path), device=str(device))
+    except Exception as err:   # safetensors raises its own SafetensorError (and OSError) for a damaged file
+        raise DataError(f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(err)})") from None
 
 
 def pretrained_folder(name_or_path: str | Path, **hub_options) -> Path:
@@ -201,20 +272,20 @@ def load_training_state(folder: str | Path, *, models: dict, optimizers: dict, e
     written before it was registered have none, and the object keeps its fresh state) in place; returns the trainer
     dict."""
     folder = Path(folder)
-    trainer = json.loads((folder / TRAINER_FILE).read_text())
+    trainer = read_json(folder / TRAINER_FILE)
     for name, obj in (stateful or {}).items():
         if (folder / f"{name}{STATE_SUFFIX}").is_file():
-            obj.load_state_dict(load_file(str(folder / f"{name}{STATE_SUFFIX}"), device=str(device)))
+            obj.load_state_dict(load_weights(folder / f"{name}{STATE_SUFFIX}", device))
     counters = trainer.get("ema_updates")
     for role, model in models.items():
         weights, ema_file, optimizer_file = role_files(role)
-        model.load_state_dict(load_file(str(folder / weights), device=str(device)))
+        model.load_state_dict(load_weights(folder / weights, device))
         optimizers[role].load_state_dict(torch.load(folder / optimizer_file, map_location=device, weights_only=True))
         ema = (emas or {}).get(role)
         if ema is not None and (folder / ema_file).is_file():
             # older states stored one counter (or none): the EMA then resumes past its warm-up
             count = counters.get(role) if isinstance(counters, dict) else counters
-            ema.load_state_dict(load_file(str(folder / ema_file), device=str(device)),
+            ema.load_state_dict(load_weights(folder / ema_file, device),
                                 num_updates=count if count is not None else trainer["step"])
     set_rng_state(trainer["rng"])
     return trainer

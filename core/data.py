@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -51,11 +53,29 @@ def _check_split(split: str) -> None:
 
 
 def open_text(path: Path):
-    """Open a UTF-8 text file for reading, transparently gunzipping `*.gz`."""
+    """A UTF-8 text file (gunzipped when `*.gz`) as a stream of lines. The file is read and decoded whole first, so
+    a file that is not gzip or not UTF-8 is one DataError naming it (read_text), never an error halfway through."""
+    return io.StringIO(read_text(path))
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of a file, gunzipped when its name ends in .gz; DataError naming the file (and the line of the
+    first byte that is not UTF-8) otherwise."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise DataError(f"{path}: not a gzip file ({err}); rename it without .gz if it is plain text") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x}); save the file as UTF-8") \
+            from None
 
 
 def _find_split_file(folder: Path, split: str, suffixes: Sequence[str]) -> Path:
@@ -101,14 +121,18 @@ def read_text_documents(path: Path) -> list[str]:
     return docs
 
 
+def local_split_file(folder: str | Path, split: str) -> Path:
+    """The file of one split in a user corpus folder: `<split>.txt(.gz)` or `<split>.jsonl(.gz)`."""
+    return _find_split_file(Path(folder), split, (".txt", ".txt.gz", ".jsonl", ".jsonl.gz"))
+
+
 def _load_local_text(folder: Path, split: str) -> str | list[str]:
     """A user folder: `<split>.txt(.gz)` is one running text; `<split>.jsonl(.gz)` holds documents."""
-    path = _find_split_file(folder, split, (".txt", ".txt.gz", ".jsonl", ".jsonl.gz"))
+    path = local_split_file(folder, split)
     if ".jsonl" in path.name:
         text = read_text_documents(path)
     else:
-        with open_text(path) as f:
-            text = f.read()
+        text = read_text(path)
     if not any(t.strip() for t in ([text] if isinstance(text, str) else text)):
         raise DataError(f"{path}: the corpus file is empty")
     return text
@@ -139,8 +163,7 @@ def load_lm_text(corpus: str, split: str) -> str | list[str]:
     """
     _check_split(split)
     if corpus == "shakespeare":
-        with open_text(SHAKESPEARE_PATH) as f:
-            full = f.read()
+        full = read_text(SHAKESPEARE_PATH)
         a, b = (int(c * len(full)) for c in SHAKESPEARE_CUTS)
         text = {"train": full[:a], "valid": full[a:b], "test": full[b:]}[split]
     elif corpus == "english":

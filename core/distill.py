@@ -26,8 +26,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from core.checkpoint import load_training_state, save_training_state
+from core.checkpoint import has_training_state, load_training_state, save_training_state
 from core.ema import EMA
+from core.interrupt import StopRequest
 from core.run_log import RunLog
 from core.training import autocast_context, lr_at, make_adamw, set_lr
 
@@ -113,7 +114,7 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     best = BestRecord()
     state = dict(models=models, optimizers=optimizers, emas=emas, stateful={"best": best})
     step = 0
-    if (run_dir / STATE_DIR / "trainer.json").is_file():
+    if has_training_state(run_dir / STATE_DIR):
         step = load_training_state(run_dir / STATE_DIR, device=device, **state)["step"]
         print(f"resumed from {run_dir / STATE_DIR} at step {step}")
     log = RunLog(run_dir, resume_step=step)
@@ -138,6 +139,7 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
 
     start, last_eval, finished = time.time(), {}, False
     teacher_free = {p for p in fake.parameters() if p.requires_grad}
+    stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
     bar = tqdm(total=s.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0)
     while True:
         if step >= s.max_steps:
@@ -145,6 +147,8 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
             break
         if s.max_minutes and time.time() - start > 60 * s.max_minutes:
             print(f"stopping at step {step}: max_minutes={s.max_minutes} reached (resume by rerunning)")
+            break
+        if stop.requested:
             break
         set_lr(optimizers["generator"], lr_at(step, lr=s.generator.lr, warmup_steps=s.generator.warmup_steps))
         set_lr(optimizers["fake"], lr_at(step, lr=s.fake.lr, warmup_steps=s.fake.warmup_steps))
@@ -191,5 +195,8 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
         last_eval = validate(step)
     checkpoint(step)
     log.close()
+    if stop.requested:
+        stop.stop(step, run_dir / STATE_DIR)
+    stop.restore()
     return {"step": step, "finished": finished, "last_eval": last_eval,
             "best": {"step": best.step, "value": best.value}}

@@ -72,6 +72,14 @@ def _as_int_list(ids) -> list[int]:
     return [int(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
 
 
+class UnknownCharacter(ValueError):
+    """A character outside a CharTokenizer's alphabet (`char`, the tokenizer's `name`)."""
+
+    def __init__(self, char: str, name: str):
+        super().__init__(f"character {char!r} is not in the {name} alphabet")
+        self.char = char
+
+
 class CharTokenizer:
     """Character-level tokenizer: id i <-> the i-th character of a sorted alphabet, then one `<eos>` id."""
 
@@ -118,7 +126,7 @@ class CharTokenizer:
             try:
                 ids.extend(self._id_of[c] for c in piece)
             except KeyError as e:
-                raise ValueError(f"character {e.args[0]!r} is not in the {self.name} alphabet") from None
+                raise UnknownCharacter(e.args[0], self.name) from None
         return ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:

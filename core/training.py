@@ -18,8 +18,9 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from core.checkpoint import load_training_state, save_training_state
+from core.checkpoint import has_training_state, load_training_state, save_training_state
 from core.ema import EMA
+from core.interrupt import StopRequest
 from core.run_log import RunLog
 
 
@@ -115,7 +116,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
     roles = dict(models={"model": model}, optimizers={"model": optimizer})
     step = 0
-    if (state_dir / "trainer.json").is_file():
+    if has_training_state(state_dir):
         step = load_training_state(state_dir, **roles, emas={"model": ema}, device=device, stateful=stateful)["step"]
         print(f"resumed from {state_dir} at step {step}")
         if settings.reset_ema:
@@ -140,6 +141,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
 
     start, last_eval, finished = time.time(), {}, False
     model.train()
+    stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
     bar = tqdm(total=settings.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0)
     while True:
         if step >= settings.max_steps:
@@ -147,6 +149,8 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
             break
         if settings.max_minutes and (time.time() - start) > 60 * settings.max_minutes:
             print(f"stopping at step {step}: max_minutes={settings.max_minutes} reached (resume by rerunning)")
+            break
+        if stop.requested:
             break
         # 1. learning rate
         lr = learning_rate(step, settings)
@@ -180,4 +184,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         last_eval = evaluate(step)
     checkpoint(step)
     run_log.close()
+    if stop.requested:
+        stop.stop(step, state_dir)
+    stop.restore()
     return {"step": step, "finished": finished, "last_eval": last_eval}

@@ -10,11 +10,21 @@ USER_ERRORS = (ConfigError, DataError, FileNotFoundError)
 
 
 def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
+    """Exit codes: 0 done, 2 a user error (one line), 128 + signal number when SIGINT / SIGTERM stopped a training
+    loop after its checkpoint (core/interrupt.py) or interrupted the command before one started."""
+    from core.interrupt import Interrupted
+
     try:
         sys.exit(main(sys.argv[1:]))
     except USER_ERRORS + tuple(extra_errors) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except Interrupted as stop:
+        print(stop, file=sys.stderr)
+        sys.exit(stop.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted; rerun the command (a training run resumes from its last checkpoint)", file=sys.stderr)
+        sys.exit(130)
 
 
 def parse_args(argv: list[str], command: str = "run"):

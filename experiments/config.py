@@ -7,12 +7,16 @@ teacher would silently ignore (`check_combinations`).
 """
 from __future__ import annotations
 
+import difflib
+import hashlib
+import re
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core.errors import ConfigError
+from experiments.checks import check_applicable, check_models, check_values
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -103,7 +107,10 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
     given = flat_keys(cli)
     unknown = [k for k in given if k not in valid]
     if unknown:
-        raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {sorted(valid)}")
+        close = {k: difflib.get_close_matches(k, valid, n=1, cutoff=0.6) for k in unknown}
+        hints = "; ".join(f"{k}: did you mean {c[0]}?" for k, c in close.items() if c)
+        raise ConfigError(f"unknown config key(s) {unknown}" + (f" ({hints})" if hints else "")
+                          + f"; valid keys: {sorted(valid)}")
     if given.get("method") == "dlm_one":   # DLM-One distils the DiffuSeq teacher only: make it the default
         if given.setdefault("teacher", "diffuseq") != "diffuseq":
             raise ConfigError(f"method=dlm_one distils a DiffuSeq teacher; got teacher={given['teacher']}")
@@ -128,7 +135,10 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
             raise ConfigError(f"config key {key!r} = {merged[key]!r} is not one of {allowed}")
     if isinstance(cfg.steps, (ListConfig,)) or int(cfg.steps) < 1:
         raise ConfigError(f"config key 'steps' must be a positive integer, got {cfg.steps!r}")
+    check_values(flat_keys(cfg))
+    check_applicable(cfg, given, command)
     check_combinations(cfg, valid, command)
+    check_models(cfg, given, command)
     return cfg
 
 
@@ -155,26 +165,124 @@ def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
         values = flat_keys(cfg)
         for key in IGNORED_WHEN_SAMPLING.get(cfg.teacher, ()):
             if values[key] != defaults[key]:
-                raise ConfigError(f"{key}={_shown(values[key])} has no effect with teacher={cfg.teacher}, whose "
-                                  f"sampler ignores it; leave it at its default ({_shown(defaults[key])})")
+                raise ConfigError(f"{key}={shown(values[key])} has no effect with teacher={cfg.teacher}, whose "
+                                  f"sampler ignores it; leave it at its default ({shown(defaults[key])})")
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
     """A value as it is typed on the command line (true, not Python's True)."""
+    if value is None:
+        return "null"
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+DATA_PATH_FORMATS = """\
+data.path=<folder> (your own data; it names the run folder and the result rows, see README):
+  language modelling (teacher=mdlm|sedd|duo|dcd|ar): train, valid and test files in the folder, each either
+    <split>.txt (or .txt.gz)     one running text, cut into blocks of data.seq_len tokens
+    <split>.jsonl (or .jsonl.gz) one {"text": ...} document per line; documents are joined with EOS between them
+  tokenized with the tokenizer of corpus=: shakespeare -> char (the 65 characters of tinyshakespeare; any other
+  character is refused with its file and line), english -> small_bpe (8k BPE, encodes any text)
+  seq2seq (teacher=diffuseq, method=copy_source|dlm_one): train.jsonl, valid.jsonl, test.jsonl with one
+    {"src": ..., "trg": ...} pair per line; rows with the same src become one example with several references
+  a run on data.path needs a teacher trained on it: teacher_path=, or the export of
+  `python -m experiments.pretrain ... data.path=<same folder>` (found in its default run folder)"""
+
+
+def key_comments(path: Path = CONFIG_DIR / "defaults.yaml") -> dict[str, str]:
+    """dotted key -> the comment defaults.yaml gives it (continued on comment-only lines below it)."""
+    comments, stack, last = {}, [], None
+    for line in path.read_text().splitlines():
+        body, _, comment = line.partition("#")
+        if not body.strip():
+            if last and comment.strip() and line.startswith(" " * 8):   # a continued comment of the last key
+                comments[last] += " " + comment.strip()
+            continue
+        indent, key = len(body) - len(body.lstrip()), body.strip().split(":", 1)[0]
+        stack = [(i, k) for i, k in stack if i < indent] + [(indent, key)]
+        last = ".".join(k for _, k in stack)
+        comments[last] = comment.strip()
+    return comments
 
 
 def help_text() -> str:
     base = OmegaConf.load(CONFIG_DIR / "defaults.yaml")
+    comments = key_comments()
     lines = ["usage: python -m experiments.run [key=value ...]",
              "       python -m experiments.pretrain [key=value ...]", ""]
     for key in ("method", "teacher", "corpus", "task", "preset"):
         lines.append(f"  {key:8s} one of {', '.join(CHOICES[key])}  (default {base[key]})")
-    lines += ["", "all keys and their defaults:"]
-    lines += [f"  {k} = {v}" for k, v in flat_keys(base).items()]
+    lines += ["", DATA_PATH_FORMATS, "", "all keys, their defaults and what they do (experiments/configs/defaults.yaml; "
+              "a teacher's overlay in configs/teachers/ may change a default):"]
+    for key, value in flat_keys(base).items():
+        setting = f"  {key} = {shown(value)}"
+        comment = comments.get(key, "")
+        lines.append(f"{setting:40s} {comment}".rstrip() if comment else setting)
     return "\n".join(lines)
 
 
 def run_name(cfg: DictConfig) -> str:
     where = cfg.task if cfg.teacher == "diffuseq" else cfg.corpus
     return f"{cfg.teacher}-{where}-{cfg.preset}"
+
+
+def run_folder_name(cfg: DictConfig) -> str:
+    """The identity of a training run, its default folder name under runs/: <teacher>-<corpus|task>-<preset>, plus
+    the data folder and the starting teacher when they are not the defaults (data_suffix), so runs on other data
+    never share (and resume) a folder."""
+    return run_name(cfg) + data_suffix(cfg)
+
+
+def path_digest(path) -> str:
+    """A short, machine-independent tag of a folder: its name and 6 hex digits of its path (relative to the repository
+    when inside it), so two folders of the same name get different tags and the same folder always the same one."""
+    from core.paths import REPO_ROOT
+
+    resolved = Path(path).expanduser().resolve()
+    key = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
+    name = re.sub(r"[^A-Za-z0-9._]+", "_", resolved.name)[:24] or "root"
+    return f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+
+
+def is_committed_teacher(cfg: DictConfig) -> bool:
+    """True when the teacher is the default one: no teacher_path, or teacher_path naming checkpoints/<run name>."""
+    from core.paths import REPO_ROOT
+
+    if not cfg.teacher_path:
+        return True
+    return Path(cfg.teacher_path).expanduser().resolve() == (REPO_ROOT / "checkpoints" / run_name(cfg)).resolve()
+
+
+def data_suffix(cfg: DictConfig) -> str:
+    """What a run's or row's name adds for the data and teacher it used when they are not the defaults: empty for
+    the embedded corpus/task and the committed teacher, so the default names stay what they have always been."""
+    parts = []
+    if cfg.data.path:
+        parts.append(f"-data-{path_digest(cfg.data.path)}")
+    if not is_committed_teacher(cfg):
+        parts.append(f"-from-{path_digest(cfg.teacher_path)}")
+    return "".join(parts)
+
+
+def row_suffix(cfg: DictConfig) -> str:
+    """Everything beyond <method/teacher>-<corpus|task>-<preset>-steps<K> that changes a result row's numbers, as a
+    name suffix built the same way by every recipe (experiments.run, experiments.idlm, experiments.dlm_one): sampler
+    options that differ from the defaults, fewer samples than the default, a seed other than the default, and the
+    data folder and teacher (data_suffix). Empty for the default settings, so the committed row names stay valid.
+    A larger sample than the default keeps the name: it measures the same quantity more precisely (the committed
+    real-text and 1024-step MDLM rows use 256 samples), and the row records its sample count."""
+    base, parts = OmegaConf.load(CONFIG_DIR / "defaults.yaml"), []
+    s, d = cfg.sampling, cfg.diffuseq
+    if cfg.method in SAMPLED_BY and cfg.teacher != "diffuseq":     # the discrete samplers' options
+        parts += [f"-{s.predictor}"] if s.predictor != base.sampling.predictor else []
+        parts += [f"-T{s.temperature:g}"] if s.temperature != base.sampling.temperature else []
+        parts += [f"-p{s.top_p:g}"] if s.top_p != base.sampling.top_p else []
+        parts += ["-fp32"] if s.float64 != base.sampling.float64 else []
+        parts += ["-nocache"] if s.cache != base.sampling.cache else []
+    if cfg.method == "sample" and cfg.teacher == "diffuseq":       # the DiffuSeq sampler's options
+        parts += [f"-{d.sampler}"] if d.sampler != base.diffuseq.sampler else []
+        parts += [f"-respace_{d.respace}"] if d.respace != base.diffuseq.respace else []
+        parts += ["-noclamp"] if d.clamp != base.diffuseq.clamp else []
+    parts += [f"-n{s.num_samples}"] if s.num_samples < base.sampling.num_samples else []
+    parts += [f"-seed{cfg.seed}"] if cfg.seed != base.seed else []
+    return "".join(parts) + data_suffix(cfg)

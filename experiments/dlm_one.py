@@ -9,7 +9,7 @@
    Or evaluate `student_path=<folder>` without training;
 3. rows: every stage's student at dlm_one.steps (k = diffuseq.candidates, [PAD] insertion dlm_one.pad_prob) on the
    test sources with DiffuSeq's metric set, the speed-up and paired per-source BLEU gaps against the teacher's rows
-   of the task (results/diffuseq-<task>-<preset>-steps<n>-k1.json, made by method=sample).
+   of the task (diffuseq-<task>-<preset>-steps<n>-k1.json, made by method=sample, in results_dir or else results/).
 """
 from __future__ import annotations
 
@@ -25,15 +25,15 @@ from core.checkpoint import atomic_write_json, atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import current_command, git_commit, write_result
-from core.paths import RUNS_DIR
+from core.paths import RESULTS_DIR, RUNS_DIR
 from core.seeding import derived_generator
 from dlm_one.generator import student_generate
 from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, network_copy
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
-from experiments.config import run_name
+from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
                                  train_pairs_and_examples, viewed_references)
-from experiments.setup import find_pretrained
+from experiments.setup import teacher_folder
 from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config, save_pretrained
 
 TEACHER_STEPS = (1, 10, 100, 1000, 2000)   # the teacher rows a student row is paired with, when they exist
@@ -41,7 +41,7 @@ DONE_FILE = "done.json"
 
 
 def dlm_one_run_dir(cfg) -> Path:
-    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"dlm_one-{run_name(cfg)}"
+    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"dlm_one-{run_folder_name(cfg)}"
 
 
 def stage_settings(cfg, paper: PaperStage, steps: int) -> tuple[DistillSettings, DLMOneSettings]:
@@ -126,18 +126,18 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
 
 def distill_stages(cfg, device) -> list[Path]:
     """Every stage's student folder, in order (stops after a stage that did not finish)."""
-    teacher_folder = find_pretrained(run_name(cfg), cfg.teacher_path)
-    teacher, process = from_pretrained(teacher_folder, map_location=device)
+    source = teacher_folder(cfg)
+    teacher, process = from_pretrained(source, map_location=device)
     teacher.requires_grad_(False).eval()                                    # frozen, never detached from its input
-    spec = pretrained_config(teacher_folder)
+    spec = pretrained_config(source)
     tokenizer = tokenizer_from_spec(spec["tokenizer"])
     train_pairs, valid_examples = train_pairs_and_examples(cfg)
     val_examples = valid_examples[: cfg.dlm_one.val_sources]
-    data = {"tokenizer": tokenizer, "teacher_folder": teacher_folder, "val_examples": val_examples,
+    data = {"tokenizer": tokenizer, "teacher_folder": source, "val_examples": val_examples,
             "val_refs": viewed_references(val_examples, tokenizer),
             "train_rows": encode_pairs(train_pairs, tokenizer, spec["seq_len"])}
     stages = cfg.dlm_one.stages or paper_stage_count(cfg.task)
-    students, init = [], teacher_folder
+    students, init = [], source
     for stage in range(1, stages + 1):
         steps = cfg.dlm_one.stage1_steps if stage == 1 else cfg.dlm_one.stage2_steps
         outcome = run_stage(stage, steps, cfg, teacher, process, spec, data, device, init)
@@ -154,8 +154,11 @@ def paired_gaps(student_bleus: list[float], cfg, out_dir: Path) -> dict:
     interval, and the teacher's seconds/sample ÷ the student's."""
     gaps = {}
     for steps in TEACHER_STEPS:
-        path = out_dir / f"{run_name(cfg)}-steps{steps}-k1.json"
-        if not path.is_file():
+        # the teacher row with the same sources, seed and data (row_suffix), from the rows being written or else the
+        # committed set
+        name = f"{run_name(cfg)}-steps{steps}-k1{row_suffix(cfg)}.json"
+        path = next((p for p in (out_dir / name, RESULTS_DIR / name) if p.is_file()), None)
+        if path is None:
             continue
         row = json.loads(path.read_text())
         teacher_bleus = row["metrics"]["single"].get("sentence_bleu")
@@ -202,7 +205,7 @@ def evaluate_student(folder: Path, cfg, device) -> Path:
     # stage 0 = a folder that is no student (e.g. the teacher itself, its one-step map at t_init); t_init is named
     # when it is not the teacher's own one-step level T − 1
     name = f"dlm_one-{run_name(cfg)}-stage{stage}-steps{o.steps}-k{k}" + (f"-pad{o.pad_prob:g}" if o.pad_prob else "") \
-        + (f"-tinit{t_init}" if t_init != process.num_steps - 1 else "")
+        + (f"-tinit{t_init}" if t_init != process.num_steps - 1 else "") + row_suffix(cfg)
     return write_result(record, out, name)
 
 

@@ -21,19 +21,18 @@ from core.checkpoint import atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.results import current_command, git_commit, write_result
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
-from core.paths import RESULTS_DIR, RUNS_DIR
+from core.paths import RUNS_DIR
 from core.seeding import derived_generator
 from core.tokenizers import load_tokenizer
-from experiments.config import run_name
+from experiments.config import run_folder_name
 from experiments.setup import corpus_blocks
 from idlm.method import IDLMSettings, idlm_method, trainable_copy
 
-TRAINING_RESULTS = RESULTS_DIR / "training"
 TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a few-step student is held to
 
 
 def idlm_run_dir(cfg) -> Path:
-    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"idlm-{run_name(cfg)}"
+    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"idlm-{run_folder_name(cfg)}"
 
 
 def distill_settings(cfg) -> DistillSettings:
@@ -126,10 +125,11 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
 
 def keep_learning_curve(run_dir: Path, cfg) -> None:
     """The run's validation records beside the results (runs/ is not committed): the learning-curve figure's input."""
-    if cfg.results_dir:
-        return
+    from experiments.run import results_dir
+
     lines = [line for line in (run_dir / "log.jsonl").read_text().splitlines() if '"val/' in line]
-    atomic_write_text(TRAINING_RESULTS / f"{run_dir.name}.log.jsonl", "".join(line + "\n" for line in lines))
+    atomic_write_text(results_dir(cfg) / "training" / f"{run_dir.name}.log.jsonl",
+                      "".join(line + "\n" for line in lines))
 
 
 def reusable_row(path: Path, wanted: dict) -> bool:

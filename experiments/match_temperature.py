@@ -21,9 +21,9 @@ from core.evaluate.temperature_match import match_temperature
 from core.evaluate.unconditional import unigram_entropy
 from core.tokenizers import load_tokenizer
 from experiments.cli import run_cli
-from experiments.config import load_config, run_name
+from experiments.config import load_config
 from experiments.run import draw_samples, evaluate_texts, repo_relative, results_dir
-from experiments.setup import find_pretrained, resolve_device
+from experiments.setup import resolve_device, teacher_folder
 from experiments.tables import main as build_tables
 
 PROBE_SAMPLES = 32
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
     device = resolve_device(cfg.device)
     from teachers.registry import load_teacher
 
-    folder = find_pretrained(run_name(cfg), cfg.teacher_path)
+    folder = teacher_folder(cfg)
     teacher = load_teacher(folder, device=device)
     target = row["metrics"]["entropy"]
 

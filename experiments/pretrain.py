@@ -23,7 +23,7 @@ from core.paths import RUNS_DIR
 from core.seeding import derived_generator
 from core.training import TrainSettings, train
 from experiments.cli import parse_args, run_cli
-from experiments.config import run_name
+from experiments.config import run_folder_name
 from experiments.recipe import Recipe
 from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, resolve_device
 
@@ -179,7 +179,7 @@ def main(argv: list[str]) -> int:
         return 0
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
-    run_dir = cfg.run_dir or str(RUNS_DIR / run_name(cfg))
+    run_dir = cfg.run_dir or str(RUNS_DIR / run_folder_name(cfg))
     provenance = {"command": current_command(), "commit": git_commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     if cfg.teacher == "diffuseq":
         from experiments.pretrain_diffuseq import diffuseq_recipe as recipe

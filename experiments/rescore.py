@@ -66,7 +66,7 @@ def main(argv=None) -> int:
             print(f"experiments.rescore: {error}", file=sys.stderr)
             failed += 1
     if failed:
-        return 1
+        return 2   # a user error, as every command reports one (experiments.cli)
     from experiments.tables import main as build_tables
     return build_tables(["--results-dir", str(args.rows[0].parent)])
 

@@ -3,7 +3,8 @@
 methods
     sample      sample a pretrained discrete teacher at `steps` and evaluate it: GenPPL under the evaluator
                 (gpt2-large if cached locally, else the embedded reference AR model), unigram entropy, optional MAUVE
-                against held-out text, seconds per sample. Writes results/<name>.json and rebuilds results/README.md.
+                against held-out text, seconds per sample. Writes <results_dir>/<name>.json and rebuilds
+                <results_dir>/README.md (results_dir: runs/results unless given; results/ is the committed set).
     real_text   the same metrics for held-out real text (the test split cut to the teachers' length): the yardstick.
     copy_source seq2seq yardstick: the source sentence as the output, scored with the DiffuSeq metric set (`task=`).
 The embedded default (`make demo`) samples the committed MDLM teacher on tinyshakespeare.
@@ -16,17 +17,17 @@ import torch
 from omegaconf import OmegaConf
 
 from core.checkpoint import atomic_write_text
-from core.data import lm_blocks, load_lm_text, load_seq2seq
+from core.data import load_seq2seq
 from core.errors import ConfigError, DataError
 from core.evaluate.mauve_score import mauve_score
 from core.evaluate.results import write_result
 from core.evaluate.speed import benchmark
 from core.evaluate.unconditional import generative_perplexity, genppl_interval, load_evaluator, unigram_entropy
-from core.paths import REPO_ROOT, RESULTS_DIR
+from core.paths import REPO_ROOT, SCRATCH_RESULTS_DIR
 from core.tokenizers import load_tokenizer
 from experiments.cli import parse_args, run_cli
-from experiments.config import run_name
-from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device
+from experiments.config import row_suffix, run_name
+from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device, split_blocks, teacher_folder
 from experiments.tables import main as build_tables
 
 EVALUATOR_PRESET = "small"  # the embedded reference AR evaluator is trained once per corpus, at this size
@@ -65,11 +66,15 @@ def evaluator_from(cfg, device):
     local HF cache, else the embedded reference AR model of the corpus when there is one."""
     if cfg.eval.evaluator != "auto":
         return load_evaluator(cfg.eval.evaluator, device)
+    return load_evaluator("gpt2-large", device, fallback_path=reference_evaluator(cfg))
+
+
+def reference_evaluator(cfg) -> Path | None:
+    """The corpus's embedded reference AR model (committed, else this machine's run), None when it has none."""
     try:
-        fallback = find_pretrained(f"ar-{cfg.corpus}-{EVALUATOR_PRESET}", None)
+        return find_pretrained(f"ar-{cfg.corpus}-{EVALUATOR_PRESET}", None)
     except FileNotFoundError:
-        fallback = None  # load_evaluator then says what it tried
-    return load_evaluator("gpt2-large", device, fallback_path=fallback)
+        return None  # load_evaluator then says what it tried
 
 
 def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, evaluator=None) -> dict:
@@ -81,7 +86,13 @@ def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, 
     if cfg.eval.mauve:
         reference, _ = held_out_texts(cfg, tokenizer, len(texts), seq_len=ids.shape[1])
         metrics["mauve"] = mauve_score(texts, reference, device=device)
-    return {"metrics": metrics, "evaluator": repo_relative(evaluator_name)}
+    return {"metrics": metrics, "evaluator": repo_relative(evaluator_name), **identity_fields(cfg)}
+
+
+def identity_fields(cfg) -> dict:
+    """What a row records of its identity beyond its columns: `variant`, its name's suffix (config.row_suffix; empty
+    for the default settings, and the tables compare rows only within one variant), and the data folder when given."""
+    return {"variant": row_suffix(cfg), **({"data_path": repo_relative(cfg.data.path)} if cfg.data.path else {})}
 
 
 def repo_relative(text: str) -> str:
@@ -90,7 +101,7 @@ def repo_relative(text: str) -> str:
 
 
 def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int) -> tuple[list[str], torch.Tensor]:
-    blocks = lm_blocks(load_lm_text(cfg.data.path or cfg.corpus, "test"), tokenizer, seq_len)
+    blocks = split_blocks(cfg, "test", tokenizer, seq_len)
     if len(blocks) < n:
         raise DataError(f"the test split has {len(blocks)} blocks of {seq_len} tokens, fewer than the {n} requested")
     g = torch.Generator().manual_seed(cfg.seed)
@@ -102,7 +113,7 @@ def load_checked_teacher(cfg, device):
     """The teacher `cfg` names (teacher_path, else the committed one), refused if its family is another."""
     from teachers.registry import load_teacher
 
-    folder = find_pretrained(run_name(cfg), cfg.teacher_path)
+    folder = teacher_folder(cfg)
     teacher = load_teacher(folder, device=device)
     if teacher.family != cfg.teacher and not (cfg.teacher == "dcd" and teacher.family == "duo"):
         raise ConfigError(f"{folder} holds a {teacher.family!r} teacher but teacher={cfg.teacher}")
@@ -131,13 +142,8 @@ def run_sample(cfg, device) -> Path:
 
 
 def sample_row_name(cfg) -> str:
-    """<teacher>-<corpus>-<preset>-steps<K>, with the sampler variant and temperature when they are not the default."""
-    name = f"{run_name(cfg)}-steps{cfg.steps}"
-    if cfg.sampling.predictor != "default":
-        name += f"-{cfg.sampling.predictor}"
-    if cfg.sampling.temperature != 1.0:
-        name += f"-T{cfg.sampling.temperature:g}"
-    return name
+    """<teacher>-<corpus>-<preset>-steps<K>, then whatever else changes the row's numbers (config.row_suffix)."""
+    return f"{run_name(cfg)}-steps{cfg.steps}{row_suffix(cfg)}"
 
 
 def run_seq2seq(cfg, device) -> Path:
@@ -146,7 +152,7 @@ def run_seq2seq(cfg, device) -> Path:
     from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
 
     name = run_name(cfg)
-    folder = find_pretrained(name, cfg.teacher_path)
+    folder = teacher_folder(cfg)
     model, process = from_pretrained(folder, map_location=device)
     spec = pretrained_config(folder)
     tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
@@ -164,7 +170,7 @@ def run_seq2seq(cfg, device) -> Path:
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,
               "teacher_path": repo_relative(folder),
               **seq2seq_evaluation(candidates, examples, tokenizer, cfg, device)}
-    return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}-k{cfg.diffuseq.candidates}")
+    return write_result(record, results_dir(cfg), f"{name}-steps{cfg.steps}-k{cfg.diffuseq.candidates}{row_suffix(cfg)}")
 
 
 def timed_seq2seq(texts_of, examples, cfg, device, *, seq_len: int, nfe: int) -> tuple[list[list[str]], dict]:
@@ -191,7 +197,7 @@ def run_copy_source(cfg, device) -> Path:
     record = {"method": "copy_source", "teacher": "none", "task": cfg.task, "preset": "-", "steps": 0, "nfe": 0,
               "candidates": 1, "seconds_per_sample": 0.0,
               **seq2seq_evaluation(candidates, examples, tokenizer, cfg, device)}
-    return write_result(record, results_dir(cfg), f"copy-source-{cfg.task}-test")
+    return write_result(record, results_dir(cfg), f"copy-source-{cfg.task}-test{row_suffix(cfg)}")
 
 
 def seq2seq_test_examples(cfg):
@@ -207,7 +213,7 @@ def seq2seq_evaluation(candidates: list[list[str]], examples, tokenizer, cfg, de
     refs = viewed_references(examples, tokenizer)
     metrics = evaluate_candidates(candidates, refs, bertscore=cfg.diffuseq.bertscore, device=device)
     bert_model = metrics["single"].get("bertscore_model", "none")
-    return {"metrics": metrics, "n_samples": len(examples), "seed": cfg.seed,
+    return {"metrics": metrics, "n_samples": len(examples), "seed": cfg.seed, **identity_fields(cfg),
             "evaluator": f"DiffuSeq BLEU (nltk sentence, smoothing 4) + sacrebleu + rouge-score + BERTScore({bert_model});"
                          " references in the tokenizer's view",
             "samples": [{"source": e.src, "reference": r[0], "output": c[0]}
@@ -216,7 +222,9 @@ def seq2seq_evaluation(candidates: list[list[str]], examples, tokenizer, cfg, de
 
 
 def results_dir(cfg) -> Path:
-    return Path(cfg.results_dir) if cfg.results_dir else RESULTS_DIR
+    """Where rows and their table go: `results_dir=` when given, else the scratch folder runs/results. The committed
+    set results/ changes only when asked for by name (results_dir=results, as the Makefile's result targets do)."""
+    return Path(cfg.results_dir) if cfg.results_dir else SCRATCH_RESULTS_DIR
 
 
 def run_real_text(cfg, device) -> Path:
@@ -226,7 +234,7 @@ def run_real_text(cfg, device) -> Path:
     record = {"method": "real_text", "teacher": "none", "corpus": cfg.corpus, "preset": "-", "steps": 0, "nfe": 0,
               "n_samples": len(texts), "seconds_per_sample": 0.0, "seed": cfg.seed,
               "samples": texts[: cfg.eval.num_show], **evaluation}
-    return write_result(record, results_dir(cfg), f"real-text-{cfg.corpus}-test")
+    return write_result(record, results_dir(cfg), f"real-text-{cfg.corpus}-test{row_suffix(cfg)}")
 
 
 def run_teacher(cfg, device) -> Path:

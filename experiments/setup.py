@@ -5,10 +5,10 @@ from pathlib import Path
 
 import torch
 
-from core.data import lm_blocks, load_lm_text
-from core.errors import ConfigError
+from core.data import lm_blocks, load_lm_text, local_split_file
+from core.errors import ConfigError, DataError
 from core.paths import REPO_ROOT, RUNS_DIR
-from core.tokenizers import load_tokenizer
+from core.tokenizers import UnknownCharacter, load_tokenizer
 
 # The embedded default pairs each corpus with the vocabulary a small CPU model can learn fast.
 CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe"}
@@ -29,10 +29,26 @@ def corpus_tokenizer_name(corpus: str) -> str:
 def corpus_blocks(cfg, tokenizer_name: str):
     """(train blocks [N, L], valid blocks [M, L], tokenizer) for cfg.corpus (or cfg.data.path) at cfg.data.seq_len."""
     tokenizer = load_tokenizer(tokenizer_name)
-    source = cfg.data.path or cfg.corpus
-    train = lm_blocks(load_lm_text(source, "train"), tokenizer, cfg.data.seq_len)
-    valid = lm_blocks(load_lm_text(source, "valid"), tokenizer, cfg.data.seq_len)
+    train, valid = (split_blocks(cfg, split, tokenizer, cfg.data.seq_len) for split in ("train", "valid"))
     return train, valid, tokenizer
+
+
+def split_blocks(cfg, split: str, tokenizer, seq_len: int):
+    """lm_blocks of one split of cfg.data.path or cfg.corpus; a character the tokenizer cannot encode is one
+    DataError naming the file, the line (or document) and the character, and how `corpus=` picks the tokenizer."""
+    source = cfg.data.path or cfg.corpus
+    text = load_lm_text(source, split)
+    try:
+        return lm_blocks(text, tokenizer, seq_len)
+    except UnknownCharacter as err:
+        docs = [text] if isinstance(text, str) else text
+        k = next(i for i, doc in enumerate(docs) if err.char in doc)
+        where = (f"line {docs[0][:docs[0].index(err.char)].count(chr(10)) + 1}" if isinstance(text, str)
+                 else f"document {k + 1}")
+        file = local_split_file(source, split) if cfg.data.path else f"corpus={cfg.corpus} ({split})"
+        choices = ", ".join(f"corpus={c} selects {t}" for c, t in CORPUS_TOKENIZERS.items())
+        raise DataError(f"{file}: {where}: {err} ({tokenizer.name} is the tokenizer of corpus={cfg.corpus}; "
+                        f"{choices}, which encodes any text)") from None
 
 
 CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed embedded teachers (see checkpoints/README.md)
@@ -46,3 +62,14 @@ def find_pretrained(name: str, explicit: str | None) -> Path:
             return path
     raise FileNotFoundError(f"no pretrained model found at {', '.join(map(str, candidates))}; train one with "
                             f"`python -m experiments.pretrain ...` or pass teacher_path=")
+
+
+def teacher_folder(cfg) -> Path:
+    """The teacher a command uses, said on stdout: teacher_path=, else the committed checkpoints/<run name>, else this
+    machine's pretraining run of the same identity, runs/<run folder name>/pretrained. With data.path= that is only
+    a teacher pretrained on that folder (the committed ones were trained on the embedded corpora and tasks)."""
+    from experiments.config import run_folder_name
+
+    folder = find_pretrained(run_folder_name(cfg), cfg.teacher_path)
+    print(f"teacher: {folder}")
+    return folder

@@ -99,8 +99,11 @@ def _teacher_gaps(records: list[dict], few: int = 8, many: int = 1024) -> list[s
     `few` steps against `many` (a clear gap is what distillation closes). Temperature-1 rows only. Where both rows
     carry a 95% interval, the ratio's range is the conservative [low ÷ high, high ÷ low] of the two."""
     real = {r.get("corpus"): r for r in records if r["method"] == "real_text"}
+    # rows of one variant only (the default settings): a seed, data folder or teacher of its own is another experiment
+    real = {corpus: r for corpus, r in real.items() if not r.get("variant")}
     by_key = {(r["teacher"], r.get("corpus"), r["steps"]): r for r in records
-              if r["method"] == "sample" and r.get("temperature", 1.0) == 1.0 and predictor(r) == "default"}
+              if r["method"] == "sample" and r.get("temperature", 1.0) == 1.0 and predictor(r) == "default"
+              and not r.get("variant")}
     rows = []
     for (teacher, corpus, steps), at_many in sorted(by_key.items()):
         at_few, text = by_key.get((teacher, corpus, few)), real.get(corpus)
@@ -129,7 +132,7 @@ def _paired_step_gaps(records: list[dict]) -> list[str]:
         return selection, lookup(record, f"metrics.{selection}.sentence_bleu")
 
     rows = []
-    teacher_rows = [r for r in records if r["method"] == "sample" and per_source(r)[1]]
+    teacher_rows = [r for r in records if r["method"] == "sample" and per_source(r)[1] and not r.get("variant")]
     for task in sorted({r["task"] for r in teacher_rows}):
         same_task = [r for r in teacher_rows if r["task"] == task]
         singles = [r for r in same_task if "mbr" not in r["metrics"]]
@@ -189,7 +192,7 @@ def main(argv=None) -> int:
         path = build_table(results_dir, out)
     except ValueError as error:
         print(f"experiments.tables: {error}", file=sys.stderr)
-        return 1
+        return 2   # a user error, as every command reports one (experiments.cli)
     print(f"wrote {path}")
     return 0
 

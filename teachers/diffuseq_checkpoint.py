@@ -15,9 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
-from core.checkpoint import check_state_dict, read_json, save_pretrained as core_save_pretrained
+from core.checkpoint import check_state_dict, load_weights, read_json, save_pretrained as core_save_pretrained
 from core.errors import ConfigError, DataError
 from core.networks.diffuseq_net import DiffuSeqNet, DiffuSeqNetConfig
 from teachers.diffuseq import DiffuSeqProcess
@@ -127,6 +126,6 @@ def from_pretrained(directory: str | Path, *, map_location: str | torch.device =
         process = DiffuSeqProcess(**config["process"])
     except (KeyError, TypeError) as err:
         raise ConfigError(f"{config_path}: invalid DiffuSeq config ({err})") from err
-    state = model.complete_state(load_file(str(weights_path), device=str(map_location)))
+    state = model.complete_state(load_weights(weights_path, map_location))
     load_checked(model, state, source=str(weights_path))
     return model.eval(), process

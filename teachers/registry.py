@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from core.checkpoint import check_state_dict, load_pretrained, read_json, save_pretrained
-from core.errors import ConfigError
+from core.errors import ConfigError, DataError
 from core.model_card import display_path, model_card
 from core.networks.dit import DiT, DiTConfig
 
@@ -143,9 +143,11 @@ def sample_model(family: str, process, network, *, predictor: str = "default", t
 def load_teacher(folder: str | Path, device="cpu") -> Teacher:
     """A frozen Teacher of any family from a folder written by `save_teacher` (DiT families) or by the DiffuSeq
     export, or from a Hub repository ("owner/name") holding one."""
-    if Path(folder, "config.json").is_file() and read_json(Path(folder, "config.json")).get("family") == "diffuseq":
+    if Path(folder, "config.json").is_file() and dict_or_empty(read_json(Path(folder, "config.json"))).get(
+            "family") == "diffuseq":
         return _load_diffuseq(Path(folder), device)
     state, config = load_pretrained(folder, device=device)
+    check_dit_teacher_config(config, Path(folder, "config.json"))
     network = DiT(DiTConfig(**config["network"]))
     state = {k: v.float() for k, v in state.items()}
     check_state_dict(network, state, source=folder)
@@ -155,6 +157,33 @@ def load_teacher(folder: str | Path, device="cpu") -> Teacher:
         p.requires_grad_(False)  # teachers are frozen
     process = build_process(config["family"], config["process"])
     return Teacher(config["family"], network, process, config["tokenizer"], config["seq_len"], config)
+
+
+def dict_or_empty(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def check_dit_teacher_config(config: dict, source: Path) -> None:
+    """One DataError naming `source` when the config is not a DiT teacher's (another family's, e.g. a reference AR
+    model's GPT-2 config, or fields missing) or its tokenizer does not fit the model's vocabulary."""
+    from core.tokenizers import load_tokenizer
+
+    family = config.get("family")
+    if family not in process_families():
+        what = f"a {config['model_type']!r} model's" if "model_type" in config else f"family {family!r}"
+        raise DataError(f"{source}: {what} config, not a DiT teacher's (family mdlm, sedd, duo or dcd)")
+    missing = [k for k in ("network", "process", "tokenizer", "seq_len") if k not in config]
+    if missing:
+        raise DataError(f"{source}: a {family} teacher config without {missing}")
+    try:
+        DiTConfig(**config["network"])
+        tokenizer = load_tokenizer(config["tokenizer"])
+    except (TypeError, ConfigError) as err:
+        raise DataError(f"{source}: {err}") from None
+    vocab = config["process"].get("vocab_size")
+    if vocab is not None and tokenizer.vocab_size != vocab:
+        raise DataError(f"{source}: the tokenizer {config['tokenizer']!r} has {tokenizer.vocab_size} tokens, but the "
+                        f"model's vocabulary has {vocab}: they do not fit")
 
 
 def _load_diffuseq(folder: Path, device) -> Teacher:

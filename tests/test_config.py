@@ -95,9 +95,11 @@ def test_options_the_teacher_would_ignore_are_refused_unless_default(teacher, ke
                                           rf"ignores it; leave it at its default \({default}\)$"):
         load_config([f"teacher={teacher}", f"{key}={value}"])
     assert load_config([f"teacher={teacher}", f"{key}={default}"]).teacher == teacher   # the default is accepted
-    # methods that do not sample the teacher, and pretraining, do not read these keys
-    assert load_config([f"teacher={teacher}", f"{key}={value}"], command="pretrain").teacher == teacher
-    assert load_config(["method=real_text", f"teacher={teacher}", f"{key}={value}"]).method == "real_text"
+    # pretraining and the methods that sample no teacher do not read these keys either: refused too
+    with pytest.raises(ConfigError, match=rf"^{key}={value} has no effect here: pretraining neither samples"):
+        load_config([f"teacher={teacher}", f"{key}={value}"], command="pretrain")
+    with pytest.raises(ConfigError, match=r"^teacher=.* has no effect here: method=real_text scores held-out text"):
+        load_config(["method=real_text", f"teacher={teacher}", f"{key}={value}"])
 
 
 def test_mdlm_keeps_every_sampling_option():
@@ -125,3 +127,18 @@ def test_train_settings_defaults_are_the_yaml_defaults():
     assert set(defaults) - set(yaml_train) == {"betas"}   # the one setting the config does not expose
     assert {name: defaults[name] for name in defaults if name in yaml_train} == \
         {name: yaml_train[name] for name in defaults if name in yaml_train}
+
+
+def test_help_explains_every_key_from_the_defaults_and_the_data_formats():
+    from experiments.config import help_text
+
+    text = help_text()
+    assert "sampling.top_p = 1.0" in text and "run_dir = null" in text
+    line = next(line for line in text.splitlines() if line.startswith("  dlm_one.t_init = 1999"))
+    # a comment continued on the next line of defaults.yaml is kept whole
+    assert line.endswith("the generator's level. Table 5: 1490, but this teacher maps noise at 1490 to near-empty "
+                         "outputs (pilot BLEU 0.003); T-1 is its own one-step map (BLEU 0.046)")
+    assert "train.max_minutes = 0.0" in text and "stop cleanly after this many minutes" in text
+    for phrase in ('{"text": ...} document per line', '{"src": ..., "trg": ...} pair per line',
+                   "rows with the same src become one example with several references", "shakespeare -> char"):
+        assert phrase in text

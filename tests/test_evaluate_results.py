@@ -70,7 +70,7 @@ def test_table_from_two_results(tmp_path):
     assert tables_main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "again.md")]) == 0
     assert (tmp_path / "again.md").read_text() == text
     (tmp_path / "c.json").write_text("{broken")
-    assert tables_main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "x.md")]) == 1
+    assert tables_main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "x.md")]) == 2
 
 
 def test_seq2seq_examples_come_from_the_most_steps_single_candidate_row(tmp_path):

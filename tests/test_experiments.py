@@ -42,14 +42,16 @@ def test_run_writes_result_row_table_and_matched_control(trained, tmp_path):
               f"eval.evaluator={ar}", "sampling.num_samples=8", "sampling.batch_size=4", f"results_dir={tmp_path}",
               "threads=1")
     assert out.returncode == 0, out.stderr[-2000:]
-    row = json.loads((tmp_path / "mdlm-shakespeare-small-steps4.json").read_text())
+    # 8 samples (fewer than the default) from a teacher other than the committed one: both named in the row's name
+    [path] = tmp_path.glob("mdlm-shakespeare-small-steps4-n8-from-pretrained-*.json")
+    row = json.loads(path.read_text())
     for key in ("gen_ppl", "entropy"):
         assert row["metrics"][key] > 0
     low, high = row["metrics"]["gen_ppl_ci95"]
     assert low <= row["metrics"]["gen_ppl"] <= high
     assert row["n_samples"] == 8 and row["steps"] == 4 and row["evaluator"].startswith("reference-ar")
     assert row["command"].startswith("python -m experiments.run") and len(row["commit"]) >= 7
-    assert (tmp_path / "mdlm-shakespeare-small-steps4.config.yaml").is_file()
+    assert path.with_suffix(".config.yaml").is_file()
     assert "mdlm" in (tmp_path / "README.md").read_text()
 
 
@@ -118,15 +120,16 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     out = run("experiments.run", *common, f"run_dir={tmp_path / 'run'}", "distill.max_steps=2",
               "distill.eval_every=1", "distill.batch_size=4")
     assert out.returncode == 0, out.stderr[-2000:]
-    student = json.loads((tmp_path / "idlm-mdlm-shakespeare-small-steps4.json").read_text())
+    [path] = tmp_path.glob("idlm-mdlm-shakespeare-small-steps4-n8-from-pretrained-??????.json")
+    student, suffix = json.loads(path.read_text()), path.stem.split("-steps4")[1]
     assert student["method"] == "idlm" and student["distill_step"] in (1, 2) and student["loss_time"] == "coupled"
-    assert (tmp_path / "mdlm-shakespeare-small-steps4.json").is_file()       # the teacher at K
-    assert (tmp_path / "mdlm-shakespeare-small-steps1024.json").is_file()    # the teacher at 1024
-    matched = list(tmp_path.glob("idlm-mdlm-shakespeare-small-steps4-matched-T*.json"))
+    assert (tmp_path / f"mdlm-shakespeare-small-steps4{suffix}.json").is_file()       # the teacher at K
+    assert (tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
+    matched = list(tmp_path.glob(f"{path.stem}-matched-T*.json"))
     if matched:   # a 3-step tiny teacher's entropy may lie outside every temperature's: then it says so
-        assert json.loads(matched[0].read_text())["matched_to"] == "idlm-mdlm-shakespeare-small-steps4.json"
+        assert json.loads(matched[0].read_text())["matched_to"] == path.name
     else:
-        assert "no entropy-matched teacher row for idlm-mdlm-shakespeare-small-steps4.json" in out.stdout
+        assert f"no entropy-matched teacher row for {path.name}" in out.stdout
     folder = tmp_path / "run" / student["student_path"].split("/")[-1]
     config = json.loads((folder / "config.json").read_text())
     assert config["family"] == "mdlm" and config["provenance"]["method"] == "idlm"

@@ -38,5 +38,5 @@ def test_rescore_refuses_a_row_whose_outputs_do_not_reproduce_its_bleu(tmp_path)
     with pytest.raises(DataError, match=r"row\.json: stored single BLEU 0\.500000 but its outputs score 0\.666667"):
         rescore_row(path, bertscore=False)
     assert path.read_text() == before
-    assert rescore_main([str(path)]) == 1
-    assert rescore_main([str(tmp_path / "missing.json")]) == 1
+    assert rescore_main([str(path)]) == 2
+    assert rescore_main([str(tmp_path / "missing.json")]) == 2

@@ -1,0 +1,289 @@
+"""The bad-input catalogue: every command answers a bad input with one line naming the key or file and what is wrong,
+exit code 2, before any model loads, and nothing written or changed (each case runs the command's CLI entry)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from core.paths import REPO_ROOT
+
+QG_TEACHER = REPO_ROOT / "checkpoints" / "diffuseq-qg-small"
+SEDD_TEACHER = REPO_ROOT / "checkpoints" / "sedd-shakespeare-small"
+MDLM_TEACHER = REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small"
+
+RUN_CASES = [
+    (["sampling.num_samples=-5"], r"sampling.num_samples=-5 is out of range: it must be a positive integer"),
+    (["sampling.num_samples=0"], r"sampling.num_samples=0 is out of range"),
+    (["sampling.batch_size=0"], r"sampling.batch_size=0 is out of range"),
+    (["sampling.temperature=0"], r"sampling.temperature=0 is out of range: it must be > 0"),
+    (["sampling.temperature=-1.5"], r"sampling.temperature=-1.5 is out of range"),
+    (["sampling.top_p=2"], r"sampling.top_p=2 is out of range: it must be in \(0, 1\]"),
+    (["sampling.top_p=0"], r"sampling.top_p=0 is out of range"),
+    (["threads=-1"], r"threads=-1 is out of range: it must be >= 0"),
+    (["teacher=diffuseq", "diffuseq.candidates=0"], r"diffuseq.candidates=0 is out of range"),
+    (["teacher=diffuseq", "steps=2500"], r"steps=2500 is more than the 2000 diffusion steps of .*diffuseq-qqp-small"),
+    (["steps=0"], r"'steps' must be a positive integer"),
+    (["steps=abc"], r"'steps' expects int"),
+    (["sampling.top_p=abc"], r"'sampling.top_p' expects float"),
+    (["steps"], r"not of the form key=value"),
+    (["teacher=ar"], r"teacher=ar is the reference GenPPL evaluator"),
+    (["teacher=gpt"], r"'teacher' = 'gpt' is not one of"),
+    (["sampling.num_sample=5"], r"unknown config key\(s\) \['sampling.num_sample'\] \(sampling.num_sample: did you "
+                                r"mean sampling.num_samples\?\)"),
+    (["method=copy_source", "teacher=mdlm"], r"teacher=mdlm has no effect here: method=copy_source scores the source"),
+    (["method=real_text", "teacher=diffuseq", "task=qg"], r"teacher=diffuseq has no effect here: method=real_text"),
+    (["method=real_text", "steps=8"], r"steps=8 has no effect here: method=real_text"),
+    (["teacher=mdlm", "task=qg"], r"task=qg has no effect here: teacher=mdlm is trained on a corpus"),
+    (["teacher=diffuseq", "corpus=english"], r"corpus=english has no effect here: a seq2seq run reads its task"),
+    (["teacher=mdlm", "diffuseq.candidates=2"], r"diffuseq.candidates=2 has no effect here"),
+    (["student_path=checkpoints/idlm-mdlm-shakespeare-small"], r"student_path=.* has no effect here: method=sample"),
+    (["idlm.val_steps=4"], r"idlm.val_steps=4 has no effect here: idlm.\* keys apply to method=idlm only"),
+    (["teacher=sedd", "sampling.cache=false"], r"sampling.cache=false has no effect with teacher=sedd"),
+    (["method=dlm_one", "teacher=mdlm"], r"method=dlm_one distils a DiffuSeq teacher; got teacher=mdlm"),
+    (["method=idlm", "teacher=diffuseq"], r"method=idlm distils a discrete diffusion teacher"),
+    (["teacher=diffuseq", "task=qqp", f"teacher_path={QG_TEACHER}"],
+     r"teacher_path=.*diffuseq-qg-small was trained on task qg, not task=qqp \(pass task=qg\)"),
+    (["teacher=mdlm", f"teacher_path={SEDD_TEACHER}"], r"teacher_path=.*sedd-shakespeare-small holds a 'sedd' model"),
+    (["teacher=mdlm", "corpus=english", f"teacher_path={MDLM_TEACHER}"],
+     r"holds a model on the 'char' tokenizer, but corpus=english uses 'small_bpe'"),
+    (["teacher=diffuseq", "data.path={tmp}/data"], r"data.path=.* needs the teacher trained on it: pass teacher_path="),
+    (["results_dir={tmp}/afile"], r"results_dir=.*afile is a file, not a folder"),
+    (["results_dir={tmp}/afile/rows"], r"results_dir=.*afile/rows cannot be created: .*afile is a file"),
+    (["eval.evaluator={tmp}/empty"], r"eval.evaluator=.*empty: the folder has no config.json"),
+    (["eval.evaluator={tmp}/afile"], r"eval.evaluator=.*afile is a file, not a model folder"),
+    (["eval.evaluator=no-such-model-xyz"], r"eval.evaluator=no-such-model-xyz is neither a model folder nor a model "
+                                           r"in the local Hugging Face cache"),
+    (["method=idlm", "run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
+]
+PRETRAIN_CASES = [
+    (["train.max_steps=-1"], r"train.max_steps=-1 is out of range: it must be a positive integer"),
+    (["train.batch_size=0"], r"train.batch_size=0 is out of range"),
+    (["train.save_every=0"], r"train.save_every=0 is out of range"),
+    (["train.max_minutes=-2"], r"train.max_minutes=-2 is out of range"),
+    (["teacher=mdlm", "task=qg"], r"task=qg has no effect here"),
+    (["teacher=diffuseq", "corpus=english"], r"corpus=english has no effect here"),
+    (["teacher=mdlm", f"teacher_path={MDLM_TEACHER}"], r"teacher_path=.* has no effect here: teacher=mdlm is "
+                                                       r"pretrained from scratch"),
+    (["sampling.temperature=0.5"], r"sampling.temperature=0.5 has no effect here: pretraining neither samples"),
+    (["results_dir={tmp}/rows"], r"results_dir=.* has no effect here: pretraining"),
+    (["teacher=dcd", f"teacher_path={MDLM_TEACHER}"], r"holds a 'mdlm' model .*, not a teacher=dcd model"),
+    (["teacher=ar", "preset=base"], r"preset=base has no reference AR model size"),
+    (["run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
+    (["train.lrr=1"], r"unknown config key\(s\) \['train.lrr'\] \(train.lrr: did you mean train.lr\?\)"),
+]
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "data").mkdir()
+    return tmp_path
+
+
+def listing(folder):
+    return sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in folder.rglob("*"))
+
+
+def call_cli(module_name, args, monkeypatch, capsys):
+    import importlib
+
+    from experiments.cli import run_cli
+
+    module = importlib.import_module(module_name)
+    monkeypatch.setattr(sys, "argv", [module_name, *args])
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(module.main)
+    return exit_info.value.code, capsys.readouterr()
+
+
+@pytest.mark.parametrize("module, args, message", [("experiments.run", a, m) for a, m in RUN_CASES]
+                         + [("experiments.pretrain", a, m) for a, m in PRETRAIN_CASES])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(module, args, message, workspace, monkeypatch, capsys):
+    args = [a.format(tmp=workspace) for a in args]
+    if not any(a.startswith(("results_dir=", "run_dir=")) for a in args):   # where the command would write
+        args.append(f"{'results_dir' if module.endswith('run') and 'method=idlm' not in args else 'run_dir'}="
+                    f"{workspace / 'out'}")
+    before, committed = listing(workspace), listing(REPO_ROOT / "results")
+    code, out = call_cli(module, args, monkeypatch, capsys)
+    assert code == 2
+    assert out.err.startswith("error: ") and out.err.count("\n") == 1, out.err
+    assert __import__("re").search(message, out.err), out.err
+    assert listing(workspace) == before and listing(REPO_ROOT / "results") == committed
+
+
+def test_the_catalogue_covers_at_least_thirty_cases():
+    assert len(RUN_CASES) + len(PRETRAIN_CASES) >= 30
+
+
+def test_a_fractional_time_limit_is_accepted():
+    from experiments.config import load_config
+
+    assert load_config(["train.max_minutes=0.2"], command="pretrain").train.max_minutes == 0.2
+    assert load_config(["method=idlm", "distill.max_minutes=0.5"]).distill.max_minutes == 0.5
+
+
+@pytest.mark.parametrize("module, args", [
+    ("experiments.run", ["sampling.num_samples=-5"]),
+    ("experiments.pretrain", ["train.max_steps=-1", "teacher=mdlm", "preset=tiny"]),
+])
+def test_a_real_process_exits_2_without_a_traceback_and_writes_nothing(module, args, tmp_path):
+    where = "results_dir" if module.endswith("run") else "run_dir"
+    out = subprocess.run([sys.executable, "-m", module, *args, f"{where}={tmp_path / 'out'}"], cwd=REPO_ROOT,
+                         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1, out.stderr
+    assert out.stdout == "" and not (tmp_path / "out").exists()
+
+
+def teacher_copy(folder, *, config=None, weights=None):
+    """A copy of the committed MDLM teacher with its config.json or model.safetensors replaced."""
+    import shutil
+
+    shutil.copytree(MDLM_TEACHER, folder)
+    if config is not None:
+        (folder / "config.json").write_text(config)
+    if weights is not None:
+        (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def corpus_folder(folder, name, content: bytes):
+    folder.mkdir()
+    for split in ("train", "valid", "test"):
+        (folder / f"{split}{name}").write_bytes(content)
+    return folder
+
+
+def mdlm_config(**changes):
+    config = json.loads((MDLM_TEACHER / "config.json").read_text())
+    return json.dumps({**config, **changes})
+
+
+LATIN1_TXT = "café au lait".encode("latin-1")
+LATIN1_JSONL = b'{"text": "ok"}\n' + '{"text": "café"}'.encode("latin-1")
+SNOWMAN_TXT = "To be\nor ☃ not".encode()
+NOT_GZIP = b"plain text, not gzip"
+
+LOADER_CASES = [   # (command, make(tmp) -> args, message)
+    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt', LATIN1_TXT)}"],
+     r"c/train.txt:1: not UTF-8 text \(byte 0xe9\); save the file as UTF-8"),
+    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.jsonl', LATIN1_JSONL)}"],
+     r"c/train.jsonl:2: not UTF-8 text"),
+    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt.gz', NOT_GZIP)}"],
+     r"c/train.txt.gz: not a gzip file .*; rename it without .gz if it is plain text"),
+    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt', SNOWMAN_TXT)}"],
+     r"c/train.txt: line 2: character '☃' is not in the char alphabet \(char is the tokenizer of "
+     r"corpus=shakespeare; corpus=shakespeare selects char, corpus=english selects small_bpe, which encodes any text\)"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', weights=(MDLM_TEACHER / 'model.safetensors').read_bytes()[:5000])}"],
+     r"m/model.safetensors: not a readable safetensors file, truncated or corrupt"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', weights=b'garbage')}"],
+     r"m/model.safetensors: not a readable safetensors file"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config='not json')}"],
+     r"m/config.json:1: invalid JSON"),
+    ("experiments.run", lambda t: [f"teacher_path={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"],
+     r"ar-shakespeare-small holds a 'gpt2' model \(its config.json\), not a teacher=mdlm model"),
+    ("experiments.run", lambda t: [f"teacher_path={REPO_ROOT / 'checkpoints' / 'diffuseq-qqp-small'}"],
+     r"diffuseq-qqp-small holds a 'diffuseq' model"),
+    ("experiments.run", lambda t: ["method=idlm", f"student_path={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"],
+     r"student_path=.*ar-shakespeare-small holds a 'gpt2' model"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config=mdlm_config(tokenizer='bert'))}"],
+     r"m/config.json: the tokenizer 'bert' has 30522 tokens, but the model's vocabulary has 66: they do not fit"),
+    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config=mdlm_config(tokenizer='nope'))}"],
+     r"m/config.json: unknown tokenizer 'nope'"),
+    ("experiments.run", lambda t: ["method=real_text", "corpus=english"],
+     r"GenPPL needs an evaluator: gpt2-large is not in the local Hugging Face cache and corpus=english has no "
+     r"reference AR model .*; train it with `python -m experiments.pretrain teacher=ar corpus=english`"),
+]
+
+
+@pytest.mark.parametrize("module, make, message", LOADER_CASES)
+def test_a_bad_file_is_one_line_naming_it(module, make, message, tmp_path, monkeypatch, capsys):
+    from huggingface_hub import try_to_load_from_cache
+
+    if "GenPPL" in message and isinstance(try_to_load_from_cache("gpt2-large", "config.json"), str):
+        pytest.skip("gpt2-large is cached here: the evaluator exists")
+    args = make(tmp_path) + ["preset=tiny", "train.max_steps=1"] * (module == "experiments.pretrain")
+    out_dir = tmp_path / "out"
+    args.append(f"{'run_dir' if module.endswith('pretrain') or 'method=idlm' in args else 'results_dir'}={out_dir}")
+    code, out = call_cli(module, args, monkeypatch, capsys)
+    assert code == 2 and out.err.startswith("error: ") and out.err.count("\n") == 1, out.err
+    assert __import__("re").search(message, out.err), out.err
+    assert not out_dir.exists()
+
+
+def saved_run(run_dir, args, command="pretrain", state="checkpoint"):
+    """A run folder as a pretraining (or distillation) run of `args` leaves it: its state's trainer.json and config."""
+    from omegaconf import OmegaConf
+
+    from experiments.config import load_config
+
+    (run_dir / state).mkdir(parents=True)
+    config = OmegaConf.to_container(load_config(args, command=command))
+    (run_dir / state / "trainer.json").write_text(json.dumps({"step": 5, "config": {"run": config}}))
+    (run_dir / "config.yaml").write_text("saved\n")
+    return run_dir
+
+
+@pytest.mark.parametrize("saved_args, args, message", [
+    (["teacher=mdlm"], ["teacher=sedd"], r"holds a run with teacher=mdlm, not teacher=sedd"),
+    (["teacher=mdlm"], ["teacher=mdlm", "preset=tiny"], r"holds a run with preset=small, not preset=tiny"),
+    (["teacher=mdlm"], ["teacher=mdlm", "data.seq_len=64"], r"holds a run with data.seq_len=128, not data.seq_len=64"),
+    (["teacher=diffuseq", "task=qqp"], ["teacher=diffuseq", "task=qg"], r"holds a run with task=qqp, not task=qg"),
+    (["teacher=diffuseq", "data.path={tmp}/a"], ["teacher=diffuseq", "data.path={tmp}/b"],
+     r"holds a run with data.path=.*/a, not data.path=.*/b: it cannot be resumed as this run"),
+    (["teacher=diffuseq"], ["teacher=diffuseq", "diffuseq.vocab=bert"], r"diffuseq.vocab=task, not diffuseq.vocab=bert"),
+])
+def test_a_resume_of_another_run_is_refused_before_the_folder_changes(saved_args, args, message, tmp_path,
+                                                                      monkeypatch, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    run_dir = saved_run(tmp_path / "run", [a.format(tmp=tmp_path) for a in saved_args])
+    before = listing(run_dir)
+    code, out = call_cli("experiments.pretrain", [a.format(tmp=tmp_path) for a in args] + [f"run_dir={run_dir}"],
+                         monkeypatch, capsys)
+    assert code == 2 and out.err.count("\n") == 1 and __import__("re").search(message, out.err), out.err
+    assert listing(run_dir) == before
+
+
+def test_a_resume_after_a_kill_inside_the_swap_is_checked_too(tmp_path, monkeypatch, capsys):
+    run_dir = saved_run(tmp_path / "run", ["teacher=mdlm"], state=".checkpoint.old")
+    code, out = call_cli("experiments.pretrain", ["teacher=duo", f"run_dir={run_dir}"], monkeypatch, capsys)
+    assert code == 2 and "holds a run with teacher=mdlm, not teacher=duo" in out.err
+    assert (run_dir / ".checkpoint.old").is_dir() and not (run_dir / "checkpoint").exists()
+
+
+def test_a_distillation_run_of_another_teacher_is_refused(tmp_path, monkeypatch, capsys):
+    run_dir = saved_run(tmp_path / "run", ["method=idlm", "teacher=mdlm"], command="run")
+    code, out = call_cli("experiments.run", ["method=idlm", "teacher=sedd", f"run_dir={run_dir}"], monkeypatch, capsys)
+    assert code == 2 and "holds a run with teacher=mdlm, not teacher=sedd" in out.err
+
+
+def test_the_default_run_folder_is_named_after_the_data(tmp_path):
+    from experiments.config import load_config, path_digest, run_folder_name
+
+    (tmp_path / "qqp2").mkdir()
+    assert run_folder_name(load_config(["teacher=diffuseq"], command="pretrain")) == "diffuseq-qqp-small"
+    cfg = load_config(["teacher=diffuseq", f"data.path={tmp_path / 'qqp2'}"], command="pretrain")
+    assert run_folder_name(cfg) == f"diffuseq-qqp-small-data-{path_digest(tmp_path / 'qqp2')}"
+
+
+def test_a_run_on_other_data_uses_the_teacher_pretrained_on_it(tmp_path, monkeypatch):
+    """run teacher=diffuseq data.path=A: refused without a teacher trained on A; with `pretrain data.path=A`'s export
+    in its default run folder, that teacher is the one used (and named on stdout)."""
+    from core.errors import ConfigError
+    from experiments.config import load_config, run_folder_name
+    from experiments.setup import teacher_folder
+
+    monkeypatch.setattr("core.paths.RUNS_DIR", tmp_path / "runs")
+    (tmp_path / "a").mkdir()
+    args = ["teacher=diffuseq", f"data.path={tmp_path / 'a'}", f"results_dir={tmp_path / 'out'}"]
+    with pytest.raises(ConfigError, match=r"needs the teacher trained on it: pass teacher_path=.*\(none at .*runs/"
+                                          r"diffuseq-qqp-small-data-a-[0-9a-f]{6}/pretrained"):
+        load_config(args)
+    exported = tmp_path / "runs" / run_folder_name(load_config(args[:2], command="pretrain")) / "pretrained"
+    exported.mkdir(parents=True)
+    (exported / "config.json").write_text((QG_TEACHER / "config.json").read_text())
+    monkeypatch.setattr("experiments.setup.RUNS_DIR", tmp_path / "runs")
+    cfg = load_config(args)
+    assert teacher_folder(cfg) == exported

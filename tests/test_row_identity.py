@@ -1,0 +1,106 @@
+"""A result row's name holds everything that changes its numbers; user runs write to a scratch folder; the committed
+set results/ is written only when named."""
+import json
+import re
+import shlex
+
+import pytest
+
+from core.paths import REPO_ROOT, RUNS_DIR
+from experiments.config import load_config, path_digest, row_suffix
+from experiments.run import results_dir, sample_row_name
+
+
+def name_of(*args):
+    return sample_row_name(load_config(list(args)))
+
+
+def test_default_settings_keep_the_committed_names():
+    assert name_of() == "mdlm-shakespeare-small-steps64"
+    assert name_of("teacher_path=checkpoints/mdlm-shakespeare-small") == "mdlm-shakespeare-small-steps64"
+    assert name_of("sampling.num_samples=256", "steps=1024") == "mdlm-shakespeare-small-steps1024"   # more samples
+
+
+@pytest.mark.parametrize("args, suffix", [
+    (["sampling.num_samples=8"], "-n8"),
+    (["seed=3"], "-seed3"),
+    (["sampling.temperature=0.9"], "-T0.9"),
+    (["teacher=duo", "sampling.predictor=greedy_tail"], "-greedy_tail"),
+    (["sampling.top_p=0.9"], "-p0.9"),
+    (["sampling.float64=false"], "-fp32"),
+    (["sampling.cache=false"], "-nocache"),
+    (["sampling.temperature=0.9", "sampling.num_samples=8", "seed=1"], "-T0.9-n8-seed1"),
+])
+def test_options_that_change_the_numbers_are_in_the_name(args, suffix):
+    assert row_suffix(load_config(args)) == suffix
+
+
+def test_diffuseq_sampler_options_are_in_the_name():
+    cfg = load_config(["teacher=diffuseq", "diffuseq.sampler=ancestral", "diffuseq.clamp=false"])
+    assert row_suffix(cfg) == "-ancestral-noclamp"
+    # DLM-One's student has no DiffuSeq sampler: those keys do not name its rows
+    assert row_suffix(load_config(["method=dlm_one", "seed=2"])) == "-seed2"
+
+
+def test_data_folder_and_teacher_are_in_the_name(tmp_path):
+    (tmp_path / "a" / "corpus").mkdir(parents=True)
+    (tmp_path / "b" / "corpus").mkdir(parents=True)
+    a, b = path_digest(tmp_path / "a" / "corpus"), path_digest(tmp_path / "b" / "corpus")
+    assert re.fullmatch(r"corpus-[0-9a-f]{6}", a) and a != b and a == path_digest(str(tmp_path / "a" / "corpus"))
+    # inside the repository the tag does not depend on where the clone lives
+    assert path_digest(REPO_ROOT / "checkpoints" / "x") == "x-" + __import__("hashlib").sha1(b"checkpoints/x").hexdigest()[:6]
+    assert row_suffix(load_config(["method=real_text", f"data.path={tmp_path / 'a' / 'corpus'}"])) == f"-data-{a}"
+    (tmp_path / "b" / "corpus" / "config.json").write_text((REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small" /
+                                                             "config.json").read_text())   # another MDLM teacher
+    assert name_of(f"teacher_path={tmp_path / 'b' / 'corpus'}") == f"mdlm-shakespeare-small-steps64-from-{b}"
+    assert name_of(f"teacher_path={tmp_path / 'b' / 'corpus'}", f"data.path={tmp_path / 'a' / 'corpus'}") == \
+        f"mdlm-shakespeare-small-steps64-data-{a}-from-{b}"
+
+
+def committed_single_rows():
+    """(file stem, command arguments) of committed rows that one `experiments.run` command wrote as its own row."""
+    for path in sorted((REPO_ROOT / "results").glob("*.json")):
+        row = json.loads(path.read_text())
+        args = shlex.split(row["command"])[3:]
+        if row["command"].startswith("python -m experiments.run") and row["method"] in ("sample", "teacher", "real_text",
+                                                                                         "copy_source"):
+            if "method=idlm" not in args:
+                yield path.stem, args
+
+
+def test_every_committed_row_name_is_what_its_command_names_today():
+    rows = list(committed_single_rows())
+    assert len(rows) > 50
+    for stem, args in rows:
+        cfg = load_config(args)
+        made = {"sample": sample_row_name(cfg) if cfg.teacher != "diffuseq"
+                else f"diffuseq-{cfg.task}-{cfg.preset}-steps{cfg.steps}-k{cfg.diffuseq.candidates}{row_suffix(cfg)}",
+                "real_text": f"real-text-{cfg.corpus}-test{row_suffix(cfg)}",
+                "copy_source": f"copy-source-{cfg.task}-test{row_suffix(cfg)}"}[cfg.method]
+        assert made == stem, args
+
+
+def test_rows_go_to_a_scratch_folder_unless_results_is_named():
+    assert results_dir(load_config([])) == RUNS_DIR / "results"
+    assert str(results_dir(load_config(["results_dir=results"]))) == "results"
+
+
+def test_makefile_result_targets_write_the_committed_set():
+    text = (REPO_ROOT / "Makefile").read_text()
+    targets = re.findall(r"^(results-[\w-]+):.*?\n((?:\t.*\n)+)", text, flags=re.M)
+    assert {name for name, _ in targets} == {"results-teachers", "results-diffuseq", "results-idlm"}
+    for name, body in targets:
+        commands = [c for c in body.split("$(PY)") if c.startswith(" -m experiments.run ")]
+        assert commands, name
+        assert all(c.startswith(" -m experiments.run results_dir=results ") for c in commands), name
+
+
+def test_tables_compare_rows_of_the_default_variant_only():
+    from experiments.tables import _teacher_gaps
+
+    def row(steps, ppl, variant=""):
+        return {"method": "sample", "teacher": "mdlm", "corpus": "shakespeare", "steps": steps, "temperature": 1.0,
+                "metrics": {"gen_ppl": ppl}, "variant": variant}
+    real = {"method": "real_text", "teacher": "none", "corpus": "shakespeare", "steps": 0, "metrics": {"gen_ppl": 10.0}}
+    lines = _teacher_gaps([real, row(8, 40.0), row(1024, 20.0), row(1024, 11.0, "-n8"), row(8, 99.0, "-seed1")])
+    assert "| mdlm | shakespeare | 2 | – | 2 |" in lines
