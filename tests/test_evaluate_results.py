@@ -33,6 +33,7 @@ def test_write_result_adds_provenance_and_round_trips(tmp_path):
     record = json.loads(path.read_text())
     for key in ("commit", "command", "timestamp", "device"):
         assert record[key]
+    assert record["load_average"] == round(record["load_average"], 2) >= 0
     assert record["command"].startswith("python ")
     assert [p.name for p in tmp_path.iterdir()] == ["idlm_mdlm_4steps.json"]   # no temp file left behind
     assert load_results(tmp_path)[0]["metrics"]["gen_ppl"] == 41.5

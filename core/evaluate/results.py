@@ -77,6 +77,9 @@ def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Pat
     record.setdefault("command", current_command())
     record.setdefault("timestamp", utc_timestamp())
     record.setdefault("device", "cuda" if torch.cuda.is_available() else "cpu")
+    # seconds_per_sample depends on what else ran: the 1-minute load average says whether the machine was shared
+    if hasattr(os, "getloadavg"):
+        record.setdefault("load_average", round(os.getloadavg()[0], 2))
     path = Path(results_dir) / f"{name}.json"
     validate_result(record, str(path))
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
