@@ -139,3 +139,20 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     assert out.returncode == 0 and "resumed" not in out.stdout, out.stderr[-2000:]
     out = run("experiments.run", *common, f"student_path={tmp_path / 'nothing'}")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "nothing" in out.stderr
+
+
+def test_the_final_print_keeps_whole_lines():
+    from experiments.run import head_lines
+
+    text = "".join(f"line {i}\n" for i in range(10))
+    assert head_lines(text, 1000) == text.rstrip("\n")
+    assert head_lines(text, 20) == "line 0\nline 1\n... (8 more lines in the file)"
+
+
+def test_sampling_shows_a_progress_bar_with_its_eta(capsys):
+    from core.evaluate.speed import benchmark
+
+    benchmark(lambda: None, batch_size=2, n_warmup=1, n_repeat=2, tokens_per_sample=4, nfe=1,
+              progress="sampling 6 at 8 steps")
+    err = capsys.readouterr().err
+    assert "sampling 6 at 8 steps" in err and "3/3" in err
