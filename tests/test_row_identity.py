@@ -104,3 +104,19 @@ def test_tables_compare_rows_of_the_default_variant_only():
     real = {"method": "real_text", "teacher": "none", "corpus": "shakespeare", "steps": 0, "metrics": {"gen_ppl": 10.0}}
     lines = _teacher_gaps([real, row(8, 40.0), row(1024, 20.0), row(1024, 11.0, "-n8"), row(8, 99.0, "-seed1")])
     assert "| mdlm | shakespeare | 2 | – | 2 |" in lines
+
+
+def test_an_idlm_run_reuses_the_committed_teacher_row_by_copying_it(tmp_path, monkeypatch):
+    from experiments import idlm
+
+    committed = tmp_path / "results"
+    committed.mkdir()
+    row = {"teacher_path": "checkpoints/mdlm-shakespeare-small", "float64_sampling": True, "temperature": 1.0,
+           "evaluator": "reference-ar", "n_samples": 64}
+    (committed / "mdlm-shakespeare-small-steps1024.json").write_text(json.dumps(row))
+    monkeypatch.setattr(idlm, "RESULTS_DIR", committed)
+    scratch = tmp_path / "scratch" / "mdlm-shakespeare-small-steps1024.json"
+    assert idlm.reuse_row(scratch, row) and json.loads(scratch.read_text()) == row
+    assert not idlm.reuse_row(tmp_path / "scratch" / "x.json", row)
+    more = tmp_path / "more" / "mdlm-shakespeare-small-steps1024.json"
+    assert not idlm.reuse_row(more, {**row, "n_samples": 256}) and not more.exists()   # more samples than it has
