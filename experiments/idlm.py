@@ -173,8 +173,9 @@ def run_idlm(cfg, device) -> Path:
     out = results_dir(cfg)
     # 1. the teacher at K and at 1024 steps: reuse a committed row when nothing that changes its numbers differs
     for steps in (cfg.steps, TEACHER_REFERENCE_STEPS):
-        # the teacher's controls are at temperature 1 even when the student is sampled at another temperature
-        step_cfg = OmegaConf.merge(cfg, {"steps": steps, "sampling": {"temperature": 1.0}})
+        # the teacher's controls are at temperature 1 even when the student is sampled at another temperature; they
+        # are rows of method=sample (named without the student)
+        step_cfg = OmegaConf.merge(cfg, {"method": "sample", "steps": steps, "sampling": {"temperature": 1.0}})
         path = out / f"{sample_row_name(step_cfg)}.json"
         like = {"n_samples": cfg.sampling.num_samples, "teacher_path": repo_relative(teacher_folder),
                 "float64_sampling": cfg.sampling.float64, "temperature": 1.0,

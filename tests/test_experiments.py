@@ -120,8 +120,9 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     out = run("experiments.run", *common, f"run_dir={tmp_path / 'run'}", "distill.max_steps=2",
               "distill.eval_every=1", "distill.batch_size=4")
     assert out.returncode == 0, out.stderr[-2000:]
-    [path] = tmp_path.glob("idlm-mdlm-shakespeare-small-steps4-n8-from-pretrained-??????.json")
-    student, suffix = json.loads(path.read_text()), path.stem.split("-steps4")[1]
+    # the student is a fresh distillation (named by its folder's hash); its teacher's controls are rows of the teacher
+    [path] = tmp_path.glob("idlm-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    student, suffix = json.loads(path.read_text()), path.stem.split("-steps4-student-")[1][6:]
     assert student["method"] == "idlm" and student["distill_step"] in (1, 2) and student["loss_time"] == "coupled"
     assert (tmp_path / f"mdlm-shakespeare-small-steps4{suffix}.json").is_file()       # the teacher at K
     assert (tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024

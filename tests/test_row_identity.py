@@ -120,3 +120,10 @@ def test_an_idlm_run_reuses_the_committed_teacher_row_by_copying_it(tmp_path, mo
     assert not idlm.reuse_row(tmp_path / "scratch" / "x.json", row)
     more = tmp_path / "more" / "mdlm-shakespeare-small-steps1024.json"
     assert not idlm.reuse_row(more, {**row, "n_samples": 256}) and not more.exists()   # more samples than it has
+
+
+def test_an_idlm_row_names_a_student_other_than_the_committed_one(tmp_path):
+    committed = ["method=idlm", "steps=8", "student_path=checkpoints/idlm-mdlm-shakespeare-small"]
+    assert sample_row_name(load_config(committed)) == "mdlm-shakespeare-small-steps8"   # the committed row's name
+    fresh = row_suffix(load_config(["method=idlm", "steps=8", f"run_dir={tmp_path / 'run'}"]))
+    assert fresh == f"-student-{path_digest(tmp_path / 'run' / 'student')[-6:]}"
