@@ -127,3 +127,11 @@ def test_an_idlm_row_names_a_student_other_than_the_committed_one(tmp_path):
     assert sample_row_name(load_config(committed)) == "mdlm-shakespeare-small-steps8"   # the committed row's name
     fresh = row_suffix(load_config(["method=idlm", "steps=8", f"run_dir={tmp_path / 'run'}"]))
     assert fresh == f"-student-{path_digest(tmp_path / 'run' / 'student')[-6:]}"
+
+
+def test_every_committed_idlm_student_row_name_is_what_its_command_names_today():
+    rows = [(path.stem, shlex.split(json.loads(path.read_text())["command"])[3:])
+            for path in sorted((REPO_ROOT / "results").glob("idlm-*.json")) if "-matched-" not in path.stem]
+    assert len(rows) >= 16
+    for stem, args in rows:
+        assert f"idlm-{sample_row_name(load_config(args))}" == stem, args
