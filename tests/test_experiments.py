@@ -157,3 +157,10 @@ def test_sampling_shows_a_progress_bar_with_its_eta(capsys):
               progress="sampling 6 at 8 steps")
     err = capsys.readouterr().err
     assert "sampling 6 at 8 steps" in err and "3/3" in err
+
+
+def test_loading_the_reference_evaluator_draws_no_progress_bar(capfd):
+    from core.evaluate.reference_ar import load_ar
+
+    load_ar(REPO_ROOT / "checkpoints" / "ar-shakespeare-small")
+    assert "Loading weights" not in capfd.readouterr().err
