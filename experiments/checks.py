@@ -135,6 +135,20 @@ def check_evaluator(name: str) -> None:
                           f"cache; pass a folder (e.g. checkpoints/ar-shakespeare-small) or leave it at auto")
 
 
+def check_tokenizer_fits(config: dict, source: Path) -> None:
+    """The tokenizer a DiT teacher's config names exists and has as many tokens as the model's vocabulary."""
+    from core.tokenizers import load_tokenizer
+
+    try:
+        tokenizer = load_tokenizer(config["tokenizer"])
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+    vocab = config["process"].get("vocab_size")
+    if vocab is not None and tokenizer.vocab_size != vocab:
+        raise ConfigError(f"{source}: the tokenizer {config['tokenizer']!r} has {tokenizer.vocab_size} tokens, but "
+                          f"the model's vocabulary has {vocab}: they do not fit")
+
+
 def check_auto_evaluator(cfg: DictConfig) -> None:
     """eval.evaluator=auto needs gpt2-large in the local Hugging Face cache or the corpus's reference AR model."""
     if cfg.eval.evaluator != "auto":
@@ -169,6 +183,7 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     if family != "diffuseq":
         from teachers.registry import check_dit_teacher_config
         check_dit_teacher_config(config, folder / "config.json")
+        check_tokenizer_fits(config, folder / "config.json")
     if cfg.data.path:
         return   # the teacher was trained on data.path's data: nothing to compare against the embedded task/corpus
     if family == "diffuseq":

@@ -264,11 +264,23 @@ def data_suffix(cfg: DictConfig) -> str:
     return "".join(parts)
 
 
+def student_suffix(cfg: DictConfig) -> str:
+    """`-student-<hash>` for an IDLM student other than the committed checkpoints/idlm-<run name>: the
+    student_path= folder, else the run folder's best student (what a fresh distillation evaluates)."""
+    from core.paths import REPO_ROOT
+    from experiments.idlm import idlm_run_dir
+
+    student = Path(cfg.student_path) if cfg.student_path else idlm_run_dir(cfg) / "student"
+    if student.expanduser().resolve() == (REPO_ROOT / "checkpoints" / f"idlm-{run_name(cfg)}").resolve():
+        return ""
+    return f"-student-{path_digest(student).rsplit('-', 1)[1]}"   # the folder is mostly named "student": hash only
+
+
 def row_suffix(cfg: DictConfig) -> str:
     """Everything beyond <method/teacher>-<corpus|task>-<preset>-steps<K> that changes a result row's numbers, as a
     name suffix built the same way by every recipe (experiments.run, experiments.idlm, experiments.dlm_one): sampler
-    options that differ from the defaults, fewer samples than the default, a seed other than the default, and the
-    data folder and teacher (data_suffix). Empty for the default settings, so the committed row names stay valid.
+    options that differ from the defaults, an IDLM student other than the committed one, fewer samples than the
+    default, a seed other than the default, and the data folder and teacher (data_suffix). Empty for the default settings, so the committed row names stay valid.
     A larger sample than the default keeps the name: it measures the same quantity more precisely (the committed
     real-text and 1024-step MDLM rows use 256 samples), and the row records its sample count."""
     base, parts = OmegaConf.load(CONFIG_DIR / "defaults.yaml"), []
@@ -283,6 +295,8 @@ def row_suffix(cfg: DictConfig) -> str:
         parts += [f"-{d.sampler}"] if d.sampler != base.diffuseq.sampler else []
         parts += [f"-respace_{d.respace}"] if d.respace != base.diffuseq.respace else []
         parts += ["-noclamp"] if d.clamp != base.diffuseq.clamp else []
+    if cfg.method == "idlm":   # the student: the committed one unless student_path= or a fresh distillation
+        parts += [student_suffix(cfg)]
     parts += [f"-n{s.num_samples}"] if s.num_samples < base.sampling.num_samples else []
     parts += [f"-seed{cfg.seed}"] if cfg.seed != base.seed else []
     return "".join(parts) + data_suffix(cfg)

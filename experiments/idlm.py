@@ -5,7 +5,8 @@
    retrained), keeping the best student by validation GenPPL among checkpoints whose sample entropy stays at least
    `idlm.select_min_entropy_ratio` × the teacher's; or evaluate `student_path=<folder>` without training;
 3. write rows: the student at K; the teacher at K and at 1024 steps (same seed and sample count; reused when a row
-   with the same settings exists); the teacher at K at the temperature that matches the student's entropy.
+   with the same settings exists in results_dir, or in results/, whence it is copied); the teacher at K at the
+   temperature that matches the student's entropy.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from core.checkpoint import atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.results import current_command, git_commit, write_result
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
-from core.paths import RUNS_DIR
+from core.paths import RESULTS_DIR, RUNS_DIR
 from core.seeding import derived_generator
 from core.tokenizers import load_tokenizer
 from experiments.config import run_folder_name
@@ -142,6 +143,19 @@ def reusable_row(path: Path, wanted: dict) -> bool:
     return same and row.get("n_samples", 0) >= wanted["n_samples"]
 
 
+def reuse_row(path: Path, wanted: dict) -> bool:
+    """True when `path` holds a reusable_row, or the committed row of the same name does (then copied to `path`, so
+    a run writing elsewhere than results/ does not sample the teacher again)."""
+    committed = RESULTS_DIR / path.name
+    for source in (path, committed):
+        if reusable_row(source, wanted):
+            if source != path:
+                atomic_write_text(path, source.read_text())
+            print(f"teacher row reused: {source}" + (f" (copied to {path})" if source != path else ""))
+            return True
+    return False
+
+
 def run_idlm(cfg, device) -> Path:
     from experiments.match_temperature import main as match_temperature
     from experiments.run import (evaluator_from, load_checked_teacher, repo_relative, results_dir, score_model,
@@ -159,14 +173,14 @@ def run_idlm(cfg, device) -> Path:
     out = results_dir(cfg)
     # 1. the teacher at K and at 1024 steps: reuse a committed row when nothing that changes its numbers differs
     for steps in (cfg.steps, TEACHER_REFERENCE_STEPS):
-        # the teacher's controls are at temperature 1 even when the student is sampled at another temperature
-        step_cfg = OmegaConf.merge(cfg, {"steps": steps, "sampling": {"temperature": 1.0}})
+        # the teacher's controls are at temperature 1 even when the student is sampled at another temperature; they
+        # are rows of method=sample (named without the student)
+        step_cfg = OmegaConf.merge(cfg, {"method": "sample", "steps": steps, "sampling": {"temperature": 1.0}})
         path = out / f"{sample_row_name(step_cfg)}.json"
         like = {"n_samples": cfg.sampling.num_samples, "teacher_path": repo_relative(teacher_folder),
                 "float64_sampling": cfg.sampling.float64, "temperature": 1.0,
                 "evaluator": repo_relative(evaluator[2])}
-        if reusable_row(path, like):
-            print(f"teacher at {steps} steps: reusing {path}")
+        if reuse_row(path, like):
             continue
         record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
                   "teacher_path": repo_relative(teacher_folder), "predictor": cfg.sampling.predictor,

@@ -54,7 +54,8 @@ def draw_samples(teacher, cfg, device, temperature: float | None = None) -> tupl
         outputs.append(sample_teacher(teacher, batch_size=batch_size, steps=cfg.steps, sampling=cfg.sampling,
                                       device=device, temperature=temperature))
     speed = benchmark(one_batch, batch_size=batch_size, n_warmup=1 if n_batches > 1 else 0,
-                      n_repeat=max(1, n_batches - 1), tokens_per_sample=teacher.seq_len, nfe=0, device=device)
+                      n_repeat=max(1, n_batches - 1), tokens_per_sample=teacher.seq_len, nfe=0, device=device,
+                      progress=f"sampling {cfg.sampling.num_samples} at {cfg.steps} steps")
     ids = torch.cat([o[0].cpu() for o in outputs])[: cfg.sampling.num_samples]
     nfe = sum(o[1] for o in outputs) / len(outputs)
     speed["nfe"] = nfe
@@ -183,7 +184,8 @@ def timed_seq2seq(texts_of, examples, cfg, device, *, seq_len: int, nfe: int) ->
         candidates.extend(texts_of(next(cursor)))
     speed = benchmark(one_batch, batch_size=cfg.sampling.batch_size * cfg.diffuseq.candidates,
                       n_warmup=1 if len(batches) > 1 else 0, n_repeat=max(1, len(batches) - 1),
-                      tokens_per_sample=seq_len, nfe=nfe, device=device)
+                      tokens_per_sample=seq_len, nfe=nfe, device=device,
+                      progress=f"decoding {len(examples)} sources at {nfe} steps")
     return candidates, speed
 
 
@@ -265,8 +267,16 @@ def main(argv: list[str]) -> int:
     atomic_write_text(Path(path).with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
     build_tables(["--results-dir", str(results_dir(cfg))])
     print(f"wrote {path}")
-    print(Path(path).read_text()[:1500])
+    print(head_lines(Path(path).read_text(), 1500))
     return 0
+
+
+def head_lines(text: str, limit: int) -> str:
+    """The whole lines of `text` that fit in `limit` characters, and how many are left out."""
+    if len(text) <= limit:
+        return text.rstrip("\n")
+    kept = text[:limit].rsplit("\n", 1)[0]
+    return f"{kept}\n... ({text.count(chr(10)) - kept.count(chr(10)) - 1} more lines in the file)"
 
 
 if __name__ == "__main__":

@@ -120,8 +120,9 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     out = run("experiments.run", *common, f"run_dir={tmp_path / 'run'}", "distill.max_steps=2",
               "distill.eval_every=1", "distill.batch_size=4")
     assert out.returncode == 0, out.stderr[-2000:]
-    [path] = tmp_path.glob("idlm-mdlm-shakespeare-small-steps4-n8-from-pretrained-??????.json")
-    student, suffix = json.loads(path.read_text()), path.stem.split("-steps4")[1]
+    # the student is a fresh distillation (named by its folder's hash); its teacher's controls are rows of the teacher
+    [path] = tmp_path.glob("idlm-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    student, suffix = json.loads(path.read_text()), path.stem.split("-steps4-student-")[1][6:]
     assert student["method"] == "idlm" and student["distill_step"] in (1, 2) and student["loss_time"] == "coupled"
     assert (tmp_path / f"mdlm-shakespeare-small-steps4{suffix}.json").is_file()       # the teacher at K
     assert (tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
@@ -139,3 +140,27 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     assert out.returncode == 0 and "resumed" not in out.stdout, out.stderr[-2000:]
     out = run("experiments.run", *common, f"student_path={tmp_path / 'nothing'}")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "nothing" in out.stderr
+
+
+def test_the_final_print_keeps_whole_lines():
+    from experiments.run import head_lines
+
+    text = "".join(f"line {i}\n" for i in range(10))
+    assert head_lines(text, 1000) == text.rstrip("\n")
+    assert head_lines(text, 20) == "line 0\nline 1\n... (8 more lines in the file)"
+
+
+def test_sampling_shows_a_progress_bar_with_its_eta(capsys):
+    from core.evaluate.speed import benchmark
+
+    benchmark(lambda: None, batch_size=2, n_warmup=1, n_repeat=2, tokens_per_sample=4, nfe=1,
+              progress="sampling 6 at 8 steps")
+    err = capsys.readouterr().err
+    assert "sampling 6 at 8 steps" in err and "3/3" in err
+
+
+def test_loading_the_reference_evaluator_draws_no_progress_bar(capfd):
+    from core.evaluate.reference_ar import load_ar
+
+    load_ar(REPO_ROOT / "checkpoints" / "ar-shakespeare-small")
+    assert "Loading weights" not in capfd.readouterr().err

@@ -66,3 +66,13 @@ def test_script_phases_are_valid_and_end_in_the_recorded_command(name, steps):
     assert recorded["train_step"] == steps[-1]
     expected = settings(shlex.split(recorded["command"])[3:])
     assert settings(phases[-1]) == {k: v for k, v in expected.items() if k not in LEFT_OUT.get(name, ())}
+
+
+def test_scripts_that_write_rows_name_their_results_folder():
+    """A script never writes result rows to the default folder by accident: every `experiments.run` names its
+    results_dir (the committed set only where a Makefile result target names results/)."""
+    for script in sorted(SCRIPTS.glob("*.sh")):
+        text = script.read_text().replace("\\\n", " ")
+        for line in text.splitlines():
+            if " -m experiments.run " in line and not line.lstrip().startswith("#"):
+                assert "results_dir=" in line, (script.name, line)

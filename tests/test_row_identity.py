@@ -104,3 +104,34 @@ def test_tables_compare_rows_of_the_default_variant_only():
     real = {"method": "real_text", "teacher": "none", "corpus": "shakespeare", "steps": 0, "metrics": {"gen_ppl": 10.0}}
     lines = _teacher_gaps([real, row(8, 40.0), row(1024, 20.0), row(1024, 11.0, "-n8"), row(8, 99.0, "-seed1")])
     assert "| mdlm | shakespeare | 2 | – | 2 |" in lines
+
+
+def test_an_idlm_run_reuses_the_committed_teacher_row_by_copying_it(tmp_path, monkeypatch):
+    from experiments import idlm
+
+    committed = tmp_path / "results"
+    committed.mkdir()
+    row = {"teacher_path": "checkpoints/mdlm-shakespeare-small", "float64_sampling": True, "temperature": 1.0,
+           "evaluator": "reference-ar", "n_samples": 64}
+    (committed / "mdlm-shakespeare-small-steps1024.json").write_text(json.dumps(row))
+    monkeypatch.setattr(idlm, "RESULTS_DIR", committed)
+    scratch = tmp_path / "scratch" / "mdlm-shakespeare-small-steps1024.json"
+    assert idlm.reuse_row(scratch, row) and json.loads(scratch.read_text()) == row
+    assert not idlm.reuse_row(tmp_path / "scratch" / "x.json", row)
+    more = tmp_path / "more" / "mdlm-shakespeare-small-steps1024.json"
+    assert not idlm.reuse_row(more, {**row, "n_samples": 256}) and not more.exists()   # more samples than it has
+
+
+def test_an_idlm_row_names_a_student_other_than_the_committed_one(tmp_path):
+    committed = ["method=idlm", "steps=8", "student_path=checkpoints/idlm-mdlm-shakespeare-small"]
+    assert sample_row_name(load_config(committed)) == "mdlm-shakespeare-small-steps8"   # the committed row's name
+    fresh = row_suffix(load_config(["method=idlm", "steps=8", f"run_dir={tmp_path / 'run'}"]))
+    assert fresh == f"-student-{path_digest(tmp_path / 'run' / 'student')[-6:]}"
+
+
+def test_every_committed_idlm_student_row_name_is_what_its_command_names_today():
+    rows = [(path.stem, shlex.split(json.loads(path.read_text())["command"])[3:])
+            for path in sorted((REPO_ROOT / "results").glob("idlm-*.json")) if "-matched-" not in path.stem]
+    assert len(rows) >= 16
+    for stem, args in rows:
+        assert f"idlm-{sample_row_name(load_config(args))}" == stem, args

@@ -13,6 +13,7 @@ the model card (README.md).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -113,6 +114,20 @@ def reference_ar_tokenizer(folder: str | os.PathLike) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def without_progress_bars():
+    """transformers (>= 5) draws a "Loading weights" bar for every from_pretrained: noise beside the sampling bar."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 def load_ar(name_or_path: str | os.PathLike, **hub_options) -> tuple[GPT2LMHeadModel, str]:
     """Rebuild a model saved by `save_ar` from its folder or a Hub repository ("owner/name"; `hub_options` go to
     huggingface_hub's snapshot_download): returns (model in eval mode, tokenizer name)."""
@@ -121,6 +136,7 @@ def load_ar(name_or_path: str | os.PathLike, **hub_options) -> tuple[GPT2LMHeadM
     if tokenizer_name is None:
         raise FileNotFoundError(f"load_ar: {folder} holds no reference AR model (no {TOKENIZER_KEY!r} in its "
                                 f"{CONFIG_FILE}, no {TOKENIZER_SIDECAR}); save one with save_ar")
-    model = GPT2LMHeadModel.from_pretrained(folder, local_files_only=True)
+    with without_progress_bars():
+        model = GPT2LMHeadModel.from_pretrained(folder, local_files_only=True)
     setattr(model.config, TOKENIZER_KEY, tokenizer_name)
     return model.eval(), tokenizer_name

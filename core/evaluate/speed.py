@@ -11,6 +11,7 @@ import time
 from typing import Callable
 
 import torch
+from tqdm import tqdm
 
 
 def _synchronize(device: str) -> None:
@@ -27,8 +28,9 @@ def describe_device(device: str | torch.device) -> str:
 
 
 def benchmark(fn: Callable[[], object], *, batch_size: int, n_warmup: int = 1, n_repeat: int = 5,
-              tokens_per_sample: int, nfe: int, device: str | torch.device = "cpu") -> dict:
-    """Time `fn()`, which generates one batch of `batch_size` samples.
+              tokens_per_sample: int, nfe: int, device: str | torch.device = "cpu", progress: str | None = None) -> dict:
+    """Time `fn()`, which generates one batch of `batch_size` samples. `progress`: the label of a progress bar over
+    the calls, with its ETA, on stderr (long samplers run for minutes); outside the timed spans.
 
     Returns: {seconds_per_sample: median(t_r) / batch_size, tokens_per_second: tokens_per_sample / that,
               nfe: network evaluations per sample, device, threads: torch intra-op threads, batch_size,
@@ -38,8 +40,10 @@ def benchmark(fn: Callable[[], object], *, batch_size: int, n_warmup: int = 1, n
         raise ValueError(f"benchmark: need batch_size >= 1, n_repeat >= 1, n_warmup >= 0 "
                          f"(got {batch_size}, {n_repeat}, {n_warmup})")
     device = str(device)
+    bar = tqdm(total=n_warmup + n_repeat, desc=progress, unit="batch", disable=progress is None, dynamic_ncols=True)
     for _ in range(n_warmup):
         fn()
+        bar.update(1)
     _synchronize(device)
     durations = []
     for _ in range(n_repeat):
@@ -47,6 +51,8 @@ def benchmark(fn: Callable[[], object], *, batch_size: int, n_warmup: int = 1, n
         fn()
         _synchronize(device)
         durations.append(time.perf_counter() - start)
+        bar.update(1)
+    bar.close()
     seconds_per_sample = statistics.median(durations) / batch_size
     return {
         "seconds_per_sample": seconds_per_sample,

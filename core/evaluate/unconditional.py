@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from core.evaluate.bootstrap import percentile_interval
+from core.evaluate.reference_ar import without_progress_bars
 
 GPT2_LARGE = "gpt2-large"
 
@@ -160,7 +161,8 @@ def _hf_cached_causal_lm(name: str, device):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(name, local_files_only=True)
+        with without_progress_bars():
+            model = AutoModelForCausalLM.from_pretrained(name, local_files_only=True)
     except (OSError, ValueError):
         return None
     return model.to(device).eval(), tokenizer
@@ -186,7 +188,8 @@ def load_evaluator(name_or_path: str | os.PathLike = GPT2_LARGE, device: str | t
         if reference_ar_tokenizer(path) is not None:
             return _load_reference_ar(path, device)
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device).eval()
+        with without_progress_bars():
+            model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device).eval()
         return model, AutoTokenizer.from_pretrained(path, local_files_only=True), str(path)
     tried.append(f"{name_or_path!s} (not a folder; not in the local HF cache)")
     cached = _hf_cached_causal_lm(str(name_or_path), device)
