@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 
+from core import distributed
 from core.data import lm_blocks, load_lm_text
 from core.errors import ConfigError
 from core.paths import REPO_ROOT, RUNS_DIR
@@ -15,11 +16,18 @@ CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe"}
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device of `name`; under torchrun also joins the process group (this process's GPU: cuda:LOCAL_RANK)."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device=cuda but CUDA is not available on this machine (use device=cpu or auto)")
-    return torch.device(name)
+    return distributed.init_from_env(torch.device(name))
+
+
+def global_batch(section) -> int:
+    """Rows per optimizer step of a `train` / `distill` config block: `global_batch`, or (0) `batch_size` rows on
+    each process. `batch_size` is always the rows of one forward on one process (the micro-batch)."""
+    return section.global_batch or section.batch_size * distributed.world_size()
 
 
 def corpus_tokenizer_name(corpus: str) -> str:
