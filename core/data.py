@@ -102,7 +102,10 @@ def read_text_documents(path: Path) -> list[str]:
 
 
 def _load_local_text(folder: Path, split: str) -> str | list[str]:
-    """A user folder: `<split>.txt(.gz)` is one running text; `<split>.jsonl(.gz)` holds documents."""
+    """A user folder: `<split>.txt(.gz)` is one running text; `<split>.jsonl(.gz)` holds documents; a folder
+    written by `datasets`' save_to_disk holds documents in its "text" column."""
+    if (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file():
+        return _load_saved_dataset(folder, split)
     path = _find_split_file(folder, split, (".txt", ".txt.gz", ".jsonl", ".jsonl.gz"))
     if ".jsonl" in path.name:
         text = read_text_documents(path)
@@ -112,6 +115,38 @@ def _load_local_text(folder: Path, split: str) -> str | list[str]:
     if not any(t.strip() for t in ([text] if isinstance(text, str) else text)):
         raise DataError(f"{path}: the corpus file is empty")
     return text
+
+
+# Split names a saved `datasets` folder may use for ours, in order of preference (LM1B has no validation split:
+# MDLM validates on test).
+SAVED_SPLITS = {"train": ("train",), "valid": ("validation", "valid", "test"), "test": ("test", "validation", "valid")}
+OWT_HELD_OUT = 100_000   # OpenWebText ships only "train": MDLM's openwebtext-split holds out its last 100k documents
+
+
+def _load_saved_dataset(folder: Path, split: str) -> list[str]:
+    """The "text" column of a `datasets` save_to_disk folder (a DatasetDict, or one Dataset). A folder with only a
+    train split (OpenWebText) holds out its last 100k documents as valid and test, as MDLM; a smaller one its last
+    tenth."""
+    import datasets
+
+    try:
+        saved = datasets.load_from_disk(str(folder))
+    except Exception as e:
+        raise DataError(f"{folder}: not a readable `datasets` folder ({type(e).__name__}: {str(e)[:200]})") from None
+    if isinstance(saved, datasets.Dataset):
+        saved = datasets.DatasetDict({"train": saved})
+    if "text" not in saved[next(iter(saved))].column_names:
+        raise DataError(f"{folder}: the dataset has no 'text' column (columns: {saved[next(iter(saved))].column_names})")
+    if list(saved) == ["train"]:
+        train = saved["train"]
+        held_out = min(OWT_HELD_OUT, len(train) // 10)
+        rows = range(len(train) - held_out) if split == "train" else range(len(train) - held_out, len(train))
+        return list(train.select(rows)["text"])
+    name = next((n for n in SAVED_SPLITS[split] if n in saved), None)
+    if name is None:
+        raise DataError(f"{folder}: no split for {split!r} (looked for {', '.join(SAVED_SPLITS[split])}; "
+                        f"found {', '.join(saved)})")
+    return list(saved[name]["text"])
 
 
 def _load_hf_text(corpus: str, split: str) -> list[str]:
@@ -124,7 +159,9 @@ def _load_hf_text(corpus: str, split: str) -> list[str]:
         raise DataError(
             f"dataset {corpus!r} ({repo}{'/' + config if config else ''}, split {split_names[split]!r}) could not be "
             f"loaded with the `datasets` library ({type(e).__name__}: {str(e)[:200]}). Put it in the Hugging Face "
-            f"cache, or point data.path= at a local folder with train/valid/test .txt or .jsonl ({{\"text\": ...}})."
+            f"cache (HF_DATASETS_OFFLINE=1 reads it without network), or save it on a machine with network "
+            f"(`datasets.load_dataset({repo!r}{', ' + repr(config) if config else ''}).save_to_disk(DIR)`) and pass "
+            f"data.path=DIR, or point data.path= at a folder with train/valid/test .txt or .jsonl ({{\"text\": ...}})."
         ) from None
     return list(ds["text"])
 

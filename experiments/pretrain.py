@@ -129,7 +129,9 @@ def dcd_recipe(cfg, device, provenance, export_dir):
     frozen = frozen_copy(student)
     settings = DCDSettings(base_steps=cfg.dcd.base_steps, update_teacher_every=cfg.dcd.update_teacher_every,
                            loss_type=cfg.dcd.loss_type, teacher_ema=cfg.dcd.teacher_ema)
-    train_blocks, valid_blocks, _ = corpus_blocks(cfg, duo.tokenizer_name)
+    # blocks of the Duo model's own length (1024 for s-sahoo/duo), whatever data.seq_len says
+    train_blocks, valid_blocks, _ = corpus_blocks(OmegaConf.merge(cfg, {"data": {"seq_len": duo.seq_len}}),
+                                                  duo.tokenizer_name)
     dt_now = {"dt": 0.0}
 
     def before_step(step, model, ema):

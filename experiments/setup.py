@@ -1,18 +1,22 @@
 """Config → components helpers shared by the experiment commands (device, tokenizer, data blocks)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
 
 from core import distributed
+from core.checkpoint import pretrained_folder, read_json
 from core.data import lm_blocks, load_lm_text
 from core.errors import ConfigError
 from core.paths import REPO_ROOT, RUNS_DIR
 from core.tokenizers import load_tokenizer
 
-# The embedded default pairs each corpus with the vocabulary a small CPU model can learn fast.
-CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe"}
+# The embedded corpora use the vocabulary a small CPU model learns fast; the real ones the papers' tokenizers
+# (MDLM/SEDD/Duo: GPT-2 on OpenWebText and its zero-shot sets, bert-base-uncased on LM1B).
+CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe", "openwebtext": "gpt2", "wikitext103": "gpt2",
+                     "wikitext2": "gpt2", "lm1b": "bert"}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -46,11 +50,45 @@ def corpus_blocks(cfg, tokenizer_name: str):
 CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed embedded teachers (see checkpoints/README.md)
 
 
+PUBLISHED_DIR = RUNS_DIR / "published"   # published checkpoints converted once into the project's format
+
+
 def find_pretrained(name: str, explicit: str | None) -> Path:
-    """A pretrained folder: the explicit path, else the committed checkpoint, else this machine's last run."""
-    candidates = [Path(explicit)] if explicit else [CHECKPOINTS_DIR / name, RUNS_DIR / name / "pretrained"]
+    """A pretrained folder: the explicit path, else the committed checkpoint, else this machine's last run. An
+    explicit published checkpoint (hub name, hub snapshot, Lightning .ckpt, SEDD .pth, DiffuSeq ema_*.pt or its
+    folder) is converted once into runs/published/ and that folder returned."""
+    local = pretrained_folder(explicit) if explicit else None   # a hub name: its snapshot in the HF cache
+    if local is not None and is_published(local):
+        return converted_published(explicit)
+    candidates = [local] if explicit else [CHECKPOINTS_DIR / name, RUNS_DIR / name / "pretrained"]
     for path in candidates:
         if (path / "config.json").is_file():
             return path
     raise FileNotFoundError(f"no pretrained model found at {', '.join(map(str, candidates))}; train one with "
                             f"`python -m experiments.pretrain ...` or pass teacher_path=")
+
+
+def is_published(path: Path) -> bool:
+    """A file or folder in a published layout rather than a project folder (whose config.json names its `family`)."""
+    if path.is_file():
+        return True
+    if (path / "training_args.json").is_file():
+        return True
+    return (path / "config.json").is_file() and "family" not in read_json(path / "config.json")
+
+
+def converted_published(source: str) -> Path:
+    """The project-format folder of a published checkpoint, converted by rank 0 on first use (delete the folder to
+    convert again)."""
+    from teachers.diffuseq_checkpoint import convert_published_checkpoint
+    from teachers.published import convert_published
+
+    out = PUBLISHED_DIR / re.sub(r"[^A-Za-z0-9._-]+", "--", str(source).strip("/"))
+    if not (out / "config.json").is_file():
+        if distributed.is_main():
+            path = Path(source).expanduser()
+            diffuseq = (path / "training_args.json").is_file() or (path.is_file() and path.name.startswith("ema_"))
+            (convert_published_checkpoint if diffuseq else convert_published)(source, out)
+            print(f"converted the published checkpoint {source} into {out}")
+        distributed.barrier()
+    return out
