@@ -137,7 +137,8 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
         with torch.no_grad(), autocast_context(device, s.precision):
             sample = method.generate(generator, batch)
         return method.fake_loss(model, sample, batch)
-    fake_wrapped = distributed.wrap(fake, fake_loss, device)
+    # ψ may carry a head its loss leaves unused (DLM-One's discriminator read-out without the adversarial term)
+    fake_wrapped = distributed.wrap(fake, fake_loss, device, find_unused=True)
 
     def generator_loss(model, batch):   # ψ stays outside DDP here: frozen, its module used as is
         with autocast_context(device, s.precision):

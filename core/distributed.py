@@ -111,13 +111,15 @@ class LossModule(torch.nn.Module):
         return self.loss(self.model, *inputs)
 
 
-def wrap(model: torch.nn.Module, loss, device: torch.device):
+def wrap(model: torch.nn.Module, loss, device: torch.device, *, find_unused: bool = False):
     """loss(model, *inputs) as a callable whose backward all-reduces the gradients of `model` (DDP; broadcasts rank
-    0's weights once here); the plain module when there is one process."""
+    0's weights once here); the plain module when there is one process. find_unused: the loss may leave some
+    trainable parameters out of its graph (DDP then searches the graph at every step)."""
     module = LossModule(model, loss)
     if not is_distributed():
         return module
-    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None,
+                                   find_unused_parameters=find_unused)
 
 
 class StepPlan:

@@ -60,11 +60,12 @@ def idlm(run_dir, max_steps):
 
 
 def dlm_one(run_dir, max_steps):
-    """DiffuSeq networks; ψ reads its hidden states through the discriminator head (methods other than forward)."""
+    """DiffuSeq networks: the generator step reads ψ's hidden states and read-out (methods other than forward);
+    ψ's own loss leaves its read-out head unused."""
     torch.manual_seed(0)
     teacher = DiffuSeqNet(diffuseq_config("tiny", 13)).eval().requires_grad_(False)
     generator, fake = network_copy(teacher), FakeScoreNetwork(network_copy(teacher), "linear")
-    stage = StageSettings(a_sd=0.5, b_adv_generator=0.5, b_adv_fake=0.5)
+    stage = StageSettings(a_sd=0.5, b_adv_generator=0.5, b_adv_fake=0.0)   # ψ's read-out unused in its own loss
     method = dlm_one_method(DiffuSeqProcess(2000), teacher, teacher.get_embeds, DLMOneSettings(t_init=1999,
                                                                                                stage=stage))
 
