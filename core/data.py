@@ -124,7 +124,11 @@ OWT_HELD_OUT = 100_000   # OpenWebText ships only "train": MDLM's openwebtext-sp
 
 
 def _load_saved_dataset(folder: Path, split: str) -> list[str]:
-    """The "text" column of a `datasets` save_to_disk folder (a DatasetDict, or one Dataset). A folder with only a
+    return list(_saved_dataset_split(folder, split)["text"])
+
+
+def _saved_dataset_split(folder: Path, split: str):
+    """Our split of a `datasets` save_to_disk folder's "text" column (a DatasetDict, or one Dataset). A folder with only a
     train split (OpenWebText) holds out its last 100k documents as valid and test, as MDLM; a smaller one its last
     tenth."""
     import datasets
@@ -141,15 +145,70 @@ def _load_saved_dataset(folder: Path, split: str) -> list[str]:
         train = saved["train"]
         held_out = min(OWT_HELD_OUT, len(train) // 10)
         rows = range(len(train) - held_out) if split == "train" else range(len(train) - held_out, len(train))
-        return list(train.select(rows)["text"])
+        return train.select(rows)
     name = next((n for n in SAVED_SPLITS[split] if n in saved), None)
     if name is None:
         raise DataError(f"{folder}: no split for {split!r} (looked for {', '.join(SAVED_SPLITS[split])}; "
                         f"found {', '.join(saved)})")
-    return list(saved[name]["text"])
+    return saved[name]
 
 
 def _load_hf_text(corpus: str, split: str) -> list[str]:
+    return list(_hf_dataset_split(corpus, split)["text"])
+
+
+def lm_text_batches(source: str, split: str, batch_size: int = 10_000):
+    """The documents of one split in lists of `batch_size`: streamed from a `datasets` corpus (hub cache or a
+    save_to_disk folder), as one list for the others."""
+    folder = Path(source)
+    if source in HF_CORPORA:
+        yield from (b["text"] for b in _hf_dataset_split(source, split).iter(batch_size))
+    elif (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file():
+        yield from (b["text"] for b in _saved_dataset_split(folder, split).iter(batch_size))
+    else:
+        text = load_lm_text(source, split)
+        yield [text] if isinstance(text, str) else text
+
+
+def write_lm_blocks(batches, tokenizer, seq_len: int, path: Path) -> int:
+    """lm_blocks(wrap=True) of a stream of document batches, written as raw int64 rows [N, seq_len] to `path`
+    (atomically) without holding the corpus in memory; returns N. Read it back with `read_lm_blocks`."""
+    body, carry, rows = seq_len - 2, [], 0
+    tmp = Path(f"{path}.tmp")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(tmp, "wb") as f:
+            for texts in batches:
+                carry += [i for doc in tokenizer.encode_batch(texts) for i in (*doc, tokenizer.eos_id)]
+                n = len(carry) // body
+                chunks = torch.tensor(carry[: n * body], dtype=torch.long).view(n, body)
+                ids = torch.cat([torch.full((n, 1), tokenizer.bos_id), chunks,
+                                 torch.full((n, 1), tokenizer.eos_id)], 1)
+                f.write(ids.numpy().tobytes())
+                carry, rows = carry[n * body:], rows + n
+    except BaseException:   # nothing half-written stays behind (an unreachable corpus fails on its first batch)
+        tmp.unlink(missing_ok=True)
+        raise
+    if rows == 0:
+        tmp.unlink()
+        raise DataError(f"the text has fewer tokens than one block of seq_len - 2 = {body}; use a smaller seq_len")
+    os.replace(tmp, path)
+    return rows
+
+
+def read_lm_blocks(path: Path, seq_len: int) -> torch.Tensor:
+    """Rows written by write_lm_blocks as a memory-mapped tensor (processes share the pages, nothing is copied)."""
+    import warnings
+
+    import numpy as np
+
+    rows = np.memmap(path, dtype=np.int64, mode="r").reshape(-1, seq_len)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # read-only pages: torch warns that writing would fail
+        return torch.from_numpy(rows)
+
+
+def _hf_dataset_split(corpus: str, split: str):
     repo, config, split_names = HF_CORPORA[corpus]
     try:
         import datasets
@@ -163,7 +222,7 @@ def _load_hf_text(corpus: str, split: str) -> list[str]:
             f"(`datasets.load_dataset({repo!r}{', ' + repr(config) if config else ''}).save_to_disk(DIR)`) and pass "
             f"data.path=DIR, or point data.path= at a folder with train/valid/test .txt or .jsonl ({{\"text\": ...}})."
         ) from None
-    return list(ds["text"])
+    return ds
 
 
 def load_lm_text(corpus: str, split: str) -> str | list[str]:

@@ -8,11 +8,13 @@ import torch
 
 from core import distributed
 from core.checkpoint import pretrained_folder, read_json
-from core.data import lm_blocks, load_lm_text
+from core.data import lm_blocks, lm_text_batches, load_lm_text, read_lm_blocks, write_lm_blocks
 from core.errors import ConfigError
 from core.paths import REPO_ROOT, RUNS_DIR
 from core.tokenizers import load_tokenizer
 
+EMBEDDED_CORPORA = ("shakespeare", "english")
+TOKEN_CACHE_DIR = RUNS_DIR / "cache"   # token blocks of the `datasets` corpora (delete a file to tokenize again)
 # The embedded corpora use the vocabulary a small CPU model learns fast; the real ones the papers' tokenizers
 # (MDLM/SEDD/Duo: GPT-2 on OpenWebText and its zero-shot sets, bert-base-uncased on LM1B).
 CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe", "openwebtext": "gpt2", "wikitext103": "gpt2",
@@ -39,12 +41,29 @@ def corpus_tokenizer_name(corpus: str) -> str:
 
 
 def corpus_blocks(cfg, tokenizer_name: str):
-    """(train blocks [N, L], valid blocks [M, L], tokenizer) for cfg.corpus (or cfg.data.path) at cfg.data.seq_len."""
+    """(train blocks [N, L], valid blocks [M, L], tokenizer) for cfg.corpus (or cfg.data.path) at cfg.data.seq_len.
+    The `datasets` corpora are tokenized once, streamed to runs/cache/ by rank 0, and memory-mapped by every
+    process; the embedded ones are small enough to tokenize at every start."""
     tokenizer = load_tokenizer(tokenizer_name)
     source = cfg.data.path or cfg.corpus
-    train = lm_blocks(load_lm_text(source, "train"), tokenizer, cfg.data.seq_len)
-    valid = lm_blocks(load_lm_text(source, "valid"), tokenizer, cfg.data.seq_len)
-    return train, valid, tokenizer
+    if cfg.corpus in EMBEDDED_CORPORA:
+        return (*(lm_blocks(load_lm_text(source, split), tokenizer, cfg.data.seq_len) for split in ("train", "valid")),
+                tokenizer)
+    blocks = []
+    for split in ("train", "valid"):
+        path = TOKEN_CACHE_DIR / f"{slug(str(Path(source).resolve()) if cfg.data.path else source)}-" \
+                                 f"{tokenizer_name}-{cfg.data.seq_len}-{split}.int64"
+        if not path.is_file():
+            if distributed.is_main():
+                rows = write_lm_blocks(lm_text_batches(source, split), tokenizer, cfg.data.seq_len, path)
+                print(f"tokenized {source} {split}: {rows} blocks of {cfg.data.seq_len} -> {path}")
+            distributed.barrier()
+        blocks.append(read_lm_blocks(path, cfg.data.seq_len))
+    return blocks[0], blocks[1], tokenizer
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "--", text.strip("/"))
 
 
 CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed embedded teachers (see checkpoints/README.md)
@@ -83,7 +102,7 @@ def converted_published(source: str) -> Path:
     from teachers.diffuseq_checkpoint import convert_published_checkpoint
     from teachers.published import convert_published
 
-    out = PUBLISHED_DIR / re.sub(r"[^A-Za-z0-9._-]+", "--", str(source).strip("/"))
+    out = PUBLISHED_DIR / slug(str(source))
     if not (out / "config.json").is_file():
         if distributed.is_main():
             path = Path(source).expanduser()

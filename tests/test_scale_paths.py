@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 
 from core.networks.dit import DiT, DiTConfig
 from core.paths import REPO_ROOT
-from experiments.setup import PUBLISHED_DIR
+from experiments.setup import PUBLISHED_DIR, TOKEN_CACHE_DIR, slug
 
 GPT2_NETWORK_VOCAB = 50258   # GPT-2's 50257 ids + MDLM's [MASK], as kuleshov-group/mdlm-owt
 WORDS = "the river runs past old stone walls while people talk about weather and markets".split()
@@ -68,6 +68,8 @@ def stand_ins(tmp_path_factory):
     yield root, env
     for converted in ("kuleshov-group--mdlm-owt", "s-sahoo--duo"):
         shutil.rmtree(PUBLISHED_DIR / converted, ignore_errors=True)
+    for cached in TOKEN_CACHE_DIR.glob(f"{slug(str((root / 'openwebtext').resolve()))}-*"):
+        cached.unlink()
 
 
 def run(env, module, *args):
@@ -84,8 +86,22 @@ def test_pretrain_on_a_saved_openwebtext_with_gpt2_blocks(stand_ins):
     config = json.loads((root / "pretrain" / "pretrained" / "config.json").read_text())
     assert config["tokenizer"] == "gpt2" and config["seq_len"] == 32
     assert config["network"]["vocab_size"] == GPT2_NETWORK_VOCAB       # 50257 + [MASK]
-    # 200 documents: the last tenth held out (MDLM holds out OpenWebText's last 100k)
-    assert "on " in out.stdout and "training rows" in out.stdout
+    cached = sorted(TOKEN_CACHE_DIR.glob(f"{slug(str((root / 'openwebtext').resolve()))}-gpt2-32-*"))
+    assert [p.name.rsplit("-", 1)[1] for p in cached] == ["train.int64", "valid.int64"]   # tokenized once, kept
+
+
+def test_streamed_token_blocks_are_lm_blocks(stand_ins, tmp_path):
+    """The `datasets` corpora are tokenized batch by batch to a file: the same blocks as lm_blocks of the whole split."""
+    from core.data import lm_blocks, lm_text_batches, load_lm_text, read_lm_blocks, write_lm_blocks
+    from core.tokenizers import load_tokenizer
+
+    root, _ = stand_ins
+    tokenizer, source = load_tokenizer("gpt2"), str(root / "openwebtext")
+    for split in ("train", "valid"):
+        whole = lm_blocks(load_lm_text(source, split), tokenizer, 32)
+        n = write_lm_blocks(lm_text_batches(source, split, batch_size=7), tokenizer, 32, tmp_path / split)
+        assert n == len(whole) and torch.equal(read_lm_blocks(tmp_path / split, 32), whole)
+    assert len(load_lm_text(source, "valid")) == 20                     # the last tenth of 200 documents held out
 
 
 def test_hub_cached_teachers_sample_and_distil_from_the_command_line(stand_ins):
@@ -115,6 +131,7 @@ def test_unreachable_corpus_and_teacher_say_how_to_provide_them(stand_ins, tmp_p
     out = run(env, "experiments.pretrain", "teacher=mdlm", "corpus=lm1b", "preset=tiny", f"run_dir={tmp_path}")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert ".save_to_disk(DIR)`) and pass data.path=DIR" in out.stderr
+    assert not list(TOKEN_CACHE_DIR.glob("lm1b-*"))                          # no half-written token file
     out = run(env, "experiments.run", "teacher=sedd", "teacher_path=louaaron/sedd-small", f"results_dir={tmp_path}")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "louaaron/sedd-small: not a local path and not in the Hugging Face cache" in out.stderr
