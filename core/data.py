@@ -104,7 +104,7 @@ def read_text_documents(path: Path) -> list[str]:
 def _load_local_text(folder: Path, split: str) -> str | list[str]:
     """A user folder: `<split>.txt(.gz)` is one running text; `<split>.jsonl(.gz)` holds documents; a folder
     written by `datasets`' save_to_disk holds documents in its "text" column."""
-    if (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file():
+    if is_saved_dataset(folder):
         return _load_saved_dataset(folder, split)
     path = _find_split_file(folder, split, (".txt", ".txt.gz", ".jsonl", ".jsonl.gz"))
     if ".jsonl" in path.name:
@@ -123,11 +123,16 @@ SAVED_SPLITS = {"train": ("train",), "valid": ("validation", "valid", "test"), "
 OWT_HELD_OUT = 100_000   # OpenWebText ships only "train": MDLM's openwebtext-split holds out its last 100k documents
 
 
+def is_saved_dataset(folder: Path) -> bool:
+    """A folder written by `datasets`' save_to_disk (a DatasetDict or one Dataset)."""
+    return (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file()
+
+
 def _load_saved_dataset(folder: Path, split: str) -> list[str]:
-    return list(_saved_dataset_split(folder, split)["text"])
+    return list(saved_dataset_split(folder, split)["text"])
 
 
-def _saved_dataset_split(folder: Path, split: str):
+def saved_dataset_split(folder: Path, split: str):
     """Our split of a `datasets` save_to_disk folder's "text" column (a DatasetDict, or one Dataset). A folder with only a
     train split (OpenWebText) holds out its last 100k documents as valid and test, as MDLM; a smaller one its last
     tenth."""
@@ -154,61 +159,10 @@ def _saved_dataset_split(folder: Path, split: str):
 
 
 def _load_hf_text(corpus: str, split: str) -> list[str]:
-    return list(_hf_dataset_split(corpus, split)["text"])
+    return list(hf_dataset_split(corpus, split)["text"])
 
 
-def lm_text_batches(source: str, split: str, batch_size: int = 10_000):
-    """The documents of one split in lists of `batch_size`: streamed from a `datasets` corpus (hub cache or a
-    save_to_disk folder), as one list for the others."""
-    folder = Path(source)
-    if source in HF_CORPORA:
-        yield from (b["text"] for b in _hf_dataset_split(source, split).iter(batch_size))
-    elif (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file():
-        yield from (b["text"] for b in _saved_dataset_split(folder, split).iter(batch_size))
-    else:
-        text = load_lm_text(source, split)
-        yield [text] if isinstance(text, str) else text
-
-
-def write_lm_blocks(batches, tokenizer, seq_len: int, path: Path) -> int:
-    """lm_blocks(wrap=True) of a stream of document batches, written as raw int64 rows [N, seq_len] to `path`
-    (atomically) without holding the corpus in memory; returns N. Read it back with `read_lm_blocks`."""
-    body, carry, rows = seq_len - 2, [], 0
-    tmp = Path(f"{path}.tmp")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(tmp, "wb") as f:
-            for texts in batches:
-                carry += [i for doc in tokenizer.encode_batch(texts) for i in (*doc, tokenizer.eos_id)]
-                n = len(carry) // body
-                chunks = torch.tensor(carry[: n * body], dtype=torch.long).view(n, body)
-                ids = torch.cat([torch.full((n, 1), tokenizer.bos_id), chunks,
-                                 torch.full((n, 1), tokenizer.eos_id)], 1)
-                f.write(ids.numpy().tobytes())
-                carry, rows = carry[n * body:], rows + n
-    except BaseException:   # nothing half-written stays behind (an unreachable corpus fails on its first batch)
-        tmp.unlink(missing_ok=True)
-        raise
-    if rows == 0:
-        tmp.unlink()
-        raise DataError(f"the text has fewer tokens than one block of seq_len - 2 = {body}; use a smaller seq_len")
-    os.replace(tmp, path)
-    return rows
-
-
-def read_lm_blocks(path: Path, seq_len: int) -> torch.Tensor:
-    """Rows written by write_lm_blocks as a memory-mapped tensor (processes share the pages, nothing is copied)."""
-    import warnings
-
-    import numpy as np
-
-    rows = np.memmap(path, dtype=np.int64, mode="r").reshape(-1, seq_len)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)   # read-only pages: torch warns that writing would fail
-        return torch.from_numpy(rows)
-
-
-def _hf_dataset_split(corpus: str, split: str):
+def hf_dataset_split(corpus: str, split: str):
     repo, config, split_names = HF_CORPORA[corpus]
     try:
         import datasets

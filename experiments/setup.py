@@ -8,7 +8,8 @@ import torch
 
 from core import distributed
 from core.checkpoint import pretrained_folder, read_json
-from core.data import lm_blocks, lm_text_batches, load_lm_text, read_lm_blocks, write_lm_blocks
+from core.data import lm_blocks, load_lm_text
+from core.token_cache import lm_text_batches, read_lm_blocks, write_lm_blocks
 from core.errors import ConfigError
 from core.paths import REPO_ROOT, RUNS_DIR
 from core.tokenizers import load_tokenizer

@@ -92,7 +92,8 @@ def test_pretrain_on_a_saved_openwebtext_with_gpt2_blocks(stand_ins):
 
 def test_streamed_token_blocks_are_lm_blocks(stand_ins, tmp_path):
     """The `datasets` corpora are tokenized batch by batch to a file: the same blocks as lm_blocks of the whole split."""
-    from core.data import lm_blocks, lm_text_batches, load_lm_text, read_lm_blocks, write_lm_blocks
+    from core.data import lm_blocks, load_lm_text
+    from core.token_cache import lm_text_batches, read_lm_blocks, write_lm_blocks
     from core.tokenizers import load_tokenizer
 
     root, _ = stand_ins
