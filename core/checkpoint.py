@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from core.distributed import own_rng_state
 from core.errors import DataError
 
 CONFIG_FILE = "config.json"
@@ -245,10 +246,11 @@ def role_files(role: str) -> tuple[str, str, str]:
 
 
 def save_training_state(folder: str | Path, *, models: dict, optimizers: dict, step: int, config: dict,
-                        emas: dict | None = None, stateful: dict | None = None) -> Path:
+                        emas: dict | None = None, stateful: dict | None = None, rank_rng: list | None = None) -> Path:
     """One resumable state for any number of trained roles (pretraining: {"model"}; distillation: {"generator",
     "fake"}): weights, optimizer and EMA per role, the step and the RNG streams, written atomically.
-    stateful: name -> object whose state_dict() is a flat dict of tensors (saved as <name>.state.safetensors)."""
+    stateful: name -> object whose state_dict() is a flat dict of tensors (saved as <name>.state.safetensors).
+    rank_rng: every rank's RNG state under torchrun (core.distributed.rank_rng_states), restored rank by rank."""
     emas = emas or {}
 
     def write(tmp: Path):
@@ -261,7 +263,8 @@ def save_training_state(folder: str | Path, *, models: dict, optimizers: dict, s
             if role in emas:
                 save_file(contiguous_state(emas[role].state_dict()), str(tmp / ema_file))
         trainer = {"step": step, "rng": rng_state(), "config": config,
-                   "ema_updates": {role: ema.num_updates for role, ema in emas.items()}}
+                   "ema_updates": {role: ema.num_updates for role, ema in emas.items()},
+                   **({"rank_rng": rank_rng} if rank_rng else {})}
         (tmp / TRAINER_FILE).write_text(json.dumps(trainer) + "\n")
     return atomic_save_folder(folder, write)
 
@@ -287,7 +290,7 @@ def load_training_state(folder: str | Path, *, models: dict, optimizers: dict, e
             count = counters.get(role) if isinstance(counters, dict) else counters
             ema.load_state_dict(load_weights(folder / ema_file, device),
                                 num_updates=count if count is not None else trainer["step"])
-    set_rng_state(trainer["rng"])
+    set_rng_state(own_rng_state(trainer))
     return trainer
 
 

@@ -127,7 +127,10 @@ def local_split_file(folder: str | Path, split: str) -> Path:
 
 
 def _load_local_text(folder: Path, split: str) -> str | list[str]:
-    """A user folder: `<split>.txt(.gz)` is one running text; `<split>.jsonl(.gz)` holds documents."""
+    """A user folder: `<split>.txt(.gz)` is one running text; `<split>.jsonl(.gz)` holds documents; a folder
+    written by `datasets`' save_to_disk holds documents in its "text" column."""
+    if is_saved_dataset(folder):
+        return _load_saved_dataset(folder, split)
     path = local_split_file(folder, split)
     if ".jsonl" in path.name:
         text = read_text_documents(path)
@@ -138,7 +141,52 @@ def _load_local_text(folder: Path, split: str) -> str | list[str]:
     return text
 
 
+# Split names a saved `datasets` folder may use for ours, in order of preference (LM1B has no validation split:
+# MDLM validates on test).
+SAVED_SPLITS = {"train": ("train",), "valid": ("validation", "valid", "test"), "test": ("test", "validation", "valid")}
+OWT_HELD_OUT = 100_000   # OpenWebText ships only "train": MDLM's openwebtext-split holds out its last 100k documents
+
+
+def is_saved_dataset(folder: Path) -> bool:
+    """A folder written by `datasets`' save_to_disk (a DatasetDict or one Dataset)."""
+    return (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file()
+
+
+def _load_saved_dataset(folder: Path, split: str) -> list[str]:
+    return list(saved_dataset_split(folder, split)["text"])
+
+
+def saved_dataset_split(folder: Path, split: str):
+    """Our split of a `datasets` save_to_disk folder's "text" column (a DatasetDict, or one Dataset). A folder with only a
+    train split (OpenWebText) holds out its last 100k documents as valid and test, as MDLM; a smaller one its last
+    tenth."""
+    import datasets
+
+    try:
+        saved = datasets.load_from_disk(str(folder))
+    except Exception as e:
+        raise DataError(f"{folder}: not a readable `datasets` folder ({type(e).__name__}: {str(e)[:200]})") from None
+    if isinstance(saved, datasets.Dataset):
+        saved = datasets.DatasetDict({"train": saved})
+    if "text" not in saved[next(iter(saved))].column_names:
+        raise DataError(f"{folder}: the dataset has no 'text' column (columns: {saved[next(iter(saved))].column_names})")
+    if list(saved) == ["train"]:
+        train = saved["train"]
+        held_out = min(OWT_HELD_OUT, len(train) // 10)
+        rows = range(len(train) - held_out) if split == "train" else range(len(train) - held_out, len(train))
+        return train.select(rows)
+    name = next((n for n in SAVED_SPLITS[split] if n in saved), None)
+    if name is None:
+        raise DataError(f"{folder}: no split for {split!r} (looked for {', '.join(SAVED_SPLITS[split])}; "
+                        f"found {', '.join(saved)})")
+    return saved[name]
+
+
 def _load_hf_text(corpus: str, split: str) -> list[str]:
+    return list(hf_dataset_split(corpus, split)["text"])
+
+
+def hf_dataset_split(corpus: str, split: str):
     repo, config, split_names = HF_CORPORA[corpus]
     try:
         import datasets
@@ -148,9 +196,11 @@ def _load_hf_text(corpus: str, split: str) -> list[str]:
         raise DataError(
             f"dataset {corpus!r} ({repo}{'/' + config if config else ''}, split {split_names[split]!r}) could not be "
             f"loaded with the `datasets` library ({type(e).__name__}: {str(e)[:200]}). Put it in the Hugging Face "
-            f"cache, or point data.path= at a local folder with train/valid/test .txt or .jsonl ({{\"text\": ...}})."
+            f"cache (HF_DATASETS_OFFLINE=1 reads it without network), or save it on a machine with network "
+            f"(`datasets.load_dataset({repo!r}{', ' + repr(config) if config else ''}).save_to_disk(DIR)`) and pass "
+            f"data.path=DIR, or point data.path= at a folder with train/valid/test .txt or .jsonl ({{\"text\": ...}})."
         ) from None
-    return list(ds["text"])
+    return ds
 
 
 def load_lm_text(corpus: str, split: str) -> str | list[str]:

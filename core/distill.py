@@ -14,6 +14,10 @@ in its closures). The loop knows nothing of tokens or embeddings. Every update d
 
 Resumable: `<run_dir>/checkpoint` holds both models, both optimizers, the EMAs, the best-so-far record, the RNG and
 the step (atomic folder swap). Rerunning continues bit-identically on CPU (tests/test_distill_loop.py).
+
+Under torchrun each update's global batch is cut into micro-batches over the processes, and DDP averages the
+gradients of the trained roles (generator, fake); the frozen teacher lives unwrapped in the method's closures.
+Rank 0 alone logs, validates and checkpoints (core/distributed.py).
 """
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from core.checkpoint import has_training_state, load_training_state, save_training_state
+from core import distributed
+from core.checkpoint import has_training_state, load_training_state, rng_state, save_training_state
 from core.ema import EMA
 from core.interrupt import StopRequest
 from core.run_log import RunLog
@@ -59,6 +64,8 @@ class DistillSettings:
     save_every: int = 100
     log_every: int = 10
     max_minutes: float = 0.0           # stop cleanly (checkpoint written) after this long; rerun to resume
+    micro_batch: int = 0               # rows per forward on one process (0 = the batch split evenly over processes)
+    seed: int = 0                      # noise of an update split into micro-batches (core/distributed.py)
 
 
 @dataclass
@@ -84,12 +91,18 @@ class BestRecord:
         self.value, self.step = float(state["value"]), int(state["step"])
 
 
-def _update(model: torch.nn.Module, optimizer, loss: torch.Tensor, clip: float) -> float:
+def _update(model: torch.nn.Module, optimizer, wrapped, plan, batch, purpose: str, clip: float):
+    """One optimizer step of `model` on the global `batch`, accumulated over this process's micro-batches; returns
+    (grad norm, last micro-batch's loss, its metrics)."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    chunks = plan.chunks(batch)
+    for i, c in enumerate(chunks):
+        with plan.sync_context(wrapped, i, len(chunks)):
+            loss, metrics = wrapped(plan.chunk(batch, c, purpose))
+            (loss / len(chunks)).backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip if clip > 0 else float("inf"))
     optimizer.step()
-    return float(norm)
+    return float(norm), loss, metrics
 
 
 def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: DistillMethod,
@@ -117,14 +130,35 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     if has_training_state(run_dir / STATE_DIR):
         step = load_training_state(run_dir / STATE_DIR, device=device, **state)["step"]
         print(f"resumed from {run_dir / STATE_DIR} at step {step}")
-    log = RunLog(run_dir, resume_step=step)
+    main = distributed.is_main()
+    log = RunLog(run_dir, resume_step=step) if main else None
+    plan = distributed.StepPlan(s.micro_batch, s.seed)
+
+    def fake_loss(model, batch):   # the generator's samples are made per micro-batch, without gradient
+        with torch.no_grad(), autocast_context(device, s.precision):
+            sample = method.generate(generator, batch)
+        return method.fake_loss(model, sample, batch)
+    # ψ may carry a head its loss leaves unused (DLM-One's discriminator read-out without the adversarial term)
+    fake_wrapped = distributed.wrap(fake, fake_loss, device, find_unused=True)
+
+    def generator_loss(model, batch):   # ψ stays outside DDP here: frozen, its module used as is
+        with autocast_context(device, s.precision):
+            sample = method.generate(model, batch)
+        return method.generator_loss(fake, sample, batch)
+    generator_wrapped = distributed.wrap(generator, generator_loss, device)
 
     def checkpoint(at_step: int):
-        save_training_state(run_dir / STATE_DIR, step=at_step, config={"run": config, "settings": asdict(s)}, **state)
+        rank_rng = distributed.rank_rng_states(rng_state()) if distributed.is_distributed() else None
+        if not main:
+            return
+        save_training_state(run_dir / STATE_DIR, step=at_step, config={"run": config, "settings": asdict(s)},
+                            rank_rng=rank_rng, **state)
         if on_checkpoint is not None:
             on_checkpoint(generator, emas["generator"], at_step, False)
 
     def validate(at_step: int) -> dict:
+        if not main:
+            return {}
         generator.eval()
         # validation must not move the training RNG: a resumed run would otherwise diverge from an unbroken one
         with emas["generator"].swapped_in(generator), torch.no_grad(), torch.random.fork_rng(devices=[]):
@@ -140,15 +174,15 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     start, last_eval, finished = time.time(), {}, False
     teacher_free = {p for p in fake.parameters() if p.requires_grad}
     stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
-    bar = tqdm(total=s.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0)
+    bar = tqdm(total=s.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
     while True:
         if step >= s.max_steps:
             finished = True
             break
-        if s.max_minutes and time.time() - start > 60 * s.max_minutes:
+        if s.max_minutes and distributed.any_rank(time.time() - start > 60 * s.max_minutes):
             print(f"stopping at step {step}: max_minutes={s.max_minutes} reached (resume by rerunning)")
             break
-        if stop.requested:
+        if distributed.any_rank(stop.requested):   # every rank stops at the same step
             break
         set_lr(optimizers["generator"], lr_at(step, lr=s.generator.lr, warmup_steps=s.generator.warmup_steps))
         set_lr(optimizers["fake"], lr_at(step, lr=s.fake.lr, warmup_steps=s.fake.warmup_steps))
@@ -159,11 +193,8 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
         for p in teacher_free:
             p.requires_grad_(True)
         for k in range(s.fake_steps):
-            batch = get_batch(step, k)
-            with torch.no_grad(), autocast_context(device, s.precision):
-                sample = method.generate(generator, batch)
-            loss, metrics = method.fake_loss(fake, sample, batch)
-            record["fake_grad_norm"] = _update(fake, optimizers["fake"], loss, s.fake.grad_clip)
+            record["fake_grad_norm"], loss, metrics = _update(fake, optimizers["fake"], fake_wrapped, plan,
+                                                              get_batch(step, k), f"fake-{step}-{k}", s.fake.grad_clip)
             if "fake" in emas:
                 emas["fake"].update(fake)
         record.update({"fake_loss": loss.item(), **{f"fake/{k}": v for k, v in metrics.items()}})
@@ -173,17 +204,17 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
             p.requires_grad_(False)
         generator.train()
         batch = get_batch(step, s.fake_steps)
-        with autocast_context(device, s.precision):
-            sample = method.generate(generator, batch)
-        loss, metrics = method.generator_loss(fake, sample, batch)
-        record["generator_grad_norm"] = _update(generator, optimizers["generator"], loss, s.generator.grad_clip)
+        record["generator_grad_norm"], loss, metrics = _update(generator, optimizers["generator"], generator_wrapped,
+                                                               plan, batch, f"generator-{step}", s.generator.grad_clip)
         emas["generator"].update(generator)
         step += 1
         # 3. log / validate / checkpoint
         record.update({"generator_loss": loss.item(), **{f"generator/{k}": v for k, v in metrics.items()},
                        "lr": optimizers["generator"].param_groups[0]["lr"], "elapsed_s": time.time() - start})
         if step % s.log_every == 0 or step == 1:
-            log.write(record)
+            record.update(distributed.all_reduce_mean({k: v for k, v in record.items() if "loss" in k or "/" in k}))
+            if main:
+                log.write(record)
             bar.set_postfix(gen=f"{record['generator_loss']:.4g}", fake=f"{record['fake_loss']:.4g}")
         bar.update(1)
         if method.validate is not None and step % s.eval_every == 0:
@@ -194,7 +225,9 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     if method.validate is not None and finished and step % s.eval_every != 0:
         last_eval = validate(step)
     checkpoint(step)
-    log.close()
+    if main:
+        log.close()
+    distributed.barrier()   # the other processes return once rank 0's last checkpoint is written
     if stop.requested:
         stop.stop(step, run_dir / STATE_DIR)
     stop.restore()

@@ -18,7 +18,8 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from core.checkpoint import has_training_state, load_training_state, save_training_state
+from core import distributed
+from core.checkpoint import has_training_state, load_training_state, rng_state, save_training_state
 from core.ema import EMA
 from core.interrupt import StopRequest
 from core.run_log import RunLog
@@ -27,7 +28,8 @@ from core.run_log import RunLog
 @dataclass
 class TrainSettings:
     """One pretraining run's settings. The defaults are those of `train:` in experiments/configs/defaults.yaml (a
-    test holds them equal), where each is explained; `betas` is the one setting the config does not expose."""
+    test holds them equal), where each is explained; `betas` is the one setting the config does not expose, and
+    micro_batch / seed are the config's train.batch_size / seed."""
     max_steps: int = 4000
     lr: float = 3e-4
     weight_decay: float = 0.0
@@ -44,6 +46,8 @@ class TrainSettings:
     log_every: int = 25
     precision: str = "bf16"            # "bf16" autocast (~2x faster on this CPU) or "fp32" for exactness
     max_minutes: float = 0.0           # 0 = no limit; else stop (with a checkpoint) after this many minutes
+    micro_batch: int = 0               # rows per forward on one process (0 = the batch split evenly over processes)
+    seed: int = 0                      # noise of a step split into micro-batches (core/distributed.py)
 
 
 def lr_at(step: int, *, lr: float, warmup_steps: int, schedule: str = "constant", max_steps: int = 0,
@@ -102,7 +106,9 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
           stateful: dict | None = None) -> dict:
     """Train until `settings.max_steps` (or `max_minutes`). Returns {"step", "finished", "last_eval"}.
 
-    get_batch(step) must be deterministic in `step` so a resumed run sees the same data order.
+    get_batch(step) must be deterministic in `step` so a resumed run sees the same data order; it returns the global
+    batch, which under torchrun each process cuts into its micro-batches (core/distributed.py; rank 0 alone logs,
+    evaluates and checkpoints).
     eval_fn(model) is called with the EMA weights swapped in; its dict is logged.
     on_checkpoint(model, ema, step) lets the recipe export a pretrained folder alongside the training state.
     before_step(step, model, ema) runs before each update (e.g. DCD refreshes its frozen teacher from the EMA).
@@ -122,16 +128,23 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         if settings.reset_ema:
             ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
             print("EMA restarted from the current weights (train.reset_ema=true)")
-    run_log = RunLog(run_dir, resume_step=step)
-    log = run_log.write
+    main = distributed.is_main()
+    run_log = RunLog(run_dir, resume_step=step) if main else None
+    log = run_log.write if main else (lambda record: None)
+    plan, wrapped = distributed.StepPlan(settings.micro_batch, settings.seed), distributed.wrap(model, loss_fn, device)
 
     def checkpoint(at_step: int):
+        rank_rng = distributed.rank_rng_states(rng_state()) if distributed.is_distributed() else None
+        if not main:
+            return
         save_training_state(state_dir, **roles, emas={"model": ema}, step=at_step, stateful=stateful,
-                            config={"run": config, "settings": asdict(settings)})
+                            config={"run": config, "settings": asdict(settings)}, rank_rng=rank_rng)
         if on_checkpoint is not None:
             on_checkpoint(model, ema, at_step)
 
     def evaluate(at_step: int) -> dict:
+        if not main:
+            return {}
         model.eval()
         with ema.swapped_in(model), torch.no_grad():
             metrics = eval_fn(model)
@@ -142,15 +155,15 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     start, last_eval, finished = time.time(), {}, False
     model.train()
     stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
-    bar = tqdm(total=settings.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0)
+    bar = tqdm(total=settings.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
     while True:
         if step >= settings.max_steps:
             finished = True
             break
-        if settings.max_minutes and (time.time() - start) > 60 * settings.max_minutes:
+        if settings.max_minutes and distributed.any_rank((time.time() - start) > 60 * settings.max_minutes):
             print(f"stopping at step {step}: max_minutes={settings.max_minutes} reached (resume by rerunning)")
             break
-        if stop.requested:
+        if distributed.any_rank(stop.requested):   # every rank stops at the same step
             break
         # 1. learning rate
         lr = learning_rate(step, settings)
@@ -159,10 +172,13 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         if before_step is not None:
             before_step(step, model, ema)
         batch = get_batch(step)
-        with autocast_context(device, settings.precision):
-            loss, metrics = loss_fn(model, batch)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        chunks = plan.chunks(batch)
+        for i, c in enumerate(chunks):   # gradient accumulation; DDP averages the last backward over processes
+            with plan.sync_context(wrapped, i, len(chunks)):
+                with autocast_context(device, settings.precision):
+                    loss, metrics = wrapped(plan.chunk(batch, c, f"train-{step}"))
+                (loss / len(chunks)).backward()
         # 3. clip, step, EMA
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
         optimizer.step()
@@ -170,8 +186,10 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         step += 1
         # 4. log / eval / checkpoint
         if step % settings.log_every == 0 or step == 1:
-            record = {"step": step, "lr": lr, "loss": loss.item(), "grad_norm": grad_norm.item(),
-                      "elapsed_s": time.time() - start, **{k: float(v) for k, v in metrics.items()}}
+            # the last micro-batch's loss and metrics, averaged over processes
+            record = distributed.all_reduce_mean({"loss": loss.item(), **{k: float(v) for k, v in metrics.items()}})
+            record = {"step": step, "lr": lr, "grad_norm": grad_norm.item(), "elapsed_s": time.time() - start,
+                      **record}
             log(record)
             bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.1e}")
         bar.update(1)
@@ -183,7 +201,9 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     if eval_fn is not None and finished and step % settings.eval_every != 0:
         last_eval = evaluate(step)
     checkpoint(step)
-    run_log.close()
+    if main:
+        run_log.close()
+    distributed.barrier()   # the other processes return once rank 0's last checkpoint is written
     if stop.requested:
         stop.stop(step, state_dir)
     stop.restore()

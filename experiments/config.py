@@ -23,7 +23,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 CHOICES = {
     "method": ["sample", "real_text", "copy_source", "idlm", "dlm_one"],
     "teacher": ["mdlm", "duo", "dcd", "sedd", "ar", "diffuseq"],
-    "corpus": ["shakespeare", "english"],
+    "corpus": ["shakespeare", "english", "openwebtext", "lm1b", "wikitext103", "wikitext2"],
     "task": ["qqp", "qg", "ts"],
     "preset": ["tiny", "small", "base"],
     "device": ["auto", "cpu", "cuda"],
@@ -115,11 +115,12 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
         if given.setdefault("teacher", "diffuseq") != "diffuseq":
             raise ConfigError(f"method=dlm_one distils a DiffuSeq teacher; got teacher={given['teacher']}")
         cli = OmegaConf.merge(cli, {"teacher": "diffuseq"})
-    teacher = given.get("teacher", base.teacher)
     layers = [base]
-    overlay = CONFIG_DIR / "teachers" / f"{teacher}.yaml"
-    if overlay.is_file():
-        layers.append(OmegaConf.load(overlay))
+    # per-teacher, then per-corpus defaults (the real corpora's block length), then the command line
+    for overlay in (CONFIG_DIR / "teachers" / f"{given.get('teacher', base.teacher)}.yaml",
+                    CONFIG_DIR / "corpora" / f"{given.get('corpus', base.corpus)}.yaml"):
+        if overlay.is_file():
+            layers.append(OmegaConf.load(overlay))
     layers.append(cli)
     OmegaConf.set_struct(base, True)
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from core import distributed
 from core.checkpoint import atomic_write_json, atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.bootstrap import mean_interval
@@ -33,7 +34,7 @@ from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
                                  train_pairs_and_examples, viewed_references)
-from experiments.setup import teacher_folder
+from experiments.setup import global_batch, teacher_folder
 from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config, save_pretrained
 
 TEACHER_STEPS = (1, 10, 100, 1000, 2000)   # the teacher rows a student row is paired with, when they exist
@@ -54,7 +55,7 @@ def stage_settings(cfg, paper: PaperStage, steps: int) -> tuple[DistillSettings,
     loop = DistillSettings(max_steps=steps, fake_steps=d.fake_steps, generator=role(o.lr or paper.lr),
                            fake=role(o.fake_lr or paper.fake_lr), ema_decay=o.ema_decay, ema_warmup=d.ema_warmup,
                            precision=o.precision, eval_every=o.eval_every, save_every=d.save_every,
-                           log_every=d.log_every, max_minutes=d.max_minutes)
+                           log_every=d.log_every, max_minutes=d.max_minutes, micro_batch=d.batch_size, seed=cfg.seed)
     losses = paper.losses if o.adversarial else replace(paper.losses, b_adv_fake=0.0, b_adv_generator=0.0)
     return loop, DLMOneSettings(t_init=o.t_init, t_min=o.t_min, t_max=o.t_max, stage=losses)
 
@@ -105,7 +106,7 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
 
     def get_batch(step: int, k: int) -> dict:
         g = derived_generator(cfg.seed, f"dlm-one-stage{stage}-batch-{step}-{k}")
-        pick = torch.randint(len(rows["input_ids"]), (cfg.distill.batch_size,), generator=g)
+        pick = torch.randint(len(rows["input_ids"]), (global_batch(cfg.distill),), generator=g)   # all processes' rows
         return {key: value[pick].to(device) for key, value in rows.items()}
 
     torch.manual_seed(cfg.seed + stage)
@@ -118,7 +119,7 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
     summary = distill(generator=generator, fake=fake, method=method, get_batch=get_batch, run_dir=stage_dir,
                       settings=loop, config=OmegaConf.to_container(cfg), device=device, on_checkpoint=export)
     print(f"stage {stage}: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
-    if summary["finished"]:
+    if summary["finished"] and distributed.is_main():
         atomic_write_json(stage_dir / DONE_FILE, summary)
     return {"finished": summary["finished"], "student": best_folder if (best_folder / "config.json").is_file()
             else last_folder}
@@ -211,6 +212,8 @@ def evaluate_student(folder: Path, cfg, device) -> Path:
 
 def run_dlm_one(cfg, device) -> Path:
     students = [Path(cfg.student_path)] if cfg.student_path else distill_stages(cfg, device)
+    if not distributed.is_main():   # under torchrun rank 0 alone evaluates and writes the rows
+        return None
     paths = [evaluate_student(folder, cfg, device) for folder in students]
     for path in paths[:-1]:   # experiments.run writes the last row's config beside it
         atomic_write_text(path.with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from core import distributed
 from core.checkpoint import atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.results import current_command, git_commit, write_result
@@ -26,7 +27,7 @@ from core.paths import RESULTS_DIR, RUNS_DIR
 from core.seeding import derived_generator
 from core.tokenizers import load_tokenizer
 from experiments.config import run_folder_name
-from experiments.setup import corpus_blocks
+from experiments.setup import corpus_blocks, global_batch
 from idlm.method import IDLMSettings, idlm_method, trainable_copy
 
 TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a few-step student is held to
@@ -45,7 +46,7 @@ def distill_settings(cfg) -> DistillSettings:
     return DistillSettings(max_steps=d.max_steps, fake_steps=d.fake_steps, generator=role(d.lr), fake=role(d.fake_lr),
                            ema_decay=d.ema_decay, ema_warmup=d.ema_warmup, precision=d.precision,
                            eval_every=d.eval_every, save_every=d.save_every, log_every=d.log_every,
-                           max_minutes=d.max_minutes)
+                           max_minutes=d.max_minutes, micro_batch=d.batch_size, seed=cfg.seed)
 
 
 def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int):
@@ -78,17 +79,19 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
     student_process_config = teacher.process.student_config()
     student_process = build_process(teacher.family, student_process_config)
     tokenizer = load_tokenizer(teacher.tokenizer_name)
-    validate = validation(teacher.family, student_process, tokenizer, cfg, device, evaluator, teacher.seq_len)
-    with torch.random.fork_rng(devices=[]):
-        reference = validate(teacher.network)
-    entropy_floor = cfg.idlm.select_min_entropy_ratio * reference["entropy"]
-    print(f"teacher at {cfg.idlm.val_steps} steps: GenPPL {reference['gen_ppl']:.3f}, entropy "
-          f"{reference['entropy']:.4f}; the best student must keep entropy >= {entropy_floor:.4f}")
+    validate_and_select, reference = None, {}
+    if evaluator is not None:   # rank 0 validates (the other processes under torchrun have no evaluator)
+        validate = validation(teacher.family, student_process, tokenizer, cfg, device, evaluator, teacher.seq_len)
+        with torch.random.fork_rng(devices=[]):
+            reference = validate(teacher.network)
+        entropy_floor = cfg.idlm.select_min_entropy_ratio * reference["entropy"]
+        print(f"teacher at {cfg.idlm.val_steps} steps: GenPPL {reference['gen_ppl']:.3f}, entropy "
+              f"{reference['entropy']:.4f}; the best student must keep entropy >= {entropy_floor:.4f}")
 
-    def validate_and_select(network) -> dict:
-        metrics = validate(network)
-        metrics["select"] = metrics["gen_ppl"] if metrics["entropy"] >= entropy_floor else math.inf
-        return metrics
+        def validate_and_select(network) -> dict:
+            metrics = validate(network)
+            metrics["select"] = metrics["gen_ppl"] if metrics["entropy"] >= entropy_floor else math.inf
+            return metrics
 
     method = idlm_method(teacher.process, teacher.network,
                          IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min),
@@ -107,19 +110,22 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                      provenance={**provenance, "distill_step": step, "best": best,
                                  "exported": time.strftime("%Y-%m-%d %H:%M:%S")})
 
-    def get_batch(step: int, k: int) -> torch.Tensor:
+    def get_batch(step: int, k: int) -> torch.Tensor:   # the global batch; each process trains on its share
         g = derived_generator(cfg.seed, f"idlm-batch-{step}-{k}")
-        return train_blocks[torch.randint(len(train_blocks), (cfg.distill.batch_size,), generator=g)].to(device)
+        return train_blocks[torch.randint(len(train_blocks), (global_batch(cfg.distill),), generator=g)].to(device)
 
     torch.manual_seed(cfg.seed)
     generator = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
     fake = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
+    if distributed.is_main():
+        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
     summary = distill(generator=generator, fake=fake, method=method, get_batch=get_batch, run_dir=run_dir,
                       settings=distill_settings(cfg), config=OmegaConf.to_container(cfg), device=device,
                       on_checkpoint=export)
     print(f"distillation: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
+    if not distributed.is_main():
+        return None
     keep_learning_curve(run_dir, cfg)
     return best_folder if (best_folder / "config.json").is_file() else last_folder
 
@@ -163,9 +169,11 @@ def run_idlm(cfg, device) -> Path:
     from teachers.registry import load_teacher
 
     teacher, teacher_folder = load_checked_teacher(cfg, device)
-    evaluator = evaluator_from(cfg, device)
+    evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
     student_folder = Path(cfg.student_path) if cfg.student_path else distill_student(cfg, teacher, teacher_folder,
                                                                                         device, evaluator)
+    if not distributed.is_main():   # under torchrun rank 0 alone evaluates and writes the rows
+        return None
     student = load_teacher(student_folder, device=device)
     if student.family != teacher.family or student.tokenizer_name != teacher.tokenizer_name:
         raise ValueError(f"{student_folder} holds a {student.family!r} model on {student.tokenizer_name!r}, "

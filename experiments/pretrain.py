@@ -16,6 +16,7 @@ import time
 import torch
 from omegaconf import OmegaConf
 
+from core import distributed
 from core.checkpoint import atomic_write_text
 from core.errors import ConfigError
 from core.evaluate.results import current_command, git_commit
@@ -25,7 +26,7 @@ from core.training import TrainSettings, train
 from experiments.cli import parse_args, run_cli
 from experiments.config import run_folder_name
 from experiments.recipe import Recipe
-from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, resolve_device
+from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, global_batch, resolve_device
 
 RECIPES = {}  # filled below: teacher -> recipe(cfg, device, provenance, export_dir) -> Recipe
 
@@ -35,7 +36,7 @@ def settings_from(cfg) -> TrainSettings:
     return TrainSettings(max_steps=t.max_steps, lr=t.lr, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
                          lr_schedule=t.lr_schedule, decay_steps=t.decay_steps, grad_clip=t.grad_clip, ema_decay=t.ema_decay, ema_warmup=t.ema_warmup, reset_ema=t.reset_ema,
                          eval_every=t.eval_every, save_every=t.save_every, log_every=t.log_every,
-                         precision=t.precision, max_minutes=t.max_minutes)
+                         precision=t.precision, max_minutes=t.max_minutes, micro_batch=t.batch_size, seed=cfg.seed)
 
 
 # Validation draws its noise (t, masks) from this fixed seed, inside a forked RNG, so every evaluation of a run sees
@@ -50,7 +51,8 @@ PER_TOKEN_NLL_KEYS = ("nelbo", "nll")
 
 
 def batch_sampler(blocks: torch.Tensor, batch_size: int, seed: int, device):
-    """get_batch(step) -> (rows [B, L], step): a pure function of (seed, step) so resumed runs see the same data.
+    """get_batch(step) -> (rows [B, L], step): a pure function of (seed, step) so resumed runs see the same data; B is
+    the global batch, which the loop shares out over processes and micro-batches.
     Each step's rows come from their own derived stream (core.seeding), never from the model-init stream."""
     def get_batch(step: int):
         g = derived_generator(seed, f"pretrain-batch-{step}")
@@ -127,7 +129,9 @@ def dcd_recipe(cfg, device, provenance, export_dir):
     frozen = frozen_copy(student)
     settings = DCDSettings(base_steps=cfg.dcd.base_steps, update_teacher_every=cfg.dcd.update_teacher_every,
                            loss_type=cfg.dcd.loss_type, teacher_ema=cfg.dcd.teacher_ema)
-    train_blocks, valid_blocks, _ = corpus_blocks(cfg, duo.tokenizer_name)
+    # blocks of the Duo model's own length (1024 for s-sahoo/duo), whatever data.seq_len says
+    train_blocks, valid_blocks, _ = corpus_blocks(OmegaConf.merge(cfg, {"data": {"seq_len": duo.seq_len}}),
+                                                  duo.tokenizer_name)
     dt_now = {"dt": 0.0}
 
     def before_step(step, model, ema):
@@ -186,12 +190,13 @@ def main(argv: list[str]) -> int:
     else:
         recipe = RECIPES[cfg.teacher]
     r = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
-    atomic_write_text(f"{run_dir}/config.yaml", OmegaConf.to_yaml(cfg))
+    if distributed.is_main():
+        atomic_write_text(f"{run_dir}/config.yaml", OmegaConf.to_yaml(cfg))
     n_params = sum(p.numel() for p in r.model.parameters())
     print(f"{cfg.teacher} ({cfg.preset}, {n_params / 1e6:.2f}M parameters) on {len(r.train_rows)} training rows; "
           f"device {device}, {torch.get_num_threads()} threads -> {run_dir}")
     summary = train(model=r.model, loss_fn=r.loss_fn,
-                    get_batch=batch_sampler(r.train_rows, cfg.train.batch_size, cfg.seed, device),
+                    get_batch=batch_sampler(r.train_rows, global_batch(cfg.train), cfg.seed, device),
                     run_dir=run_dir, settings=settings_from(cfg), config=OmegaConf.to_container(cfg), device=device,
                     eval_fn=recipe_eval_fn(r, cfg, device), on_checkpoint=r.export, before_step=r.before_step,
                     stateful=r.stateful)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from core.data import seq2seq_pairs
+from core.distributed import all_gather_cat
 from core.seeding import derived_generator
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from experiments.recipe import Recipe
@@ -37,7 +38,7 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
         rows, _ = batch
         t, weights = sampler.sample(rows.shape[0], rows.device)
         per_example, metrics = process.training_losses(model, rows[:, 0], rows[:, 1], t)
-        sampler.update(t, per_example)
+        sampler.update(*all_gather_cat(t, per_example.detach()))   # every process learns from all processes' losses
         return (per_example * weights).mean(), metrics
 
     def val_loss_fn(model, batch):

@@ -264,6 +264,8 @@ def main(argv: list[str]) -> int:
         return 0
     device = resolve_device(cfg.device)
     path = METHODS[cfg.method](cfg, device)
+    if path is None:   # a process of rank > 0 under torchrun: it trained, rank 0 writes the rows
+        return 0
     atomic_write_text(Path(path).with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
     build_tables(["--results-dir", str(results_dir(cfg))])
     print(f"wrote {path}")

@@ -1,25 +1,40 @@
 """Config → components helpers shared by the experiment commands (device, tokenizer, data blocks)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
 
+from core import distributed
+from core.checkpoint import pretrained_folder, read_json
 from core.data import lm_blocks, load_lm_text, local_split_file
 from core.errors import ConfigError, DataError
+from core.token_cache import lm_text_batches, read_lm_blocks, write_lm_blocks
 from core.paths import REPO_ROOT, RUNS_DIR
 from core.tokenizers import UnknownCharacter, load_tokenizer
 
-# The embedded default pairs each corpus with the vocabulary a small CPU model can learn fast.
-CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe"}
+EMBEDDED_CORPORA = ("shakespeare", "english")
+TOKEN_CACHE_DIR = RUNS_DIR / "cache"   # token blocks of the `datasets` corpora (delete a file to tokenize again)
+# The embedded corpora use the vocabulary a small CPU model learns fast; the real ones the papers' tokenizers
+# (MDLM/SEDD/Duo: GPT-2 on OpenWebText and its zero-shot sets, bert-base-uncased on LM1B).
+CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe", "openwebtext": "gpt2", "wikitext103": "gpt2",
+                     "wikitext2": "gpt2", "lm1b": "bert"}
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device of `name`; under torchrun also joins the process group (this process's GPU: cuda:LOCAL_RANK)."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device=cuda but CUDA is not available on this machine (use device=cpu or auto)")
-    return torch.device(name)
+    return distributed.init_from_env(torch.device(name))
+
+
+def global_batch(section) -> int:
+    """Rows per optimizer step of a `train` / `distill` config block: `global_batch`, or (0) `batch_size` rows on
+    each process. `batch_size` is always the rows of one forward on one process (the micro-batch)."""
+    return section.global_batch or section.batch_size * distributed.world_size()
 
 
 def corpus_tokenizer_name(corpus: str) -> str:
@@ -27,10 +42,29 @@ def corpus_tokenizer_name(corpus: str) -> str:
 
 
 def corpus_blocks(cfg, tokenizer_name: str):
-    """(train blocks [N, L], valid blocks [M, L], tokenizer) for cfg.corpus (or cfg.data.path) at cfg.data.seq_len."""
+    """(train blocks [N, L], valid blocks [M, L], tokenizer) for cfg.corpus (or cfg.data.path) at cfg.data.seq_len.
+    The `datasets` corpora are tokenized once, streamed to runs/cache/ by rank 0, and memory-mapped by every
+    process; the embedded ones are small enough to tokenize at every start."""
     tokenizer = load_tokenizer(tokenizer_name)
-    train, valid = (split_blocks(cfg, split, tokenizer, cfg.data.seq_len) for split in ("train", "valid"))
-    return train, valid, tokenizer
+    source = cfg.data.path or cfg.corpus
+    if cfg.corpus in EMBEDDED_CORPORA:
+        train, valid = (split_blocks(cfg, split, tokenizer, cfg.data.seq_len) for split in ("train", "valid"))
+        return train, valid, tokenizer
+    blocks = []
+    for split in ("train", "valid"):
+        path = TOKEN_CACHE_DIR / f"{slug(str(Path(source).resolve()) if cfg.data.path else source)}-" \
+                                 f"{tokenizer_name}-{cfg.data.seq_len}-{split}.int64"
+        if not path.is_file():
+            if distributed.is_main():
+                rows = write_lm_blocks(lm_text_batches(source, split), tokenizer, cfg.data.seq_len, path)
+                print(f"tokenized {source} {split}: {rows} blocks of {cfg.data.seq_len} -> {path}")
+            distributed.barrier()
+        blocks.append(read_lm_blocks(path, cfg.data.seq_len))
+    return blocks[0], blocks[1], tokenizer
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "--", text.strip("/"))
 
 
 def split_blocks(cfg, split: str, tokenizer, seq_len: int):
@@ -54,9 +88,17 @@ def split_blocks(cfg, split: str, tokenizer, seq_len: int):
 CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed embedded teachers (see checkpoints/README.md)
 
 
+PUBLISHED_DIR = RUNS_DIR / "published"   # published checkpoints converted once into the project's format
+
+
 def find_pretrained(name: str, explicit: str | None) -> Path:
-    """A pretrained folder: the explicit path, else the committed checkpoint, else this machine's last run."""
-    candidates = [Path(explicit)] if explicit else [CHECKPOINTS_DIR / name, RUNS_DIR / name / "pretrained"]
+    """A pretrained folder: the explicit path, else the committed checkpoint, else this machine's last run. An
+    explicit published checkpoint (hub name, hub snapshot, Lightning .ckpt, SEDD .pth, DiffuSeq ema_*.pt or its
+    folder) is converted once into runs/published/ and that folder returned."""
+    local = pretrained_folder(explicit) if explicit else None   # a hub name: its snapshot in the HF cache
+    if local is not None and is_published(local):
+        return converted_published(explicit)
+    candidates = [local] if explicit else [CHECKPOINTS_DIR / name, RUNS_DIR / name / "pretrained"]
     for path in candidates:
         if (path / "config.json").is_file():
             return path
@@ -73,3 +115,29 @@ def teacher_folder(cfg) -> Path:
     folder = find_pretrained(run_folder_name(cfg), cfg.teacher_path)
     print(f"teacher: {folder}")
     return folder
+
+
+def is_published(path: Path) -> bool:
+    """A file or folder in a published layout rather than a project folder (whose config.json names its `family`)."""
+    if path.is_file():
+        return True
+    if (path / "training_args.json").is_file():
+        return True
+    return (path / "config.json").is_file() and "family" not in read_json(path / "config.json")
+
+
+def converted_published(source: str) -> Path:
+    """The project-format folder of a published checkpoint, converted by rank 0 on first use (delete the folder to
+    convert again)."""
+    from teachers.diffuseq_checkpoint import convert_published_checkpoint
+    from teachers.published import convert_published
+
+    out = PUBLISHED_DIR / slug(str(source))
+    if not (out / "config.json").is_file():
+        if distributed.is_main():
+            path = Path(source).expanduser()
+            diffuseq = (path / "training_args.json").is_file() or (path.is_file() and path.name.startswith("ema_"))
+            (convert_published_checkpoint if diffuseq else convert_published)(source, out)
+            print(f"converted the published checkpoint {source} into {out}")
+        distributed.barrier()
+    return out

@@ -85,6 +85,30 @@ def load_published_checkpoint(checkpoint: str | Path, *, bert_sizes: dict | None
     return model.eval(), DiffuSeqProcess(**process_kwargs), info
 
 
+BERT_VOCAB_SIZE = 30522
+
+
+def convert_published_checkpoint(source: str | Path, out_folder: str | Path) -> Path:
+    """A released DiffuSeq run (an `ema_*.pt` file, or its folder: the highest step is taken) written in the project
+    format, with the full bert-base-uncased vocabulary as its tokenizer (DiffuSeq's `vocab: bert`)."""
+    source = Path(source)
+    if source.is_dir():
+        found = sorted(source.glob("ema_*.pt"), key=lambda p: int(p.stem.rsplit("_", 1)[-1]) if p.stem.rsplit(
+            "_", 1)[-1].isdigit() else -1)
+        if not found:
+            raise DataError(f"{source}: no ema_*.pt checkpoint in this DiffuSeq folder")
+        source = found[-1]
+    model, process, info = load_published_checkpoint(source)
+    args = read_json(source.parent / "training_args.json", missing=TRAINING_ARGS_MISSING)
+    if model.config.vocab_size != BERT_VOCAB_SIZE:
+        raise ConfigError(f"{source}: vocab_size {model.config.vocab_size} is not bert-base-uncased's "
+                          f"{BERT_VOCAB_SIZE}; only DiffuSeq runs with vocab=bert can be converted")
+    save_pretrained(model, process, out_folder,
+                    extra={"tokenizer": {"base": "bert"}, "seq_len": int(args.get("seq_len", 128)),
+                           "provenance": {"source": str(source), **info}})
+    return Path(out_folder)
+
+
 def _check_position_ids(state: dict, config: DiffuSeqNetConfig, source: Path) -> None:
     ids = state.pop(POSITION_IDS_KEY, None)
     if ids is not None and not torch.equal(ids.reshape(-1).long(), torch.arange(config.max_position_embeddings)):

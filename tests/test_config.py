@@ -124,7 +124,8 @@ def test_train_settings_defaults_are_the_yaml_defaults():
 
     yaml_train = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "defaults.yaml").train)
     defaults = {field.name: field.default for field in dataclasses.fields(TrainSettings)}
-    assert set(defaults) - set(yaml_train) == {"betas"}   # the one setting the config does not expose
+    # betas: the one setting the config does not expose; micro_batch and seed come from train.batch_size and seed
+    assert set(defaults) - set(yaml_train) == {"betas", "micro_batch", "seed"}
     assert {name: defaults[name] for name in defaults if name in yaml_train} == \
         {name: yaml_train[name] for name in defaults if name in yaml_train}
 
