@@ -80,7 +80,7 @@ def split_blocks(cfg, split: str, tokenizer, seq_len: int):
         where = (f"line {docs[0][:docs[0].index(err.char)].count(chr(10)) + 1}" if isinstance(text, str)
                  else f"document {k + 1}")
         file = local_split_file(source, split) if cfg.data.path else f"corpus={cfg.corpus} ({split})"
-        choices = ", ".join(f"corpus={c} selects {t}" for c, t in CORPUS_TOKENIZERS.items())
+        choices = ", ".join(f"corpus={c} selects {CORPUS_TOKENIZERS[c]}" for c in EMBEDDED_CORPORA)   # text folders
         raise DataError(f"{file}: {where}: {err} ({tokenizer.name} is the tokenizer of corpus={cfg.corpus}; "
                         f"{choices}, which encodes any text)") from None
 
