@@ -17,7 +17,7 @@ from core.errors import ConfigError
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 CHOICES = {
-    "method": ["sample", "real_text", "copy_source", "idlm", "dlm_one"],
+    "method": ["sample", "real_text", "copy_source", "idlm", "dlm_one", "sdtt", "dcd"],
     "teacher": ["mdlm", "duo", "dcd", "sedd", "ar", "diffuseq"],
     "corpus": ["shakespeare", "english"],
     "task": ["qqp", "qg", "ts"],
@@ -27,6 +27,8 @@ CHOICES = {
     "train.precision": ["fp32", "bf16"],
     "train.export_dtype": ["float32", "float16", "bfloat16"],
     "dcd.loss_type": ["kl-bwd", "kl-fwd"],
+    "sdtt.loss": ["kl-bwd", "kl-fwd", "mse"],
+    "sdtt.teacher_grid": ["even", "public"],
     "diffuseq.vocab": ["task", "bert"],
     "diffuseq.timestep_sampler": ["uniform", "lossaware"],
     "diffuseq.sampler": ["ddim", "ancestral"],
@@ -40,8 +42,14 @@ CHOICES = {
 
 
 COMMANDS = ("run", "pretrain")   # experiments.run (and the commands built on it), experiments.pretrain
-SAMPLED_BY = ("sample", "idlm")   # methods of experiments.run that sample `teacher`
+SAMPLED_BY = ("sample", "idlm", "sdtt", "dcd")   # methods of experiments.run that sample `teacher`
 IDLM_TEACHERS = ("mdlm", "sedd", "duo", "dcd")   # IDLM distils discrete diffusion models
+# methods that train one student against its own frozen copy, round by round, halving the steps each round:
+# method -> (the teacher it distils, the config key of its starting step count). Their student is for K = `steps`,
+# 8 unless given (the public codes' last round); the alternating loop's fake model keys have no use there.
+ROUND_METHODS = {"sdtt": ("mdlm", "sdtt.base_steps"), "dcd": ("duo", "dcd.base_steps")}
+ROUND_METHOD_STEPS = 8
+NO_FAKE_MODEL = ("distill.max_steps", "distill.fake_lr", "distill.fake_steps")
 # keys a teacher's sampling path has no use for, so a non-default value would be silently ignored
 IGNORED_WHEN_SAMPLING = {
     # DiffuSeq decodes embeddings (DDIM / ancestral with rounding): no categorical draw to temper or truncate, no
@@ -108,6 +116,8 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
         if given.setdefault("teacher", "diffuseq") != "diffuseq":
             raise ConfigError(f"method=dlm_one distils a DiffuSeq teacher; got teacher={given['teacher']}")
         cli = OmegaConf.merge(cli, {"teacher": "diffuseq"})
+    if given.get("method") in ROUND_METHODS and "steps" not in given:
+        cli = OmegaConf.merge(cli, {"steps": ROUND_METHOD_STEPS})
     teacher = given.get("teacher", base.teacher)
     layers = [base]
     overlay = CONFIG_DIR / "teachers" / f"{teacher}.yaml"
@@ -148,6 +158,8 @@ def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
     if cfg.method == "idlm" and cfg.teacher not in IDLM_TEACHERS:
         raise ConfigError(f"method=idlm distils a discrete diffusion teacher ({', '.join(IDLM_TEACHERS)}), not "
                           f"teacher={cfg.teacher}")
+    if cfg.method in ROUND_METHODS:
+        check_round_method(cfg, defaults)
     if cfg.teacher == "diffuseq" and cfg.diffuseq.sampler == "ancestral" and cfg.diffuseq.respace != "kept":
         raise ConfigError(f"diffuseq.respace={cfg.diffuseq.respace} is a DDIM behaviour; diffuseq.sampler=ancestral "
                           f"only runs with diffuseq.respace=kept")
@@ -157,6 +169,24 @@ def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
             if values[key] != defaults[key]:
                 raise ConfigError(f"{key}={_shown(values[key])} has no effect with teacher={cfg.teacher}, whose "
                                   f"sampler ignores it; leave it at its default ({_shown(defaults[key])})")
+
+
+def check_round_method(cfg: DictConfig, defaults: dict) -> None:
+    """SDTT distils MDLM and Duo-DCD distils Duo, each from `<method>.base_steps` to K = steps by halvings."""
+    teacher, base_key = ROUND_METHODS[cfg.method]
+    if cfg.teacher != teacher:
+        raise ConfigError(f"method={cfg.method} distils a teacher={teacher} model, not teacher={cfg.teacher}")
+    values = flat_keys(cfg)
+    for key in NO_FAKE_MODEL:
+        if values[key] != defaults[key]:
+            raise ConfigError(f"{key}={_shown(values[key])} has no effect with method={cfg.method}, which trains no "
+                              f"fake model and runs its rounds' steps; leave it at its default "
+                              f"({_shown(defaults[key])})")
+    base = values[base_key]
+    ratio = base // cfg.steps
+    if cfg.student_path is None and (ratio < 2 or ratio * cfg.steps != base or ratio & (ratio - 1)):
+        raise ConfigError(f"method={cfg.method} halves the step count each round from {base_key}={base}: "
+                          f"steps={cfg.steps} must be {base_key} / 2^n with n >= 1")
 
 
 def _shown(value) -> str:

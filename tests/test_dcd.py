@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from core.ema import EMA
 from core.gaussian_duality import duality_for_vocab, gaussian_coefficients
 from core.networks.dit import DiT, dit_config
-from teachers.dcd import (DCDSettings, coupled_latents, dcd_loss, dcd_step_size, distillation_divergence,
+from baselines.dcd import (DCDSettings, coupled_latents, dcd_loss, dcd_step_size, distillation_divergence,
                           frozen_copy, refresh_teacher, teacher_refresh_due)
 from teachers.duo import UniformDiffusion
 

@@ -130,9 +130,29 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     folder = tmp_path / "run" / student["student_path"].split("/")[-1]
     config = json.loads((folder / "config.json").read_text())
     assert config["family"] == "mdlm" and config["provenance"]["method"] == "idlm"
-    assert "IDLM students and their controls" in (tmp_path / "README.md").read_text()
+    assert "Distilled students and their controls" in (tmp_path / "README.md").read_text()
     # a saved student is evaluated without training; a folder that is not a student is one clear error
     out = run("experiments.run", *common, f"student_path={folder}", "steps=2")
     assert out.returncode == 0 and "resumed" not in out.stdout, out.stderr[-2000:]
     out = run("experiments.run", *common, f"student_path={tmp_path / 'nothing'}")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "nothing" in out.stderr
+
+
+def test_sdtt_distils_round_by_round_then_writes_the_student_beside_its_controls(trained, tmp_path):
+    ar, teacher = trained / "ar" / "pretrained", trained / "mdlm" / "pretrained"
+    common = ["method=sdtt", f"teacher_path={teacher}", f"eval.evaluator={ar}", "sampling.num_samples=8",
+              "sampling.batch_size=8", f"results_dir={tmp_path}", "threads=1", "sdtt.base_steps=16",
+              "sdtt.steps_per_round=2", "distill.batch_size=4", "distill.eval_every=2", "distill.log_every=1",
+              "train.eval_batches=1"]
+    out = run("experiments.run", *common, "steps=4", f"run_dir={tmp_path / 'run'}")   # 2 rounds: 16 -> 8 -> 4
+    assert out.returncode == 0, out.stderr[-2000:]
+    student = json.loads((tmp_path / "sdtt-mdlm-shakespeare-small-steps4.json").read_text())
+    assert student["method"] == "sdtt" and student["distill_step"] == 4 and student["steps"] == 4
+    assert (tmp_path / "mdlm-shakespeare-small-steps1024.json").is_file()    # the teacher at 1024
+    assert (tmp_path / "run" / "checkpoint" / "sdtt_frozen_teacher.state.safetensors").is_file()
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert sorted({r["dt"] for r in log if "dt" in r}) == pytest.approx([(1 - 1e-5) / 16, 2 * (1 - 1e-5) / 16])
+    config = json.loads((tmp_path / "run" / "student" / "config.json").read_text())
+    assert config["family"] == "mdlm" and config["provenance"]["method"] == "sdtt"
+    assert config["provenance"]["sdtt"]["loss"] == "kl-bwd" and config["provenance"]["rounds"] == 2
+    assert "sdtt: step 4 of 4 (finished=True)" in out.stdout
