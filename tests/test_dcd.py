@@ -33,6 +33,15 @@ def test_step_size_doubles_every_round():
     assert [teacher_refresh_due(s, every) for s in (0, 1, 100, 150, 200)] == [True, False, True, False, True]
 
 
+def test_the_method_runs_the_rounds_that_end_at_one_over_k():
+    from experiments.dcd import dcd_rounds
+
+    assert [dcd_rounds(64, k) for k in (32, 8, 4)] == [2, 4, 5]
+    every = 10
+    last = dcd_rounds(64, 8) * every - 1
+    assert dcd_step_size(last, base_steps=64, update_teacher_every=every) == 1 / 8
+
+
 def test_settings_reject_unknown_loss():
     with pytest.raises(ValueError, match="loss_type 'posterior'"):
         DCDSettings(loss_type="posterior")
