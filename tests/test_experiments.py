@@ -75,7 +75,7 @@ def test_match_temperature_refuses_bad_rows(tmp_path):
     assert out.returncode == 2 and "row.json: missing required keys ['method', 'nfe'" in out.stderr
 
 
-def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(tmp_path):
+def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(trained, tmp_path):
     out = run("experiments.pretrain", "teacher=duo", f"run_dir={tmp_path / 'duo'}", *TINY)
     assert out.returncode == 0, out.stderr[-2000:]
     dcd = ["teacher=dcd", f"teacher_path={tmp_path / 'duo' / 'pretrained'}", f"run_dir={tmp_path / 'dcd'}",
@@ -85,6 +85,18 @@ def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(tmp_path):
     assert (tmp_path / "dcd" / "checkpoint" / "dcd_frozen_teacher.state.safetensors").is_file()
     out = run("experiments.pretrain", *dcd[:-len(TINY)], *TINY[:2], "train.max_steps=4", *TINY[3:])
     assert out.returncode == 0 and "resumed from" in out.stdout, out.stderr[-2000:]
+    # the same recipe as a method: rounds of dt = 1/16, 2/16, 4/16 down to K = 4, then the student's rows
+    out = run("experiments.run", "method=dcd", "teacher=duo", f"teacher_path={tmp_path / 'duo' / 'pretrained'}",
+              "steps=4", "dcd.base_steps=16", "dcd.update_teacher_every=1", "distill.batch_size=4",
+              "distill.log_every=1", "train.eval_batches=1", f"eval.evaluator={trained / 'ar' / 'pretrained'}",
+              "sampling.num_samples=8", "sampling.batch_size=8", "threads=1", f"results_dir={tmp_path}",
+              f"run_dir={tmp_path / 'method'}")
+    assert out.returncode == 0 and "dcd: step 3 of 3 (finished=True)" in out.stdout, out.stderr[-2000:]
+    log = [json.loads(line) for line in (tmp_path / "method" / "log.jsonl").read_text().splitlines()]
+    assert sorted({r["dt"] for r in log if "dt" in r}) == [1 / 16, 2 / 16, 4 / 16]
+    row = json.loads((tmp_path / "dcd-duo-shakespeare-small-steps4.json").read_text())
+    assert row["method"] == "dcd" and row["teacher"] == "duo" and row["distill_step"] == 3
+    assert json.loads((tmp_path / "method" / "student" / "config.json").read_text())["family"] == "dcd"
 
 
 def test_bleu_plot_has_one_panel_per_task_and_takes_intervals(tmp_path):
