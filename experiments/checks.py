@@ -53,8 +53,9 @@ RANGES = {
 SEQ2SEQ_METHODS = ("copy_source", "dlm_one")      # methods that read `task` whatever `teacher` says
 TEACHERLESS_METHODS = ("real_text", "copy_source")  # yardsticks: no model is sampled
 FROM_SCRATCH = ("mdlm", "sedd", "duo", "ar", "diffuseq")   # pretraining families that start from no teacher
-RUN_ONLY_BLOCKS = ("sampling.", "eval.", "idlm.", "dlm_one.", "distill.")
-TEACHER_LOADING = ("sample", "idlm", "dlm_one")
+RUN_ONLY_BLOCKS = ("sampling.", "eval.", "idlm.", "dlm_one.", "sdtt.", "distill.")
+TEACHER_LOADING = ("sample", "idlm", "dlm_one", "sdtt", "dcd")
+STUDENT_METHODS = ("idlm", "sdtt", "dcd")   # methods that sample a distilled discrete student (student_path=)
 
 
 def check_values(values: dict) -> None:
@@ -94,11 +95,13 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
                 refuse(key, f"method={cfg.method} scores {'held-out text' if cfg.method == 'real_text' else 'the source'}"
                             f", no model")
     if "student_path" in given and cfg.method == "sample":
-        refuse("student_path", "method=sample samples the teacher; a student is evaluated with method=idlm|dlm_one")
-    for block in ("idlm", "dlm_one"):
+        refuse("student_path", "method=sample samples the teacher; a student is evaluated with "
+                               "method=idlm|sdtt|dcd|dlm_one")
+    for block in ("idlm", "dlm_one", "sdtt", "dcd"):
         for key in [k for k in given if k.startswith(block + ".")]:
             if cfg.method != block:
-                refuse(key, f"{block}.* keys apply to method={block} only")
+                also = " (and experiments.pretrain teacher=dcd)" if block == "dcd" else ""
+                refuse(key, f"{block}.* keys apply to method={block}{also} only")
 
 
 def check_output_folder(key: str, folder) -> None:
@@ -167,7 +170,7 @@ def check_auto_evaluator(cfg: DictConfig) -> None:
 
 
 def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str = "teacher_path") -> None:
-    """The config.json of the teacher (or of an IDLM student, key="student_path"), read without the weights, fits
+    """The config.json of the teacher (or of a distilled student, key="student_path"), read without the weights, fits
     the command: family, tokenizer and vocabulary, task or corpus, sampling steps."""
     from core.checkpoint import read_json
     from experiments.setup import corpus_tokenizer_name
@@ -176,7 +179,10 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     if not isinstance(config, dict):
         raise ConfigError(f"{folder / 'config.json'}: expected a JSON object, got {type(config).__name__}")
     family = config.get("family")
-    wanted = ("duo", "dcd") if cfg.teacher == "dcd" else (cfg.teacher,)
+    # a DCD model is a Duo model (same process and sampler) saved as family "dcd": the teacher=dcd checkpoint, and
+    # the student of method=dcd teacher=duo
+    dcd_student = key == "student_path" and command == "run" and cfg.method == "dcd"
+    wanted = ("duo", "dcd") if cfg.teacher == "dcd" or dcd_student else (cfg.teacher,)
     if family not in wanted:
         raise ConfigError(f"{key}={folder} holds a {family or config.get('model_type') or 'non-project'!r} model "
                           f"(its config.json), not a teacher={cfg.teacher} model")
@@ -219,13 +225,13 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
         folder = Path(cfg.teacher_path).expanduser() if cfg.teacher_path else CHECKPOINTS_DIR / default
         if folder.is_dir():   # a missing one is reported by find_pretrained, still before any model loads
             check_teacher_folder(cfg, folder, command)
-    if command == "run" and cfg.method == "idlm" and cfg.student_path and Path(cfg.student_path).is_dir():
+    if command == "run" and cfg.method in STUDENT_METHODS and cfg.student_path and Path(cfg.student_path).is_dir():
         check_teacher_folder(cfg, Path(cfg.student_path), command, key="student_path")
     for state_dir in saved_states(cfg, command):
         check_resume(state_dir, cfg)
     if command == "run":
         check_evaluator(cfg.eval.evaluator)
-        if cfg.method in ("sample", "idlm", "real_text") and not is_seq2seq(cfg):
+        if cfg.method in ("sample", "real_text", *STUDENT_METHODS) and not is_seq2seq(cfg):
             check_auto_evaluator(cfg)
         from experiments.run import results_dir
         check_output_folder("results_dir", results_dir(cfg))
@@ -241,7 +247,7 @@ RUN_IDENTITY = ("method", "teacher", "preset", "corpus", "task", "data.path", "d
 
 def saved_states(cfg: DictConfig, command: str) -> list[Path]:
     """The training-state folders the command would resume (pretrain: <run_dir>/checkpoint; method=idlm: its run's;
-    method=dlm_one: each stage's)."""
+    method=sdtt|dcd: its rounds' run; method=dlm_one: each stage's)."""
     from core.paths import RUNS_DIR
     from experiments.config import run_folder_name
 
@@ -252,6 +258,9 @@ def saved_states(cfg: DictConfig, command: str) -> list[Path]:
     if cfg.method == "idlm":
         from experiments.idlm import idlm_run_dir
         return [idlm_run_dir(cfg) / "checkpoint"]
+    if cfg.method in ("sdtt", "dcd"):
+        from experiments.rounds import round_run_dir
+        return [round_run_dir(cfg) / "checkpoint"]
     if cfg.method == "dlm_one":
         from experiments.dlm_one import dlm_one_run_dir
         return sorted(dlm_one_run_dir(cfg).glob("stage*/checkpoint"))

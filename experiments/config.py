@@ -21,7 +21,7 @@ from experiments.checks import check_applicable, check_models, check_values
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 CHOICES = {
-    "method": ["sample", "real_text", "copy_source", "idlm", "dlm_one"],
+    "method": ["sample", "real_text", "copy_source", "idlm", "dlm_one", "sdtt", "dcd"],
     "teacher": ["mdlm", "duo", "dcd", "sedd", "ar", "diffuseq"],
     "corpus": ["shakespeare", "english", "openwebtext", "lm1b", "wikitext103", "wikitext2"],
     "task": ["qqp", "qg", "ts"],
@@ -31,6 +31,8 @@ CHOICES = {
     "train.precision": ["fp32", "bf16"],
     "train.export_dtype": ["float32", "float16", "bfloat16"],
     "dcd.loss_type": ["kl-bwd", "kl-fwd"],
+    "sdtt.loss": ["kl-bwd", "kl-fwd", "mse"],
+    "sdtt.teacher_grid": ["even", "public"],
     "diffuseq.vocab": ["task", "bert"],
     "diffuseq.timestep_sampler": ["uniform", "lossaware"],
     "diffuseq.sampler": ["ddim", "ancestral"],
@@ -44,8 +46,15 @@ CHOICES = {
 
 
 COMMANDS = ("run", "pretrain")   # experiments.run (and the commands built on it), experiments.pretrain
-SAMPLED_BY = ("sample", "idlm")   # methods of experiments.run that sample `teacher`
+SAMPLED_BY = ("sample", "idlm", "sdtt", "dcd")   # methods of experiments.run that sample `teacher`
 IDLM_TEACHERS = ("mdlm", "sedd", "duo", "dcd")   # IDLM distils discrete diffusion models
+# methods that train one student against its own frozen copy, round by round, halving the steps each round:
+# method -> (the teacher it distils, the config key of its starting step count). Their student is for K = `steps`,
+# 8 unless given (the public codes' last round); the alternating loop's fake model keys have no use there.
+ROUND_METHODS = {"sdtt": ("mdlm", "sdtt.base_steps"), "dcd": ("duo", "dcd.base_steps")}
+ROUND_METHOD_STEPS = 8
+DISTILLED_STUDENTS = ("idlm", *ROUND_METHODS)   # methods whose rows sample a distilled student
+NO_FAKE_MODEL = ("distill.max_steps", "distill.fake_lr", "distill.fake_steps")
 # keys a teacher's sampling path has no use for, so a non-default value would be silently ignored
 IGNORED_WHEN_SAMPLING = {
     # DiffuSeq decodes embeddings (DDIM / ancestral with rounding): no categorical draw to temper or truncate, no
@@ -115,6 +124,8 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
         if given.setdefault("teacher", "diffuseq") != "diffuseq":
             raise ConfigError(f"method=dlm_one distils a DiffuSeq teacher; got teacher={given['teacher']}")
         cli = OmegaConf.merge(cli, {"teacher": "diffuseq"})
+    if given.get("method") in ROUND_METHODS and "steps" not in given:
+        cli = OmegaConf.merge(cli, {"steps": ROUND_METHOD_STEPS})
     layers = [base]
     # per-teacher, then per-corpus defaults (the real corpora's block length), then the command line
     for overlay in (CONFIG_DIR / "teachers" / f"{given.get('teacher', base.teacher)}.yaml",
@@ -159,6 +170,8 @@ def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
     if cfg.method == "idlm" and cfg.teacher not in IDLM_TEACHERS:
         raise ConfigError(f"method=idlm distils a discrete diffusion teacher ({', '.join(IDLM_TEACHERS)}), not "
                           f"teacher={cfg.teacher}")
+    if cfg.method in ROUND_METHODS:
+        check_round_method(cfg, defaults)
     if cfg.teacher == "diffuseq" and cfg.diffuseq.sampler == "ancestral" and cfg.diffuseq.respace != "kept":
         raise ConfigError(f"diffuseq.respace={cfg.diffuseq.respace} is a DDIM behaviour; diffuseq.sampler=ancestral "
                           f"only runs with diffuseq.respace=kept")
@@ -168,6 +181,24 @@ def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
             if values[key] != defaults[key]:
                 raise ConfigError(f"{key}={shown(values[key])} has no effect with teacher={cfg.teacher}, whose "
                                   f"sampler ignores it; leave it at its default ({shown(defaults[key])})")
+
+
+def check_round_method(cfg: DictConfig, defaults: dict) -> None:
+    """SDTT distils MDLM and Duo-DCD distils Duo, each from `<method>.base_steps` to K = steps by halvings."""
+    teacher, base_key = ROUND_METHODS[cfg.method]
+    if cfg.teacher != teacher:
+        raise ConfigError(f"method={cfg.method} distils a teacher={teacher} model, not teacher={cfg.teacher}")
+    values = flat_keys(cfg)
+    for key in NO_FAKE_MODEL:
+        if values[key] != defaults[key]:
+            raise ConfigError(f"{key}={shown(values[key])} has no effect with method={cfg.method}, which trains no "
+                              f"fake model and runs its rounds' steps; leave it at its default "
+                              f"({shown(defaults[key])})")
+    base = values[base_key]
+    ratio = base // cfg.steps
+    if cfg.student_path is None and (ratio < 2 or ratio * cfg.steps != base or ratio & (ratio - 1)):
+        raise ConfigError(f"method={cfg.method} halves the step count each round from {base_key}={base}: "
+                          f"steps={cfg.steps} must be {base_key} / 2^n with n >= 1")
 
 
 def shown(value) -> str:
@@ -266,15 +297,24 @@ def data_suffix(cfg: DictConfig) -> str:
 
 
 def student_suffix(cfg: DictConfig) -> str:
-    """`-student-<hash>` for an IDLM student other than the committed checkpoints/idlm-<run name>: the
-    student_path= folder, else the run folder's best student (what a fresh distillation evaluates)."""
+    """`-student-<hash>` for a distilled student (method idlm, sdtt or dcd) other than the committed
+    checkpoints/<method>-<run name>: the student_path= folder, else the run folder's student (what a fresh
+    distillation evaluates)."""
     from core.paths import REPO_ROOT
-    from experiments.idlm import idlm_run_dir
 
-    student = Path(cfg.student_path) if cfg.student_path else idlm_run_dir(cfg) / "student"
-    if student.expanduser().resolve() == (REPO_ROOT / "checkpoints" / f"idlm-{run_name(cfg)}").resolve():
+    student = Path(cfg.student_path) if cfg.student_path else student_run_dir(cfg) / "student"
+    if student.expanduser().resolve() == (REPO_ROOT / "checkpoints" / f"{cfg.method}-{run_name(cfg)}").resolve():
         return ""
     return f"-student-{path_digest(student).rsplit('-', 1)[1]}"   # the folder is mostly named "student": hash only
+
+
+def student_run_dir(cfg: DictConfig) -> Path:
+    """The run folder a distillation method trains its student in (experiments.idlm / experiments.rounds)."""
+    if cfg.method == "idlm":
+        from experiments.idlm import idlm_run_dir
+        return idlm_run_dir(cfg)
+    from experiments.rounds import round_run_dir
+    return round_run_dir(cfg)
 
 
 def row_suffix(cfg: DictConfig) -> str:
@@ -296,7 +336,7 @@ def row_suffix(cfg: DictConfig) -> str:
         parts += [f"-{d.sampler}"] if d.sampler != base.diffuseq.sampler else []
         parts += [f"-respace_{d.respace}"] if d.respace != base.diffuseq.respace else []
         parts += ["-noclamp"] if d.clamp != base.diffuseq.clamp else []
-    if cfg.method == "idlm":   # the student: the committed one unless student_path= or a fresh distillation
+    if cfg.method in DISTILLED_STUDENTS:   # the student: the committed one unless student_path= or a fresh run
         parts += [student_suffix(cfg)]
     parts += [f"-n{s.num_samples}"] if s.num_samples < base.sampling.num_samples else []
     parts += [f"-seed{cfg.seed}"] if cfg.seed != base.seed else []

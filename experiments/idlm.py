@@ -163,10 +163,7 @@ def reuse_row(path: Path, wanted: dict) -> bool:
 
 
 def run_idlm(cfg, device) -> Path:
-    from experiments.match_temperature import main as match_temperature
-    from experiments.run import (evaluator_from, load_checked_teacher, repo_relative, results_dir, score_model,
-                                 sample_row_name)
-    from teachers.registry import load_teacher
+    from experiments.run import evaluator_from, load_checked_teacher
 
     teacher, teacher_folder = load_checked_teacher(cfg, device)
     evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
@@ -174,8 +171,25 @@ def run_idlm(cfg, device) -> Path:
                                                                                         device, evaluator)
     if not distributed.is_main():   # under torchrun rank 0 alone evaluates and writes the rows
         return None
+    return write_student_rows(cfg, device, teacher, teacher_folder, student_folder, evaluator,
+                              fields=lambda provenance: {"loss_time": provenance.get("idlm", {}).get("loss_time")})
+
+
+def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folder: Path, evaluator, *,
+                       fields=lambda provenance: {}) -> Path:
+    """The rows of a distilled student (any method, `cfg.method`) and its controls, written to results_dir:
+    the teacher at K and at 1024 steps (reused when a row with the same settings exists), the student at K as
+    `<method>-<teacher>-<corpus>-<preset>-steps<K>`, and the entropy-matched teacher at K. `fields(provenance)` adds
+    method-specific entries from the student's provenance to its row. Returns the student row's path."""
+    from experiments.match_temperature import main as match_temperature
+    from experiments.run import repo_relative, results_dir, sample_row_name, score_model
+    from teachers.registry import load_teacher, process_families
+
     student = load_teacher(student_folder, device=device)
-    if student.family != teacher.family or student.tokenizer_name != teacher.tokenizer_name:
+    # a Duo-DCD student is saved as family "dcd": the same process and sampler as its Duo teacher
+    families = process_families()
+    same_process = families.get(student.family) is families.get(teacher.family)
+    if not same_process or student.tokenizer_name != teacher.tokenizer_name:
         raise ValueError(f"{student_folder} holds a {student.family!r} model on {student.tokenizer_name!r}, "
                          f"not a student of the {teacher.family!r} teacher on {teacher.tokenizer_name!r}")
     out = results_dir(cfg)
@@ -196,11 +210,12 @@ def run_idlm(cfg, device) -> Path:
         write_result(record, out, sample_row_name(step_cfg))
     # 2. the student at K, with the teacher's own sampler
     provenance = student.config.get("provenance", {})
-    record = {"method": "idlm", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+    record = {"method": cfg.method, "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
               "predictor": cfg.sampling.predictor, "student_path": repo_relative(student_folder),
-              "teacher_path": repo_relative(teacher_folder), "distill_step": provenance.get("distill_step"),
-              "loss_time": provenance.get("idlm", {}).get("loss_time"), **score_model(student, cfg, device)}
-    path = write_result(record, out, f"idlm-{sample_row_name(cfg)}")
+              "teacher_path": repo_relative(teacher_folder),
+              "distill_step": provenance.get("distill_step", provenance.get("train_step")), **fields(provenance),
+              **score_model(student, cfg, device)}
+    path = write_result(record, out, f"{cfg.method}-{sample_row_name(cfg)}")
     # 3. the entropy-matched teacher at K (its own row, named after the student's). When no temperature in the search
     #    range reaches the student's entropy there is no such control: said plainly, and the table shows "–".
     try:

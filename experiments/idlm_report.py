@@ -1,4 +1,5 @@
-"""IDLM students beside their controls, from results/*.json and the distillation logs (never from typed numbers).
+"""Distilled students (IDLM, SDTT, Duo-DCD) beside their controls, from results/*.json and the distillation logs
+(never from typed numbers).
 
 A distillation claim is a comparison: the student at K steps against (a) the teacher at K, (b) the teacher at K at
 the temperature whose entropy matches the student's (lower entropy buys lower GenPPL for free), and (c) the teacher at
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 REFERENCE_STEPS = 1024
 MATCHED = "sample (entropy-matched)"
+STUDENT_METHODS = ("idlm", "sdtt", "dcd")   # methods whose rows are a distilled student, each beside its controls
 
 
 def predictor(record: dict) -> str:
@@ -35,8 +37,8 @@ def controls(records: list[dict]) -> list[dict]:
                 if r["method"] == "sample" and "task" not in r and r.get("temperature", 1.0) == 1.0}
     matched = {r.get("matched_to"): r for r in records if r["method"] == MATCHED}
     out = []
-    for r in sorted((r for r in records if r["method"] == "idlm"),
-                    key=lambda r: (_key(r), r["steps"], r.get("temperature", 1.0))):
+    for r in sorted((r for r in records if r["method"] in STUDENT_METHODS),
+                    key=lambda r: (_key(r), r["steps"], r["method"], r.get("temperature", 1.0))):
         out.append({"student": r, "teacher": teachers.get((_key(r), r["steps"])),
                     "matched": matched.get(r["_file"]), "reference": teachers.get((_key(r), REFERENCE_STEPS))})
     return out
@@ -53,20 +55,21 @@ def comparison_lines(records: list[dict]) -> list[str]:
     entries = controls(records)
     if not entries:
         return []
-    lines = ["## IDLM students and their controls", "",
+    lines = ["## Distilled students and their controls", "",
              "GenPPL [95% interval] / unigram entropy (nats) [/ MAUVE against held-out text, where scored]. *matched*: the teacher at the same K at the temperature "
              "T* whose samples have the student's entropy. *beats*: the student's interval lies wholly below the "
              "control's. *÷ 1024*: student GenPPL ÷ the teacher's at 1024 steps; *H ratio*: student entropy ÷ the "
              "teacher's at 1024 steps.", "",
-             "| teacher | sampler | K | T | student | teacher at K | matched teacher (T*) | teacher at 1024 | ÷ 1024 | "
-             "H ratio | beats teacher at K | beats matched | distil step |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| teacher | sampler | K | method | T | student | teacher at K | matched teacher (T*) | teacher at 1024 | "
+             "÷ 1024 | H ratio | beats teacher at K | beats matched | distil step |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in entries:
         s, ref, m = e["student"], e["reference"], e["matched"]
         ratio = f"{s['metrics']['gen_ppl'] / ref['metrics']['gen_ppl']:.3f}" if ref else "–"
         h_ratio = f"{s['metrics']['entropy'] / ref['metrics']['entropy']:.3f}" if ref else "–"
         matched = f"{_ppl(m)} (T* {m['temperature']:.3f})" if m else "–"
-        lines.append(f"| {s['teacher']} | {predictor(s)} | {s['steps']} | {s.get('temperature', 1.0):g} | {_ppl(s)} | {_ppl(e['teacher'])} | "
+        lines.append(f"| {s['teacher']} | {predictor(s)} | {s['steps']} | {s['method']} | "
+                     f"{s.get('temperature', 1.0):g} | {_ppl(s)} | {_ppl(e['teacher'])} | "
                      f"{matched} | {_ppl(ref)} | {ratio} | {h_ratio} | {beats(s, e['teacher'])} | {beats(s, m)} | "
                      f"{s.get('distill_step', '–')} |")
     return lines + [""]

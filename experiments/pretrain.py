@@ -18,7 +18,6 @@ from omegaconf import OmegaConf
 
 from core import distributed
 from core.checkpoint import atomic_write_text
-from core.errors import ConfigError
 from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
 from core.seeding import derived_generator
@@ -26,7 +25,7 @@ from core.training import TrainSettings, train
 from experiments.cli import parse_args, run_cli
 from experiments.config import run_folder_name
 from experiments.recipe import Recipe
-from experiments.setup import corpus_blocks, corpus_tokenizer_name, find_pretrained, global_batch, resolve_device
+from experiments.setup import corpus_blocks, corpus_tokenizer_name, global_batch, resolve_device
 
 RECIPES = {}  # filled below: teacher -> recipe(cfg, device, provenance, export_dir) -> Recipe
 
@@ -74,11 +73,12 @@ def held_out_eval(loss_fn, blocks: torch.Tensor, batch_size: int, device, key: s
     return eval_fn
 
 
-def recipe_eval_fn(r: Recipe, cfg, device):
-    """The periodic validation of a recipe: held-out loss on fixed rows (its val_loss_fn when it has one), plus the
-    recipe's extra metrics."""
-    eval_rows = r.valid_rows[: cfg.train.eval_batches * cfg.train.batch_size]
-    eval_fn = held_out_eval(r.val_loss_fn or r.loss_fn, eval_rows, cfg.train.batch_size, device, r.val_key)
+def recipe_eval_fn(r: Recipe, cfg, device, batch_size: int | None = None):
+    """The periodic validation of a recipe: held-out loss on `train.eval_batches` batches (of batch_size, default
+    train.batch_size) of fixed rows (its val_loss_fn when it has one), plus the recipe's extra metrics."""
+    batch_size = batch_size or cfg.train.batch_size
+    eval_rows = r.valid_rows[: cfg.train.eval_batches * batch_size]
+    eval_fn = held_out_eval(r.val_loss_fn or r.loss_fn, eval_rows, batch_size, device, r.val_key)
     if r.extend_eval is not None:  # e.g. DiffuSeq adds BLEU of a few-step decode
         eval_fn = r.extend_eval(eval_fn)
     return eval_fn
@@ -114,47 +114,6 @@ def discrete_recipe(cfg, device, provenance, export_dir):
     return Recipe(network, loss_fn, train_blocks, valid_blocks, export, "nelbo")
 
 
-def dcd_recipe(cfg, device, provenance, export_dir):
-    """Duo-DCD: distil a pretrained Duo teacher (teacher_path, default the embedded Duo) into a few-step student."""
-    from teachers.dcd import DCDSettings, dcd_loss, dcd_step_size, frozen_copy, refresh_teacher, teacher_refresh_due
-    from teachers.registry import load_teacher, save_teacher
-
-    source = find_pretrained(f"duo-{cfg.corpus}-{cfg.preset}", cfg.teacher_path)
-    duo = load_teacher(source, device=device)
-    if duo.family not in ("duo", "dcd"):
-        raise ConfigError(f"teacher=dcd distils a Duo model, but {source} holds a {duo.family!r} teacher")
-    student = duo.network.train()
-    for p in student.parameters():
-        p.requires_grad_(True)
-    frozen = frozen_copy(student)
-    settings = DCDSettings(base_steps=cfg.dcd.base_steps, update_teacher_every=cfg.dcd.update_teacher_every,
-                           loss_type=cfg.dcd.loss_type, teacher_ema=cfg.dcd.teacher_ema)
-    # blocks of the Duo model's own length (1024 for s-sahoo/duo), whatever data.seq_len says
-    train_blocks, valid_blocks, _ = corpus_blocks(OmegaConf.merge(cfg, {"data": {"seq_len": duo.seq_len}}),
-                                                  duo.tokenizer_name)
-    dt_now = {"dt": 0.0}
-
-    def before_step(step, model, ema):
-        if teacher_refresh_due(step, settings.update_teacher_every):
-            refresh_teacher(frozen, ema if settings.teacher_ema else model)
-        dt_now["dt"] = dcd_step_size(step, base_steps=settings.base_steps,
-                                     update_teacher_every=settings.update_teacher_every)
-
-    def loss_fn(model, batch):
-        x0, _ = batch
-        return dcd_loss(duo.process, model, frozen, x0, dt=dt_now["dt"], settings=settings)
-
-    def export(model, ema, step):
-        save_teacher(export_dir, family="dcd", network=model, process_config=duo.process.config(),
-                     tokenizer_name=duo.tokenizer_name, seq_len=duo.seq_len, state=ema.full_state_dict(model),
-                     dtype=cfg.train.export_dtype, provenance={**provenance, "train_step": step, "distilled_from": str(source),
-                                                               "dcd": OmegaConf.to_container(cfg.dcd)})
-
-    # the frozen teacher is part of the training state: a resumed run must not restart from the original Duo
-    return Recipe(student, loss_fn, train_blocks, valid_blocks, export, "dcd_kl", before_step=before_step,
-                  stateful={"dcd_frozen_teacher": frozen})
-
-
 def ar_recipe(cfg, device, provenance, export_dir):
     from core.evaluate.reference_ar import ar_config, ar_loss, build_ar_model, save_ar
 
@@ -173,8 +132,29 @@ def ar_recipe(cfg, device, provenance, export_dir):
     return Recipe(model, loss_fn, train_blocks, valid_blocks, export, "nll")
 
 
+def dcd_recipe(cfg, device, provenance, export_dir):
+    from experiments.dcd import dcd_pretrain_recipe  # Duo-DCD lives with its method (experiments.run method=dcd)
+    return dcd_pretrain_recipe(cfg, device, provenance, export_dir)
+
+
 RECIPES.update({"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discrete_recipe, "dcd": dcd_recipe,
                 "ar": ar_recipe})
+
+
+def train_recipe(r: Recipe, cfg, device, run_dir, settings: TrainSettings, *, section) -> dict:
+    """Run the shared loop (core.training.train) on a recipe: pretraining, and the methods that train one student
+    against a frozen, periodically refreshed copy (experiments.rounds). `section` is the config block (train or
+    distill) whose global batch each step draws and whose batch_size the evaluation uses. Returns the loop's summary."""
+    if distributed.is_main():
+        atomic_write_text(f"{run_dir}/config.yaml", OmegaConf.to_yaml(cfg))
+    n_params = sum(p.numel() for p in r.model.parameters())
+    print(f"{cfg.teacher} ({cfg.preset}, {n_params / 1e6:.2f}M parameters) on {len(r.train_rows)} training rows; "
+          f"device {device}, {torch.get_num_threads()} threads -> {run_dir}")
+    return train(model=r.model, loss_fn=r.loss_fn,
+                 get_batch=batch_sampler(r.train_rows, global_batch(section), cfg.seed, device),
+                 run_dir=run_dir, settings=settings, config=OmegaConf.to_container(cfg), device=device,
+                 eval_fn=recipe_eval_fn(r, cfg, device, section.batch_size), on_checkpoint=r.export,
+                 before_step=r.before_step, stateful=r.stateful)
 
 
 def main(argv: list[str]) -> int:
@@ -190,16 +170,7 @@ def main(argv: list[str]) -> int:
     else:
         recipe = RECIPES[cfg.teacher]
     r = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
-    if distributed.is_main():
-        atomic_write_text(f"{run_dir}/config.yaml", OmegaConf.to_yaml(cfg))
-    n_params = sum(p.numel() for p in r.model.parameters())
-    print(f"{cfg.teacher} ({cfg.preset}, {n_params / 1e6:.2f}M parameters) on {len(r.train_rows)} training rows; "
-          f"device {device}, {torch.get_num_threads()} threads -> {run_dir}")
-    summary = train(model=r.model, loss_fn=r.loss_fn,
-                    get_batch=batch_sampler(r.train_rows, global_batch(cfg.train), cfg.seed, device),
-                    run_dir=run_dir, settings=settings_from(cfg), config=OmegaConf.to_container(cfg), device=device,
-                    eval_fn=recipe_eval_fn(r, cfg, device), on_checkpoint=r.export, before_step=r.before_step,
-                    stateful=r.stateful)
+    summary = train_recipe(r, cfg, device, run_dir, settings_from(cfg), section=cfg.train)
     print(f"done: step {summary['step']} (finished={summary['finished']}), last eval {summary['last_eval']}")
     return 0
 

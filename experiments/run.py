@@ -7,6 +7,7 @@ methods
                 <results_dir>/README.md (results_dir: runs/results unless given; results/ is the committed set).
     real_text   the same metrics for held-out real text (the test split cut to the teachers' length): the yardstick.
     copy_source seq2seq yardstick: the source sentence as the output, scored with the DiffuSeq metric set (`task=`).
+    idlm, dlm_one, sdtt, dcd   distil the teacher with that method, then evaluate the student (see each recipe).
 The embedded default (`make demo`) samples the committed MDLM teacher on tinyshakespeare.
 """
 from __future__ import annotations
@@ -254,8 +255,18 @@ def run_dlm_one(cfg, device) -> Path:
     return recipe(cfg, device)
 
 
+def run_sdtt(cfg, device) -> Path:
+    from experiments.sdtt import run_sdtt as recipe
+    return recipe(cfg, device)
+
+
+def run_dcd(cfg, device) -> Path:
+    from experiments.dcd import run_dcd as recipe
+    return recipe(cfg, device)
+
+
 METHODS = {"sample": run_teacher, "real_text": run_real_text, "copy_source": run_copy_source, "idlm": run_idlm,
-           "dlm_one": run_dlm_one}
+           "dlm_one": run_dlm_one, "sdtt": run_sdtt, "dcd": run_dcd}
 
 
 def main(argv: list[str]) -> int:

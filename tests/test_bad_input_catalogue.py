@@ -39,6 +39,11 @@ RUN_CASES = [
     (["teacher=mdlm", "diffuseq.candidates=2"], r"diffuseq.candidates=2 has no effect here"),
     (["student_path=checkpoints/idlm-mdlm-shakespeare-small"], r"student_path=.* has no effect here: method=sample"),
     (["idlm.val_steps=4"], r"idlm.val_steps=4 has no effect here: idlm.\* keys apply to method=idlm only"),
+    (["method=idlm", "sdtt.steps_per_round=4"], r"sdtt.steps_per_round=4 has no effect here: sdtt.\* keys apply to "
+                                                r"method=sdtt only"),
+    (["dcd.base_steps=64"], r"dcd.base_steps=64 has no effect here: dcd.\* keys apply to method=dcd \(and "
+                            r"experiments.pretrain teacher=dcd\) only"),
+    (["method=sdtt", f"student_path={SEDD_TEACHER}"], r"student_path=.*sedd-shakespeare-small holds a 'sedd' model"),
     (["teacher=sedd", "sampling.cache=false"], r"sampling.cache=false has no effect with teacher=sedd"),
     (["method=dlm_one", "teacher=mdlm"], r"method=dlm_one distils a DiffuSeq teacher; got teacher=mdlm"),
     (["method=idlm", "teacher=diffuseq"], r"method=idlm distils a discrete diffusion teacher"),
@@ -66,6 +71,7 @@ PRETRAIN_CASES = [
     (["teacher=mdlm", f"teacher_path={MDLM_TEACHER}"], r"teacher_path=.* has no effect here: teacher=mdlm is "
                                                        r"pretrained from scratch"),
     (["sampling.temperature=0.5"], r"sampling.temperature=0.5 has no effect here: pretraining neither samples"),
+    (["sdtt.loss=mse"], r"sdtt.loss=mse has no effect here: pretraining neither samples"),
     (["results_dir={tmp}/rows"], r"results_dir=.* has no effect here: pretraining"),
     (["teacher=dcd", f"teacher_path={MDLM_TEACHER}"], r"holds a 'mdlm' model .*, not a teacher=dcd model"),
     (["teacher=ar", "preset=base"], r"preset=base has no reference AR model size"),

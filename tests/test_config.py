@@ -143,3 +143,24 @@ def test_help_explains_every_key_from_the_defaults_and_the_data_formats():
     for phrase in ('{"text": ...} document per line', '{"src": ..., "trg": ...} pair per line',
                    "rows with the same src become one example with several references", "shakespeare -> char"):
         assert phrase in text
+
+
+def test_round_methods_take_their_teacher_and_halvable_step_counts_only():
+    assert load_config(["method=sdtt"]).steps == 8 and load_config(["method=sdtt", "steps=16"]).steps == 16
+    assert load_config(["method=dcd", "teacher=duo"]).steps == 8
+    with pytest.raises(ConfigError, match=r"^method=sdtt distils a teacher=mdlm model, not teacher=sedd$"):
+        load_config(["method=sdtt", "teacher=sedd"])
+    with pytest.raises(ConfigError, match=r"^method=dcd distils a teacher=duo model, not teacher=mdlm$"):
+        load_config(["method=dcd"])
+    with pytest.raises(ConfigError, match=r"^method=sdtt halves the step count each round from sdtt.base_steps=1024: "
+                                          r"steps=12 must be sdtt.base_steps / 2\^n with n >= 1$"):
+        load_config(["method=sdtt", "steps=12"])
+    with pytest.raises(ConfigError, match=r"steps=64 must be dcd.base_steps / 2\^n"):
+        load_config(["method=dcd", "teacher=duo", "steps=64"])
+    # an existing student is evaluated at any K
+    assert load_config(["method=sdtt", "steps=12", "student_path=somewhere"]).steps == 12
+    with pytest.raises(ConfigError, match=r"^distill.fake_lr=0.001 has no effect with method=sdtt, which trains no "
+                                          r"fake model"):
+        load_config(["method=sdtt", "distill.fake_lr=1e-3"])
+    with pytest.raises(ConfigError, match="'sdtt.loss' = 'l1' is not one of"):
+        load_config(["method=sdtt", "sdtt.loss=l1"])

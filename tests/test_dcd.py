@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from core.ema import EMA
 from core.gaussian_duality import duality_for_vocab, gaussian_coefficients
 from core.networks.dit import DiT, dit_config
-from teachers.dcd import (DCDSettings, coupled_latents, dcd_loss, dcd_step_size, distillation_divergence,
+from baselines.dcd import (DCDSettings, coupled_latents, dcd_loss, dcd_step_size, distillation_divergence,
                           frozen_copy, refresh_teacher, teacher_refresh_due)
 from teachers.duo import UniformDiffusion
 
@@ -31,6 +31,15 @@ def test_step_size_doubles_every_round():
     with pytest.raises(ValueError, match="dt = 2\\^7/64 > 1"):
         dcd_step_size(700, base_steps=base, update_teacher_every=every)
     assert [teacher_refresh_due(s, every) for s in (0, 1, 100, 150, 200)] == [True, False, True, False, True]
+
+
+def test_the_method_runs_the_rounds_that_end_at_one_over_k():
+    from experiments.dcd import dcd_rounds
+
+    assert [dcd_rounds(64, k) for k in (32, 8, 4)] == [2, 4, 5]
+    every = 10
+    last = dcd_rounds(64, 8) * every - 1
+    assert dcd_step_size(last, base_steps=64, update_teacher_every=every) == 1 / 8
 
 
 def test_settings_reject_unknown_loss():

@@ -77,7 +77,7 @@ def test_match_temperature_refuses_bad_rows(tmp_path):
     assert out.returncode == 2 and "row.json: missing required keys ['method', 'nfe'" in out.stderr
 
 
-def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(tmp_path):
+def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(trained, tmp_path):
     out = run("experiments.pretrain", "teacher=duo", f"run_dir={tmp_path / 'duo'}", *TINY)
     assert out.returncode == 0, out.stderr[-2000:]
     dcd = ["teacher=dcd", f"teacher_path={tmp_path / 'duo' / 'pretrained'}", f"run_dir={tmp_path / 'dcd'}",
@@ -87,6 +87,19 @@ def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(tmp_path):
     assert (tmp_path / "dcd" / "checkpoint" / "dcd_frozen_teacher.state.safetensors").is_file()
     out = run("experiments.pretrain", *dcd[:-len(TINY)], *TINY[:2], "train.max_steps=4", *TINY[3:])
     assert out.returncode == 0 and "resumed from" in out.stdout, out.stderr[-2000:]
+    # the same recipe as a method: rounds of dt = 1/16, 2/16, 4/16 down to K = 4, then the student's rows
+    out = run("experiments.run", "method=dcd", "teacher=duo", f"teacher_path={tmp_path / 'duo' / 'pretrained'}",
+              "steps=4", "dcd.base_steps=16", "dcd.update_teacher_every=1", "distill.batch_size=4",
+              "distill.log_every=1", "train.eval_batches=1", f"eval.evaluator={trained / 'ar' / 'pretrained'}",
+              "sampling.num_samples=8", "sampling.batch_size=8", "threads=1", f"results_dir={tmp_path}",
+              f"run_dir={tmp_path / 'method'}")
+    assert out.returncode == 0 and "dcd: step 3 of 3 (finished=True)" in out.stdout, out.stderr[-2000:]
+    log = [json.loads(line) for line in (tmp_path / "method" / "log.jsonl").read_text().splitlines()]
+    assert sorted({r["dt"] for r in log if "dt" in r}) == [1 / 16, 2 / 16, 4 / 16]
+    [path] = tmp_path.glob("dcd-duo-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    row = json.loads(path.read_text())
+    assert row["method"] == "dcd" and row["teacher"] == "duo" and row["distill_step"] == 3
+    assert json.loads((tmp_path / "method" / "student" / "config.json").read_text())["family"] == "dcd"
 
 
 def test_bleu_plot_has_one_panel_per_task_and_takes_intervals(tmp_path):
@@ -134,7 +147,7 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     folder = tmp_path / "run" / student["student_path"].split("/")[-1]
     config = json.loads((folder / "config.json").read_text())
     assert config["family"] == "mdlm" and config["provenance"]["method"] == "idlm"
-    assert "IDLM students and their controls" in (tmp_path / "README.md").read_text()
+    assert "Distilled students and their controls" in (tmp_path / "README.md").read_text()
     # a saved student is evaluated without training; a folder that is not a student is one clear error
     out = run("experiments.run", *common, f"student_path={folder}", "steps=2")
     assert out.returncode == 0 and "resumed" not in out.stdout, out.stderr[-2000:]
@@ -164,3 +177,25 @@ def test_loading_the_reference_evaluator_draws_no_progress_bar(capfd):
 
     load_ar(REPO_ROOT / "checkpoints" / "ar-shakespeare-small")
     assert "Loading weights" not in capfd.readouterr().err
+
+
+def test_sdtt_distils_round_by_round_then_writes_the_student_beside_its_controls(trained, tmp_path):
+    ar, teacher = trained / "ar" / "pretrained", trained / "mdlm" / "pretrained"
+    common = ["method=sdtt", f"teacher_path={teacher}", f"eval.evaluator={ar}", "sampling.num_samples=8",
+              "sampling.batch_size=8", f"results_dir={tmp_path}", "threads=1", "sdtt.base_steps=16",
+              "sdtt.steps_per_round=2", "distill.batch_size=4", "distill.eval_every=2", "distill.log_every=1",
+              "train.eval_batches=1"]
+    out = run("experiments.run", *common, "steps=4", f"run_dir={tmp_path / 'run'}")   # 2 rounds: 16 -> 8 -> 4
+    assert out.returncode == 0, out.stderr[-2000:]
+    # a fresh distillation is named by its student folder's hash, its teacher's controls by the teacher's
+    [path] = tmp_path.glob("sdtt-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    student, suffix = json.loads(path.read_text()), path.stem.split("-steps4-student-")[1][6:]
+    assert student["method"] == "sdtt" and student["distill_step"] == 4 and student["steps"] == 4
+    assert (tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
+    assert (tmp_path / "run" / "checkpoint" / "sdtt_frozen_teacher.state.safetensors").is_file()
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert sorted({r["dt"] for r in log if "dt" in r}) == pytest.approx([(1 - 1e-5) / 16, 2 * (1 - 1e-5) / 16])
+    config = json.loads((tmp_path / "run" / "student" / "config.json").read_text())
+    assert config["family"] == "mdlm" and config["provenance"]["method"] == "sdtt"
+    assert config["provenance"]["sdtt"]["loss"] == "kl-bwd" and config["provenance"]["rounds"] == 2
+    assert "sdtt: step 4 of 4 (finished=True)" in out.stdout

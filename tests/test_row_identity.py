@@ -135,3 +135,24 @@ def test_every_committed_idlm_student_row_name_is_what_its_command_names_today()
     assert len(rows) >= 16
     for stem, args in rows:
         assert f"idlm-{sample_row_name(load_config(args))}" == stem, args
+
+
+def test_committed_round_method_rows_are_named_after_the_committed_student():
+    """An SDTT / Duo-DCD row's command trained the student that is committed as checkpoints/<method>-<run name>
+    (its model card's command is the row's): the command names the row as it names a run of that checkpoint,
+    and the entropy-matched control is named after the student's row."""
+    rows = {path.stem: json.loads(path.read_text()) for path in sorted((REPO_ROOT / "results").glob("*.json"))}
+    students = {stem: row for stem, row in rows.items() if row["method"] in ("sdtt", "dcd")}
+    assert {row["method"] for row in students.values()} == {"sdtt", "dcd"}
+    for stem, row in students.items():
+        args = shlex.split(row["command"])[3:]
+        cfg = load_config(args)
+        checkpoint = REPO_ROOT / "checkpoints" / f"{cfg.method}-{cfg.teacher}-{cfg.corpus}-{cfg.preset}"
+        made_by = json.loads((checkpoint / "config.json").read_text())["provenance"]["command"]
+        assert made_by == row["command"], stem
+        cfg = load_config([*args, f"student_path={checkpoint}"])
+        assert f"{cfg.method}-{sample_row_name(cfg)}" == stem, args
+    matched = [(stem, row) for stem, row in rows.items() if row.get("matched_to", "").removesuffix(".json") in students]
+    assert len(matched) == len(students)
+    for stem, row in matched:
+        assert stem == f"{row['matched_to'].removesuffix('.json')}-matched-T{row['temperature']:.3f}"

@@ -1,0 +1,75 @@
+"""Methods that train one student against a frozen copy of itself, refreshed every round while the step size
+doubles (SDTT, Duo-DCD): `python -m experiments.run method=sdtt|dcd ... steps=K`.
+
+1. load the teacher (committed, or teacher_path=), frozen, for the controls; the student starts from a second copy
+   of its weights (dropout `distill.dropout`);
+2. train on the one-model pretraining loop (`core.training.train` through `experiments.pretrain.train_recipe`):
+   the method's Recipe refreshes its frozen copy in `before_step`; the optimizer, EMA, clipping, precision and
+   logging come from the `distill:` block, the length from the method's rounds. Resumable in
+   runs/<method>-<teacher>-<corpus>-<preset>-steps<K>; a finished run is not retrained. The student is the EMA at the
+   last step (neither method selects a checkpoint), exported to <run_dir>/student; or `student_path=<folder>` is
+   evaluated without training;
+3. the rows of the IDLM recipe (`experiments.idlm.write_student_rows`): the student at K beside the teacher at K,
+   at 1024 steps and entropy-matched.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from core import distributed
+from core.evaluate.results import current_command, git_commit
+from core.paths import RUNS_DIR
+from core.training import TrainSettings
+from experiments.config import run_folder_name
+
+
+def round_run_dir(cfg) -> Path:
+    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"{cfg.method}-{run_folder_name(cfg)}-steps{cfg.steps}"
+
+
+def round_settings(cfg, total_steps: int) -> TrainSettings:
+    """The `distill:` optimizer, EMA and logging settings on the pretraining loop; constant lr after warm-up."""
+    d = cfg.distill
+    return TrainSettings(max_steps=total_steps, lr=d.lr, weight_decay=d.weight_decay, betas=tuple(d.betas),
+                         warmup_steps=d.warmup_steps, grad_clip=d.grad_clip, ema_decay=d.ema_decay,
+                         ema_warmup=d.ema_warmup, eval_every=d.eval_every, save_every=d.save_every,
+                         log_every=d.log_every, precision=d.precision, max_minutes=d.max_minutes,
+                         micro_batch=d.batch_size, seed=cfg.seed)
+
+
+def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
+    """make_recipe(cfg, init, init_folder, provenance, export_dir) -> Recipe, where `init` is a registry.Teacher whose
+    network is the trainable student. Returns the student row's path."""
+    from experiments.idlm import write_student_rows
+    from experiments.pretrain import train_recipe
+    from experiments.run import evaluator_from, load_checked_teacher, repo_relative
+    from idlm.method import trainable_copy
+
+    teacher, teacher_folder = load_checked_teacher(cfg, device)
+    evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
+    if cfg.student_path:
+        student_folder = Path(cfg.student_path)
+    else:
+        run_dir = round_run_dir(cfg)
+        student_folder = run_dir / "student"
+        init = replace(teacher, network=trainable_copy(teacher.network, dropout=cfg.distill.dropout))
+        provenance = {"command": current_command(), "commit": git_commit(), "method": cfg.method,
+                      "run_dir": repo_relative(run_dir), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                      cfg.method: OmegaConf.to_container(cfg[cfg.method]),
+                      "distill": OmegaConf.to_container(cfg.distill)}
+        recipe = make_recipe(cfg, init, teacher_folder, provenance, student_folder)
+        if distributed.is_main():
+            run_dir.mkdir(parents=True, exist_ok=True)
+        summary = train_recipe(recipe, cfg, device, run_dir, round_settings(cfg, total_steps),
+                               section=cfg.distill)
+        print(f"{cfg.method}: step {summary['step']} of {total_steps} (finished={summary['finished']})")
+        if not summary["finished"]:
+            print(f"the student is from an unfinished run (step {summary['step']} of {total_steps}); rerun the same "
+                  f"command to finish it")
+    if not distributed.is_main():   # under torchrun rank 0 alone evaluates and writes the rows
+        return None
+    return write_student_rows(cfg, device, teacher, teacher_folder, student_folder, evaluator)
