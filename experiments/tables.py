@@ -147,7 +147,8 @@ def _paired_step_gaps(records: list[dict]) -> list[str]:
         return selection, _lookup(record, f"metrics.{selection}.sentence_bleu")
 
     rows = []
-    teacher_rows = [r for r in records if r["method"] == "sample" and per_source(r)[1]]
+    teacher_rows = [r for r in records if r["method"] == "sample" and r.get("teacher", "diffuseq") == "diffuseq"
+                    and per_source(r)[1]]
     for task in sorted({r["task"] for r in teacher_rows}):
         same_task = [r for r in teacher_rows if r["task"] == task]
         singles = [r for r in same_task if "mbr" not in r["metrics"]]
