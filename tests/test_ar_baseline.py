@@ -152,3 +152,27 @@ def test_both_baselines_train_and_write_rows(tmp_path):
     assert {"bleu", "rouge_l", "dist1"} <= set(row["metrics"]["single"]) and len(row["outputs"]) == 4
     card = (tmp_path / "s2s" / "pretrained" / "README.md").read_text()
     assert "restricted to the task's training ids" in card and "| sequence length | 64 |" in card
+
+
+def test_forward_timer_splits_network_time_from_the_loop_around_it(tiny):
+    from core.evaluate.speed import ForwardTimer
+    import time
+    with ForwardTimer(tiny) as timer:
+        for _ in range(3):
+            tiny(input_ids=torch.zeros(1, 4, dtype=torch.long))
+            time.sleep(0.02)                                         # "sampler" work outside the network
+    assert timer.calls == 3 and 0 < timer.seconds < 0.06
+    tiny(input_ids=torch.zeros(1, 4, dtype=torch.long))
+    assert timer.calls == 3                                          # hooks removed on exit
+
+
+def test_benchmark_targets_read_the_batch32_rows():
+    from experiments.benchmark_speed import targets
+    rows = [{"name": "idlm-mdlm-student-8steps", "batch_size": 32, "seconds_per_sample": 0.01,
+             "overhead_fraction_of_network": 0.04},
+            {"name": "ar_lm-kv-cache", "batch_size": 32, "seconds_per_sample": 0.06, "overhead_fraction_of_network": 0.5},
+            {"name": "dlm_one-qqp-student-1step", "batch_size": 1, "seconds_per_sample": 0.01,
+             "overhead_fraction_of_network": 0.12}]
+    t = targets(rows)
+    assert t["student8_vs_ar_kv_speedup_batch32"] == pytest.approx(6.0) and t["speedup_met"]
+    assert t["max_sampler_overhead_fraction"] == 0.12 and not t["overhead_met"]   # the AR loop is not a diffusion sampler
