@@ -175,11 +175,11 @@ def _paired_step_gaps(records: list[dict]) -> list[str]:
 
 
 def _seq2seq_showcase(records: list[dict]) -> list[dict]:
-    """Per (method, task): the single-candidate row with the most steps that stored examples."""
+    """Per (method, model, task): the single-candidate row with the most steps that stored examples."""
     best: dict[tuple, dict] = {}
     for r in records:
         if r.get("samples") and r.get("candidates", 1) == 1 and r["nfe"] > 0:   # not the copy-source yardstick
-            key = (r["method"], r["task"])
+            key = (r["method"], r.get("teacher", ""), r["task"])
             if key not in best or r["steps"] > best[key]["steps"]:
                 best[key] = r
     return [best[key] for key in sorted(best)]
