@@ -9,9 +9,11 @@ median of repeats) at batch 1 and batch 32:
   cache) against the unconditional AR baseline with and without its KV cache (127 tokens after [BOS]);
 * seq2seq on the first test sources of the task (seq_len 64): the DLM-One student (one step) against the greedy
   seq2seq AR baseline, which stops when every row of the batch has written [SEP].
-For the diffusion samplers, core.evaluate.speed.ForwardTimer splits one run into time inside the network and the
-sampler's own overhead; the targets are an 8-step student >= 5x faster than the KV-cached AR at batch 32, and
-overhead <= 10% of network time. Rows live in results/benchmarks/, which the result loader (results/*.json) does
+core.evaluate.speed.ForwardTimer splits one run into time inside the network (the module the sampler calls: the
+DiT, the DiffuSeq transformer, the GPT-2 with its head) and the sampler's own overhead (for DLM-One that includes
+rounding to the nearest embedding and the argmax read-out over the vocabulary, each a [L, V] product). The targets:
+an 8-step student >= 5x faster than the KV-cached AR at batch 32, and each diffusion sampler's overhead <= 10% of
+its network time. Rows live in results/benchmarks/, which the result loader (results/*.json) does
 not read.
 """
 from __future__ import annotations
@@ -114,12 +116,14 @@ def targets(rows: list[dict]) -> dict:
     by = {(r["name"], r["batch_size"]): r for r in rows}
     student, ar = by.get(("idlm-mdlm-student-8steps", 32)), by.get(("ar_lm-kv-cache", 32))
     speedup = ar["seconds_per_sample"] / student["seconds_per_sample"] if student and ar else None
-    diffusion = [r for r in rows if r["name"].startswith(("idlm-", "dlm_one-"))]
-    worst = max((r["overhead_fraction_of_network"] for r in diffusion), default=None)
-    return {"student8_vs_ar_kv_speedup_batch32": speedup, "speedup_target": TARGET_SPEEDUP,
-            "speedup_met": speedup is not None and speedup >= TARGET_SPEEDUP,
-            "max_sampler_overhead_fraction": worst, "overhead_target": TARGET_OVERHEAD,
-            "overhead_met": worst is not None and worst <= TARGET_OVERHEAD}
+    out = {"student8_vs_ar_kv_speedup_batch32": speedup, "speedup_target": TARGET_SPEEDUP,
+           "speedup_met": speedup is not None and speedup >= TARGET_SPEEDUP, "overhead_target": TARGET_OVERHEAD}
+    for family in ("idlm", "dlm_one"):   # the diffusion samplers; the AR loop is a baseline, not a target
+        worst = max((r["overhead_fraction_of_network"] for r in rows if r["name"].startswith(f"{family}-")),
+                    default=None)
+        out[f"{family}_max_overhead_fraction"] = worst
+        out[f"{family}_overhead_met"] = worst is not None and worst <= TARGET_OVERHEAD
+    return out
 
 
 def table(record: dict) -> str:
@@ -134,11 +138,13 @@ def table(record: dict) -> str:
                      f"{r['seconds_per_network_call']:.4f} | {r['overhead_fraction_of_network']:.1%} |")
     t = record["targets"]
     speedup = "–" if t["student8_vs_ar_kv_speedup_batch32"] is None else f"{t['student8_vs_ar_kv_speedup_batch32']:.2f}×"
-    overhead = "–" if t["max_sampler_overhead_fraction"] is None else f"{t['max_sampler_overhead_fraction']:.1%}"
     lines += ["", f"* 8-step IDLM student vs KV-cached AR at batch 32: {speedup} "
-              f"(target ≥ {t['speedup_target']:g}×: {'met' if t['speedup_met'] else 'not met'})",
-              f"* largest diffusion-sampler overhead: {overhead} of network time "
-              f"(target ≤ {t['overhead_target']:.0%}: {'met' if t['overhead_met'] else 'not met'})", ""]
+              f"(target ≥ {t['speedup_target']:g}×: {'met' if t['speedup_met'] else 'not met'})"]
+    for family in ("idlm", "dlm_one"):
+        worst = t[f"{family}_max_overhead_fraction"]
+        lines.append(f"* largest {family} sampler overhead: {'–' if worst is None else f'{worst:.1%}'} of network "
+                     f"time (target ≤ {t['overhead_target']:.0%}: {'met' if t[f'{family}_overhead_met'] else 'not met'})")
+    lines.append("")
     return "\n".join(lines)
 
 

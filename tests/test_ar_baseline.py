@@ -167,7 +167,7 @@ def test_forward_timer_splits_network_time_from_the_loop_around_it(tiny):
 
 
 def test_benchmark_targets_read_the_batch32_rows():
-    from experiments.benchmark_speed import targets
+    from experiments.benchmark_speed import table, targets
     rows = [{"name": "idlm-mdlm-student-8steps", "batch_size": 32, "seconds_per_sample": 0.01,
              "overhead_fraction_of_network": 0.04},
             {"name": "ar_lm-kv-cache", "batch_size": 32, "seconds_per_sample": 0.06, "overhead_fraction_of_network": 0.5},
@@ -175,4 +175,12 @@ def test_benchmark_targets_read_the_batch32_rows():
              "overhead_fraction_of_network": 0.12}]
     t = targets(rows)
     assert t["student8_vs_ar_kv_speedup_batch32"] == pytest.approx(6.0) and t["speedup_met"]
-    assert t["max_sampler_overhead_fraction"] == 0.12 and not t["overhead_met"]   # the AR loop is not a diffusion sampler
+    assert t["idlm_max_overhead_fraction"] == 0.04 and t["idlm_overhead_met"]   # the AR loop is not a target
+    assert t["dlm_one_max_overhead_fraction"] == 0.12 and not t["dlm_one_overhead_met"]
+    for r in rows:
+        r.update(steps=8, network_calls=8, tokens_per_second=1.0, seconds_per_step=0.1, seconds_per_network_call=0.1)
+    record = {"command": "c", "commit": "abc", "created": "now", "threads": 1, "device": "cpu",
+              "loadavg_before": [0.5, 0, 0], "loadavg_after": [0.7, 0, 0], "rows": rows, "targets": t}
+    text = table(record)
+    assert "| ar_lm-kv-cache | 32 | 8 | 8 | 0.0600 |" in text and "6.00× (target ≥ 5×: met)" in text
+    assert "dlm_one sampler overhead: 12.0% of network time (target ≤ 10%: not met)" in text
