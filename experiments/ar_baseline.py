@@ -17,8 +17,8 @@ import torch
 from core.errors import ConfigError
 from experiments.recipe import Recipe
 
-LM_DESCRIPTION = ("An autoregressive baseline (the IDLM paper's \"Transformer AR\" row): a GPT-2-architecture causal LM "
-                  "of the teachers' width and depth, trained on the same corpus split with another seed than the "
+LM_DESCRIPTION = ("An autoregressive baseline (the IDLM paper's \"Transformer AR\" row): a GPT-2-architecture causal "
+                  "LM of the teachers' width and depth, trained on the same corpus split with another seed than the "
                   "reference GenPPL evaluator (a separate run, so the evaluator does not score its own samples); "
                   "sampled with a KV cache from [BOS].")
 SEQ2SEQ_DESCRIPTION = ("An autoregressive seq2seq baseline (DLM-One's fine-tuned GPT-2 rows, at the DiffuSeq teacher's "

@@ -143,8 +143,8 @@ def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
     if cfg.teacher in ("ar", "ar_lm", "ar_seq2seq") and command == "pretrain":
         from core.evaluate.reference_ar import AR_PRESETS
         if cfg.preset not in AR_PRESETS:
-            raise ConfigError(f"preset={cfg.preset} has no reference AR model size; teacher={cfg.teacher} takes preset "
-                              f"{' or '.join(AR_PRESETS)}")
+            raise ConfigError(f"preset={cfg.preset} has no reference AR model size; teacher={cfg.teacher} takes "
+                              f"preset {' or '.join(AR_PRESETS)}")
     if command != "run":
         return
     if cfg.method in SAMPLED_BY and cfg.teacher == "ar":

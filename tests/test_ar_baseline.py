@@ -1,6 +1,7 @@
 """AR baselines: KV-cached decoding equals full recomputation, its per-step cost is constant, left-padded prefixes
 see their trained positions, seq2seq rows keep DiffuSeq's layout, and the commands train and score both baselines."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -123,14 +124,14 @@ TRAIN = ["preset=tiny", "threads=1", "train.max_steps=2", "train.save_every=2", 
          "train.eval_batches=1", "train.batch_size=4"]
 
 
-def test_both_baselines_train_and_write_rows(tmp_path):
+def test_unconditional_baseline_trains_apart_from_the_evaluator_and_writes_a_row(tmp_path):
     for teacher, seed in (("ar", 0), ("ar_lm", 1)):   # same seed, same weights: the evaluator would score itself
         out = run("experiments.pretrain", f"teacher={teacher}", f"seed={seed}", f"run_dir={tmp_path / teacher}",
                   "data.seq_len=32", *TRAIN)
         assert out.returncode == 0, out.stderr[-2000:]
-    out = run("experiments.run", "teacher=ar_lm", "preset=tiny", f"teacher_path={tmp_path / 'ar' / 'pretrained'}",
-              f"eval.evaluator={tmp_path / 'ar' / 'pretrained'}", f"results_dir={tmp_path / 'res'}")
-    assert out.returncode == 2 and "is the GenPPL evaluator itself" in out.stderr
+    shutil.copytree(tmp_path / "ar" / "pretrained", tmp_path / "copy")
+    with pytest.raises(ConfigError, match="is the GenPPL evaluator itself"):   # a copy of its weights is refused too
+        refuse_evaluator(tmp_path / "copy", f"reference-ar:{tmp_path / 'ar' / 'pretrained'}")
     out = run("experiments.run", "teacher=ar_lm", "preset=tiny", f"teacher_path={tmp_path / 'ar_lm' / 'pretrained'}",
               f"eval.evaluator={tmp_path / 'ar' / 'pretrained'}", "sampling.num_samples=4", "sampling.batch_size=2",
               "sampling.top_p=0.9", f"results_dir={tmp_path / 'res'}")
@@ -141,6 +142,8 @@ def test_both_baselines_train_and_write_rows(tmp_path):
     card = (tmp_path / "ar_lm" / "pretrained" / "README.md").read_text()
     assert "another seed than the reference GenPPL evaluator" in card
 
+
+def test_seq2seq_baseline_trains_and_writes_a_row_with_the_diffuseq_metrics(tmp_path):
     out = run("experiments.pretrain", "teacher=ar_seq2seq", "task=qqp", f"run_dir={tmp_path / 's2s'}", *TRAIN)
     assert out.returncode == 0, out.stderr[-2000:]
     out = run("experiments.run", "teacher=ar_seq2seq", "task=qqp", "preset=tiny",
@@ -170,7 +173,8 @@ def test_benchmark_targets_read_the_batch32_rows():
     from experiments.benchmark_speed import table, targets
     rows = [{"name": "idlm-mdlm-student-8steps", "batch_size": 32, "seconds_per_sample": 0.01,
              "overhead_fraction_of_network": 0.04},
-            {"name": "ar_lm-kv-cache", "batch_size": 32, "seconds_per_sample": 0.06, "overhead_fraction_of_network": 0.5},
+            {"name": "ar_lm-kv-cache", "batch_size": 32, "seconds_per_sample": 0.06,
+             "overhead_fraction_of_network": 0.5},
             {"name": "dlm_one-qqp-student-1step", "batch_size": 1, "seconds_per_sample": 0.01,
              "overhead_fraction_of_network": 0.12}]
     t = targets(rows)

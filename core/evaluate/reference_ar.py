@@ -78,8 +78,8 @@ def save_ar(model: GPT2LMHeadModel, tokenizer_name: str | dict, folder: str | os
             description: str | None = None) -> Path:
     """Save HF-style (config.json with the tokenizer name + model.safetensors), `provenance.json` when given and the
     model card (listing `metrics`, result rows, when given; `description`, kept in config.json, replaces the
-    evaluator's), as one atomic folder swap (core.checkpoint.atomic_save_folder): never a half-written folder. The tokenizer is a
-    core.tokenizers name, or a seq2seq task-vocabulary spec (experiments.seq2seq.tokenizer_from_spec)."""
+    evaluator's), as one atomic folder swap (core.checkpoint.atomic_save_folder): never a half-written folder. The
+    tokenizer is a core.tokenizers name, or a seq2seq task-vocabulary spec (experiments.seq2seq.tokenizer_from_spec)."""
     setattr(model.config, TOKENIZER_KEY, tokenizer_name)   # so the model's own push_to_hub carries it too
     if description is not None:
         setattr(model.config, DESCRIPTION_KEY, description)
@@ -101,9 +101,10 @@ def ar_card(folder: str | os.PathLike, c: GPT2Config, parameters: int, tokenizer
     """The model card of an AR folder, from its GPT-2 config (the description saved in it, by default the reference
     evaluator's) and parameter count."""
     where = display_path(folder)
-    description = getattr(c, DESCRIPTION_KEY, None) or (f"The reference autoregressive model that scores generative perplexity offline, in place of "
-                   f"gpt2-large: a GPT-2-architecture causal LM ({c.n_layer} layers, {c.n_embd} hidden, {c.n_head} "
-                   f"heads) trained on the training split of the corpus its tokenizer belongs to.")
+    description = getattr(c, DESCRIPTION_KEY, None) or (
+        f"The reference autoregressive model that scores generative perplexity offline, in place of gpt2-large: a "
+        f"GPT-2-architecture causal LM ({c.n_layer} layers, {c.n_embd} hidden, {c.n_head} heads) trained on the "
+        f"training split of the corpus its tokenizer belongs to.")
     load = (f"# from this folder or a Hub repository holding it\n"
             f"from core.evaluate.reference_ar import load_ar\n"
             f"model, tokenizer_name = load_ar(\"{where}\")\n"
