@@ -5,7 +5,7 @@
 # common.sh.
 #
 # Hardware and time of the original: one thread (threads=1) on a shared 2-core Intel Xeon CPU, beside four other
-# jobs (load average 5-7): 21 + about 8 minutes.
+# jobs (load average 5-7): 21 + 6 minutes of training.
 #
 # Differences from the original run:
 # * The first phase ran as teacher=ar (the same recipe, before the ar_lm name existed; only the model card's text

@@ -5,7 +5,8 @@
 # 600 steps of batch 32. Options: see common.sh.
 #
 # Hardware and time of the original: one thread (threads=1) on a shared 2-core Intel Xeon CPU, beside four other
-# jobs (load average 5-7): two segments of the same command (train.max_minutes=22, then the rest).
+# jobs (load average 5-7): two segments of the same command, 22 + 3 minutes of training (train.max_minutes=22
+# stopped the first at step 512).
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/ar_seq2seq-qqp-small}
 
