@@ -16,6 +16,7 @@ import torch
 
 from core.errors import ConfigError
 from experiments.recipe import Recipe
+from experiments.config import row_suffix
 
 LM_DESCRIPTION = ("An autoregressive baseline (the IDLM paper's \"Transformer AR\" row): a GPT-2-architecture causal "
                   "LM of the teachers' width and depth, trained on the same corpus split with another seed than the "
@@ -69,7 +70,7 @@ def load_baseline(cfg, device):
     from experiments.config import run_name
     from experiments.setup import find_pretrained
 
-    folder = find_pretrained(run_name(cfg), cfg.teacher_path)
+    folder = find_pretrained(run_name(cfg), cfg.teacher_path, convert_published=False)
     model, tokenizer = load_ar(folder)
     return model.to(device), tokenizer, folder
 
@@ -101,10 +102,7 @@ def run_lm(cfg, device):
               "teacher_path": repo_relative(folder), "predictor": "kv_cache" if cfg.sampling.cache else "recompute",
               "top_p": cfg.sampling.top_p, **score_model(baseline, cfg, device)}
     record["steps"] = record["nfe"]   # one network call per generated token: steps are not a knob of AR decoding
-    name = f"ar_lm-{cfg.corpus}-{cfg.preset}"
-    name += f"-T{cfg.sampling.temperature:g}" if cfg.sampling.temperature != 1.0 else ""
-    name += f"-top_p{cfg.sampling.top_p:g}" if cfg.sampling.top_p != 1.0 else ""
-    return write_result(record, results_dir(cfg), name)
+    return write_result(record, results_dir(cfg), f"ar_lm-{cfg.corpus}-{cfg.preset}{row_suffix(cfg)}")
 
 
 def run_seq2seq(cfg, device):
@@ -134,4 +132,4 @@ def run_seq2seq(cfg, device):
               "nfe": nfe, "candidates": 1, "sampler": "greedy_kv_cache",
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed, "teacher_path": repo_relative(folder),
               **seq2seq_evaluation(candidates, examples, tokenizer, cfg, device)}
-    return write_result(record, results_dir(cfg), f"ar_seq2seq-{cfg.task}-{cfg.preset}-greedy")
+    return write_result(record, results_dir(cfg), f"ar_seq2seq-{cfg.task}-{cfg.preset}-greedy{row_suffix(cfg)}")
