@@ -65,7 +65,8 @@ def check_values(values: dict) -> None:
 
 
 def is_seq2seq(cfg: DictConfig) -> bool:
-    return cfg.teacher == "diffuseq" or cfg.method in SEQ2SEQ_METHODS
+    from experiments.config import SEQ2SEQ_TEACHERS
+    return cfg.teacher in SEQ2SEQ_TEACHERS or cfg.method in SEQ2SEQ_METHODS
 
 
 def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
@@ -73,10 +74,10 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     def refuse(key: str, why: str):
         from experiments.config import shown
         raise ConfigError(f"{key}={shown(given[key])} has no effect here: {why}")
-    seq2seq = cfg.teacher == "diffuseq" if command == "pretrain" else is_seq2seq(cfg)
+    seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in ("diffuseq", "ar_seq2seq")
     if "task" in given and not seq2seq:
-        refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for teacher=diffuseq "
-                       f"and method=copy_source|dlm_one")
+        refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for "
+                       f"teacher=diffuseq|ar_seq2seq and method=copy_source|dlm_one")
     if "corpus" in given and seq2seq:
         refuse("corpus", "a seq2seq run reads its task (task=qqp|qg|ts, or data.path=<DiffuSeq folder>)")
     for key in [k for k in given if k.startswith("diffuseq.")]:
@@ -175,6 +176,8 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     from core.checkpoint import read_json
     from experiments.setup import corpus_tokenizer_name
 
+    if cfg.teacher in ("ar_lm", "ar_seq2seq"):
+        return   # transformers GPT-2 folders, not project teachers: their loader checks them (experiments/ar_baseline.py)
     config = read_json(folder / "config.json", missing="no config.json (expected a pretrained model folder)")
     if not isinstance(config, dict):
         raise ConfigError(f"{folder / 'config.json'}: expected a JSON object, got {type(config).__name__}")
@@ -282,7 +285,7 @@ def check_resume(state_dir: Path, cfg: DictConfig) -> None:
     if not isinstance(saved, dict):
         return   # states written before the run config was saved with them: nothing to compare
     saved, now = flat_keys(saved), flat_keys(cfg)
-    seq2seq = now["teacher"] == "diffuseq"
+    seq2seq = now["teacher"] in ("diffuseq", "ar_seq2seq")
     for key in RUN_IDENTITY:
         if key not in saved or (key == "corpus" and seq2seq) or (key == "task" and not seq2seq):
             continue

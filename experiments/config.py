@@ -22,7 +22,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 CHOICES = {
     "method": ["sample", "real_text", "copy_source", "idlm", "dlm_one", "sdtt", "dcd"],
-    "teacher": ["mdlm", "duo", "dcd", "sedd", "ar", "diffuseq"],
+    "teacher": ["mdlm", "duo", "dcd", "sedd", "ar", "diffuseq", "ar_lm", "ar_seq2seq"],
     "corpus": ["shakespeare", "english", "openwebtext", "lm1b", "wikitext103", "wikitext2"],
     "task": ["qqp", "qg", "ts"],
     "preset": ["tiny", "small", "base"],
@@ -64,7 +64,13 @@ IGNORED_WHEN_SAMPLING = {
     "sedd": ("sampling.cache",),
     "duo": ("sampling.cache",),
     "dcd": ("sampling.cache",),
+    # AR decoding makes one call per token (no steps, no predictor variants); cache=false recomputes every step
+    "ar_lm": ("steps", "sampling.predictor"),
+    # greedy decoding of the source-prefixed AR baseline: nothing to temper; no DiffuSeq sampler options
+    "ar_seq2seq": ("steps", "sampling.predictor", "sampling.temperature", "sampling.top_p", "sampling.cache",
+                   "eval.mauve", "diffuseq.sampler", "diffuseq.respace", "diffuseq.clamp", "diffuseq.candidates"),
 }
+SEQ2SEQ_TEACHERS = ("diffuseq", "ar_seq2seq")   # trained and scored on a seq2seq `task`, not a `corpus`
 
 
 def flat_keys(cfg, prefix: str = "") -> dict[str, object]:
@@ -156,17 +162,17 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
 
 def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
     """Refuse, before any work, what each key accepts alone but the command cannot do or would ignore."""
-    if cfg.teacher == "ar" and command == "pretrain":
+    if cfg.teacher in ("ar", "ar_lm", "ar_seq2seq") and command == "pretrain":
         from core.evaluate.reference_ar import AR_PRESETS
         if cfg.preset not in AR_PRESETS:
-            raise ConfigError(f"preset={cfg.preset} has no reference AR model size; teacher=ar takes preset "
-                              f"{' or '.join(AR_PRESETS)}")
+            raise ConfigError(f"preset={cfg.preset} has no reference AR model size; teacher={cfg.teacher} takes "
+                              f"preset {' or '.join(AR_PRESETS)}")
     if command != "run":
         return
     if cfg.method in SAMPLED_BY and cfg.teacher == "ar":
         raise ConfigError(f"teacher=ar is the reference GenPPL evaluator, not a model method={cfg.method} can "
                           f"sample; train it with `python -m experiments.pretrain teacher=ar` and pass its folder "
-                          f"as eval.evaluator=<folder>")
+                          f"as eval.evaluator=<folder>; the AR baselines are teacher=ar_lm and teacher=ar_seq2seq")
     if cfg.method == "idlm" and cfg.teacher not in IDLM_TEACHERS:
         raise ConfigError(f"method=idlm distils a discrete diffusion teacher ({', '.join(IDLM_TEACHERS)}), not "
                           f"teacher={cfg.teacher}")
@@ -254,7 +260,7 @@ def help_text() -> str:
 
 
 def run_name(cfg: DictConfig) -> str:
-    where = cfg.task if cfg.teacher == "diffuseq" else cfg.corpus
+    where = cfg.task if cfg.teacher in SEQ2SEQ_TEACHERS else cfg.corpus
     return f"{cfg.teacher}-{where}-{cfg.preset}"
 
 

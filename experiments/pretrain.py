@@ -2,6 +2,7 @@
 
     python -m experiments.pretrain teacher=mdlm corpus=shakespeare preset=small
     python -m experiments.pretrain teacher=ar corpus=shakespeare            # the reference GenPPL evaluator
+    python -m experiments.pretrain teacher=ar_lm seed=1                     # AR baselines (experiments.ar_baseline)
     python -m experiments.pretrain teacher=diffuseq task=qqp
 
 Writes `<run_dir>/checkpoint` (resumable training state), `<run_dir>/pretrained` (EMA weights, HF-style: what
@@ -22,6 +23,7 @@ from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
 from core.seeding import derived_generator
 from core.training import TrainSettings, train
+from experiments import ar_baseline
 from experiments.cli import parse_args, run_cli
 from experiments.config import run_folder_name
 from experiments.recipe import Recipe
@@ -114,7 +116,8 @@ def discrete_recipe(cfg, device, provenance, export_dir):
     return Recipe(network, loss_fn, train_blocks, valid_blocks, export, "nelbo")
 
 
-def ar_recipe(cfg, device, provenance, export_dir):
+def ar_recipe(cfg, device, provenance, export_dir, description: str | None = None):
+    """The reference AR evaluator (teacher=ar); with `description`, a baseline of the same recipe (teacher=ar_lm)."""
     from core.evaluate.reference_ar import ar_config, ar_loss, build_ar_model, save_ar
 
     tokenizer_name = corpus_tokenizer_name(cfg.corpus)
@@ -127,7 +130,8 @@ def ar_recipe(cfg, device, provenance, export_dir):
 
     def export(model, ema, step):
         with ema.swapped_in(model):
-            save_ar(model, tokenizer_name, export_dir, provenance={**provenance, "train_step": step})
+            save_ar(model, tokenizer_name, export_dir, provenance={**provenance, "train_step": step},
+                    description=description)
 
     return Recipe(model, loss_fn, train_blocks, valid_blocks, export, "nll")
 
@@ -138,7 +142,7 @@ def dcd_recipe(cfg, device, provenance, export_dir):
 
 
 RECIPES.update({"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discrete_recipe, "dcd": dcd_recipe,
-                "ar": ar_recipe})
+                "ar": ar_recipe, "ar_lm": ar_baseline.lm_recipe, "ar_seq2seq": ar_baseline.seq2seq_recipe})
 
 
 def train_recipe(r: Recipe, cfg, device, run_dir, settings: TrainSettings, *, section) -> dict:

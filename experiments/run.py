@@ -8,6 +8,7 @@ methods
     real_text   the same metrics for held-out real text (the test split cut to the teachers' length): the yardstick.
     copy_source seq2seq yardstick: the source sentence as the output, scored with the DiffuSeq metric set (`task=`).
     idlm, dlm_one, sdtt, dcd   distil the teacher with that method, then evaluate the student (see each recipe).
+teacher=ar_lm / ar_seq2seq with method=sample: the autoregressive baselines (experiments/ar_baseline.py).
 The embedded default (`make demo`) samples the committed MDLM teacher on tinyshakespeare.
 """
 from __future__ import annotations
@@ -241,8 +242,11 @@ def run_real_text(cfg, device) -> Path:
 
 
 def run_teacher(cfg, device) -> Path:
-    """method=sample: the DiffuSeq teacher is scored on its seq2seq task, every other on unconditional text."""
-    return run_seq2seq(cfg, device) if cfg.teacher == "diffuseq" else run_sample(cfg, device)
+    """method=sample: the DiffuSeq teacher is scored on its seq2seq task, every other on unconditional text; the AR
+    baselines by their own recipes (experiments.ar_baseline)."""
+    from experiments import ar_baseline
+    runner = {"diffuseq": run_seq2seq, "ar_lm": ar_baseline.run_lm, "ar_seq2seq": ar_baseline.run_seq2seq}
+    return runner.get(cfg.teacher, run_sample)(cfg, device)
 
 
 def run_idlm(cfg, device) -> Path:

@@ -91,12 +91,13 @@ CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed embedded teachers (see 
 PUBLISHED_DIR = RUNS_DIR / "published"   # published checkpoints converted once into the project's format
 
 
-def find_pretrained(name: str, explicit: str | None) -> Path:
+def find_pretrained(name: str, explicit: str | None, *, convert_published: bool = True) -> Path:
     """A pretrained folder: the explicit path, else the committed checkpoint, else this machine's last run. An
     explicit published checkpoint (hub name, hub snapshot, Lightning .ckpt, SEDD .pth, DiffuSeq ema_*.pt or its
-    folder) is converted once into runs/published/ and that folder returned."""
+    folder) is converted once into runs/published/ and that folder returned, unless `convert_published` is False
+    (the AR baselines are transformers folders, which have no project `family` and need no conversion)."""
     local = pretrained_folder(explicit) if explicit else None   # a hub name: its snapshot in the HF cache
-    if local is not None and is_published(local):
+    if local is not None and convert_published and is_published(local):
         return converted_published(explicit)
     candidates = [local] if explicit else [CHECKPOINTS_DIR / name, RUNS_DIR / name / "pretrained"]
     for path in candidates:

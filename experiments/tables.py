@@ -132,7 +132,8 @@ def _paired_step_gaps(records: list[dict]) -> list[str]:
         return selection, lookup(record, f"metrics.{selection}.sentence_bleu")
 
     rows = []
-    teacher_rows = [r for r in records if r["method"] == "sample" and per_source(r)[1] and not r.get("variant")]
+    teacher_rows = [r for r in records if r["method"] == "sample" and r.get("teacher", "diffuseq") == "diffuseq"
+                    and per_source(r)[1] and not r.get("variant")]
     for task in sorted({r["task"] for r in teacher_rows}):
         same_task = [r for r in teacher_rows if r["task"] == task]
         singles = [r for r in same_task if "mbr" not in r["metrics"]]
@@ -159,11 +160,11 @@ def _paired_step_gaps(records: list[dict]) -> list[str]:
 
 
 def _seq2seq_showcase(records: list[dict]) -> list[dict]:
-    """Per (method, task): the single-candidate row with the most steps that stored examples."""
+    """Per (method, model, task): the single-candidate row with the most steps that stored examples."""
     best: dict[tuple, dict] = {}
     for r in records:
         if r.get("samples") and r.get("candidates", 1) == 1 and r["nfe"] > 0:   # not the copy-source yardstick
-            key = (r["method"], r["task"])
+            key = (r["method"], r.get("teacher", ""), r["task"])
             if key not in best or r["steps"] > best[key]["steps"]:
                 best[key] = r
     return [best[key] for key in sorted(best)]

@@ -122,13 +122,22 @@ def _sample_duo(process, network, *, predictor, temperature, top_p, cache, **com
                   noise_removal="greedy" if predictor == "greedy_tail" else "ancestral", **common)
 
 
+def _sample_ar(process, network, *, predictor, temperature, top_p, cache, batch_size, length, steps, device,
+               float64):
+    """The unconditional AR baseline (no process; `steps` do not apply): KV-cached decoding from [BOS]."""
+    from baselines.ar import sample_unconditional
+    _check_predictor(predictor, "ar_lm", ["default"])
+    return sample_unconditional(network, batch_size=batch_size, length=length, bos_id=network.config.bos_token_id,
+                                device=device, temperature=temperature, top_p=top_p, float64=float64, cache=cache)
+
+
 def _check_predictor(predictor: str, family: str, valid: list[str]) -> None:
     if predictor not in valid:
         raise ConfigError(f"sampling.predictor={predictor} does not apply to {family}; valid: {valid}")
 
 
 # family -> its sampler; `predictor` picks the variant by name. Each takes batch_size, length, steps, device, float64.
-SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, "dcd": _sample_duo}
+SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, "dcd": _sample_duo, "ar_lm": _sample_ar}
 
 
 def sample_model(family: str, process, network, *, predictor: str = "default", temperature: float = 1.0,

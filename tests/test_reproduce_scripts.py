@@ -40,7 +40,8 @@ def settings(args):
 
 
 def test_every_pretrained_folder_has_a_script():
-    assert pretrained_folders() == ["ar-shakespeare-small", "dcd-shakespeare-small", "diffuseq-qg-small",
+    assert pretrained_folders() == ["ar-shakespeare-small", "ar_lm-shakespeare-small", "ar_seq2seq-qqp-small",
+                                    "dcd-shakespeare-small", "diffuseq-qg-small",
                                     "diffuseq-qqp-small", "diffuseq-ts-small", "duo-shakespeare-small",
                                     "mdlm-shakespeare-small", "sedd-shakespeare-small"]
     # distilled students have their own scripts too (dlm_one-<task>-small.sh): every pretrained folder needs one
@@ -49,6 +50,8 @@ def test_every_pretrained_folder_has_a_script():
 
 @pytest.mark.parametrize("name, steps", [
     ("ar-shakespeare-small", [2240]),
+    ("ar_lm-shakespeare-small", [366, 500]),
+    ("ar_seq2seq-qqp-small", [600]),
     ("mdlm-shakespeare-small", [3143, 6800, 17800]),
     ("sedd-shakespeare-small", [2144, 5800, 14000]),
     ("duo-shakespeare-small", [2297, 6000, 14000]),

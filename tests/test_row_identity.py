@@ -73,8 +73,9 @@ def test_every_committed_row_name_is_what_its_command_names_today():
     assert len(rows) > 50
     for stem, args in rows:
         cfg = load_config(args)
-        made = {"sample": sample_row_name(cfg) if cfg.teacher != "diffuseq"
-                else f"diffuseq-{cfg.task}-{cfg.preset}-steps{cfg.steps}-k{cfg.diffuseq.candidates}{row_suffix(cfg)}",
+        sampled = {"diffuseq": f"diffuseq-{cfg.task}-{cfg.preset}-steps{cfg.steps}-k{cfg.diffuseq.candidates}",
+                   "ar_lm": f"ar_lm-{cfg.corpus}-{cfg.preset}", "ar_seq2seq": f"ar_seq2seq-{cfg.task}-{cfg.preset}-greedy"}
+        made = {"sample": sample_row_name(cfg) if cfg.teacher not in sampled else sampled[cfg.teacher] + row_suffix(cfg),
                 "real_text": f"real-text-{cfg.corpus}-test{row_suffix(cfg)}",
                 "copy_source": f"copy-source-{cfg.task}-test{row_suffix(cfg)}"}[cfg.method]
         assert made == stem, args

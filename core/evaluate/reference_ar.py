@@ -26,6 +26,7 @@ from core.checkpoint import CARD_FILE, CONFIG_FILE, atomic_save_folder, pretrain
 from core.model_card import display_path, model_card
 
 TOKENIZER_KEY = "dlm_tokenizer"            # config.json key holding the core.tokenizers name
+DESCRIPTION_KEY = "dlm_description"       # config.json key holding the model card's description, when not the evaluator
 TOKENIZER_SIDECAR = "dlm_tokenizer.json"   # where folders written before TOKENIZER_KEY keep it: {"tokenizer": name}
 PROVENANCE_FILE = "provenance.json"
 
@@ -52,29 +53,37 @@ def build_ar_model(config: GPT2Config) -> GPT2LMHeadModel:
     return GPT2LMHeadModel(config)
 
 
-def ar_loss(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+def ar_loss(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+            loss_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Next-token cross-entropy, mean over predicted positions.
 
     loss = -(1/N) sum_{b, t: mask[b, t+1]} log p(x_{b,t+1} | x_{b,<=t})
     Args:
         input_ids: (B, T) token ids.
         attention_mask: optional (B, T), 1 for real tokens; padded targets are left out of the mean.
+        loss_mask: optional (B, T), 1 for the tokens to predict (default: attention_mask), e.g. only the target of a
+            source-prefixed seq2seq row.
     """
     logits = model(input_ids=input_ids, attention_mask=attention_mask).logits   # (B, T, V)
     targets = input_ids[:, 1:]
     nll = F.cross_entropy(logits[:, :-1].transpose(1, 2).float(), targets, reduction="none")  # (B, T-1)
-    if attention_mask is None:
+    mask = attention_mask if loss_mask is None else loss_mask
+    if mask is None:
         return nll.mean()
-    keep = attention_mask[:, 1:].to(nll.dtype)
+    keep = mask[:, 1:].to(nll.dtype)
     return (nll * keep).sum() / keep.sum().clamp_min(1.0)
 
 
-def save_ar(model: GPT2LMHeadModel, tokenizer_name: str, folder: str | os.PathLike, *,
-            provenance: dict | None = None, metrics: list[dict] | None = None) -> Path:
+def save_ar(model: GPT2LMHeadModel, tokenizer_name: str | dict, folder: str | os.PathLike, *,
+            provenance: dict | None = None, metrics: list[dict] | None = None,
+            description: str | None = None) -> Path:
     """Save HF-style (config.json with the tokenizer name + model.safetensors), `provenance.json` when given and the
-    model card (listing `metrics`, result rows, when given), as one atomic folder swap
-    (core.checkpoint.atomic_save_folder): never a half-written folder."""
+    model card (listing `metrics`, result rows, when given; `description`, kept in config.json, replaces the
+    evaluator's), as one atomic folder swap (core.checkpoint.atomic_save_folder): never a half-written folder. The
+    tokenizer is a core.tokenizers name, or a seq2seq task-vocabulary spec (experiments.seq2seq.tokenizer_from_spec)."""
     setattr(model.config, TOKENIZER_KEY, tokenizer_name)   # so the model's own push_to_hub carries it too
+    if description is not None:
+        setattr(model.config, DESCRIPTION_KEY, description)
 
     def write(tmp: Path):
         model.save_pretrained(tmp)   # safetensors is the default serialization
@@ -88,17 +97,22 @@ def save_ar(model: GPT2LMHeadModel, tokenizer_name: str, folder: str | os.PathLi
     return atomic_save_folder(folder, write)
 
 
-def ar_card(folder: str | os.PathLike, c: GPT2Config, parameters: int, tokenizer_name: str, provenance: dict | None,
-            metrics: list[dict] | None = None, reproduce: str | None = None) -> str:
-    """The model card of a reference AR folder, from its GPT-2 config and parameter count."""
+def ar_card(folder: str | os.PathLike, c: GPT2Config, parameters: int, tokenizer_name: str | dict,
+            provenance: dict | None, metrics: list[dict] | None = None, reproduce: str | None = None) -> str:
+    """The model card of an AR folder, from its GPT-2 config (the description saved in it, by default the reference
+    evaluator's) and parameter count."""
     where = display_path(folder)
-    description = (f"The reference autoregressive model that scores generative perplexity offline, in place of "
-                   f"gpt2-large: a GPT-2-architecture causal LM ({c.n_layer} layers, {c.n_embd} hidden, {c.n_head} "
-                   f"heads) trained on the training split of the corpus its tokenizer belongs to.")
+    description = getattr(c, DESCRIPTION_KEY, None) or (
+        f"The reference autoregressive model that scores generative perplexity offline, in place of gpt2-large: a "
+        f"GPT-2-architecture causal LM ({c.n_layer} layers, {c.n_embd} hidden, {c.n_head} heads) trained on the "
+        f"training split of the corpus its tokenizer belongs to.")
     load = (f"# from this folder or a Hub repository holding it\n"
             f"from core.evaluate.reference_ar import load_ar\n"
             f"model, tokenizer_name = load_ar(\"{where}\")\n"
             f"# with transformers alone: GPT2LMHeadModel.from_pretrained(\"{where}\")")
+    if isinstance(tokenizer_name, dict):   # a seq2seq task vocabulary: its base, not thousands of kept ids
+        tokenizer_name = tokenizer_name.get("base", "?")
+        description += f" Its vocabulary is `{tokenizer_name}` restricted to the task's training ids."
     return model_card(folder=where, family="ar", description=description, parameters=parameters,
                       tokenizer=tokenizer_name, seq_len=c.n_positions, load=load, provenance=provenance,
                       metrics=metrics, reproduce=reproduce)

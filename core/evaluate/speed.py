@@ -64,3 +64,37 @@ def benchmark(fn: Callable[[], object], *, batch_size: int, n_warmup: int = 1, n
         "n_repeat": n_repeat,
         "n_warmup": n_warmup,
     }
+
+
+class ForwardTimer:
+    """Wall-clock time spent inside `module`'s forward calls (hooks on the module itself), to split a sampler's
+    time into network time and the sampler's own overhead (noise, categorical draws, caching, rounding):
+
+        with ForwardTimer(network, device) as timer:
+            sample(...)
+        timer.seconds, timer.calls
+
+    Nested calls of the same module (none in this project) would be counted once per outer call.
+    """
+
+    def __init__(self, module: torch.nn.Module, device: str | torch.device = "cpu"):
+        self.module, self.device = module, str(device)
+        self.seconds, self.calls, self._start, self._handles = 0.0, 0, None, []
+
+    def _before(self, *_):
+        _synchronize(self.device)
+        self._start = time.perf_counter()
+
+    def _after(self, *_):
+        _synchronize(self.device)
+        self.seconds += time.perf_counter() - self._start
+        self.calls += 1
+
+    def __enter__(self) -> "ForwardTimer":
+        self._handles = [self.module.register_forward_pre_hook(self._before),
+                         self.module.register_forward_hook(self._after)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
+            handle.remove()

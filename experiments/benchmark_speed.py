@@ -1,0 +1,182 @@
+"""Speed of the distilled students against the KV-cached AR baselines of equal size, and each sampler's overhead.
+
+    python -m experiments.benchmark_speed                    # writes results/benchmarks/speed.json + README.md
+
+A measurement, not a test: run it on an idle machine (the row records os.getloadavg() before and after) and compare
+rows from the same machine only. Each configuration is timed with core.evaluate.speed.benchmark (warm-up, then the
+median of repeats) at batch 1 and batch 32:
+* unconditional, 128 tokens: the IDLM MDLM student at 4 and 8 steps (MDLM's sampler, float64 draws, denoiser
+  cache) against the unconditional AR baseline with and without its KV cache (127 tokens after [BOS]);
+* seq2seq on the first test sources of the task (seq_len 64): the DLM-One student (one step) against the greedy
+  seq2seq AR baseline, which stops when every row of the batch has written [SEP].
+core.evaluate.speed.ForwardTimer splits one run into time inside the network (the module the sampler calls: the
+DiT, the DiffuSeq transformer, the GPT-2 with its head) and the sampler's own overhead (for DLM-One that includes
+rounding to the nearest embedding and the argmax read-out over the vocabulary, each a [L, V] product). The targets:
+an 8-step student >= 5x faster than the KV-cached AR at batch 32, and each diffusion sampler's overhead <= 10% of
+its network time. Rows live in results/benchmarks/, which the result loader (results/*.json) does
+not read.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from core.checkpoint import atomic_write_text
+from core.evaluate.results import current_command, git_commit, utc_timestamp
+from core.evaluate.speed import ForwardTimer, benchmark
+from core.paths import REPO_ROOT, RESULTS_DIR
+from experiments.cli import run_cli
+
+CHECKPOINTS = REPO_ROOT / "checkpoints"
+TARGET_SPEEDUP, TARGET_OVERHEAD = 5.0, 0.10   # 8-step student vs KV-cached AR at batch 32; overhead / network time
+
+
+def unconditional_samplers(length: int):
+    """name -> (steps, network module, fn(batch_size) -> nfe per sample) for 128-token unconditional generation."""
+    from baselines.ar import sample_unconditional
+    from core.evaluate.reference_ar import load_ar
+    from teachers.registry import load_teacher, sample_model
+
+    student = load_teacher(CHECKPOINTS / "idlm-mdlm-shakespeare-small")
+    ar, _ = load_ar(CHECKPOINTS / "ar_lm-shakespeare-small")
+
+    def idlm(steps):
+        return lambda b: sample_model("mdlm", student.process, student.network, batch_size=b, length=length,
+                                      steps=steps, device="cpu", float64=True)[1]
+
+    def autoregressive(cache):
+        return lambda b: sample_unconditional(ar, batch_size=b, length=length, bos_id=ar.config.bos_token_id,
+                                              device="cpu", cache=cache)[1]
+    return {"idlm-mdlm-student-4steps": (4, student.network, idlm(4)),
+            "idlm-mdlm-student-8steps": (8, student.network, idlm(8)),
+            "ar_lm-kv-cache": (length - 1, ar, autoregressive(True)),
+            "ar_lm-recompute": (length - 1, ar, autoregressive(False))}
+
+
+def seq2seq_samplers(task: str, n_sources: int):
+    """name -> (steps, network, fn(batch_size) -> nfe per sample) decoding the first test sources of `task`."""
+    from baselines.ar import seq2seq_decode
+    from core.data import load_seq2seq
+    from core.evaluate.reference_ar import load_ar
+    from dlm_one.generator import student_generate
+    from experiments.seq2seq import encode_pairs, tokenizer_from_spec
+    from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
+
+    folder = CHECKPOINTS / f"dlm_one-{task}-small-stage2"
+    student, process = from_pretrained(folder, map_location="cpu")
+    spec = pretrained_config(folder)
+    t_init = spec.get("student", {}).get("t_init", process.num_steps - 1)
+    tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
+    ar, ar_spec = load_ar(CHECKPOINTS / f"ar_seq2seq-{task}-small")
+    ar_tokenizer = tokenizer_from_spec(ar_spec)
+    sources = [e.src for e in load_seq2seq(task, "test")[:n_sources]]
+
+    def batch_of(tok, b):
+        return encode_pairs([(s, "") for s in sources[:b]], tok, seq_len)
+
+    def dlm_one(b):
+        student_generate(process, student, batch_of(tokenizer, b), t_init=t_init, steps=1)
+        return 1
+
+    def autoregressive(b):
+        return seq2seq_decode(ar, batch_of(ar_tokenizer, b), pad_id=ar_tokenizer.pad_id, sep_id=ar_tokenizer.sep_id,
+                              seq_len=ar.config.n_positions)[1]
+    return {f"dlm_one-{task}-student-1step": (1, student, dlm_one),
+            f"ar_seq2seq-{task}-greedy-kv-cache": (0, ar, autoregressive)}
+
+
+def measure(name: str, steps: int, network, fn, *, batch_size: int, tokens: int, repeats: int) -> dict:
+    """One configuration: the timing (median of `repeats`), then one more run split into network time and overhead."""
+    nfe = []
+    with torch.no_grad():
+        speed = benchmark(lambda: nfe.append(fn(batch_size)), batch_size=batch_size, n_warmup=1, n_repeat=repeats,
+                          tokens_per_sample=tokens, nfe=0)
+        with ForwardTimer(network) as timer:
+            start = time_now()
+            fn(batch_size)
+            total = time_now() - start
+    speed["nfe"] = sum(nfe) / len(nfe)
+    return {"name": name, "steps": steps or speed["nfe"], **speed,
+            "seconds_per_batch": speed["seconds_per_sample"] * batch_size,
+            "network_calls": timer.calls, "seconds_per_network_call": timer.seconds / max(timer.calls, 1),
+            "seconds_per_step": total / max(steps or speed["nfe"], 1),
+            "overhead_fraction_of_network": (total - timer.seconds) / timer.seconds}
+
+
+def time_now() -> float:
+    import time
+    return time.perf_counter()
+
+
+def targets(rows: list[dict]) -> dict:
+    by = {(r["name"], r["batch_size"]): r for r in rows}
+    student, ar = by.get(("idlm-mdlm-student-8steps", 32)), by.get(("ar_lm-kv-cache", 32))
+    speedup = ar["seconds_per_sample"] / student["seconds_per_sample"] if student and ar else None
+    out = {"student8_vs_ar_kv_speedup_batch32": speedup, "speedup_target": TARGET_SPEEDUP,
+           "speedup_met": speedup is not None and speedup >= TARGET_SPEEDUP, "overhead_target": TARGET_OVERHEAD}
+    for family in ("idlm", "dlm_one"):   # the diffusion samplers; the AR loop is a baseline, not a target
+        worst = max((r["overhead_fraction_of_network"] for r in rows if r["name"].startswith(f"{family}-")),
+                    default=None)
+        out[f"{family}_max_overhead_fraction"] = worst
+        out[f"{family}_overhead_met"] = worst is not None and worst <= TARGET_OVERHEAD
+    return out
+
+
+def table(record: dict) -> str:
+    lines = ["# Speed benchmark", "", f"Generated by `{record['command']}` at commit `{record['commit']}` "
+             f"({record['created']}); {record['threads']} torch thread(s) on {record['device']}; load average "
+             f"before {record['loadavg_before'][0]:.2f}, after {record['loadavg_after'][0]:.2f}.", "",
+             "| configuration | batch | steps | network calls | s / sample | tokens / s | s / step | s / network call "
+             "| sampler overhead ÷ network time |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in record["rows"]:
+        lines.append(f"| {r['name']} | {r['batch_size']} | {r['steps']:g} | {r['network_calls']} | "
+                     f"{r['seconds_per_sample']:.4f} | {r['tokens_per_second']:.0f} | {r['seconds_per_step']:.4f} | "
+                     f"{r['seconds_per_network_call']:.4f} | {r['overhead_fraction_of_network']:.1%} |")
+    t = record["targets"]
+    ratio = t["student8_vs_ar_kv_speedup_batch32"]
+    speedup = "–" if ratio is None else f"{ratio:.2f}×"
+    lines += ["", f"* 8-step IDLM student vs KV-cached AR at batch 32: {speedup} "
+              f"(target ≥ {t['speedup_target']:g}×: {'met' if t['speedup_met'] else 'not met'})"]
+    for family in ("idlm", "dlm_one"):
+        worst, met = t[f"{family}_max_overhead_fraction"], t[f"{family}_overhead_met"]
+        lines.append(f"* largest {family} sampler overhead: {'–' if worst is None else f'{worst:.1%}'} of network "
+                     f"time (target ≤ {t['overhead_target']:.0%}: {'met' if met else 'not met'})")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per configuration (median reported)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--task", default="qqp", help="seq2seq task of the DLM-One student and the seq2seq AR")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "benchmarks" / "speed.json")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    loadavg_before = os.getloadavg()
+    rows = []
+    for samplers, tokens in ((unconditional_samplers(128), 128),
+                             (seq2seq_samplers(args.task, max(args.batch_sizes)), 64)):
+        for name, (steps, network, fn) in samplers.items():
+            for b in args.batch_sizes:
+                rows.append(measure(name, steps, network, fn, batch_size=b, tokens=tokens, repeats=args.repeats))
+                print(f"{name} batch {b}: {rows[-1]['seconds_per_sample']:.4f} s/sample, overhead "
+                      f"{rows[-1]['overhead_fraction_of_network']:.1%}")
+    record = {"kind": "speed_benchmark", "created": utc_timestamp(), "commit": git_commit(),
+              "command": current_command(), "threads": args.threads, "device": "cpu",
+              "loadavg_before": list(loadavg_before), "loadavg_after": list(os.getloadavg()), "rows": rows}
+    record["targets"] = targets(rows)
+    atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
+    atomic_write_text(args.out.with_name("README.md"), table(record))
+    print(table(record))
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
