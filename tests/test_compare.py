@@ -73,6 +73,15 @@ def test_rows_older_than_their_methods_last_change_are_stale(tmp_path):
     _git(tmp_path, "commit", "-q", "-m", "move")
     moved = _git(tmp_path, "rev-parse", "HEAD")
     assert status(dcd, teacher="dcd") == ("stale", moved) and status(moved, method="dcd", teacher="duo")[0] == "current"
+    # a row made on a branch stays current after a merge that leaves its sources as they were
+    trunk = _git(tmp_path, "rev-parse", "--abbrev-ref", "HEAD")
+    _git(tmp_path, "checkout", "-q", "-b", "side")
+    branch_row = _commit(tmp_path, "baselines/sdtt.py", "v2")
+    _git(tmp_path, "checkout", "-q", trunk)
+    _commit(tmp_path, "README.md", "more text")
+    _git(tmp_path, "-c", "user.name=t", "merge", "-q", "--no-ff", "-m", "merge", "side")
+    assert status(branch_row, method="sdtt") == ("current", branch_row)
+    assert status(sdtt, method="sdtt")[0] == "stale"
 
 
 def _row(file, **fields):

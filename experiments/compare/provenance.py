@@ -1,10 +1,12 @@
 """May a row stand in a comparison table as it is? Two checks, both from fields the row already records.
 
-Stale rows. "A method's last change" is the last git commit that touched the method's source files (METHOD_SOURCES,
-`git log -1 -- <paths>`). A row is *current* when that commit is an ancestor of (or is) the commit the row records
-(`git merge-base --is-ancestor`), *stale* when it is not: the code has changed since the row was made, though the
-change may not move its numbers (a rename counts too). A row whose commit ends in "+dirty" was made from uncommitted
-code and is marked *dirty*; a commit this repository does not know is *unknown commit*; a method with no source
+Stale rows. A row is *current* when its method's source files (METHOD_SOURCES) are the same at the commit the row
+records as at the current commit (`git diff --quiet <row commit> HEAD -- <paths>`), *stale* when they differ: the code
+has changed since the row was made, though the change may not move its numbers (a rename counts too). Comparing the
+files rather than the order of commits keeps a row made on a branch current after a merge that left its sources
+as they were. "The method's last change" (`git log -1 -- <paths>`) is reported beside it. A row whose commit ends
+in "+dirty" was made from uncommitted code and is marked *dirty*; a commit this repository does not know is
+*unknown commit*; a method with no source
 path in the table and no history is *sources unknown*. The evaluator is not part of a method's sources: an
 evaluator change shows up as a different `evaluator` string, which the mismatch check below catches.
 
@@ -60,7 +62,7 @@ class GitHistory:
     def __init__(self, repo: Path = REPO_ROOT):
         self.repo = Path(repo)
         self._changes: dict[tuple, str | None] = {}
-        self._ancestry: dict[tuple, bool | None] = {}
+        self._changed: dict[tuple, bool | None] = {}
 
     def _git(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", *args], cwd=self.repo, capture_output=True, text=True)
@@ -72,12 +74,15 @@ class GitHistory:
             self._changes[paths] = (out.stdout.strip() or None) if out.returncode == 0 else None
         return self._changes[paths]
 
-    def is_ancestor(self, ancestor: str, commit: str) -> bool | None:
-        """None when `commit` is not in this repository."""
-        if (ancestor, commit) not in self._ancestry:
-            code = self._git("merge-base", "--is-ancestor", ancestor, commit).returncode
-            self._ancestry[(ancestor, commit)] = {0: True, 1: False}.get(code)
-        return self._ancestry[(ancestor, commit)]
+    def sources_changed(self, commit: str, paths: tuple[str, ...]) -> bool | None:
+        """Whether `paths` differ between `commit` and HEAD; None when `commit` is not in this repository."""
+        if (commit, paths) not in self._changed:
+            if self._git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+                self._changed[(commit, paths)] = None
+            else:
+                code = self._git("diff", "--quiet", commit, "HEAD", "--", *paths).returncode
+                self._changed[(commit, paths)] = {0: False, 1: True}.get(code)
+        return self._changed[(commit, paths)]
 
 
 def row_status(record: dict, history: GitHistory) -> tuple[str, str | None]:
@@ -89,8 +94,8 @@ def row_status(record: dict, history: GitHistory) -> tuple[str, str | None]:
         return "dirty", change
     if change is None:
         return "sources unknown", None
-    known = history.is_ancestor(change, commit)
-    return ("unknown commit" if known is None else "current" if known else "stale"), change
+    changed = history.sources_changed(commit, source_paths(record))
+    return ("unknown commit" if changed is None else "stale" if changed else "current"), change
 
 
 class Mismatches:

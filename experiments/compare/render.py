@@ -23,9 +23,9 @@ UNCONDITIONAL_COLUMNS = ["corpus", "group", "method", "model", "sampler", "stude
 SEQ2SEQ_COLUMNS = ["task", "row", "method", "stage", "steps", "candidates", "bleu", "bleu_ci95_low",
                    "bleu_ci95_high", *seq2seq.SCORES, "nfe",
                    "seconds_per_sample", "speedup_vs_diffuseq_2000", *PROVENANCE_COLUMNS]
-STATUS_NOTE = ("*status*: `current` when the row's commit contains the last commit that changed its method's "
-               "source files (experiments/compare/provenance.py), `stale` when the code changed after the row was "
-               "made, `dirty` when it was made from uncommitted code. *row*: the JSON with the row's command.")
+STATUS_NOTE = ("*status*: `current` when its method's source files (experiments/compare/provenance.py) are the same "
+               "at the row's commit as now, `stale` when they have changed since the row was made, `dirty` when it "
+               "was made from uncommitted code. *row*: the JSON with the row's command.")
 
 
 @dataclass
