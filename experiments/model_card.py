@@ -34,7 +34,8 @@ SEQ2SEQ_METRICS = ["single.bleu", "single.bleu_ci95", "single.rouge_l", "single.
 def card_for(folder: Path, results_dir: Path) -> str:
     """The card of one exported folder: a discrete teacher, a DiffuSeq teacher or the reference AR model."""
     name, where = folder.name, display_path(folder)
-    rows = sorted((r for r in load_results(results_dir) if r.get("teacher_path") == where),
+    # the model that drew a row: a student row names its teacher too, but belongs on the student's card
+    rows = sorted((r for r in load_results(results_dir) if (r.get("student_path") or r.get("teacher_path")) == where),
                   key=lambda r: (r["method"], r.get("candidates", 1), r.get("temperature", 1.0), r["steps"]))
     script = REPO_ROOT / "scripts" / "reproduce" / f"{name}.sh"
     reproduce = f"scripts/reproduce/{name}.sh" if script.is_file() else None
