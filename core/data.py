@@ -26,6 +26,7 @@ import torch
 
 from core.checkpoint import atomic_write_text
 from core.errors import ConfigError, DataError
+from core.hf_datasets import HF_CORPORA, hf_dataset_split, is_saved_dataset, saved_dataset_split
 from core.paths import DATA_DIR
 
 SPLITS = ("train", "valid", "test")
@@ -34,16 +35,6 @@ SHAKESPEARE_CUTS = (0.90, 0.95)  # contiguous: train [0, .90), valid [.90, .95),
 ENGLISH_DIR = DATA_DIR / "lm" / "english"
 SEQ2SEQ_DIR = DATA_DIR / "seq2seq"
 SEQ2SEQ_TASKS = ("qqp", "qg", "ts")
-# Hugging Face datasets: (path, config, {our split: their split}). OpenWebText ships only "train"; like MDLM's
-# "openwebtext-split" we hold out its last 100k documents (used for both valid and test). LM1B has no
-# validation split; MDLM validates on its test split, and so do we.
-HF_CORPORA = {
-    "openwebtext": ("Skylion007/openwebtext", None,
-                    {"train": "train[:-100000]", "valid": "train[-100000:]", "test": "train[-100000:]"}),
-    "lm1b": ("lm1b", None, {"train": "train", "valid": "test", "test": "test"}),
-    "wikitext103": ("wikitext", "wikitext-103-raw-v1", {"train": "train", "valid": "validation", "test": "test"}),
-    "wikitext2": ("wikitext", "wikitext-2-raw-v1", {"train": "train", "valid": "validation", "test": "test"}),
-}
 LM_CORPORA = ("shakespeare", "english", *HF_CORPORA)
 
 
@@ -130,7 +121,7 @@ def _load_local_text(folder: Path, split: str) -> str | list[str]:
     """A user folder: `<split>.txt(.gz)` is one running text; `<split>.jsonl(.gz)` holds documents; a folder
     written by `datasets`' save_to_disk holds documents in its "text" column."""
     if is_saved_dataset(folder):
-        return _load_saved_dataset(folder, split)
+        return list(saved_dataset_split(folder, split)["text"])
     path = local_split_file(folder, split)
     if ".jsonl" in path.name:
         text = read_text_documents(path)
@@ -139,68 +130,6 @@ def _load_local_text(folder: Path, split: str) -> str | list[str]:
     if not any(t.strip() for t in ([text] if isinstance(text, str) else text)):
         raise DataError(f"{path}: the corpus file is empty")
     return text
-
-
-# Split names a saved `datasets` folder may use for ours, in order of preference (LM1B has no validation split:
-# MDLM validates on test).
-SAVED_SPLITS = {"train": ("train",), "valid": ("validation", "valid", "test"), "test": ("test", "validation", "valid")}
-OWT_HELD_OUT = 100_000   # OpenWebText ships only "train": MDLM's openwebtext-split holds out its last 100k documents
-
-
-def is_saved_dataset(folder: Path) -> bool:
-    """A folder written by `datasets`' save_to_disk (a DatasetDict or one Dataset)."""
-    return (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file()
-
-
-def _load_saved_dataset(folder: Path, split: str) -> list[str]:
-    return list(saved_dataset_split(folder, split)["text"])
-
-
-def saved_dataset_split(folder: Path, split: str):
-    """Our split of a `datasets` save_to_disk folder's "text" column (a DatasetDict, or one Dataset). A folder with only a
-    train split (OpenWebText) holds out its last 100k documents as valid and test, as MDLM; a smaller one its last
-    tenth."""
-    import datasets
-
-    try:
-        saved = datasets.load_from_disk(str(folder))
-    except Exception as e:
-        raise DataError(f"{folder}: not a readable `datasets` folder ({type(e).__name__}: {str(e)[:200]})") from None
-    if isinstance(saved, datasets.Dataset):
-        saved = datasets.DatasetDict({"train": saved})
-    if "text" not in saved[next(iter(saved))].column_names:
-        raise DataError(f"{folder}: the dataset has no 'text' column (columns: {saved[next(iter(saved))].column_names})")
-    if list(saved) == ["train"]:
-        train = saved["train"]
-        held_out = min(OWT_HELD_OUT, len(train) // 10)
-        rows = range(len(train) - held_out) if split == "train" else range(len(train) - held_out, len(train))
-        return train.select(rows)
-    name = next((n for n in SAVED_SPLITS[split] if n in saved), None)
-    if name is None:
-        raise DataError(f"{folder}: no split for {split!r} (looked for {', '.join(SAVED_SPLITS[split])}; "
-                        f"found {', '.join(saved)})")
-    return saved[name]
-
-
-def _load_hf_text(corpus: str, split: str) -> list[str]:
-    return list(hf_dataset_split(corpus, split)["text"])
-
-
-def hf_dataset_split(corpus: str, split: str):
-    repo, config, split_names = HF_CORPORA[corpus]
-    try:
-        import datasets
-
-        ds = datasets.load_dataset(repo, config, split=split_names[split])
-    except Exception as e:  # offline, missing cache, hub error: all mean "not reachable from here"
-        raise DataError(
-            f"dataset {corpus!r} ({repo}{'/' + config if config else ''}, split {split_names[split]!r}) could not be "
-            f"loaded with the `datasets` library ({type(e).__name__}: {str(e)[:200]}). Put it in the Hugging Face "
-            f"cache (HF_DATASETS_OFFLINE=1 reads it without network), or save it on a machine with network "
-            f"(`datasets.load_dataset({repo!r}{', ' + repr(config) if config else ''}).save_to_disk(DIR)`) and pass "
-            f"data.path=DIR, or point data.path= at a folder with train/valid/test .txt or .jsonl ({{\"text\": ...}})."
-        ) from None
-    return ds
 
 
 def load_lm_text(corpus: str, split: str) -> str | list[str]:
@@ -219,7 +148,7 @@ def load_lm_text(corpus: str, split: str) -> str | list[str]:
     elif corpus == "english":
         text = read_text_documents(_find_split_file(ENGLISH_DIR, split, (".jsonl.gz",)))
     elif corpus in HF_CORPORA:
-        text = _load_hf_text(corpus, split)
+        text = list(hf_dataset_split(corpus, split)["text"])
     elif os.sep in corpus or "/" in corpus or Path(corpus).exists():
         text = _load_local_text(Path(corpus), split)
     else:

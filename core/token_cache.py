@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 
-from core.data import HF_CORPORA, hf_dataset_split, is_saved_dataset, load_lm_text, saved_dataset_split
+from core.data import load_lm_text
+from core.hf_datasets import HF_CORPORA, hf_dataset_split, is_saved_dataset, saved_dataset_split
 from core.errors import DataError
 
 
