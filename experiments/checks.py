@@ -74,7 +74,8 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     def refuse(key: str, why: str):
         from experiments.config import shown
         raise ConfigError(f"{key}={shown(given[key])} has no effect here: {why}")
-    seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in ("diffuseq", "ar_seq2seq")
+    from experiments.config import SEQ2SEQ_TEACHERS
+    seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in SEQ2SEQ_TEACHERS
     if "task" in given and not seq2seq:
         refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for "
                        f"teacher=diffuseq|ar_seq2seq and method=copy_source|dlm_one")
@@ -174,9 +175,10 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     """The config.json of the teacher (or of a distilled student, key="student_path"), read without the weights, fits
     the command: family, tokenizer and vocabulary, task or corpus, sampling steps."""
     from core.checkpoint import read_json
+    from experiments.config import AR_BASELINES
     from experiments.setup import corpus_tokenizer_name
 
-    if cfg.teacher in ("ar_lm", "ar_seq2seq"):
+    if cfg.teacher in AR_BASELINES:
         return   # transformers GPT-2 folders, not project teachers: their loader checks them (experiments/ar_baseline.py)
     config = read_json(folder / "config.json", missing="no config.json (expected a pretrained model folder)")
     if not isinstance(config, dict):
@@ -285,7 +287,8 @@ def check_resume(state_dir: Path, cfg: DictConfig) -> None:
     if not isinstance(saved, dict):
         return   # states written before the run config was saved with them: nothing to compare
     saved, now = flat_keys(saved), flat_keys(cfg)
-    seq2seq = now["teacher"] in ("diffuseq", "ar_seq2seq")
+    from experiments.config import SEQ2SEQ_TEACHERS
+    seq2seq = now["teacher"] in SEQ2SEQ_TEACHERS
     for key in RUN_IDENTITY:
         if key not in saved or (key == "corpus" and seq2seq) or (key == "task" and not seq2seq):
             continue

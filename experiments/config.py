@@ -71,6 +71,7 @@ IGNORED_WHEN_SAMPLING = {
                    "eval.mauve", "diffuseq.sampler", "diffuseq.respace", "diffuseq.clamp", "diffuseq.candidates"),
 }
 SEQ2SEQ_TEACHERS = ("diffuseq", "ar_seq2seq")   # trained and scored on a seq2seq `task`, not a `corpus`
+AR_BASELINES = ("ar_lm", "ar_seq2seq")          # transformers GPT-2 folders of the reference AR recipe, not DiTs
 
 
 def flat_keys(cfg, prefix: str = "") -> dict[str, object]:
@@ -162,7 +163,7 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
 
 def check_combinations(cfg: DictConfig, defaults: dict, command: str) -> None:
     """Refuse, before any work, what each key accepts alone but the command cannot do or would ignore."""
-    if cfg.teacher in ("ar", "ar_lm", "ar_seq2seq") and command == "pretrain":
+    if cfg.teacher in ("ar", *AR_BASELINES) and command == "pretrain":
         from core.evaluate.reference_ar import AR_PRESETS
         if cfg.preset not in AR_PRESETS:
             raise ConfigError(f"preset={cfg.preset} has no reference AR model size; teacher={cfg.teacher} takes "

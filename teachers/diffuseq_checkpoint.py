@@ -25,7 +25,7 @@ from teachers.diffuseq import DiffuSeqProcess
 _BERT_BASE = dict(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072, max_position_embeddings=512,
                   attention_dropout=0.1, layer_norm_eps=1e-12, hidden_act="gelu")
 KNOWN_BERT_CONFIGS = {"bert-base-uncased": _BERT_BASE, "bert-base-cased": _BERT_BASE}
-TIED_KEY = DiffuSeqNet.TIED_KEY      # shares storage with word_embedding.weight
+TIED_KEY, TIED_SOURCE = DiffuSeqNet.TIED_KEY, DiffuSeqNet.TIED_SOURCE   # one tensor, two names
 POSITION_IDS_KEY = "position_ids"    # DiffuSeq's persistent buffer; we rebuild positions in forward()
 TRAINING_ARGS_MISSING = "not found (DiffuSeq saves training_args.json beside its checkpoints)"
 
@@ -77,9 +77,9 @@ def load_published_checkpoint(checkpoint: str | Path, *, bert_sizes: dict | None
     state = dict(state)
     _check_position_ids(state, net_config, checkpoint)
     info = {"tied_weights_differed": False}
-    if TIED_KEY in state and "word_embedding.weight" in state:
-        info["tied_weights_differed"] = not torch.equal(state[TIED_KEY], state["word_embedding.weight"])
-        state["word_embedding.weight"] = state[TIED_KEY]
+    if TIED_KEY in state and TIED_SOURCE in state:
+        info["tied_weights_differed"] = not torch.equal(state[TIED_KEY], state[TIED_SOURCE])
+        state[TIED_SOURCE] = state[TIED_KEY]
     model = DiffuSeqNet(net_config)
     load_checked(model, state, source=str(checkpoint))
     return model.eval(), DiffuSeqProcess(**process_kwargs), info
