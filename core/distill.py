@@ -35,7 +35,7 @@ from core.checkpoint import has_training_state, load_training_state, rng_state, 
 from core.ema import EMA
 from core.interrupt import StopRequest
 from core.run_log import RunLog
-from core.training import autocast_context, lr_at, make_adamw, set_lr
+from core.training import autocast_context, ends_early, lr_at, make_adamw, set_lr
 
 STATE_DIR = "checkpoint"
 
@@ -179,10 +179,7 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
         if step >= s.max_steps:
             finished = True
             break
-        if s.max_minutes and distributed.any_rank(time.time() - start > 60 * s.max_minutes):
-            print(f"stopping at step {step}: max_minutes={s.max_minutes} reached (resume by rerunning)")
-            break
-        if distributed.any_rank(stop.requested):   # every rank stops at the same step
+        if ends_early(stop, start, s.max_minutes, step):
             break
         set_lr(optimizers["generator"], lr_at(step, lr=s.generator.lr, warmup_steps=s.generator.warmup_steps))
         set_lr(optimizers["fake"], lr_at(step, lr=s.fake.lr, warmup_steps=s.fake.warmup_steps))

@@ -98,6 +98,15 @@ def autocast_context(device: torch.device, precision: str):
     raise ValueError(f"unknown precision {precision!r}; valid: fp32, bf16")
 
 
+def ends_early(stop: StopRequest, start: float, max_minutes: float, step: int) -> bool:
+    """Whether a loop ends before `step`: its time budget is spent or a SIGINT/SIGTERM arrived, as seen by any rank,
+    so every rank stops at the same step (one clock running late must not leave the others waiting)."""
+    if max_minutes and distributed.any_rank(time.time() - start > 60 * max_minutes):
+        print(f"stopping at step {step}: max_minutes={max_minutes} reached (resume by rerunning)")
+        return True
+    return distributed.any_rank(stop.requested)
+
+
 def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int], object], run_dir: str | Path,
           settings: TrainSettings, config: dict, device: torch.device,
           eval_fn: Callable[[torch.nn.Module], dict] | None = None,
@@ -160,10 +169,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         if step >= settings.max_steps:
             finished = True
             break
-        if settings.max_minutes and distributed.any_rank((time.time() - start) > 60 * settings.max_minutes):
-            print(f"stopping at step {step}: max_minutes={settings.max_minutes} reached (resume by rerunning)")
-            break
-        if distributed.any_rank(stop.requested):   # every rank stops at the same step
+        if ends_early(stop, start, settings.max_minutes, step):
             break
         # 1. learning rate
         lr = learning_rate(step, settings)
