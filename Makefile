@@ -65,7 +65,7 @@ results-diffuseq: $(STAMP)
 # reproduce-idlm-<teacher>: the exact distillation that made checkpoints/idlm-<teacher>-shakespeare-small (a fresh
 # run folder; rerunning the same command resumes it), then the export is copied into checkpoints/.
 IDLM_STEPS ?= 4 8 16 32
-IDLM_MINUTES ?= 50
+DISTILL_UPDATES ?= 3000   # the common budget: generator updates at batch 32 (distill.budget)
 
 # reproduce-<folder>: the committed teacher or evaluator checkpoints/<folder>, from scratch (scripts/reproduce/)
 reproduce-%-small: $(STAMP)
@@ -74,7 +74,7 @@ reproduce-%-small: $(STAMP)
 .PHONY: results-idlm
 
 reproduce-idlm-%: $(STAMP)
-	$(PY) -m experiments.run method=idlm teacher=$* steps=8 threads=1 distill.max_steps=5000 distill.max_minutes=$(IDLM_MINUTES)
+	$(PY) -m experiments.run method=idlm teacher=$* steps=8 distill.max_steps=$(DISTILL_UPDATES) distill.max_minutes=0
 	rm -rf checkpoints/idlm-$*-shakespeare-small
 	cp -r runs/idlm-$*-shakespeare-small/student checkpoints/idlm-$*-shakespeare-small
 

@@ -34,6 +34,7 @@ from core import distributed
 from core.checkpoint import has_training_state, load_training_state, rng_state, save_training_state
 from core.ema import EMA
 from core.interrupt import StopRequest
+from core.precision import announce_precision, resolve_precision
 from core.run_log import RunLog
 from core.training import autocast_context, ends_early, lr_at, make_adamw, set_lr
 
@@ -59,7 +60,7 @@ class DistillSettings:
     ema_decay: float = 0.9999
     ema_warmup: bool = True            # decay_n = min(decay, (1+n)/(10+n)), as the IDLM code
     fake_ema: bool = False             # IDLM keeps an EMA of the fake model that it never uses
-    precision: str = "fp32"            # autocast of the generator's forward: fp32 | bf16
+    precision: str = "fp32"            # autocast of the generator's forward: fp32 | bf16 | auto (core/precision.py)
     eval_every: int = 100
     save_every: int = 100
     log_every: int = 10
@@ -133,16 +134,17 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     main = distributed.is_main()
     log = RunLog(run_dir, resume_step=step) if main else None
     plan = distributed.StepPlan(s.micro_batch, s.seed)
+    precision = announce_precision(s.precision, device) if main else resolve_precision(s.precision, device)
 
     def fake_loss(model, batch):   # the generator's samples are made per micro-batch, without gradient
-        with torch.no_grad(), autocast_context(device, s.precision):
+        with torch.no_grad(), autocast_context(device, precision):
             sample = method.generate(generator, batch)
         return method.fake_loss(model, sample, batch)
     # ψ may carry a head its loss leaves unused (DLM-One's discriminator read-out without the adversarial term)
     fake_wrapped = distributed.wrap(fake, fake_loss, device, find_unused=True)
 
     def generator_loss(model, batch):   # ψ stays outside DDP here: frozen, its module used as is
-        with autocast_context(device, s.precision):
+        with autocast_context(device, precision):
             sample = method.generate(model, batch)
         return method.generator_loss(fake, sample, batch)
     generator_wrapped = distributed.wrap(generator, generator_loss, device)

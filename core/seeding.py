@@ -24,3 +24,9 @@ def derived_seed(seed: int, purpose: str) -> int:
 def derived_generator(seed: int, purpose: str, device="cpu") -> torch.Generator:
     """A torch.Generator on `device` seeded with `derived_seed(seed, purpose)`."""
     return torch.Generator(device=device).manual_seed(derived_seed(seed, purpose))
+
+
+def validation_seed(seed: int) -> int:
+    """The seed of validation and checkpoint selection during training: derived from the run's seed, so the samples
+    that choose a checkpoint are never the samples of a reported row (those draw from `seed` itself)."""
+    return derived_seed(seed, "validation")

@@ -22,6 +22,7 @@ from core import distributed
 from core.checkpoint import has_training_state, load_training_state, rng_state, save_training_state
 from core.ema import EMA
 from core.interrupt import StopRequest
+from core.precision import announce_precision, resolve_precision
 from core.run_log import RunLog
 
 
@@ -44,7 +45,7 @@ class TrainSettings:
     eval_every: int = 500
     save_every: int = 250
     log_every: int = 25
-    precision: str = "bf16"            # "bf16" autocast (~2x faster on this CPU) or "fp32" for exactness
+    precision: str = "auto"            # auto | fp32 | bf16 autocast; auto = bf16 only on native hardware (core/precision.py)
     max_minutes: float = 0.0           # 0 = no limit; else stop (with a checkpoint) after this many minutes
     micro_batch: int = 0               # rows per forward on one process (0 = the batch split evenly over processes)
     seed: int = 0                      # noise of a step split into micro-batches (core/distributed.py)
@@ -95,7 +96,7 @@ def autocast_context(device: torch.device, precision: str):
         return contextlib.nullcontext()
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    raise ValueError(f"unknown precision {precision!r}; valid: fp32, bf16")
+    raise ValueError(f"unknown precision {precision!r}; valid: fp32, bf16 (resolve auto with core.precision first)")
 
 
 def ends_early(stop: StopRequest, start: float, max_minutes: float, step: int) -> bool:
@@ -141,6 +142,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     run_log = RunLog(run_dir, resume_step=step) if main else None
     log = run_log.write if main else (lambda record: None)
     plan, wrapped = distributed.StepPlan(settings.micro_batch, settings.seed), distributed.wrap(model, loss_fn, device)
+    precision = announce_precision(settings.precision, device) if main else resolve_precision(settings.precision, device)
 
     def checkpoint(at_step: int):
         rank_rng = distributed.rank_rng_states(rng_state()) if distributed.is_distributed() else None
@@ -182,7 +184,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         chunks = plan.chunks(batch)
         for i, c in enumerate(chunks):   # gradient accumulation; DDP averages the last backward over processes
             with plan.sync_context(wrapped, i, len(chunks)):
-                with autocast_context(device, settings.precision):
+                with autocast_context(device, precision):
                     loss, metrics = wrapped(plan.chunk(batch, c, f"train-{step}"))
                 (loss / len(chunks)).backward()
         # 3. clip, step, EMA

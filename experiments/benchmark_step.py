@@ -7,7 +7,8 @@
 
 Random weights and random token ids (the cost of a step does not depend on either). One update = the fake step and
 the generator step of core/distill.py at micro-batch distill.batch_size, timed after one warm-up update. FLOPs are
-counted by torch's FlopCounterMode on that update (matrix products and attention, forward and backward).
+counted by torch's FlopCounterMode on one update (matrix products and attention, forward and backward); the time is the
+median of TIMED_UPDATES further updates, under the loop's autocast (`distill.precision`, auto by default).
 
 Writes <results_dir>/scale/benchmark-*.json. The row holds the measurement and the estimates derived from it, stated as estimates: the FLOPs of the whole run
 (distill.global_batch × distill.max_steps) divided by a GPU's throughput (`GPU`, an assumed utilisation), and the
@@ -16,7 +17,9 @@ micro-batch, read as the growth of this process's resident memory during the mea
 """
 from __future__ import annotations
 
+import os
 import resource
+import statistics
 import time
 from pathlib import Path
 
@@ -26,11 +29,14 @@ from torch.utils.flop_counter import FlopCounterMode
 from core.checkpoint import atomic_write_json
 from core.evaluate.results import current_command, git_commit, utc_timestamp
 from core.paths import RESULTS_DIR
+from core.precision import announce_precision, native_bf16
+from core.training import autocast_context
 from experiments.cli import parse_args, run_cli
 from experiments.setup import corpus_tokenizer_name, global_batch, resolve_device
 
 # A100 80GB: dense TF32 tensor-core peak; 35% of it is a typical sustained fraction for a 12-layer transformer
 GPU = {"name": "A100-80GB", "peak_flops": 156e12, "assumed_utilisation": 0.35}
+TIMED_UPDATES = 5
 
 
 def idlm_models(cfg):
@@ -42,7 +48,8 @@ def idlm_models(cfg):
     process = build_process(cfg.teacher, {"vocab_size": load_tokenizer(corpus_tokenizer_name(cfg.corpus)).vocab_size})
     teacher = DiT(dit_config(cfg.preset, process.network_vocab_size)).eval().requires_grad_(False)
     batch = torch.randint(process.vocab_size, (cfg.distill.batch_size, cfg.data.seq_len))
-    return idlm_method(process, teacher, IDLMSettings()), teacher, trainable_copy(teacher), trainable_copy(teacher), batch
+    student, fake = (trainable_copy(teacher, dropout=cfg.distill.dropout) for _ in range(2))   # as experiments.idlm
+    return idlm_method(process, teacher, IDLMSettings()), teacher, student, fake, batch
 
 
 def dlm_one_models(cfg):
@@ -64,13 +71,18 @@ def dlm_one_models(cfg):
 MODELS = {"idlm": idlm_models, "dlm_one": dlm_one_models}
 
 
-def update(method, generator, fake, optimizers, batch) -> None:
-    """One fake step then one generator step, as core.distill does them (ψ frozen in the generator step)."""
-    with torch.no_grad():
+def update(method, generator, fake, optimizers, batch, autocast) -> None:
+    """One fake step then one generator step, as core.distill does them (ψ frozen in the generator step; the
+    generator's forward under the loop's autocast)."""
+    with torch.no_grad(), autocast():
         sample = method.generate(generator, batch)
+
+    def generator_loss():
+        with autocast():
+            sample = method.generate(generator, batch)
+        return method.generator_loss(fake, sample, batch)[0]
     for model, loss_of, optimizer in ((fake, lambda: method.fake_loss(fake, sample, batch)[0], optimizers[1]),
-                                      (generator, lambda: method.generator_loss(
-                                          fake, method.generate(generator, batch), batch)[0], optimizers[0])):
+                                      (generator, generator_loss, optimizers[0])):
         fake.requires_grad_(model is fake)
         optimizer.zero_grad(set_to_none=True)
         loss_of().backward()
@@ -96,13 +108,22 @@ def main(argv: list[str]) -> int:
         module.to(device)
     batch = batch.to(device) if torch.is_tensor(batch) else {k: v.to(device) for k, v in batch.items()}
     optimizers = [torch.optim.AdamW(m.parameters(), lr=1e-6) for m in (generator, fake)]
-    update(method, generator, fake, optimizers, batch)                  # warm-up: allocates the AdamW moments
+    precision = announce_precision(cfg.distill.precision, device)
+
+    def autocast():
+        return autocast_context(device, precision)
+    update(method, generator, fake, optimizers, batch, autocast)        # warm-up: allocates the AdamW moments
     before = resident_bytes()
     counter = FlopCounterMode(display=False)
-    start = time.perf_counter()
     with counter:
-        update(method, generator, fake, optimizers, batch)
-    seconds = time.perf_counter() - start
+        update(method, generator, fake, optimizers, batch, autocast)
+    # timed apart from the FLOP counter (its hooks cost time); the median of a few updates
+    times = []
+    for _ in range(TIMED_UPDATES):
+        start = time.perf_counter()
+        update(method, generator, fake, optimizers, batch, autocast)
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
     activations = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before)
     flops = counter.get_total_flops()
     trained = sum(p.numel() for m in (generator, fake) for p in m.parameters() if p.requires_grad)
@@ -113,9 +134,12 @@ def main(argv: list[str]) -> int:
     run_flops = flops / cfg.distill.batch_size * rows * steps
     gpu_seconds = run_flops / (GPU["peak_flops"] * GPU["assumed_utilisation"])
     record = {"method": "benchmark_step", "distill_method": cfg.method, "teacher": cfg.teacher, "preset": cfg.preset,
+              "precision": precision, "precision_requested": cfg.distill.precision,
+              "native_bf16": native_bf16(device), "load_average": os.getloadavg(),
               "corpus": cfg.corpus if cfg.method == "idlm" else None, "task": cfg.task if cfg.method == "dlm_one"
               else None, "micro_batch": cfg.distill.batch_size, "threads": torch.get_num_threads(),
-              "measured": {"seconds_per_update": seconds, "flops_per_update": flops,
+              "measured": {"seconds_per_update": seconds, "seconds_per_update_all": times,
+                           "updates_per_second": 1 / seconds, "flops_per_update": flops,
                            "flops_per_second": flops / seconds, "trained_parameters": trained,
                            "teacher_parameters": frozen, "activation_bytes_per_micro_batch": activations},
               "estimate": {"gpu": GPU, "global_batch": rows, "steps": steps, "run_flops": run_flops,
@@ -125,7 +149,8 @@ def main(argv: list[str]) -> int:
     where = cfg.corpus if cfg.method == "idlm" else cfg.task
     # its own folder: a benchmark row is no sampling row of the results table
     path = Path(cfg.results_dir or RESULTS_DIR, "scale",
-                f"benchmark-{cfg.method}-{cfg.teacher}-{where}-{cfg.preset}-micro{cfg.distill.batch_size}.json")
+                f"benchmark-{cfg.method}-{cfg.teacher}-{where}-{cfg.preset}-micro{cfg.distill.batch_size}-{precision}"
+                f"-threads{torch.get_num_threads()}.json")
     record.update(commit=git_commit(), command=current_command(), timestamp=utc_timestamp(), device=device.type)
     atomic_write_json(path, record)
     print(f"{cfg.method} {cfg.preset}: {seconds:.1f} s and {flops / 1e12:.2f} TFLOP per update of "

@@ -37,7 +37,8 @@ def parse_args(argv: list[str], command: str = "run"):
     if any(a in ("-h", "--help") for a in argv):
         print(help_text())
         return None
+    from core.precision import default_threads
+
     cfg = load_config(argv, command=command)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(cfg.threads or default_threads())
     return cfg

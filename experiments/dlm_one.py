@@ -27,7 +27,7 @@ from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import current_command, git_commit, write_result
 from core.paths import RESULTS_DIR, RUNS_DIR
-from core.seeding import derived_generator
+from core.seeding import derived_generator, validation_seed
 from dlm_one.generator import student_generate
 from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, network_copy
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
@@ -85,7 +85,7 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
         sample_ids = student_sampler(process, network, cfg, t_init=settings.t_init, steps=1, candidates=1,
                                      pad_prob=0.0, pad_id=tokenizer.pad_id)
         texts = decode_candidates(sample_ids, data["val_examples"], tokenizer, seq_len=seq_len, candidates=1,
-                                  batch_size=cfg.sampling.batch_size, device=device, seed=cfg.seed)
+                                  batch_size=cfg.sampling.batch_size, device=device, seed=validation_seed(cfg.seed))
         bleu = quick_bleu(texts, data["val_refs"])
         return {"bleu": bleu, "neg_bleu": -bleu}   # the loop keeps the LOWEST select value
 

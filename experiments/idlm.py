@@ -24,7 +24,7 @@ from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.results import current_command, git_commit, write_result
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
 from core.paths import RESULTS_DIR, RUNS_DIR
-from core.seeding import derived_generator
+from core.seeding import derived_generator, validation_seed
 from core.tokenizers import load_tokenizer
 from experiments.config import run_folder_name
 from experiments.setup import corpus_blocks, global_batch
@@ -50,13 +50,14 @@ def distill_settings(cfg) -> DistillSettings:
 
 
 def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int):
-    """validate(network) -> {gen_ppl, entropy}: `idlm.val_samples` samples at `idlm.val_steps` with a fixed seed."""
+    """validate(network) -> {gen_ppl, entropy}: `idlm.val_samples` samples at `idlm.val_steps`, drawn from the
+    validation seed (never the reported rows' seed, so checkpoint selection does not leak into them)."""
     from teachers.registry import sample_model
 
     model, eval_tokenizer, _ = evaluator
 
     def validate(network) -> dict:
-        torch.manual_seed(cfg.seed)
+        torch.manual_seed(validation_seed(cfg.seed))
         ids, _ = sample_model(family, process, network, predictor=cfg.sampling.predictor,
                               batch_size=cfg.idlm.val_samples, length=seq_len, steps=cfg.idlm.val_steps,
                               device=device, float64=cfg.sampling.float64)
