@@ -65,7 +65,8 @@ results-diffuseq: $(STAMP)
 # reproduce-idlm-<teacher>: the exact distillation that made checkpoints/idlm-<teacher>-shakespeare-small (a fresh
 # run folder; rerunning the same command resumes it), then the export is copied into checkpoints/.
 IDLM_STEPS ?= 4 8 16 32
-DISTILL_UPDATES ?= 3000   # the common budget: generator updates at batch 32 (distill.budget)
+# the common budget of every distillation method: generator updates at batch 32
+DISTILL_UPDATES ?= 3000
 
 # reproduce-<folder>: the committed teacher or evaluator checkpoints/<folder>, from scratch (scripts/reproduce/)
 reproduce-%-small: $(STAMP)
