@@ -128,6 +128,22 @@ def test_match_temperature_recovers_known_temperature():
         match_temperature(lambda t: categorical_entropy(logits, t), math.log(5) + 1)
 
 
+def test_match_temperature_needs_few_probes_at_the_controls_tolerance():
+    """Each probe of the entropy-matched control draws a full sample set, so the search must be frugal: on a smooth
+    H(T) the interpolating bracket reaches 0.01 nats in at most 6 probes, the two ends included (this H(T) rises
+    about 1.2 nats per unit of T; halving [0.5, 1.5] needs up to 8 probes for these targets)."""
+    logits = [3.0, 1.0, 0.5, 0.0, -1.0]
+    for wanted in (0.62, 0.8, 1.07, 1.4):
+        probes = []
+
+        def entropy(t):
+            probes.append(t)
+            return categorical_entropy(logits, t)
+        target = categorical_entropy(logits, wanted)
+        _, entropy_reached = match_temperature(entropy, target, tol=0.01)
+        assert abs(entropy_reached - target) <= 0.01 and len(probes) <= 6, (wanted, probes)
+
+
 def test_paired_step_gap_table_is_the_mean_per_source_difference(tmp_path):
     """Rows pair on their shared prefix of sources: the 2000-step row (4 sources) against a 10-step row (3 sources)
     gives gaps 0.5, 0.5, 0.5 (no spread: interval [0.5, 0.5]); against the MBR row, gaps 0.25, -0.25, 0, 0, whose
