@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from core import distributed
 from core.checkpoint import has_training_state, load_training_state, rng_state, save_training_state
+from core.cost import PassCounter, RunCost
 from core.ema import EMA
 from core.interrupt import StopRequest
 from core.precision import announce_precision, resolve_precision
@@ -65,6 +66,7 @@ class DistillSettings:
     save_every: int = 100
     log_every: int = 10
     max_minutes: float = 0.0           # stop cleanly (checkpoint written) after this long; rerun to resume
+    budget: int = 0                    # stop once this many sequence passes are spent (core/cost.py); 0 = max_steps only
     micro_batch: int = 0               # rows per forward on one process (0 = the batch split evenly over processes)
     seed: int = 0                      # noise of an update split into micro-batches (core/distributed.py)
 
@@ -108,8 +110,9 @@ def _update(model: torch.nn.Module, optimizer, wrapped, plan, batch, purpose: st
 
 def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: DistillMethod,
             get_batch: Callable[[int, int], object], run_dir: str | Path, settings: DistillSettings, config: dict,
-            device: torch.device, on_checkpoint: Callable | None = None) -> dict:
-    """Run the alternating loop until `max_steps` generator updates (or `max_minutes`).
+            device: torch.device, on_checkpoint: Callable | None = None, cost: RunCost | None = None) -> dict:
+    """Run the alternating loop until `max_steps` generator updates, the `budget` of sequence passes (or
+    `max_minutes`). `cost` (core/cost.py) is kept up to date and resumes with the run, so an export can record it.
 
     on_checkpoint(generator, ema, step, best: bool) exports the generator (with its EMA) at every checkpoint and, with
     best=True, whenever validation improves `method.select_key`. Returns {"step", "finished", "last_eval", "best"}.
@@ -125,8 +128,8 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     emas = {"generator": EMA(generator, s.ema_decay, warmup=s.ema_warmup)}
     if s.fake_ema:
         emas["fake"] = EMA(fake, s.ema_decay, warmup=s.ema_warmup)
-    best = BestRecord()
-    state = dict(models=models, optimizers=optimizers, emas=emas, stateful={"best": best})
+    best, cost = BestRecord(), cost or RunCost()
+    state = dict(models=models, optimizers=optimizers, emas=emas, stateful={"best": best, "cost": cost})
     step = 0
     if has_training_state(run_dir / STATE_DIR):
         step = load_training_state(run_dir / STATE_DIR, device=device, **state)["step"]
@@ -173,16 +176,8 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
             on_checkpoint(generator, emas["generator"], at_step, True)
         return metrics
 
-    start, last_eval, finished = time.time(), {}, False
-    teacher_free = {p for p in fake.parameters() if p.requires_grad}
-    stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
-    bar = tqdm(total=s.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
-    while True:
-        if step >= s.max_steps:
-            finished = True
-            break
-        if ends_early(stop, start, s.max_minutes, step):
-            break
+    def alternate(step: int) -> tuple[dict, torch.Tensor, dict]:
+        """One iteration's updates: steps 1 and 2 of the algorithm box."""
         set_lr(optimizers["generator"], lr_at(step, lr=s.generator.lr, warmup_steps=s.generator.warmup_steps))
         set_lr(optimizers["fake"], lr_at(step, lr=s.fake.lr, warmup_steps=s.fake.warmup_steps))
         record = {"step": step + 1}
@@ -206,10 +201,29 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
         record["generator_grad_norm"], loss, metrics = _update(generator, optimizers["generator"], generator_wrapped,
                                                                plan, batch, f"generator-{step}", s.generator.grad_clip)
         emas["generator"].update(generator)
+        return record, loss, metrics
+
+    start, last_eval, finished = time.time(), {}, False
+    teacher_free = {p for p in fake.parameters() if p.requires_grad}
+    stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
+    bar = tqdm(total=s.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
+    processes = distributed.world_size()
+    cost.start()
+    while True:
+        if step >= s.max_steps or (s.budget and step * cost.passes_per_update * processes >= s.budget):
+            finished = True
+            break
+        if ends_early(stop, start, s.max_minutes, step):
+            break
+        with PassCounter() as counter:
+            record, loss, metrics = alternate(step)
+        cost.passes_per_update = counter.total   # the same for every update of a run
+        cost.tick()
         step += 1
         # 3. log / validate / checkpoint
         record.update({"generator_loss": loss.item(), **{f"generator/{k}": v for k, v in metrics.items()},
-                       "lr": optimizers["generator"].param_groups[0]["lr"], "elapsed_s": time.time() - start})
+                       "lr": optimizers["generator"].param_groups[0]["lr"], "elapsed_s": time.time() - start,
+                       "sequence_passes": step * cost.passes_per_update * processes})
         if step % s.log_every == 0 or step == 1:
             record.update(distributed.all_reduce_mean({k: v for k, v in record.items() if "loss" in k or "/" in k}))
             if main:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from core import distributed
 from core.checkpoint import has_training_state, load_training_state, rng_state, save_training_state
+from core.cost import PassCounter, RunCost
 from core.ema import EMA
 from core.interrupt import StopRequest
 from core.precision import announce_precision, resolve_precision
@@ -47,6 +48,8 @@ class TrainSettings:
     log_every: int = 25
     precision: str = "auto"            # auto | fp32 | bf16 autocast; auto = bf16 only on native hardware (core/precision.py)
     max_minutes: float = 0.0           # 0 = no limit; else stop (with a checkpoint) after this many minutes
+    budget: int = 0                    # stop once this many sequence passes are spent (core/cost.py; 0 = no budget);
+                                       # the distillation baselines' `distill.budget`, not a pretraining key
     micro_batch: int = 0               # rows per forward on one process (0 = the batch split evenly over processes)
     seed: int = 0                      # noise of a step split into micro-batches (core/distributed.py)
 
@@ -113,8 +116,9 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
           eval_fn: Callable[[torch.nn.Module], dict] | None = None,
           on_checkpoint: Callable[[torch.nn.Module, EMA, int], None] | None = None,
           before_step: Callable[[int, torch.nn.Module, EMA], None] | None = None,
-          stateful: dict | None = None) -> dict:
-    """Train until `settings.max_steps` (or `max_minutes`). Returns {"step", "finished", "last_eval"}.
+          stateful: dict | None = None, cost: RunCost | None = None) -> dict:
+    """Train until `settings.max_steps`, the `budget` of sequence passes (or `max_minutes`). Returns {"step",
+    "finished", "last_eval"}. `cost` (core/cost.py) is kept up to date and resumes with the run.
 
     get_batch(step) must be deterministic in `step` so a resumed run sees the same data order; it returns the global
     batch, which under torchrun each process cuts into its micro-batches (core/distributed.py; rank 0 alone logs,
@@ -127,6 +131,8 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     """
     run_dir = Path(run_dir)
     state_dir = run_dir / "checkpoint"
+    cost = cost or RunCost()
+    stateful = {**(stateful or {}), "cost": cost}
     model.to(device)
     optimizer = make_adamw(model, lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay)
     ema = EMA(model, settings.ema_decay, warmup=settings.ema_warmup)
@@ -167,8 +173,11 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     model.train()
     stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
     bar = tqdm(total=settings.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
+    processes = distributed.world_size()
+    cost.start()
     while True:
-        if step >= settings.max_steps:
+        if step >= settings.max_steps or (settings.budget and
+                                          step * cost.passes_per_update * processes >= settings.budget):
             finished = True
             break
         if ends_early(stop, start, settings.max_minutes, step):
@@ -182,22 +191,25 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         batch = get_batch(step)
         optimizer.zero_grad(set_to_none=True)
         chunks = plan.chunks(batch)
-        for i, c in enumerate(chunks):   # gradient accumulation; DDP averages the last backward over processes
-            with plan.sync_context(wrapped, i, len(chunks)):
-                with autocast_context(device, precision):
-                    loss, metrics = wrapped(plan.chunk(batch, c, f"train-{step}"))
-                (loss / len(chunks)).backward()
+        with PassCounter() as counter:
+            for i, c in enumerate(chunks):   # gradient accumulation; DDP averages the last backward over processes
+                with plan.sync_context(wrapped, i, len(chunks)):
+                    with autocast_context(device, precision):
+                        loss, metrics = wrapped(plan.chunk(batch, c, f"train-{step}"))
+                    (loss / len(chunks)).backward()
+        cost.passes_per_update = counter.total   # the same for every update of a run
         # 3. clip, step, EMA
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
         optimizer.step()
         ema.update(model)
+        cost.tick()
         step += 1
         # 4. log / eval / checkpoint
         if step % settings.log_every == 0 or step == 1:
             # the last micro-batch's loss and metrics, averaged over processes
             record = distributed.all_reduce_mean({"loss": loss.item(), **{k: float(v) for k, v in metrics.items()}})
             record = {"step": step, "lr": lr, "grad_norm": grad_norm.item(), "elapsed_s": time.time() - start,
-                      **record}
+                      "sequence_passes": step * cost.passes_per_update * processes, **record}
             log(record)
             bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.1e}")
         bar.update(1)

@@ -33,6 +33,7 @@ RANGES = {
     "train.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "distill.max_steps": (lambda v: v >= 1, POSITIVE),
     "distill.max_minutes": (lambda v: v >= 0, ">= 0 (0 = no limit)"),
+    "distill.budget": (lambda v: v >= 0, ">= 0 (0 = max_steps only)"),
     "distill.batch_size": (lambda v: v >= 1, POSITIVE),
     "distill.lr": (lambda v: v > 0, "> 0"),
     "distill.fake_lr": (lambda v: v > 0, "> 0"),

@@ -20,6 +20,7 @@ from omegaconf import OmegaConf
 
 from core import distributed
 from core.checkpoint import atomic_write_text
+from core.cost import RunCost
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.results import current_command, git_commit, write_result
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
@@ -46,7 +47,7 @@ def distill_settings(cfg) -> DistillSettings:
     return DistillSettings(max_steps=d.max_steps, fake_steps=d.fake_steps, generator=role(d.lr), fake=role(d.fake_lr),
                            ema_decay=d.ema_decay, ema_warmup=d.ema_warmup, precision=d.precision,
                            eval_every=d.eval_every, save_every=d.save_every, log_every=d.log_every,
-                           max_minutes=d.max_minutes, micro_batch=d.batch_size, seed=cfg.seed)
+                           max_minutes=d.max_minutes, budget=d.budget, micro_batch=d.batch_size, seed=cfg.seed)
 
 
 def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int):
@@ -104,11 +105,14 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                   "teacher_validation": reference, "idlm": OmegaConf.to_container(cfg.idlm),
                   "distill": OmegaConf.to_container(cfg.distill)}
 
+    cost = RunCost()
+
     def export(generator, ema, step: int, best: bool):
         save_teacher(best_folder if best else last_folder, family=teacher.family, network=generator,
                      process_config=student_process_config, tokenizer_name=teacher.tokenizer_name,
                      seq_len=teacher.seq_len, state=ema.full_state_dict(generator), dtype=cfg.train.export_dtype,
                      provenance={**provenance, "distill_step": step, "best": best,
+                                 "cost": cost.summary(step, distributed.world_size()),
                                  "exported": time.strftime("%Y-%m-%d %H:%M:%S")})
 
     def get_batch(step: int, k: int) -> torch.Tensor:   # the global batch; each process trains on its share
@@ -123,7 +127,7 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
     summary = distill(generator=generator, fake=fake, method=method, get_batch=get_batch, run_dir=run_dir,
                       settings=distill_settings(cfg), config=OmegaConf.to_container(cfg), device=device,
-                      on_checkpoint=export)
+                      on_checkpoint=export, cost=cost)
     print(f"distillation: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
     if not distributed.is_main():
         return None

@@ -145,10 +145,11 @@ RECIPES.update({"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discret
                 "ar": ar_recipe, "ar_lm": ar_baseline.lm_recipe, "ar_seq2seq": ar_baseline.seq2seq_recipe})
 
 
-def train_recipe(r: Recipe, cfg, device, run_dir, settings: TrainSettings, *, section) -> dict:
+def train_recipe(r: Recipe, cfg, device, run_dir, settings: TrainSettings, *, section, cost=None) -> dict:
     """Run the shared loop (core.training.train) on a recipe: pretraining, and the methods that train one student
     against a frozen, periodically refreshed copy (experiments.rounds). `section` is the config block (train or
-    distill) whose global batch each step draws and whose batch_size the evaluation uses. Returns the loop's summary."""
+    distill) whose global batch each step draws and whose batch_size the evaluation uses; `cost` (core/cost.py) is
+    kept up to date by the loop. Returns the loop's summary."""
     if distributed.is_main():
         atomic_write_text(f"{run_dir}/config.yaml", OmegaConf.to_yaml(cfg))
     n_params = sum(p.numel() for p in r.model.parameters())
@@ -158,7 +159,7 @@ def train_recipe(r: Recipe, cfg, device, run_dir, settings: TrainSettings, *, se
                  get_batch=batch_sampler(r.train_rows, global_batch(section), cfg.seed, device),
                  run_dir=run_dir, settings=settings, config=OmegaConf.to_container(cfg), device=device,
                  eval_fn=recipe_eval_fn(r, cfg, device, section.batch_size), on_checkpoint=r.export,
-                 before_step=r.before_step, stateful=r.stateful)
+                 before_step=r.before_step, stateful=r.stateful, cost=cost)
 
 
 def main(argv: list[str]) -> int:

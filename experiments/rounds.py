@@ -21,6 +21,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from core import distributed
+from core.cost import RunCost
 from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
 from core.training import TrainSettings
@@ -38,7 +39,7 @@ def round_settings(cfg, total_steps: int) -> TrainSettings:
                          warmup_steps=d.warmup_steps, grad_clip=d.grad_clip, ema_decay=d.ema_decay,
                          ema_warmup=d.ema_warmup, eval_every=d.eval_every, save_every=d.save_every,
                          log_every=d.log_every, precision=d.precision, max_minutes=d.max_minutes,
-                         micro_batch=d.batch_size, seed=cfg.seed)
+                         budget=d.budget, micro_batch=d.batch_size, seed=cfg.seed)
 
 
 def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
@@ -61,11 +62,17 @@ def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
                       "run_dir": repo_relative(run_dir), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                       cfg.method: OmegaConf.to_container(cfg[cfg.method]),
                       "distill": OmegaConf.to_container(cfg.distill)}
-        recipe = make_recipe(cfg, init, teacher_folder, provenance, student_folder)
+        recipe, cost = make_recipe(cfg, init, teacher_folder, provenance, student_folder), RunCost()
+        export = recipe.export
+
+        def export_with_cost(model, ema, step):   # the recipe's export spreads `provenance` when it is called
+            provenance["cost"] = cost.summary(step, distributed.world_size())
+            export(model, ema, step)
+        recipe = replace(recipe, export=export_with_cost)
         if distributed.is_main():
             run_dir.mkdir(parents=True, exist_ok=True)
         summary = train_recipe(recipe, cfg, device, run_dir, round_settings(cfg, total_steps),
-                               section=cfg.distill)
+                               section=cfg.distill, cost=cost)
         print(f"{cfg.method}: step {summary['step']} of {total_steps} (finished={summary['finished']})")
         if not summary["finished"]:
             print(f"the student is from an unfinished run (step {summary['step']} of {total_steps}); rerun the same "
