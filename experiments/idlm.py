@@ -4,13 +4,11 @@
 2. distil it with IDLM on the core loop (resumable in runs/idlm-<teacher>-<corpus>-<preset>; a finished run is not
    retrained), keeping the best student by validation GenPPL among checkpoints whose sample entropy stays at least
    `idlm.select_min_entropy_ratio` × the teacher's; or evaluate `student_path=<folder>` without training;
-3. write rows: the student at K; the teacher at K and at 1024 steps (same seed and sample count; reused when a row
-   with the same settings exists in results_dir, or in results/, whence it is copied); the teacher at K at the
-   temperature that matches the student's entropy.
+3. write the student's row beside its controls (experiments.controls): the teacher's temperature sweeps at K and
+   at 1024 steps, the ratios to both frontiers, and the entropy-matched teacher at K.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -22,17 +20,15 @@ from core import distributed
 from core.checkpoint import atomic_write_text
 from core.cost import RunCost
 from core.distill import DistillSettings, RoleSettings, distill
-from core.evaluate.results import current_command, git_commit, write_result
+from core.evaluate.results import current_command, git_commit
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
-from core.paths import RESULTS_DIR, RUNS_DIR
+from core.paths import RUNS_DIR
 from core.seeding import derived_generator, validation_seed
 from core.tokenizers import load_tokenizer
 from experiments.config import run_folder_name
+from experiments.controls import write_student_rows
 from experiments.setup import corpus_blocks, global_batch
 from idlm.method import IDLMSettings, idlm_method, trainable_copy
-
-TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a few-step student is held to
-
 
 def idlm_run_dir(cfg) -> Path:
     return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"idlm-{run_folder_name(cfg)}"
@@ -144,29 +140,6 @@ def keep_learning_curve(run_dir: Path, cfg) -> None:
                       "".join(line + "\n" for line in lines))
 
 
-def reusable_row(path: Path, wanted: dict) -> bool:
-    """An existing teacher row stands in for a new one when it was made from the same teacher weights, sampler
-    settings and evaluator with at least as many samples (so a committed larger row is never replaced by a smaller)."""
-    if not path.is_file():
-        return False
-    row = json.loads(path.read_text())
-    same = all(row.get(k) == wanted[k] for k in ("teacher_path", "float64_sampling", "temperature", "evaluator"))
-    return same and row.get("n_samples", 0) >= wanted["n_samples"]
-
-
-def reuse_row(path: Path, wanted: dict) -> bool:
-    """True when `path` holds a reusable_row, or the committed row of the same name does (then copied to `path`, so
-    a run writing elsewhere than results/ does not sample the teacher again)."""
-    committed = RESULTS_DIR / path.name
-    for source in (path, committed):
-        if reusable_row(source, wanted):
-            if source != path:
-                atomic_write_text(path, source.read_text())
-            print(f"teacher row reused: {source}" + (f" (copied to {path})" if source != path else ""))
-            return True
-    return False
-
-
 def run_idlm(cfg, device) -> Path:
     from experiments.run import evaluator_from, load_checked_teacher
 
@@ -178,58 +151,3 @@ def run_idlm(cfg, device) -> Path:
         return None
     return write_student_rows(cfg, device, teacher, teacher_folder, student_folder, evaluator,
                               fields=lambda provenance: {"loss_time": provenance.get("idlm", {}).get("loss_time")})
-
-
-def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folder: Path, evaluator, *,
-                       fields=lambda provenance: {}) -> Path:
-    """The rows of a distilled student (any method, `cfg.method`) and its controls, written to results_dir:
-    the teacher at K and at 1024 steps (reused when a row with the same settings exists), the student at K as
-    `<method>-<teacher>-<corpus>-<preset>-steps<K>`, and the entropy-matched teacher at K. `fields(provenance)` adds
-    method-specific entries from the student's provenance to its row. Returns the student row's path."""
-    from experiments.match_temperature import main as match_temperature
-    from experiments.run import repo_relative, results_dir, sample_row_name, score_model
-    from teachers.registry import load_teacher, process_families
-
-    student = load_teacher(student_folder, device=device)
-    # a Duo-DCD student is saved as family "dcd": the same process and sampler as its Duo teacher
-    families = process_families()
-    same_process = families.get(student.family) is families.get(teacher.family)
-    if not same_process or student.tokenizer_name != teacher.tokenizer_name:
-        raise ValueError(f"{student_folder} holds a {student.family!r} model on {student.tokenizer_name!r}, "
-                         f"not a student of the {teacher.family!r} teacher on {teacher.tokenizer_name!r}")
-    out = results_dir(cfg)
-    # 1. the teacher at K and at 1024 steps: reuse a committed row when nothing that changes its numbers differs
-    for steps in (cfg.steps, TEACHER_REFERENCE_STEPS):
-        # the teacher's controls are at temperature 1 even when the student is sampled at another temperature; they
-        # are rows of method=sample (named without the student)
-        step_cfg = OmegaConf.merge(cfg, {"method": "sample", "steps": steps, "sampling": {"temperature": 1.0}})
-        path = out / f"{sample_row_name(step_cfg)}.json"
-        like = {"n_samples": cfg.sampling.num_samples, "teacher_path": repo_relative(teacher_folder),
-                "float64_sampling": cfg.sampling.float64, "temperature": 1.0,
-                "evaluator": repo_relative(evaluator[2])}
-        if reuse_row(path, like):
-            continue
-        record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
-                  "teacher_path": repo_relative(teacher_folder), "predictor": cfg.sampling.predictor,
-                  **score_model(teacher, step_cfg, device)}
-        write_result(record, out, sample_row_name(step_cfg))
-    # 2. the student at K, with the teacher's own sampler
-    provenance = student.config.get("provenance", {})
-    record = {"method": cfg.method, "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
-              "predictor": cfg.sampling.predictor, "student_path": repo_relative(student_folder),
-              "teacher_path": repo_relative(teacher_folder),
-              "distill_step": provenance.get("distill_step", provenance.get("train_step")), **fields(provenance),
-              **score_model(student, cfg, device)}
-    path = write_result(record, out, f"{cfg.method}-{sample_row_name(cfg)}")
-    # 3. the entropy-matched teacher at K (its own row, named after the student's). When no temperature in the search
-    #    range reaches the student's entropy there is no such control: said plainly, and the table shows "–".
-    try:
-        match_temperature([str(path), f"sampling.num_samples={cfg.sampling.num_samples}", f"seed={cfg.seed}",
-                           f"sampling.predictor={cfg.sampling.predictor}"]
-                          + ([f"teacher_path={cfg.teacher_path}"] if cfg.teacher_path else [])
-                          + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else [])
-                          + ([f"eval.evaluator={cfg.eval.evaluator}"] if cfg.eval.evaluator != "auto" else [])
-                          + [f"eval.mauve={str(cfg.eval.mauve).lower()}"])
-    except ValueError as error:
-        print(f"no entropy-matched teacher row for {path.name}: {error}")
-    return path

@@ -9,7 +9,7 @@ doubles (SDTT, Duo-DCD): `python -m experiments.run method=sdtt|dcd ... steps=K`
    runs/<method>-<teacher>-<corpus>-<preset>-steps<K>; a finished run is not retrained. The student is the EMA at the
    last step (neither method selects a checkpoint), exported to <run_dir>/student; or `student_path=<folder>` is
    evaluated without training;
-3. the rows of the IDLM recipe (`experiments.idlm.write_student_rows`): the student at K beside the teacher at K,
+3. the rows of every distilled student (`experiments.controls.write_student_rows`): the student at K beside the teacher at K,
    at 1024 steps and entropy-matched.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ def round_settings(cfg, total_steps: int) -> TrainSettings:
 def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
     """make_recipe(cfg, init, init_folder, provenance, export_dir) -> Recipe, where `init` is a registry.Teacher whose
     network is the trainable student. Returns the student row's path."""
-    from experiments.idlm import write_student_rows
+    from experiments.controls import write_student_rows
     from experiments.pretrain import train_recipe
     from experiments.run import evaluator_from, load_checked_teacher, repo_relative
     from idlm.method import trainable_copy

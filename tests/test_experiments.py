@@ -129,7 +129,7 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     ar, teacher = trained / "ar" / "pretrained", trained / "mdlm" / "pretrained"
     common = ["method=idlm", "teacher=mdlm", f"teacher_path={teacher}", "steps=4", f"eval.evaluator={ar}",
               "sampling.num_samples=8", "sampling.batch_size=8", f"results_dir={tmp_path}", "threads=1",
-              "idlm.val_samples=4"]
+              "idlm.val_samples=4", "eval.frontier_temperatures=[0.5,1.5]"]
     out = run("experiments.run", *common, f"run_dir={tmp_path / 'run'}", "distill.max_steps=2",
               "distill.eval_every=1", "distill.batch_size=4")
     assert out.returncode == 0, out.stderr[-2000:]
@@ -139,6 +139,14 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     assert student["method"] == "idlm" and student["distill_step"] in (1, 2) and student["loss_time"] == "coupled"
     assert (tmp_path / f"mdlm-shakespeare-small-steps4{suffix}.json").is_file()       # the teacher at K
     assert (tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
+    assert (tmp_path / f"mdlm-shakespeare-small-steps1024-T0.5{suffix}.json").is_file()   # ... and its sweep
+    for sweep in ("teacher_at_K", "teacher_1024"):   # read against each frontier, or the entropy range it missed
+        frontier = student["frontier"][sweep]
+        assert frontier["ratio"] is None or frontier["ratio"] == pytest.approx(
+            student["metrics"]["gen_ppl"] / frontier["genppl_at_entropy"])
+        assert frontier["ratio"] is not None or "sweep_entropy_range" in frontier
+    assert student["training_cost"]["updates"] == student["distill_step"]
+    assert student["training_cost"]["sequence_passes"] == student["distill_step"] * 7 * 4   # core/cost.py
     matched = list(tmp_path.glob(f"{path.stem}-matched-T*.json"))
     if matched:   # a 3-step tiny teacher's entropy may lie outside every temperature's: then it says so
         assert json.loads(matched[0].read_text())["matched_to"] == path.name

@@ -108,19 +108,19 @@ def test_tables_compare_rows_of_the_default_variant_only():
 
 
 def test_an_idlm_run_reuses_the_committed_teacher_row_by_copying_it(tmp_path, monkeypatch):
-    from experiments import idlm
+    from experiments import controls
 
     committed = tmp_path / "results"
     committed.mkdir()
     row = {"teacher_path": "checkpoints/mdlm-shakespeare-small", "float64_sampling": True, "temperature": 1.0,
            "evaluator": "reference-ar", "n_samples": 64}
     (committed / "mdlm-shakespeare-small-steps1024.json").write_text(json.dumps(row))
-    monkeypatch.setattr(idlm, "RESULTS_DIR", committed)
+    monkeypatch.setattr(controls, "RESULTS_DIR", committed)
     scratch = tmp_path / "scratch" / "mdlm-shakespeare-small-steps1024.json"
-    assert idlm.reuse_row(scratch, row) and json.loads(scratch.read_text()) == row
-    assert not idlm.reuse_row(tmp_path / "scratch" / "x.json", row)
+    assert controls.reuse_row(scratch, row) and json.loads(scratch.read_text()) == row
+    assert not controls.reuse_row(tmp_path / "scratch" / "x.json", row)
     more = tmp_path / "more" / "mdlm-shakespeare-small-steps1024.json"
-    assert not idlm.reuse_row(more, {**row, "n_samples": 256}) and not more.exists()   # more samples than it has
+    assert not controls.reuse_row(more, {**row, "n_samples": 256}) and not more.exists()   # more samples than it has
 
 
 def test_an_idlm_row_names_a_student_other_than_the_committed_one(tmp_path):

@@ -1,0 +1,125 @@
+"""A distilled student's row and its controls, for every discrete method (IDLM, SDTT, Duo-DCD).
+
+The controls a distillation claim needs, all from the same teacher, seed, sample count and evaluator:
+1. the teacher's temperature sweeps at the student's K and at 1024 steps (`eval.frontier_temperatures`; T = 1 is the
+   plain control at each): the GenPPL-entropy frontier the student is read against;
+2. the student at K, with "GenPPL ÷ the frontier at the student's entropy" against each sweep (interpolated in log
+   GenPPL between the two temperatures that bracket it; None when no two do, never extrapolated);
+3. the teacher at K at the temperature whose samples have the student's entropy (experiments.match_temperature,
+   matched on the reported samples).
+Teacher rows are reused when a row with the same settings and at least as many samples exists in results_dir, or in
+results/ (whence it is copied).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from core.checkpoint import atomic_write_text
+from core.evaluate.results import write_result
+from core.evaluate.temperature_match import genppl_at_entropy
+from core.paths import RESULTS_DIR
+
+TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a few-step student is held to
+
+
+def reusable_row(path: Path, wanted: dict) -> bool:
+    """An existing teacher row stands in for a new one when it was made from the same teacher weights, sampler
+    settings and evaluator with at least as many samples (so a committed larger row is never replaced by a smaller)."""
+    if not path.is_file():
+        return False
+    row = json.loads(path.read_text())
+    same = all(row.get(k) == wanted[k] for k in ("teacher_path", "float64_sampling", "temperature", "evaluator"))
+    return same and row.get("n_samples", 0) >= wanted["n_samples"]
+
+
+def reuse_row(path: Path, wanted: dict) -> bool:
+    """True when `path` holds a reusable_row, or the committed row of the same name does (then copied to `path`, so
+    a run writing elsewhere than results/ does not sample the teacher again)."""
+    committed = RESULTS_DIR / path.name
+    for source in (path, committed):
+        if reusable_row(source, wanted):
+            if source != path:
+                atomic_write_text(path, source.read_text())
+            print(f"teacher row reused: {source}" + (f" (copied to {path})" if source != path else ""))
+            return True
+    return False
+
+
+def teacher_sweep(cfg, device, teacher, teacher_folder: Path, evaluator, steps: int) -> list[dict]:
+    """The teacher's rows at `steps` for every temperature of `eval.frontier_temperatures` and T = 1, made or
+    reused; rows of method=sample, named without the student."""
+    from experiments.run import repo_relative, results_dir, sample_row_name, score_model
+
+    rows = []
+    for temperature in sorted({1.0, *cfg.eval.frontier_temperatures}):
+        step_cfg = OmegaConf.merge(cfg, {"method": "sample", "steps": steps, "sampling": {"temperature": temperature}})
+        path = results_dir(cfg) / f"{sample_row_name(step_cfg)}.json"
+        like = {"n_samples": cfg.sampling.num_samples, "teacher_path": repo_relative(teacher_folder),
+                "float64_sampling": cfg.sampling.float64, "temperature": temperature,
+                "evaluator": repo_relative(evaluator[2])}
+        if not reuse_row(path, like):
+            record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+                      "teacher_path": repo_relative(teacher_folder), "predictor": cfg.sampling.predictor,
+                      **score_model(teacher, step_cfg, device)}
+            write_result(record, results_dir(cfg), sample_row_name(step_cfg))
+        rows.append(json.loads(path.read_text()))
+    return rows
+
+
+def frontier_ratio(gen_ppl: float, entropy: float, sweep: list[dict]) -> dict:
+    """GenPPL ÷ the sweep's GenPPL at the same entropy, with the bracketing temperatures; the ratio is None (and the
+    sweep's entropy range is given) when no two neighbouring temperatures bracket the entropy."""
+    points = [(r["temperature"], r["metrics"]["entropy"], r["metrics"]["gen_ppl"]) for r in sweep]
+    found = genppl_at_entropy(points, entropy)
+    entropies = [h for _, h, _ in points]
+    if found is None:
+        return {"ratio": None, "genppl_at_entropy": None, "sweep_entropy_range": [min(entropies), max(entropies)]}
+    at, a, b = found
+    return {"ratio": gen_ppl / at, "genppl_at_entropy": at, "bracket_temperatures": [points[a][0], points[b][0]]}
+
+
+def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folder: Path, evaluator, *,
+                       fields=lambda provenance: {}) -> Path:
+    """The rows of a distilled student (any method, `cfg.method`) and its controls (module docstring), written to
+    results_dir; the student's as `<method>-<teacher>-<corpus>-<preset>-steps<K>`. `fields(provenance)` adds
+    method-specific entries from the student's provenance to its row. Returns the student row's path."""
+    from experiments.match_temperature import main as match_temperature
+    from experiments.run import repo_relative, results_dir, sample_row_name, score_model
+    from teachers.registry import load_teacher, process_families
+
+    student = load_teacher(student_folder, device=device)
+    # a Duo-DCD student is saved as family "dcd": the same process and sampler as its Duo teacher
+    families = process_families()
+    same_process = families.get(student.family) is families.get(teacher.family)
+    if not same_process or student.tokenizer_name != teacher.tokenizer_name:
+        raise ValueError(f"{student_folder} holds a {student.family!r} model on {student.tokenizer_name!r}, "
+                         f"not a student of the {teacher.family!r} teacher on {teacher.tokenizer_name!r}")
+    # 1. the teacher's sweeps at K and at 1024 steps
+    sweeps = {"teacher_at_K": teacher_sweep(cfg, device, teacher, teacher_folder, evaluator, cfg.steps),
+              "teacher_1024": teacher_sweep(cfg, device, teacher, teacher_folder, evaluator, TEACHER_REFERENCE_STEPS)}
+    # 2. the student at K, with the teacher's own sampler, read against both frontiers
+    provenance = student.config.get("provenance", {})
+    record = {"method": cfg.method, "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+              "predictor": cfg.sampling.predictor, "student_path": repo_relative(student_folder),
+              "teacher_path": repo_relative(teacher_folder),
+              "distill_step": provenance.get("distill_step", provenance.get("train_step")),
+              "training_cost": provenance.get("cost"), **fields(provenance), **score_model(student, cfg, device)}
+    metrics = record["metrics"]
+    record["frontier"] = {name: frontier_ratio(metrics["gen_ppl"], metrics["entropy"], sweep)
+                          for name, sweep in sweeps.items()}
+    path = write_result(record, results_dir(cfg), f"{cfg.method}-{sample_row_name(cfg)}")
+    # 3. the entropy-matched teacher at K (its own row, named after the student's). When no temperature in the search
+    #    range reaches the student's entropy there is no such control: said plainly, and the table shows "–".
+    try:
+        match_temperature([str(path), f"sampling.num_samples={cfg.sampling.num_samples}", f"seed={cfg.seed}",
+                           f"sampling.predictor={cfg.sampling.predictor}"]
+                          + ([f"teacher_path={cfg.teacher_path}"] if cfg.teacher_path else [])
+                          + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else [])
+                          + ([f"eval.evaluator={cfg.eval.evaluator}"] if cfg.eval.evaluator != "auto" else [])
+                          + [f"eval.mauve={str(cfg.eval.mauve).lower()}"])
+    except ValueError as error:
+        print(f"no entropy-matched teacher row for {path.name}: {error}")
+    return path
