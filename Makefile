@@ -65,8 +65,9 @@ results-diffuseq: $(STAMP)
 # reproduce-idlm-<teacher>: the exact distillation that made checkpoints/idlm-<teacher>-shakespeare-small (a fresh
 # run folder; rerunning the same command resumes it), then the export is copied into checkpoints/.
 IDLM_STEPS ?= 4 8 16 32
-# the common budget of every distillation method: generator updates at batch 32
-DISTILL_UPDATES ?= 3000
+# the common budget of every distillation method, in sequence passes (core/cost.py): 3000 IDLM-MDLM updates at
+# batch 32 (224 passes per sequence each); a method whose update costs less gets more updates
+DISTILL_BUDGET ?= 672000
 
 # reproduce-<folder>: the committed teacher or evaluator checkpoints/<folder>, from scratch (scripts/reproduce/)
 reproduce-%-small: $(STAMP)
@@ -75,7 +76,7 @@ reproduce-%-small: $(STAMP)
 .PHONY: results-idlm
 
 reproduce-idlm-%: $(STAMP)
-	$(PY) -m experiments.run method=idlm teacher=$* steps=8 distill.max_steps=$(DISTILL_UPDATES) distill.max_minutes=0
+	$(PY) -m experiments.run method=idlm teacher=$* steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0
 	rm -rf checkpoints/idlm-$*-shakespeare-small
 	cp -r runs/idlm-$*-shakespeare-small/student checkpoints/idlm-$*-shakespeare-small
 
