@@ -18,6 +18,8 @@ from omegaconf.errors import OmegaConfBaseException
 from core.errors import ConfigError
 from experiments.checks import check_applicable, check_models, check_values
 
+OVERLAY_FREE_CORPORA = ("shakespeare", "english")   # the embedded corpora: the defaults are theirs
+
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 CHOICES = {
@@ -134,11 +136,17 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
     if given.get("method") in ROUND_METHODS and "steps" not in given:
         cli = OmegaConf.merge(cli, {"steps": ROUND_METHOD_STEPS})
     layers = [base]
-    # per-teacher, then per-corpus defaults (the real corpora's block length), then the command line
-    for overlay in (CONFIG_DIR / "teachers" / f"{given.get('teacher', base.teacher)}.yaml",
-                    CONFIG_DIR / "corpora" / f"{given.get('corpus', base.corpus)}.yaml"):
-        if overlay.is_file():
-            layers.append(OmegaConf.load(overlay))
+    # per-teacher, then per-corpus defaults (the real corpora's block length), then the command line. Every teacher
+    # has an overlay and so does every corpus but the embedded ones: a missing one is a broken install, never skipped
+    teacher, corpus = given.get("teacher", base.teacher), given.get("corpus", base.corpus)
+    for overlay in (CONFIG_DIR / "teachers" / f"{teacher}.yaml",
+                    *([CONFIG_DIR / "corpora" / f"{corpus}.yaml"] if corpus not in OVERLAY_FREE_CORPORA else [])):
+        if not overlay.is_file():
+            if teacher not in CHOICES["teacher"] or corpus not in CHOICES["corpus"]:
+                continue   # a value outside the choices: refused below, with the list
+            raise ConfigError(f"{overlay} is missing: the package was installed without its configs (setup.cfg "
+                              f"package_data ships configs/*/*.yaml); reinstall it")
+        layers.append(OmegaConf.load(overlay))
     layers.append(cli)
     OmegaConf.set_struct(base, True)
     try:

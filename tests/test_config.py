@@ -165,3 +165,21 @@ def test_round_methods_take_their_teacher_and_halvable_step_counts_only():
         load_config(["method=sdtt", "distill.fake_lr=1e-3"])
     with pytest.raises(ConfigError, match="'sdtt.loss' = 'l1' is not one of"):
         load_config(["method=sdtt", "sdtt.loss=l1"])
+
+
+def test_a_missing_overlay_is_an_error_not_a_silent_default(tmp_path, monkeypatch):
+    """An install without configs/teachers/ must not train Duo at the learning rate its overlay says diverges."""
+    import shutil
+
+    import experiments.config as config
+    from core.errors import ConfigError
+
+    shutil.copytree(config.CONFIG_DIR, tmp_path / "configs")
+    (tmp_path / "configs" / "teachers" / "duo.yaml").unlink()
+    (tmp_path / "configs" / "corpora" / "lm1b.yaml").unlink()
+    monkeypatch.setattr(config, "CONFIG_DIR", tmp_path / "configs")
+    with pytest.raises(ConfigError, match=r"teachers/duo\.yaml is missing: the package was installed without"):
+        config.load_config(["method=idlm", "teacher=duo"])
+    with pytest.raises(ConfigError, match=r"corpora/lm1b\.yaml is missing"):
+        config.load_config(["corpus=lm1b"])
+    assert config.load_config(["teacher=mdlm"]).teacher == "mdlm"   # embedded corpora need no overlay

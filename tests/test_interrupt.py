@@ -28,7 +28,7 @@ def trainer_step(run_dir):
 
 
 def test_sigint_in_the_pretraining_loop_checkpoints_the_step_and_resumes(tmp_path):
-    calls = []
+    calls, before = [], signal.getsignal(signal.SIGINT)   # the default, or SIG_IGN under nohup
 
     def interrupt_at_third_step():
         calls.append(1)
@@ -37,20 +37,22 @@ def test_sigint_in_the_pretraining_loop_checkpoints_the_step_and_resumes(tmp_pat
     with pytest.raises(Interrupted, match="stopped by SIGINT at step 3") as stop:
         train_toy(tmp_path, 10, loss_hook=interrupt_at_third_step)
     assert stop.value.exit_code == 130 and trainer_step(tmp_path) == 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler     # the handlers are put back
+    assert signal.getsignal(signal.SIGINT) is before                           # the handlers are put back
     _, summary = train_toy(tmp_path, 5)
     assert summary == {"step": 5, "finished": True, "last_eval": {}}
     assert logged_steps(tmp_path) == [1, 2, 3, 4, 5]                          # no step logged twice
 
 
 def test_sigterm_in_the_distillation_loop_checkpoints_the_step_and_resumes(tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+
     def validate(network):          # eval_every=2: called at step 2, where the signal arrives mid-step
         os.kill(os.getpid(), signal.SIGTERM)
         return {"score": 1.0}
     with pytest.raises(Interrupted, match="stopped by SIGTERM at step 2") as stop:
         idlm_toy(tmp_path, 7, validate)
     assert stop.value.exit_code == 143 and trainer_step(tmp_path) == 2
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is before
     _, _, summary, _ = idlm_toy(tmp_path, 4)
     assert summary["step"] == 4 and logged_steps(tmp_path) == [1, 2, 3, 4]
 
