@@ -116,7 +116,9 @@ def synthetic_rows():
         _row("mdlm8-T1.1.json", temperature=1.1, metrics={"entropy": 3.3, "gen_ppl": 60.0}),
         _row("mdlm1024.json", steps=1024, nfe=1024, seconds_per_sample=20.0, n_samples=256,
              metrics={"entropy": 3.05, "gen_ppl": 12.0}),
-        _row("idlm8.json", method="idlm", student_path="checkpoints/idlm-mdlm-toy", metrics={"entropy": 2.9}),
+        _row("idlm8.json", method="idlm", student_path="checkpoints/idlm-mdlm-toy", metrics={"entropy": 2.9},
+             frontier={"teacher_1024": {"ratio": 0.95}, "teacher_at_K": {"ratio": None}},
+             training_cost={"updates": 3000, "sequence_passes": 672000, "cpu_minutes": 250.4, "hardware": "cpu"}),
         _row("idlm8-matched.json", method="teacher (entropy-matched)", temperature=0.85,
              metrics={"entropy": 2.9, "gen_ppl": 9.0}),
         _row("sdtt8.json", method="sdtt", student_path="checkpoints/sdtt-mdlm-toy", evaluator="gpt2-large"),
@@ -164,7 +166,9 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
         assert reader.fieldnames == [
             "corpus", "group", "method", "model", "sampler", "student", "steps", "nfe", "temperature", "gen_ppl",
             "gen_ppl_ci95_low", "gen_ppl_ci95_high", "entropy", "mauve", "seconds_per_sample", "matched_entropy",
-            "gen_ppl_at_matched_entropy", "sweep_temperatures", "n_samples", "seed", "evaluator", "device",
+            "gen_ppl_at_matched_entropy", "sweep_temperatures", "ratio_to_frontier_1024", "ratio_to_frontier_at_steps",
+            "training_updates", "training_sequence_passes", "training_cpu_minutes", "training_hardware",
+            "n_samples", "seed", "evaluator", "device",
             "mismatch", "status", "method_last_change", "commit", "command", "file"]
         rows = list(reader)
     # held-out text first, then the groups in the paper's order; the T != 1 rows and the control are sweep points only
@@ -182,10 +186,11 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
 
     table = (out / "idlm_table1_toy.md").read_text()
     assert "| group | model | sampler | steps | T | GenPPL ↓ [95% CI] | entropy | MAUVE ↑ | s / sample | " \
-           "GenPPL at H* = 3.1 ↓ | sweep T | status | commit | row |" in table
-    assert "| teacher | mdlm | default | 8 | 1 | 40 [36, 44] | 3.2 | – | 0.5 | 20 | 0.85 0.9 1 1.1 | " \
+           "GenPPL at H* = 3.1 ↓ | sweep T | ÷ frontier 1024 ↓ | ÷ frontier K ↓ | budget (M passes / CPU-min) | status | commit | row |" in table
+    assert "| teacher | mdlm | default | 8 | 1 | 40 [36, 44] | 3.2 | – | 0.5 | 20 | 0.85 0.9 1 1.1 | – | – | – | " \
            "**unknown commit** | `unknown` | [mdlm8.json](../mdlm8.json) |" in table
-    assert "| IDLM | mdlm | default | 8 | 1 | 20 [18, 22] | 2.9 | – | 0.5 | – | 1 | **unknown commit** |" in table
+    assert "| IDLM | mdlm | default | 8 | 1 | 20 [18, 22] | 2.9 | – | 0.5 | – | 1 | 0.95 | – | 0.672 / 250 | " \
+           "**unknown commit** |" in table
     assert "| SDTT² | mdlm |" in table and "| teacher¹ | mdlm | default | 1024 |" in table
     assert "* ² evaluator = gpt2-large" in table
 

@@ -19,7 +19,9 @@ PROVENANCE_COLUMNS = ["n_samples", "seed", "evaluator", "device", "mismatch", "s
 UNCONDITIONAL_COLUMNS = ["corpus", "group", "method", "model", "sampler", "student", "steps", "nfe", "temperature",
                          "gen_ppl", "gen_ppl_ci95_low", "gen_ppl_ci95_high", "entropy", "mauve",
                          "seconds_per_sample", "matched_entropy", "gen_ppl_at_matched_entropy",
-                         "sweep_temperatures", *PROVENANCE_COLUMNS]
+                         "sweep_temperatures", "ratio_to_frontier_1024", "ratio_to_frontier_at_steps",
+                         "training_updates", "training_sequence_passes", "training_cpu_minutes", "training_hardware",
+                         *PROVENANCE_COLUMNS]
 SEQ2SEQ_COLUMNS = ["task", "row", "method", "stage", "steps", "candidates", "bleu", "bleu_ci95_low",
                    "bleu_ci95_high", *seq2seq.SCORES, "nfe",
                    "seconds_per_sample", "speedup_vs_diffuseq_2000", *PROVENANCE_COLUMNS]
@@ -80,9 +82,14 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
                f"seconds per sample. *GenPPL at H\\**: the row's temperature sweep (*sweep T*) read off at H* = "
                f"{cell(target)}, {source}, by linear interpolation of log GenPPL in entropy between the two "
                f"neighbouring temperatures whose entropies bracket H*; \"–\" where the sweep does not bracket it. "
-               f"Rows at T = 1; other temperatures enter through their sweep. {STATUS_NOTE}"],
+               f"Rows at T = 1; other temperatures enter through their sweep. *÷ frontier*: a distilled student's "
+               f"GenPPL ÷ its teacher's temperature sweep at 1024 steps (and at the student's K) read off at the "
+               f"student's own entropy (experiments/controls.py; below 1 is better than the teacher at any "
+               f"temperature); \"–\" where the sweep does not bracket it. *budget*: the student's training cost in "
+               f"millions of sequence passes (core/cost.py) and CPU-minutes. {STATUS_NOTE}"],
         headers=["group", "model", "sampler", "steps", "T", "GenPPL ↓ [95% CI]", "entropy", "MAUVE ↑", "s / sample",
-                 at_h, "sweep T", "status", "commit", "row"],
+                 at_h, "sweep T", "÷ frontier 1024 ↓", "÷ frontier K ↓", "budget (M passes / CPU-min)", "status",
+                 "commit", "row"],
         csv_columns=UNCONDITIONAL_COLUMNS)
     for e in entries:
         r, m = e["record"], e["record"]["metrics"]
@@ -96,7 +103,7 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
                   "gen_ppl_ci95_high": ci[1], "entropy": m.get("entropy"), "mauve": m.get("mauve"),
                   "seconds_per_sample": r["seconds_per_sample"], "matched_entropy": target,
                   "gen_ppl_at_matched_entropy": at_target, "sweep_temperatures": " ".join(f"{t:g}" for t in temps),
-                  **_provenance(r, mismatches, history, *peers)}
+                  **_frontier_and_cost(r), **_provenance(r, mismatches, history, *peers)}
         table.csv_rows.append(values)
         model = str(values["model"])
         if len(students[(e["group"], r.get("teacher"))]) > 1 and values["student"]:
@@ -106,9 +113,25 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
             e["group"] + mismatches.marker(r), model, values["sampler"], cell(r["steps"]), cell(r.get("temperature")),
             cell(m.get("gen_ppl")) + interval, cell(m.get("entropy")), cell(m.get("mauve")), cell(r["seconds_per_sample"]),
             cell(at_target) + (mismatches.marker(*peers) if peers else ""), values["sweep_temperatures"],
+            cell(values["ratio_to_frontier_1024"]), cell(values["ratio_to_frontier_at_steps"]), _budget_cell(values),
             *_provenance_cells(values, link_prefix)])
     table.notes = mismatches.notes()
     return table
+
+
+def _frontier_and_cost(record: dict) -> dict:
+    """The distilled-student columns: ratios to the teacher's frontiers and the training cost (None elsewhere)."""
+    frontier, cost = record.get("frontier") or {}, record.get("training_cost") or {}
+    return {"ratio_to_frontier_1024": (frontier.get("teacher_1024") or {}).get("ratio"),
+            "ratio_to_frontier_at_steps": (frontier.get("teacher_at_K") or {}).get("ratio"),
+            "training_updates": cost.get("updates"), "training_sequence_passes": cost.get("sequence_passes"),
+            "training_cpu_minutes": cost.get("cpu_minutes"), "training_hardware": cost.get("hardware")}
+
+
+def _budget_cell(values: dict) -> str:
+    if values["training_sequence_passes"] is None:
+        return "–"
+    return f"{values['training_sequence_passes'] / 1e6:.3g} / {values['training_cpu_minutes']:.0f}"
 
 
 def seq2seq_table(task: str, rows: list[dict], history: GitHistory, link_prefix: str) -> Table:
