@@ -22,7 +22,7 @@ from core.data import load_seq2seq
 from core.errors import DataError
 from core.evaluate.results import current_command, git_commit, load_result, utc_timestamp, write_result
 from core.tokenizers import load_tokenizer
-from experiments.seq2seq import evaluate_candidates, task_source, viewed_references
+from experiments.seq2seq import evaluate_candidates, task_source, viewed_references, viewed_sources
 
 BLEU_TOLERANCE = 1e-9
 
@@ -42,8 +42,9 @@ def rescore_row(path: Path, *, bertscore: bool = True, device: str = "cpu") -> P
     examples = load_seq2seq(row_source(path, record), "test")[: len(outputs)]
     if len(examples) != len(outputs):
         raise DataError(f"{path}: {len(outputs)} stored outputs but the test split has {len(examples)} sources")
-    refs = viewed_references(examples, load_tokenizer("bert"))
-    metrics = evaluate_candidates(outputs, refs, bertscore=bertscore, device=device)
+    tokenizer = load_tokenizer("bert")
+    metrics = evaluate_candidates(outputs, viewed_references(examples, tokenizer), viewed_sources(examples, tokenizer),
+                                  bertscore=bertscore, device=device)
     for selection, values in metrics.items():
         stored = record["metrics"].get(selection, {}).get("bleu")
         if stored is not None and not math.isclose(stored, values["bleu"], abs_tol=BLEU_TOLERANCE):

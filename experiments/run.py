@@ -212,10 +212,11 @@ def seq2seq_test_examples(cfg):
 
 def seq2seq_evaluation(candidates: list[list[str]], examples, tokenizer, cfg, device) -> dict:
     """The metric part of a seq2seq result row; every candidate text is kept so the row can be re-scored."""
-    from experiments.seq2seq import evaluate_candidates, viewed_references
+    from experiments.seq2seq import evaluate_candidates, viewed_references, viewed_sources
 
     refs = viewed_references(examples, tokenizer)
-    metrics = evaluate_candidates(candidates, refs, bertscore=cfg.diffuseq.bertscore, device=device)
+    metrics = evaluate_candidates(candidates, refs, viewed_sources(examples, tokenizer),
+                                  bertscore=cfg.diffuseq.bertscore, device=device)
     bert_model = metrics["single"].get("bertscore_model", "none")
     return {"metrics": metrics, "n_samples": len(examples), "seed": cfg.seed, **identity_fields(cfg),
             "evaluator": f"DiffuSeq BLEU (nltk sentence, smoothing 4) + sacrebleu + rouge-score + BERTScore({bert_model});"

@@ -91,15 +91,30 @@ def viewed_references(examples, tokenizer) -> list[list[str]]:
     return [[tokenizer_view(r, tokenizer) for r in e.refs] for e in examples]
 
 
-def evaluate_candidates(candidates: list[list[str]], refs: list[list[str]], *, bertscore: bool, device) -> dict:
-    """Single-sample metrics on candidate 0, and MBR-k metrics when k > 1 (DiffuSeq's MBR table rows).
-    refs: per source, its references in the tokenizer's view (`viewed_references`)."""
+def viewed_sources(examples, tokenizer) -> list[str]:
+    return [tokenizer_view(e.src, tokenizer) for e in examples]
+
+
+def copy_metrics(outputs: list[str], sources: list[str], refs: list[list[str]]) -> dict:
+    """What copying explains: BLEU of copying the source on these very sources (the yardstick a model must beat:
+    on qqp a paraphrase shares most of its words with its source), and BLEU of the outputs against their sources
+    (how much the model copies)."""
+    return {"copy_source_bleu": diffuseq_sentence_bleu(sources, refs),
+            "output_source_bleu": diffuseq_sentence_bleu(outputs, [[s] for s in sources])}
+
+
+def evaluate_candidates(candidates: list[list[str]], refs: list[list[str]], sources: list[str], *, bertscore: bool,
+                        device) -> dict:
+    """Single-sample metrics on candidate 0, and MBR-k metrics when k > 1 (DiffuSeq's MBR table rows), each with
+    its copy_metrics. refs / sources: per source, in the tokenizer's view (`viewed_references`, `viewed_sources`)."""
     first = [c[0] for c in candidates]
-    metrics = {"single": seq2seq_metrics(first, refs, candidates if len(candidates[0]) > 1 else None,
-                                         with_bertscore=bertscore, device=str(device))}
+    metrics = {"single": {**seq2seq_metrics(first, refs, candidates if len(candidates[0]) > 1 else None,
+                                            with_bertscore=bertscore, device=str(device)),
+                          **copy_metrics(first, sources, refs)}}
     if len(candidates[0]) > 1:
         chosen = [c[mbr_select(c)] for c in candidates]
-        metrics["mbr"] = seq2seq_metrics(chosen, refs, with_bertscore=bertscore, device=str(device))
+        metrics["mbr"] = {**seq2seq_metrics(chosen, refs, with_bertscore=bertscore, device=str(device)),
+                          **copy_metrics(chosen, sources, refs)}
     return metrics
 
 

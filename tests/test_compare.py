@@ -98,7 +98,8 @@ def _row(file, **fields):
 
 def _seq2seq(file, method, steps, seconds, bleu, candidates=1, **fields):
     metrics = {"single": {"bleu": bleu, "bleu_ci95": [bleu - 0.01, bleu + 0.01], "rouge_l": 0.3, "bertscore": 0.5,
-                          "dist1": 0.9, **({"self_bleu": 0.2, "div4": 0.8} if candidates > 1 else {})}}
+                          "dist1": 0.9, "copy_source_bleu": 0.22, "output_source_bleu": 0.4, "avg_len": 9.5,
+                          **({"self_bleu": 0.2, "div4": 0.8} if candidates > 1 else {})}}
     if candidates > 1:
         metrics["mbr"] = {"bleu": bleu + 0.05, "rouge_l": 0.4, "bertscore": 0.6, "dist1": 0.95}
     return file, {"method": method, "teacher": "diffuseq", "task": "qqp", "steps": steps, "nfe": steps,
@@ -197,7 +198,8 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
     with open(out / "dlm_one_table1_qqp.csv") as f:
         seq = list(csv.DictReader(f))
     assert list(seq[0]) == [
-        "task", "row", "method", "stage", "steps", "candidates", "bleu", "bleu_ci95_low", "bleu_ci95_high", "rouge_l",
+        "task", "row", "method", "stage", "steps", "candidates", "bleu", "bleu_ci95_low", "bleu_ci95_high",
+        "copy_source_bleu", "output_source_bleu", "avg_len", "rouge_l",
         "bertscore", "dist1", "self_bleu", "div4", "nfe", "seconds_per_sample", "speedup_vs_diffuseq_2000",
         "n_samples", "seed", "evaluator", "device", "mismatch", "status", "method_last_change", "commit", "command",
         "file"]
@@ -208,7 +210,8 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
     assert seq[-1]["bleu"] == "0.11" and seq[-1]["self_bleu"] == "0.2"     # MBR choice; diversity of the candidates
     assert seq[5]["mismatch"] == "device=cuda"
     seq_md = (out / "dlm_one_table1_qqp.md").read_text()
-    assert "| DLM-One stage 2, 1 step¹ | 0.09 [0.08, 0.1] | 0.3 | 0.5 | 0.9 | – | – | 1 | 0.01 | 1000×¹ |" \
+    assert "| DLM-One stage 2, 1 step¹ | 0.09 [0.08, 0.1] | 0.22 | 0.4 | 9.5 | 0.3 | 0.5 | 0.9 | – | – | 1 | 0.01 | " \
+           "1000×¹ |" \
         in seq_md
 
     readme = (tmp_path / "README.md").read_text()

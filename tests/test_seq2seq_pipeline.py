@@ -1,6 +1,7 @@
 """The seq2seq glue: task-restricted BERT vocabulary, target decoding, and DiffuSeq pretrain → run end to end."""
 import json
 
+import pytest
 import torch
 
 from core.tokenizers import RestrictedTokenizer, load_tokenizer
@@ -52,8 +53,8 @@ def test_diffuseq_pretrain_then_run_writes_seq2seq_row(tmp_path):
 
 
 def test_references_are_scored_in_the_tokenizers_view():
-    from experiments.seq2seq import evaluate_candidates, tokenizer_view, viewed_references
     from core.data import Seq2SeqExample
+    from experiments.seq2seq import evaluate_candidates, tokenizer_view, viewed_references, viewed_sources
 
     bert = load_tokenizer("bert")
     restricted = RestrictedTokenizer.from_corpus(bert, ["why is tokyo so big ?"])
@@ -61,8 +62,30 @@ def test_references_are_scored_in_the_tokenizers_view():
     assert tokenizer_view("Zebras, Tokyo!", restricted) == "zebras, tokyo!"     # the full vocabulary, not [UNK]
     example = Seq2SeqExample(src="Why is Tokyo so big?", refs=["Why is Tokyo so big?"])
     metrics = evaluate_candidates([["why is tokyo so big?"]], viewed_references([example], restricted),
-                                  bertscore=False, device="cpu")
+                                  viewed_sources([example], restricted), bertscore=False, device="cpu")
     assert abs(metrics["single"]["bleu"] - 1.0) < 1e-9                 # case and spacing are not errors
+    # the source equals the reference here: copying it scores 1, and so does the output against its source
+    assert metrics["single"]["copy_source_bleu"] == pytest.approx(1.0)
+    assert metrics["single"]["output_source_bleu"] == pytest.approx(1.0)
+
+
+def test_every_row_scores_what_copying_explains():
+    """Beside BLEU: copying the source on the same sources, and the outputs scored against their sources."""
+    from core.data import Seq2SeqExample
+    from core.evaluate.seq2seq import diffuseq_sentence_bleu
+    from experiments.seq2seq import evaluate_candidates
+
+    examples = [Seq2SeqExample(src="how do i learn python fast", refs=["what is the fastest way to learn python"]),
+                Seq2SeqExample(src="why is the sky blue", refs=["what makes the sky blue"])]
+    refs, sources = [e.refs for e in examples], [e.src for e in examples]
+    outputs = [["how do i learn python fast"], ["what makes the sky blue"]]    # one copy, one perfect paraphrase
+    single = evaluate_candidates(outputs, refs, sources, bertscore=False, device="cpu")["single"]
+    assert single["copy_source_bleu"] == pytest.approx(diffuseq_sentence_bleu(sources, refs))
+    assert single["output_source_bleu"] == pytest.approx(
+        (1.0 + diffuseq_sentence_bleu(["what makes the sky blue"], [["why is the sky blue"]])) / 2)
+    assert single["bleu"] == pytest.approx((single["copy_source_bleu"] * 2 - diffuseq_sentence_bleu(
+        [sources[1]], [refs[1]]) + 1.0) / 2)
+    assert single["avg_len"] == pytest.approx((6 + 5) / 2)
 
 
 def test_copy_source_yardstick(tmp_path):

@@ -23,7 +23,7 @@ UNCONDITIONAL_COLUMNS = ["corpus", "group", "method", "model", "sampler", "stude
                          "training_updates", "training_sequence_passes", "training_cpu_minutes", "training_hardware",
                          *PROVENANCE_COLUMNS]
 SEQ2SEQ_COLUMNS = ["task", "row", "method", "stage", "steps", "candidates", "bleu", "bleu_ci95_low",
-                   "bleu_ci95_high", *seq2seq.SCORES, "nfe",
+                   "bleu_ci95_high", *seq2seq.COPY, *seq2seq.SCORES, "nfe",
                    "seconds_per_sample", "speedup_vs_diffuseq_2000", *PROVENANCE_COLUMNS]
 STATUS_NOTE = ("*status*: `current` when its method's source files (experiments/compare/provenance.py) are the same "
                "at the row's commit as now, `stale` when they have changed since the row was made, `dirty` when it "
@@ -141,10 +141,12 @@ def seq2seq_table(task: str, rows: list[dict], history: GitHistory, link_prefix:
     speed_source = f"({reference['_file']})" if reference else "(no 2000-step DiffuSeq row yet)"
     table = Table(
         name=f"dlm_one_table1_{task}", title=f"Conditional generation, {task} (DLM-One's Table 1 layout)",
-        intro=["BLEU (DiffuSeq's sentence BLEU) with its 95% interval, ROUGE-L, BERTScore, dist-1 of the selected "
+        intro=["BLEU (DiffuSeq's sentence BLEU) with its 95% interval; beside it, *copy BLEU*: copying the source "
+               "on the same sources, *out↔src*: BLEU of the outputs against their sources (how much the row copies), "
+               "*length*: mean output length in words; then ROUGE-L, BERTScore, dist-1 of the selected "
                "output (MBR-k rows: the MBR choice), self-BLEU and div-4 across the candidates. *speed-up*: "
                f"DiffuSeq's seconds per sample at 2000 steps ÷ the row's {speed_source}. {STATUS_NOTE}"],
-        headers=["row", "BLEU ↑ [95% CI]", "ROUGE-L ↑", "BERTScore ↑", "dist-1 ↑", "self-BLEU ↓", "div-4 ↑", "NFE",
+        headers=["row", "BLEU ↑ [95% CI]", "copy BLEU", "out↔src", "length", "ROUGE-L ↑", "BERTScore ↑", "dist-1 ↑", "self-BLEU ↓", "div-4 ↑", "NFE",
                  "s / sample", "speed-up vs DiffuSeq 2000", "status", "commit", "file"],
         csv_columns=SEQ2SEQ_COLUMNS)
     for e in entries:
@@ -154,7 +156,7 @@ def seq2seq_table(task: str, rows: list[dict], history: GitHistory, link_prefix:
         values = {"task": task, "row": seq2seq.row_label(r), "method": r["method"], "stage": r.get("stage"),
                   "steps": r["steps"], "candidates": r.get("candidates", 1), "bleu": m["bleu"],
                   "bleu_ci95_low": ci[0], "bleu_ci95_high": ci[1],
-                  **{k: m[k] for k in seq2seq.SCORES},
+                  **{k: m[k] for k in (*seq2seq.COPY, *seq2seq.SCORES)},
                   "nfe": r["nfe"], "seconds_per_sample": r["seconds_per_sample"],
                   "speedup_vs_diffuseq_2000": e["speedup"], **_provenance(r, mismatches, history, *speed_peers)}
         table.csv_rows.append(values)
@@ -162,7 +164,7 @@ def seq2seq_table(task: str, rows: list[dict], history: GitHistory, link_prefix:
         speedup = "–" if e["speedup"] is None else _times(e["speedup"]) + mismatches.marker(r, *speed_peers)
         table.md_rows.append([
             values["row"] + mismatches.marker(r), cell(m["bleu"]) + interval,
-            *(cell(m[k]) for k in seq2seq.SCORES), cell(r["nfe"]),
+            *(cell(m[k]) for k in (*seq2seq.COPY, *seq2seq.SCORES)), cell(r["nfe"]),
             cell(r["seconds_per_sample"]), speedup, *_provenance_cells(values, link_prefix)])
     table.notes = mismatches.notes()
     return table

@@ -12,17 +12,20 @@ from experiments.compare.unconditional import is_ar
 DIFFUSEQ_STEPS = (2000, 10, 1)
 SPEEDUP_STEPS = 2000
 DLM_ONE_STAGES = (1, 2)
-SCORES = ("rouge_l", "bertscore", "dist1", "self_bleu", "div4")    # the table's metrics after BLEU, in its order
+COPY = ("copy_source_bleu", "output_source_bleu", "avg_len")   # beside BLEU: what copying explains, and length
+SCORES = ("rouge_l", "bertscore", "dist1", "self_bleu", "div4")    # the table's metrics after those, in its order
 
 
 def selection_metrics(record: dict) -> dict:
-    """The metrics a seq2seq row is judged by: quality (BLEU and its interval, ROUGE-L, BERTScore, dist-1) of its
+    """The metrics a seq2seq row is judged by: quality (BLEU and its interval, copy-source BLEU on the same sources,
+    BLEU of the output against its source, mean output length in words, ROUGE-L, BERTScore, dist-1) of its
     selection (MBR-k where the row has it, else its single sample), diversity (self-BLEU, div-4) across the k
     candidates of the single-sample read-out, where they are computed."""
     metrics = record["metrics"]
     single = metrics.get("single", {})
     chosen = metrics.get("mbr", single)
-    return {"bleu": chosen.get("bleu"), "bleu_ci95": chosen.get("bleu_ci95"), "rouge_l": chosen.get("rouge_l"),
+    return {"bleu": chosen.get("bleu"), "bleu_ci95": chosen.get("bleu_ci95"), **{k: chosen.get(k) for k in COPY},
+            "rouge_l": chosen.get("rouge_l"),
             "bertscore": chosen.get("bertscore"), "dist1": chosen.get("dist1"),
             "self_bleu": single.get("self_bleu"), "div4": single.get("div4")}
 
