@@ -16,7 +16,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core.errors import ConfigError
-from experiments.checks import check_applicable, check_models, check_values
+from experiments.checks import check_applicable, check_values
+from experiments.folder_checks import check_models
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
