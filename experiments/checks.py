@@ -10,6 +10,8 @@ from core.errors import ConfigError
 
 # key -> (test, what the key must be)
 POSITIVE = "a positive integer"
+BETAS = "two numbers in [0, 1) (AdamW's beta1, beta2)"
+SPLIT_OVER_PROCESSES = ">= 0 (0 = batch_size x processes)"
 RANGES = {
     "sampling.num_samples": (lambda v: v >= 1, POSITIVE),
     "sampling.batch_size": (lambda v: v >= 1, POSITIVE),
@@ -28,6 +30,7 @@ RANGES = {
     "train.warmup_steps": (lambda v: v >= 0, ">= 0"),
     "train.decay_steps": (lambda v: v >= 0, ">= 0"),
     "train.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "train.global_batch": (lambda v: v >= 0, SPLIT_OVER_PROCESSES),
     "distill.max_steps": (lambda v: v >= 1, POSITIVE),
     "distill.max_minutes": (lambda v: v >= 0, ">= 0 (0 = no limit)"),
     "distill.batch_size": (lambda v: v >= 1, POSITIVE),
@@ -38,15 +41,43 @@ RANGES = {
     "distill.save_every": (lambda v: v >= 1, POSITIVE),
     "distill.log_every": (lambda v: v >= 1, POSITIVE),
     "distill.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "distill.global_batch": (lambda v: v >= 0, SPLIT_OVER_PROCESSES),
+    "distill.betas": (lambda v: all(0 <= b < 1 for b in v), BETAS),
+    "distill.warmup_steps": (lambda v: v >= 0, ">= 0"),
+    "distill.grad_clip": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "distill.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "sdtt.base_steps": (lambda v: v >= 1, POSITIVE),
+    "sdtt.steps_per_round": (lambda v: v >= 1, POSITIVE),
+    "dcd.base_steps": (lambda v: v >= 1, POSITIVE),
+    "dcd.update_teacher_every": (lambda v: v >= 1, POSITIVE),
     "diffuseq.candidates": (lambda v: v >= 1, POSITIVE),
     "diffuseq.val_sources": (lambda v: v >= 1, POSITIVE),
     "diffuseq.val_steps": (lambda v: v >= 1, POSITIVE),
     "idlm.val_samples": (lambda v: v >= 1, POSITIVE),
     "idlm.val_steps": (lambda v: v >= 1, POSITIVE),
+    # a floor on the student's entropy relative to the teacher's: above 1.5x no checkpoint can pass it
+    "idlm.select_min_entropy_ratio": (lambda v: 0 < v <= 1.5, "in (0, 1.5] (x the teacher's validation entropy)"),
     "dlm_one.steps": (lambda v: v >= 1, POSITIVE),
+    "dlm_one.betas": (lambda v: all(0 <= b < 1 for b in v), BETAS),
+    "dlm_one.stage1_steps": (lambda v: v >= 1, POSITIVE),
+    "dlm_one.stage2_steps": (lambda v: v >= 1, POSITIVE),
+    "dlm_one.lr": (lambda v: v >= 0, ">= 0 (0 = Table 5's)"),
+    "dlm_one.fake_lr": (lambda v: v >= 0, ">= 0 (0 = Table 5's)"),
+    "dlm_one.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "dlm_one.val_sources": (lambda v: v >= 1, POSITIVE),
+    "dlm_one.eval_every": (lambda v: v >= 1, POSITIVE),
+    # the upper bounds of these three are the DiffuSeq teacher's T: TEACHER_STEP_BOUNDS
+    "dlm_one.t_init": (lambda v: v >= 0, ">= 0 (a diffusion step of the teacher)"),
+    "dlm_one.t_min": (lambda v: v >= 0, ">= 0 (a diffusion step of the teacher)"),
+    "dlm_one.t_max": (lambda v: v >= 1, ">= 1 (the exclusive upper bound of the loss levels)"),
     "dlm_one.pad_prob": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "eval.num_show": (lambda v: v >= 0, ">= 0"),
 }
+# key -> (the key it must stay below, why)
+BELOW = {"dlm_one.t_min": ("dlm_one.t_max", "the loss levels are t ~ randint(t_min, t_max), t_max exclusive")}
+# keys bounded by the diffusion steps T of the DiffuSeq model that is run (its config.json; experiments.folder_checks):
+# key -> (the method that reads it, how far below T its largest value is)
+TEACHER_STEP_BOUNDS = {"steps": ("sample", 0), "dlm_one.t_init": ("dlm_one", 1), "dlm_one.t_max": ("dlm_one", 0)}
 SEQ2SEQ_METHODS = ("copy_source", "dlm_one")      # methods that read `task` whatever `teacher` says
 TEACHERLESS_METHODS = ("real_text", "copy_source")  # yardsticks: no model is sampled
 FROM_SCRATCH = ("mdlm", "sedd", "duo", "ar", "diffuseq")   # pretraining families that start from no teacher
@@ -59,6 +90,9 @@ def check_values(values: dict) -> None:
     for key, (ok, what) in RANGES.items():
         if key in values and values[key] is not None and not ok(values[key]):
             raise ConfigError(f"{key}={values[key]} is out of range: it must be {what}")
+    for key, (bound, why) in BELOW.items():
+        if key in values and bound in values and values[key] >= values[bound]:
+            raise ConfigError(f"{key}={values[key]} is out of range: it must be < {bound}={values[bound]} ({why})")
 
 
 def is_seq2seq(cfg: DictConfig) -> bool:

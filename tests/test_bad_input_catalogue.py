@@ -60,6 +60,24 @@ RUN_CASES = [
     (["eval.evaluator=no-such-model-xyz"], r"eval.evaluator=no-such-model-xyz is neither a model folder nor a model "
                                            r"in the local Hugging Face cache"),
     (["method=idlm", "run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
+    (["method=idlm", "distill.betas=[2.0,3.0]"], r"^error: distill.betas=\[2.0, 3.0\] is out of range: it must be two "
+                                                 r"numbers in \[0, 1\) \(AdamW's beta1, beta2\)$"),
+    (["method=idlm", "distill.betas=abc"], r"^error: config key 'distill.betas' expects a list of 2 numbers like "
+                                           r"\[0.9, 0.999\], got abc$"),
+    (["method=idlm", "distill.betas=[0.9]"], r"'distill.betas' expects a list of 2 numbers"),
+    (["method=dlm_one", "dlm_one.betas=[0.5,1]"], r"^error: dlm_one.betas=\[0.5, 1\] is out of range: it must be two"),
+    (["method=dlm_one", "dlm_one.t_min=1990", "dlm_one.t_max=10"],
+     r"^error: dlm_one.t_min=1990 is out of range: it must be < dlm_one.t_max=10 \(the loss levels are "
+     r"t ~ randint\(t_min, t_max\), t_max exclusive\)$"),
+    (["method=dlm_one", "dlm_one.t_init=-1"], r"^error: dlm_one.t_init=-1 is out of range: it must be >= 0"),
+    (["method=sdtt", "sdtt.steps_per_round=0"], r"^error: sdtt.steps_per_round=0 is out of range: it must be a "
+                                                r"positive integer$"),
+    (["method=dcd", "teacher=duo", "dcd.update_teacher_every=0"], r"^error: dcd.update_teacher_every=0 is out of "
+                                                                  r"range"),
+    (["method=idlm", "idlm.select_min_entropy_ratio=5"], r"^error: idlm.select_min_entropy_ratio=5 is out of range: "
+                                                         r"it must be in \(0, 1.5\]"),
+    (["method=idlm", "idlm.select_min_entropy_ratio=0"], r"idlm.select_min_entropy_ratio=0 is out of range"),
+    (["method=idlm", "distill.global_batch=-32"], r"^error: distill.global_batch=-32 is out of range: it must be >= 0"),
 ]
 PRETRAIN_CASES = [
     (["train.max_steps=-1"], r"train.max_steps=-1 is out of range: it must be a positive integer"),
