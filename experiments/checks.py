@@ -84,6 +84,7 @@ FROM_SCRATCH = ("mdlm", "sedd", "duo", "ar", "diffuseq")   # pretraining familie
 RUN_ONLY_BLOCKS = ("sampling.", "eval.", "idlm.", "dlm_one.", "sdtt.", "distill.")
 TEACHER_LOADING = ("sample", "idlm", "dlm_one", "sdtt", "dcd")
 STUDENT_METHODS = ("idlm", "sdtt", "dcd")   # methods that sample a distilled discrete student (student_path=)
+DISTILLING = (*STUDENT_METHODS, "dlm_one")   # methods that distil a student (distill.*), or evaluate student_path=
 
 
 def check_values(values: dict) -> None:

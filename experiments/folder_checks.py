@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from core.errors import ConfigError
-from experiments.checks import STUDENT_METHODS, TEACHER_LOADING, is_seq2seq
+from experiments.checks import DISTILLING, STUDENT_METHODS, TEACHER_LOADING, TEACHER_STEP_BOUNDS, is_seq2seq
 
 
 def check_output_folder(key: str, folder) -> None:
@@ -80,7 +80,8 @@ def check_auto_evaluator(cfg: DictConfig) -> None:
 
 def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str = "teacher_path") -> None:
     """The config.json of the teacher (or of a distilled student, key="student_path"), read without the weights, fits
-    the command: family, tokenizer and vocabulary, task or corpus, sampling steps."""
+    the command: family, tokenizer and vocabulary, task or corpus, the method that made a student, and the keys
+    bounded by a DiffuSeq model's diffusion steps."""
     from core.checkpoint import read_json
     from experiments.config import AR_BASELINES
     from experiments.setup import corpus_tokenizer_name
@@ -98,22 +99,47 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     if family not in wanted:
         raise ConfigError(f"{key}={folder} holds a {family or config.get('model_type') or 'non-project'!r} model "
                           f"(its config.json), not a teacher={cfg.teacher} model")
+    provenance = config.get("provenance") if isinstance(config.get("provenance"), dict) else {}
+    if key == "student_path":
+        check_student_provenance(cfg, folder, provenance)
     if family != "diffuseq":
         from teachers.registry import check_dit_teacher_config
         check_dit_teacher_config(config, folder / "config.json")
         check_tokenizer_fits(config, folder / "config.json")
+    elif command == "run":
+        check_teacher_steps(cfg, folder, config.get("process", {}).get("num_steps"))
     if cfg.data.path:
         return   # the teacher was trained on data.path's data: nothing to compare against the embedded task/corpus
     if family == "diffuseq":
         if config.get("task") not in (None, cfg.task):
             raise ConfigError(f"{key}={folder} was trained on task {config['task']}, not task={cfg.task} "
                               f"(pass task={config['task']})")
-        num_steps = config.get("process", {}).get("num_steps")
-        if command == "run" and cfg.method == "sample" and num_steps and cfg.steps > num_steps:
-            raise ConfigError(f"steps={cfg.steps} is more than the {num_steps} diffusion steps of {folder}")
     elif config.get("tokenizer") not in (None, corpus_tokenizer_name(cfg.corpus)):
         raise ConfigError(f"{key}={folder} holds a model on the {config['tokenizer']!r} tokenizer, but "
                           f"corpus={cfg.corpus} uses {corpus_tokenizer_name(cfg.corpus)!r}")
+    elif provenance.get("corpus") not in (None, cfg.corpus):
+        raise ConfigError(f"{key}={folder} was trained on corpus {provenance['corpus']}, not corpus={cfg.corpus} "
+                          f"(pass corpus={provenance['corpus']})")
+
+
+def check_student_provenance(cfg: DictConfig, folder: Path, provenance: dict) -> None:
+    """A distilled student records the method that made it (its config.json's provenance); another method would
+    evaluate it under its own name. A folder without one (a teacher as its own one-step map) is taken as is."""
+    made_by = provenance.get("method")
+    if made_by not in (None, cfg.method):
+        raise ConfigError(f"student_path={folder} holds a student made by method={made_by} (its config.json), not "
+                          f"by method={cfg.method}; evaluate it with method={made_by}")
+
+
+def check_teacher_steps(cfg: DictConfig, folder: Path, num_steps: int | None) -> None:
+    """The keys that index the DiffuSeq model's diffusion steps stay within its T (checks.TEACHER_STEP_BOUNDS)."""
+    from experiments.config import flat_keys
+
+    values = flat_keys(cfg)
+    for key, (method, below) in TEACHER_STEP_BOUNDS.items():
+        if num_steps and cfg.method == method and values[key] > num_steps - below:
+            raise ConfigError(f"{key}={values[key]} is more than the {num_steps} diffusion steps of {folder} allow: "
+                              f"it must be at most {num_steps - below}")
 
 
 def check_models(cfg: DictConfig, given: dict, command: str) -> None:
@@ -137,7 +163,7 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
         folder = Path(cfg.teacher_path).expanduser() if cfg.teacher_path else CHECKPOINTS_DIR / default
         if folder.is_dir():   # a missing one is reported by find_pretrained, still before any model loads
             check_teacher_folder(cfg, folder, command)
-    if command == "run" and cfg.method in STUDENT_METHODS and cfg.student_path and Path(cfg.student_path).is_dir():
+    if command == "run" and cfg.method in DISTILLING and cfg.student_path and Path(cfg.student_path).is_dir():
         check_teacher_folder(cfg, Path(cfg.student_path), command, key="student_path")
     for state_dir in saved_states(cfg, command):
         check_resume(state_dir, cfg)

@@ -8,6 +8,7 @@ import pytest
 
 from core.paths import REPO_ROOT
 
+CHECKPOINTS = REPO_ROOT / "checkpoints"
 QG_TEACHER = REPO_ROOT / "checkpoints" / "diffuseq-qg-small"
 SEDD_TEACHER = REPO_ROOT / "checkpoints" / "sedd-shakespeare-small"
 MDLM_TEACHER = REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small"
@@ -78,6 +79,18 @@ RUN_CASES = [
                                                          r"it must be in \(0, 1.5\]"),
     (["method=idlm", "idlm.select_min_entropy_ratio=0"], r"idlm.select_min_entropy_ratio=0 is out of range"),
     (["method=idlm", "distill.global_batch=-32"], r"^error: distill.global_batch=-32 is out of range: it must be >= 0"),
+    (["method=dlm_one", "dlm_one.t_init=5000"], r"^error: dlm_one.t_init=5000 is more than the 2000 diffusion steps of "
+                                                r"\S*checkpoints/diffuseq-qqp-small allow: it must be at most 1999$"),
+    (["method=dlm_one", "dlm_one.t_max=2001"], r"dlm_one.t_max=2001 is more than the 2000 diffusion steps of .* it must "
+                                               r"be at most 2000$"),
+    (["method=dlm_one", "task=qg", f"student_path={CHECKPOINTS / 'dlm_one-qqp-small-stage2'}"],
+     r"^error: student_path=\S*dlm_one-qqp-small-stage2 was trained on task qqp, not task=qg \(pass task=qqp\)$"),
+    (["method=idlm", f"student_path={CHECKPOINTS / 'sdtt-mdlm-shakespeare-small'}"],
+     r"^error: student_path=\S*sdtt-mdlm-shakespeare-small holds a student made by method=sdtt \(its config.json\), "
+     r"not by method=idlm; evaluate it with method=sdtt$"),
+    (["method=sdtt", f"student_path={CHECKPOINTS / 'idlm-mdlm-shakespeare-small'}"], r"made by method=idlm"),
+    (["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'idlm-dcd-shakespeare-small'}"],
+     r"made by method=idlm \(its config.json\), not by method=dcd"),
 ]
 PRETRAIN_CASES = [
     (["train.max_steps=-1"], r"train.max_steps=-1 is out of range: it must be a positive integer"),
@@ -141,6 +154,19 @@ def test_the_catalogue_covers_at_least_thirty_cases():
     assert len(RUN_CASES) + len(PRETRAIN_CASES) >= 30
 
 
+@pytest.mark.parametrize("args", [
+    ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS / 'dlm_one-qqp-small-stage2'}"],
+    ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS / 'diffuseq-qqp-small'}"],   # the teacher's own map
+    ["method=sdtt", f"student_path={CHECKPOINTS / 'sdtt-mdlm-shakespeare-small'}"],
+    ["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'dcd-duo-shakespeare-small'}"],
+    ["method=idlm", "teacher=dcd", f"student_path={CHECKPOINTS / 'idlm-dcd-shakespeare-small'}"],
+])
+def test_a_student_is_accepted_under_the_method_and_task_that_made_it(args, tmp_path):
+    from experiments.config import load_config
+
+    assert load_config([*args, f"results_dir={tmp_path}"]).student_path == args[-1].split("=", 1)[1]
+
+
 def test_a_fractional_time_limit_is_accepted():
     from experiments.config import load_config
 
@@ -188,6 +214,7 @@ LATIN1_TXT = "café au lait".encode("latin-1")
 LATIN1_JSONL = b'{"text": "ok"}\n' + '{"text": "café"}'.encode("latin-1")
 SNOWMAN_TXT = "To be\nor ☃ not".encode()
 NOT_GZIP = b"plain text, not gzip"
+ENGLISH_STUDENT = mdlm_config(provenance={"method": "idlm", "corpus": "english"})   # the char tokenizer, another corpus
 
 LOADER_CASES = [   # (command, make(tmp) -> args, message)
     ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt', LATIN1_TXT)}"],
@@ -211,6 +238,8 @@ LOADER_CASES = [   # (command, make(tmp) -> args, message)
      r"diffuseq-qqp-small holds a 'diffuseq' model"),
     ("experiments.run", lambda t: ["method=idlm", f"student_path={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"],
      r"student_path=.*ar-shakespeare-small holds a 'gpt2' model"),
+    ("experiments.run", lambda t: ["method=idlm", f"student_path={teacher_copy(t / 'm', config=ENGLISH_STUDENT)}"],
+     r"student_path=.*m was trained on corpus english, not corpus=shakespeare \(pass corpus=english\)"),
     ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config=mdlm_config(tokenizer='bert'))}"],
      r"m/config.json: the tokenizer 'bert' has 30522 tokens, but the model's vocabulary has 66: they do not fit"),
     ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config=mdlm_config(tokenizer='nope'))}"],
