@@ -34,6 +34,12 @@ def check_evaluator(name: str) -> None:
         if not (path / "config.json").is_file():
             raise ConfigError(f"eval.evaluator={name}: the folder has no config.json (expected a reference AR model "
                               f"from `python -m experiments.pretrain teacher=ar` or a Hugging Face causal LM folder)")
+        from core.checkpoint import read_json
+        config = read_json(path / "config.json")
+        if isinstance(config, dict) and config.get("family"):   # the project's own models; transformers has no family
+            raise ConfigError(f"eval.evaluator={name} holds a {config['family']} diffusion model (its config.json), "
+                              f"not an AR evaluator; pass a causal LM folder (e.g. checkpoints/ar-shakespeare-small) "
+                              f"or leave it at auto")
         return
     if path.exists():
         raise ConfigError(f"eval.evaluator={name} is a file, not a model folder")

@@ -58,6 +58,9 @@ RUN_CASES = [
     (["results_dir={tmp}/afile/rows"], r"results_dir=.*afile/rows cannot be created: .*afile is a file"),
     (["eval.evaluator={tmp}/empty"], r"eval.evaluator=.*empty: the folder has no config.json"),
     (["eval.evaluator={tmp}/afile"], r"eval.evaluator=.*afile is a file, not a model folder"),
+    ([f"eval.evaluator={MDLM_TEACHER}"], r"^error: eval.evaluator=\S*mdlm-shakespeare-small holds a mdlm diffusion "
+                                         r"model \(its config.json\), not an AR evaluator; pass a causal LM folder"),
+    ([f"eval.evaluator={QG_TEACHER}"], r"diffuseq-qg-small holds a diffuseq diffusion model"),
     (["eval.evaluator=no-such-model-xyz"], r"eval.evaluator=no-such-model-xyz is neither a model folder nor a model "
                                            r"in the local Hugging Face cache"),
     (["method=idlm", "run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
