@@ -96,6 +96,17 @@ def check_values(values: dict) -> None:
             raise ConfigError(f"{key}={values[key]} is out of range: it must be < {bound}={values[bound]} ({why})")
 
 
+def check_global_batch(values: dict, command: str, processes: int) -> None:
+    """The global batch of the loop the command runs splits into micro-batches of batch_size rows, as many on every
+    process (core.distributed.StepPlan); refused here, before any process group or model, as every rank sees it."""
+    section = "train" if command == "pretrain" else "distill"
+    rows, micro = values[f"{section}.global_batch"], values[f"{section}.batch_size"]
+    if rows and rows % (micro * processes):
+        raise ConfigError(f"{section}.global_batch={rows} does not split over {processes} process(es) of "
+                          f"{section}.batch_size={micro} rows: it must be a multiple of {micro * processes} "
+                          f"({section}.batch_size x processes; the rest is gradient accumulation)")
+
+
 def is_seq2seq(cfg: DictConfig) -> bool:
     from experiments.config import SEQ2SEQ_TEACHERS
     return cfg.teacher in SEQ2SEQ_TEACHERS or cfg.method in SEQ2SEQ_METHODS

@@ -11,13 +11,16 @@ USER_ERRORS = (ConfigError, DataError, FileNotFoundError)
 
 def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
     """Exit codes: 0 done, 2 a user error (one line), 128 + signal number when SIGINT / SIGTERM stopped a training
-    loop after its checkpoint (core/interrupt.py) or interrupted the command before one started."""
+    loop after its checkpoint (core/interrupt.py) or interrupted the command before one started. Under torchrun every
+    rank reads the same arguments and files and exits 2 on a user error; rank 0 alone prints it, once."""
     from core.interrupt import Interrupted
+    from core.launch import launched_rank
 
     try:
         sys.exit(main(sys.argv[1:]))
     except USER_ERRORS + tuple(extra_errors) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if launched_rank() == 0:
+            print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except Interrupted as stop:
         print(stop, file=sys.stderr)

@@ -16,7 +16,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core.errors import ConfigError
-from experiments.checks import check_applicable, check_values
+from core.launch import launched_world_size
+from experiments.checks import check_applicable, check_global_batch, check_values
 from experiments.folder_checks import check_models
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -165,6 +166,7 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
     if isinstance(cfg.steps, (ListConfig,)) or int(cfg.steps) < 1:
         raise ConfigError(f"config key 'steps' must be a positive integer, got {cfg.steps!r}")
     check_values(flat_keys(cfg))
+    check_global_batch(flat_keys(cfg), command, launched_world_size())
     check_applicable(cfg, given, command)
     check_combinations(cfg, valid, command)
     check_models(cfg, given, command)

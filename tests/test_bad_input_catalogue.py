@@ -189,6 +189,41 @@ def test_a_real_process_exits_2_without_a_traceback_and_writes_nothing(module, a
     assert out.stdout == "" and not (tmp_path / "out").exists()
 
 
+TORCHRUN_CASES = [
+    ("experiments.run", ["method=idlm", "distill.global_batch=48"],
+     r"^error: distill.global_batch=48 does not split over 2 process\(es\) of distill.batch_size=32 rows: it must be "
+     r"a multiple of 64 \(distill.batch_size x processes; the rest is gradient accumulation\)$"),
+    ("experiments.pretrain", ["train.global_batch=96"], r"^error: train.global_batch=96 does not split over 2 process"),
+    ("experiments.run", ["method=idlm", "distill.global_bach=64"], r"^error: unknown config key\(s\) "
+                                                                   r"\['distill.global_bach'\]"),
+]
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+@pytest.mark.parametrize("module, args, message", TORCHRUN_CASES)
+def test_under_torchrun_rank_0_alone_says_it_and_every_rank_exits_2(module, args, message, rank, tmp_path,
+                                                                     monkeypatch, capsys):
+    """torchrun starts every rank with the same arguments: each refuses them before the process group exists."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", str(rank))
+    code, out = call_cli(module, [*args, f"run_dir={tmp_path / 'out'}"], monkeypatch, capsys)
+    assert code == 2 and out.out == "" and not (tmp_path / "out").exists()
+    if rank == 0:
+        assert out.err.count("\n") == 1 and __import__("re").search(message, out.err), out.err
+    else:
+        assert out.err == ""
+
+
+def test_a_global_batch_that_splits_over_the_processes_is_accepted(monkeypatch):
+    from experiments.config import load_config
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert load_config(["train.global_batch=128"], command="pretrain").train.global_batch == 128
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    with pytest.raises(ValueError, match=r"train.global_batch=48 does not split over 1 process\(es\)"):
+        load_config(["train.global_batch=48"], command="pretrain")
+
+
 def teacher_copy(folder, *, config=None, weights=None):
     """A copy of the committed MDLM teacher with its config.json or model.safetensors replaced."""
     import shutil
