@@ -114,10 +114,17 @@ def is_seq2seq(cfg: DictConfig) -> bool:
 
 def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     """Refuse a key given on the command line that this command / method / teacher would silently ignore."""
+    from experiments.config import SEQ2SEQ_TEACHERS, flat_keys, shown
+    valid = flat_keys(cfg)
+
     def refuse(key: str, why: str):
-        from experiments.config import shown
-        raise ConfigError(f"{key}={shown(given[key])} has no effect here: {why}")
-    from experiments.config import SEQ2SEQ_TEACHERS
+        # the key of the same name in a block this command reads (distill.batch_size -> sampling.batch_size)
+        leaf = key.split(".", 1)[-1]
+        reads = [f"train.{leaf}"] if command == "pretrain" else \
+            [f"sampling.{leaf}"] + ([leaf] if cfg.method not in TEACHERLESS_METHODS else [])
+        instead = next((k for k in reads if k in valid and k != key), None)
+        raise ConfigError(f"{key}={shown(given[key])} has no effect here: {why}"
+                          + (f"; did you mean {instead}?" if instead else ""))
     seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in SEQ2SEQ_TEACHERS
     if "task" in given and not seq2seq:
         refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for "
@@ -140,10 +147,13 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
                 refuse(key, f"method={cfg.method} scores {'held-out text' if cfg.method == 'real_text' else 'the source'}"
                             f", no model")
     if "student_path" in given and cfg.method == "sample":
-        refuse("student_path", "method=sample samples the teacher; a student is evaluated with "
-                               "method=idlm|sdtt|dcd|dlm_one")
+        refuse("student_path", f"method=sample samples the teacher; a student is evaluated with "
+                               f"method={'|'.join(DISTILLING)}")
     for block in ("idlm", "dlm_one", "sdtt", "dcd"):
         for key in [k for k in given if k.startswith(block + ".")]:
             if cfg.method != block:
                 also = " (and experiments.pretrain teacher=dcd)" if block == "dcd" else ""
                 refuse(key, f"{block}.* keys apply to method={block}{also} only")
+    for key in [k for k in given if k.startswith("distill.")]:
+        if cfg.method not in DISTILLING:
+            refuse(key, f"method={cfg.method} distils nothing; distill.* keys apply to method={'|'.join(DISTILLING)}")

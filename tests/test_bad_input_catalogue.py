@@ -44,6 +44,14 @@ RUN_CASES = [
                                                 r"method=sdtt only"),
     (["dcd.base_steps=64"], r"dcd.base_steps=64 has no effect here: dcd.\* keys apply to method=dcd \(and "
                             r"experiments.pretrain teacher=dcd\) only"),
+    (["method=sample", "distill.max_steps=3"], r"^error: distill.max_steps=3 has no effect here: method=sample distils "
+                                               r"nothing; distill.\* keys apply to method=idlm\|sdtt\|dcd\|dlm_one$"),
+    (["distill.batch_size=8"], r"^error: distill.batch_size=8 has no effect here: method=sample distils nothing; .*; did "
+                               r"you mean sampling.batch_size\?$"),
+    (["method=real_text", "distill.lr=1e-3"], r"distill.lr=0.001 has no effect here: method=real_text distils nothing"),
+    (["method=copy_source", "distill.max_minutes=1"], r"distill.max_minutes=1 has no effect here: method=copy_source"),
+    (["dlm_one.steps=4"], r"dlm_one.steps=4 has no effect here: dlm_one.\* keys apply to method=dlm_one only; did you "
+                          r"mean steps\?$"),
     (["method=sdtt", f"student_path={SEDD_TEACHER}"], r"student_path=.*sedd-shakespeare-small holds a 'sedd' model"),
     (["teacher=sedd", "sampling.cache=false"], r"sampling.cache=false has no effect with teacher=sedd"),
     (["method=dlm_one", "teacher=mdlm"], r"method=dlm_one distils a DiffuSeq teacher; got teacher=mdlm"),
@@ -106,6 +114,8 @@ PRETRAIN_CASES = [
                                                        r"pretrained from scratch"),
     (["sampling.temperature=0.5"], r"sampling.temperature=0.5 has no effect here: pretraining neither samples"),
     (["sdtt.loss=mse"], r"sdtt.loss=mse has no effect here: pretraining neither samples"),
+    (["distill.max_steps=5"], r"^error: distill.max_steps=5 has no effect here: pretraining neither samples nor "
+                              r"evaluates; this key belongs to experiments.run; did you mean train.max_steps\?$"),
     (["results_dir={tmp}/rows"], r"results_dir=.* has no effect here: pretraining"),
     (["teacher=dcd", f"teacher_path={MDLM_TEACHER}"], r"holds a 'mdlm' model .*, not a teacher=dcd model"),
     (["teacher=ar", "preset=base"], r"preset=base has no reference AR model size"),
