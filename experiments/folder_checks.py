@@ -187,6 +187,8 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
 # the teacher it starts from. Anything else (lr, schedule, max_steps, ...) may change between the phases of a run.
 RUN_IDENTITY = ("method", "teacher", "preset", "corpus", "task", "data.path", "data.seq_len", "diffuseq.vocab",
                 "teacher_path")
+# a round method (SDTT, DCD) trains its student for K = steps: resuming it for another K would file it under that K
+ROUND_IDENTITY = ("steps",)
 
 
 def saved_states(cfg: DictConfig, command: str) -> list[Path]:
@@ -226,9 +228,9 @@ def check_resume(state_dir: Path, cfg: DictConfig) -> None:
     if not isinstance(saved, dict):
         return   # states written before the run config was saved with them: nothing to compare
     saved, now = flat_keys(saved), flat_keys(cfg)
-    from experiments.config import SEQ2SEQ_TEACHERS
+    from experiments.config import ROUND_METHODS, SEQ2SEQ_TEACHERS
     seq2seq = now["teacher"] in SEQ2SEQ_TEACHERS
-    for key in RUN_IDENTITY:
+    for key in RUN_IDENTITY + (ROUND_IDENTITY if cfg.method in ROUND_METHODS else ()):
         if key not in saved or (key == "corpus" and seq2seq) or (key == "task" and not seq2seq):
             continue
         if _identity_value(key, saved[key], cfg) != _identity_value(key, now[key], cfg):

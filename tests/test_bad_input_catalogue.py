@@ -360,6 +360,18 @@ def test_a_distillation_run_of_another_teacher_is_refused(tmp_path, monkeypatch,
     assert code == 2 and "holds a run with teacher=mdlm, not teacher=sedd" in out.err
 
 
+@pytest.mark.parametrize("method", [["method=sdtt"], ["method=dcd", "teacher=duo"]])
+def test_a_round_method_run_for_another_step_count_is_refused(method, tmp_path, monkeypatch, capsys):
+    run_dir = saved_run(tmp_path / "run", [*method, "steps=8"], command="run")
+    before = listing(run_dir)
+    code, out = call_cli("experiments.run", [*method, "steps=16", f"run_dir={run_dir}", f"results_dir={tmp_path}"],
+                         monkeypatch, capsys)
+    assert code == 2 and out.err.count("\n") == 1, out.err
+    assert __import__("re").search(r"^error: \S*run holds a run with steps=8, not steps=16: it cannot be resumed as "
+                                   r"this run", out.err), out.err
+    assert listing(run_dir) == before
+
+
 def test_the_default_run_folder_is_named_after_the_data(tmp_path):
     from experiments.config import load_config, path_digest, run_folder_name
 
