@@ -67,7 +67,7 @@ def learning_figure(run_dir: Path, out: Path) -> Path:
     fig, (bleu_ax, logit_ax) = plt.subplots(1, 2, figsize=(10, 4))
     offset = 0
     for stage_dir in sorted(run_dir.glob("stage*")):
-        records = [r for _, r in read_jsonl(stage_dir / "log.jsonl")]
+        records = [r for _, r in read_jsonl(stage_dir / "log.jsonl", torn_tail=True)]
         val = [(offset + r["step"], r["val/bleu"]) for r in records if "val/bleu" in r]
         train = [r for r in records if "fake/real_logit" in r]
         if val:
