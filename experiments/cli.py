@@ -30,6 +30,17 @@ def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
         sys.exit(130)
 
 
+def add_results_dir(parser) -> None:
+    """--results-dir of the commands that read rows and write beside them: the scratch folder unless named, so the
+    committed set results/ changes only when a command names it (as the Makefile's targets do)."""
+    from pathlib import Path
+
+    from core.paths import SCRATCH_RESULTS_DIR
+
+    parser.add_argument("--results-dir", type=Path, default=SCRATCH_RESULTS_DIR,
+                        help="default: runs/results (scratch); the committed set: --results-dir results")
+
+
 def parse_args(argv: list[str], command: str = "run"):
     """--help → print the key list and return None; else the validated config of `command` ("run" or "pretrain",
     see experiments.config.check_combinations) with threads applied."""

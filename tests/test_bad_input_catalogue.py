@@ -213,3 +213,40 @@ def test_a_global_batch_that_splits_over_the_processes_is_accepted(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "1")
     with pytest.raises(ValueError, match=r"train.global_batch=48 does not split over 1 process\(es\)"):
         load_config(["train.global_batch=48"], command="pretrain")
+
+
+REPORT_CASES = [   # the commands that read result rows and write beside them: (module, args, message)
+    ("experiments.tables", ["--results-dir", "{tmp}/missing"], r"^experiments.tables: \S*missing: no such results "
+                                                               r"folder$"),
+    ("experiments.tables", [], r"^experiments.tables: \S*scratch: no such results folder$"),   # not results/
+    ("experiments.compare.write", ["--results-dir", "{tmp}/missing"], r"^experiments.compare: \S*missing: no such "
+                                                                      r"results folder$"),
+    ("experiments.compare.write", [], r"^experiments.compare: \S*scratch: no such results folder$"),
+    ("experiments.plots", ["--results-dir", "{tmp}/missing"], r"^error: \S*missing: no such results folder$"),
+    ("experiments.plots", [], r"^error: \S*scratch: no such results folder$"),
+    ("experiments.dlm_one_report", ["{tmp}/missing"], r"^error: \S*missing: no such results folder$"),
+]
+
+
+@pytest.mark.parametrize("module, args, message", REPORT_CASES)
+def test_a_report_of_a_missing_results_folder_is_one_line_and_writes_nothing(module, args, message, tmp_path,
+                                                                            monkeypatch, capsys):
+    monkeypatch.setattr("core.paths.SCRATCH_RESULTS_DIR", tmp_path / "scratch")   # the default folder
+    committed = listing(REPO_ROOT / "results")
+    code, out = call_cli(module, [a.format(tmp=tmp_path) for a in args], monkeypatch, capsys)
+    assert code == 2 and out.err.count("\n") == 1 and re.search(message, out.err), out.err
+    assert listing(tmp_path) == [] and listing(REPO_ROOT / "results") == committed
+
+
+def test_tables_and_compare_write_to_the_scratch_folder_unless_results_is_named(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    shutil.copy(REPO_ROOT / "results" / "real-text-shakespeare-test.json", scratch)
+    monkeypatch.setattr("core.paths.SCRATCH_RESULTS_DIR", scratch)
+    committed = listing(REPO_ROOT / "results")
+    assert call_cli("experiments.tables", [], monkeypatch, capsys)[0] == 0
+    assert call_cli("experiments.compare.write", [], monkeypatch, capsys)[0] == 0
+    assert (scratch / "README.md").is_file() and (scratch / "compare" / "README.md").is_file()
+    assert listing(REPO_ROOT / "results") == committed
