@@ -180,6 +180,25 @@ def test_a_real_process_exits_2_without_a_traceback_and_writes_nothing(module, a
     assert out.stdout == "" and not (tmp_path / "out").exists()
 
 
+REFUSED_BEFORE_TORCH = """import sys
+from experiments.cli import run_cli
+from experiments.run import main
+sys.argv = ["experiments.run", *sys.argv[1:]]
+try:
+    run_cli(main)
+except SystemExit as stop:
+    print(stop.code, "torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("args", [["some.typo=1"], ["sampling.top_p=2"], ["distill.max_steps=3"]])
+def test_a_config_error_is_refused_before_torch_is_imported(args):
+    """torch and transformers take seconds to import: the arguments are read first."""
+    out = subprocess.run([sys.executable, "-c", REFUSED_BEFORE_TORCH, *args], cwd=REPO_ROOT, capture_output=True,
+                         text=True, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+    assert out.stdout.split() == ["2", "False"] and out.stderr.startswith("error: "), out.stderr
+
+
 TORCHRUN_CASES = [
     ("experiments.run", ["method=idlm", "distill.global_batch=48"],
      r"^error: distill.global_batch=48 does not split over 2 process\(es\) of distill.batch_size=32 rows: it must be "
