@@ -1,7 +1,7 @@
 """Speed of the distilled students against the KV-cached AR baselines of equal size, and each sampler's overhead.
 
-    python -m experiments.benchmark_speed                          # writes runs/results/benchmarks/speed.json + README.md
-    python -m experiments.benchmark_speed --results-dir results    # the committed results/benchmarks/
+    python -m experiments.benchmark_speed                         # runs/results/benchmarks/speed.json + README.md
+    python -m experiments.benchmark_speed --results-dir results   # the committed results/benchmarks/
 
 A measurement, not a test: run it on an idle machine (the row records os.getloadavg() before and after) and compare
 rows from the same machine only. Each configuration is timed with core.evaluate.speed.benchmark (warm-up, then the

@@ -43,8 +43,8 @@ RUN_CASES = [
                             r"experiments.pretrain teacher=dcd\) only"),
     (["method=sample", "distill.max_steps=3"], r"^error: distill.max_steps=3 has no effect here: method=sample distils "
                                                r"nothing; distill.\* keys apply to method=idlm\|sdtt\|dcd\|dlm_one$"),
-    (["distill.batch_size=8"], r"^error: distill.batch_size=8 has no effect here: method=sample distils nothing; .*; did "
-                               r"you mean sampling.batch_size\?$"),
+    (["distill.batch_size=8"], r"^error: distill.batch_size=8 has no effect here: method=sample distils nothing; "
+                               r".*; did you mean sampling.batch_size\?$"),
     (["method=real_text", "distill.lr=1e-3"], r"distill.lr=0.001 has no effect here: method=real_text distils nothing"),
     (["method=copy_source", "distill.max_minutes=1"], r"distill.max_minutes=1 has no effect here: method=copy_source"),
     (["dlm_one.steps=4"], r"dlm_one.steps=4 has no effect here: dlm_one.\* keys apply to method=dlm_one only; did you "
@@ -89,8 +89,8 @@ RUN_CASES = [
     (["method=idlm", "distill.global_batch=-32"], r"^error: distill.global_batch=-32 is out of range: it must be >= 0"),
     (["method=dlm_one", "dlm_one.t_init=5000"], r"^error: dlm_one.t_init=5000 is more than the 2000 diffusion steps of "
                                                 r"\S*checkpoints/diffuseq-qqp-small allow: it must be at most 1999$"),
-    (["method=dlm_one", "dlm_one.t_max=2001"], r"dlm_one.t_max=2001 is more than the 2000 diffusion steps of .* it must "
-                                               r"be at most 2000$"),
+    (["method=dlm_one", "dlm_one.t_max=2001"], r"dlm_one.t_max=2001 is more than the 2000 diffusion steps of .* it "
+                                               r"must be at most 2000$"),
     (["method=dlm_one", "task=qg", f"student_path={CHECKPOINTS / 'dlm_one-qqp-small-stage2'}"],
      r"^error: student_path=\S*dlm_one-qqp-small-stage2 was trained on task qqp, not task=qg \(pass task=qqp\)$"),
     (["method=idlm", f"student_path={CHECKPOINTS / 'sdtt-mdlm-shakespeare-small'}"],
