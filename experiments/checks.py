@@ -66,7 +66,7 @@ RANGES = {
     "dlm_one.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "dlm_one.val_sources": (lambda v: v >= 1, POSITIVE),
     "dlm_one.eval_every": (lambda v: v >= 1, POSITIVE),
-    # the upper bounds of these three are the DiffuSeq teacher's T: TEACHER_STEP_BOUNDS
+    # upper bounds: t_init and t_max the DiffuSeq teacher's T (TEACHER_STEP_BOUNDS), t_min t_max (BELOW)
     "dlm_one.t_init": (lambda v: v >= 0, ">= 0 (a diffusion step of the teacher)"),
     "dlm_one.t_min": (lambda v: v >= 0, ">= 0 (a diffusion step of the teacher)"),
     "dlm_one.t_max": (lambda v: v >= 1, ">= 1 (the exclusive upper bound of the loss levels)"),
