@@ -48,8 +48,8 @@ results-teachers: $(STAMP)
 	for t in mdlm sedd duo; do for k in $(TEACHER_STEPS); do n=64; [ $$k$$t = 1024mdlm ] && n=256; \
 		$(PY) -m experiments.run results_dir=results teacher=$$t steps=$$k sampling.num_samples=$$n || exit 1; done; done
 	for k in $(DCD_STEPS); do $(PY) -m experiments.run results_dir=results teacher=dcd steps=$$k || exit 1; done
-	$(PY) -m experiments.plots
-	$(PY) -m experiments.compare
+	$(PY) -m experiments.plots --results-dir results
+	$(PY) -m experiments.compare --results-dir results
 
 TASK ?= qqp
 N ?= 64
@@ -58,8 +58,8 @@ results-diffuseq: $(STAMP)
 	$(PY) -m experiments.run results_dir=results method=copy_source task=$(TASK)
 	for k in $(SEQ2SEQ_STEPS); do $(PY) -m experiments.run results_dir=results teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) || exit 1; done
 	for k in 1 10; do $(PY) -m experiments.run results_dir=results teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) diffuseq.candidates=10 || exit 1; done
-	$(PY) -m experiments.plots
-	$(PY) -m experiments.compare
+	$(PY) -m experiments.plots --results-dir results
+	$(PY) -m experiments.compare --results-dir results
 
 # --- IDLM: distil each committed teacher, then evaluate the committed student beside its controls -----------------
 # reproduce-idlm-<teacher>: the exact distillation that made checkpoints/idlm-<teacher>-shakespeare-small (a fresh
@@ -87,5 +87,5 @@ results-idlm: $(STAMP)
 	for k in $(IDLM_STEPS); do \
 		$(PY) -m experiments.run results_dir=results method=idlm teacher=duo steps=$$k sampling.predictor=greedy_tail student_path=checkpoints/idlm-duo-shakespeare-small || exit 1; \
 	done
-	$(PY) -m experiments.plots
-	$(PY) -m experiments.compare
+	$(PY) -m experiments.plots --results-dir results
+	$(PY) -m experiments.compare --results-dir results

@@ -85,9 +85,11 @@ def _find_split_file(folder: Path, split: str, suffixes: Sequence[str]) -> Path:
 # Language-modelling text
 # ----------------------------------------------------------------------------------------------------------------
 
-def read_jsonl(path: str | Path):
+def read_jsonl(path: str | Path, *, torn_tail: bool = False):
     """(line number, record) for every JSON object of a `.jsonl` or `.jsonl.gz` file, blank lines skipped.
-    DataError "<path>:<line>: ..." for a line that is not a JSON object; "<path>: file not found" when missing."""
+    DataError "<path>:<line>: ..." for a line that is not a JSON object; "<path>: file not found" when missing.
+    torn_tail: the file is a log that a killed process may have left in the middle of a write (a run's log.jsonl),
+    so a last line that is not JSON is skipped."""
     path = Path(path)
     with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
@@ -96,6 +98,8 @@ def read_jsonl(path: str | Path):
             try:
                 record = json.loads(line.rstrip())   # a trailing newline would move the error column to line 2
             except json.JSONDecodeError as e:
+                if torn_tail and not f.read().strip():
+                    return
                 raise DataError(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
             if not isinstance(record, dict):
                 raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")

@@ -20,6 +20,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from core.errors import ConfigError
+from core.launch import launched_world_size
 from core.seeding import derived_seed
 
 
@@ -42,7 +43,7 @@ def is_main() -> bool:
 
 def init_from_env(device: torch.device) -> torch.device:
     """Join the process group torchrun describes (once); returns the device this rank trains on (cuda:LOCAL_RANK)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    if launched_world_size() <= 1:
         return device
     if not is_distributed():
         # NCCL carries the CUDA gradients; the small control values (stop flags, metrics) are CPU tensors, which

@@ -2,7 +2,7 @@
 event, the input of `experiments.training_summary` and the plots) and TensorBoard scalars (`<run_dir>/tensorboard`).
 
 A resumed run continues the log from its checkpoint's step: records written after that checkpoint (by the run that
-was interrupted) are dropped, so no step appears twice.
+was interrupted) are dropped, so no step appears twice, and so is a last line torn by a kill in the middle of a write.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from core.checkpoint import atomic_write_text
+from core.data import read_jsonl
 
 LOG_FILE = "log.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -26,9 +27,9 @@ class RunLog:
         self.path = Path(run_dir) / LOG_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_file():
-            kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
-            atomic_write_text(self.path, "".join(line + "\n" for line in kept))
+            kept = [record for _, record in read_jsonl(self.path, torn_tail=True)
+                    if record.get("step", 0) <= resume_step]
+            atomic_write_text(self.path, "".join(json.dumps(record) + "\n" for record in kept))
         self.writer = None
         if tensorboard:
             try:

@@ -1,6 +1,7 @@
 """Speed of the distilled students against the KV-cached AR baselines of equal size, and each sampler's overhead.
 
-    python -m experiments.benchmark_speed                    # writes results/benchmarks/speed.json + README.md
+    python -m experiments.benchmark_speed                         # runs/results/benchmarks/speed.json + README.md
+    python -m experiments.benchmark_speed --results-dir results   # the committed results/benchmarks/
 
 A measurement, not a test: run it on an idle machine (the row records os.getloadavg() before and after) and compare
 rows from the same machine only. Each configuration is timed with core.evaluate.speed.benchmark (warm-up, then the
@@ -28,8 +29,8 @@ import torch
 from core.checkpoint import atomic_write_text
 from core.evaluate.results import current_command, git_commit, utc_timestamp
 from core.evaluate.speed import ForwardTimer, benchmark
-from core.paths import REPO_ROOT, RESULTS_DIR
-from experiments.cli import run_cli
+from core.paths import REPO_ROOT
+from experiments.cli import add_results_dir, run_cli
 
 CHECKPOINTS = REPO_ROOT / "checkpoints"
 TARGET_SPEEDUP, TARGET_OVERHEAD = 5.0, 0.10   # 8-step student vs KV-cached AR at batch 32; overhead / network time
@@ -155,8 +156,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per configuration (median reported)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--task", default="qqp", help="seq2seq task of the DLM-One student and the seq2seq AR")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "benchmarks" / "speed.json")
+    add_results_dir(parser)
+    parser.add_argument("--out", type=Path, default=None, help="default: <results-dir>/benchmarks/speed.json")
     args = parser.parse_args(argv)
+    args.out = args.out or args.results_dir / "benchmarks" / "speed.json"
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     loadavg_before = os.getloadavg()

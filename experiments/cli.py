@@ -11,13 +11,16 @@ USER_ERRORS = (ConfigError, DataError, FileNotFoundError)
 
 def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
     """Exit codes: 0 done, 2 a user error (one line), 128 + signal number when SIGINT / SIGTERM stopped a training
-    loop after its checkpoint (core/interrupt.py) or interrupted the command before one started."""
+    loop after its checkpoint (core/interrupt.py) or interrupted the command before one started. Under torchrun every
+    rank reads the same arguments and files and exits 2 on a user error; rank 0 alone prints it, once."""
     from core.interrupt import Interrupted
+    from core.launch import launched_rank
 
     try:
         sys.exit(main(sys.argv[1:]))
     except USER_ERRORS + tuple(extra_errors) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if launched_rank() == 0:
+            print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except Interrupted as stop:
         print(stop, file=sys.stderr)
@@ -27,18 +30,29 @@ def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
         sys.exit(130)
 
 
+def add_results_dir(parser) -> None:
+    """--results-dir of the commands that read rows and write beside them: the scratch folder unless named, so the
+    committed set results/ changes only when a command names it (as the Makefile's targets do)."""
+    from pathlib import Path
+
+    from core.paths import SCRATCH_RESULTS_DIR
+
+    parser.add_argument("--results-dir", type=Path, default=SCRATCH_RESULTS_DIR,
+                        help="default: runs/results (scratch); the committed set: --results-dir results")
+
+
 def parse_args(argv: list[str], command: str = "run"):
     """--help → print the key list and return None; else the validated config of `command` ("run" or "pretrain",
-    see experiments.config.check_combinations) with threads applied."""
-    import torch
-
+    see experiments.config.check_combinations) with threads applied. torch is imported once the arguments are valid."""
     from experiments.config import help_text, load_config
 
     if any(a in ("-h", "--help") for a in argv):
         print(help_text())
         return None
+    cfg = load_config(argv, command=command)
+    import torch
+
     from core.precision import default_threads
 
-    cfg = load_config(argv, command=command)
     torch.set_num_threads(cfg.threads or default_threads())
     return cfg

@@ -16,7 +16,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core.errors import ConfigError
-from experiments.checks import check_applicable, check_models, check_values
+from core.launch import launched_world_size
+from experiments.checks import check_applicable, check_global_batch, check_values
+from experiments.folder_checks import check_models
 
 OVERLAY_FREE_CORPORA = ("shakespeare", "english")   # the embedded corpora: the defaults are theirs
 
@@ -97,18 +99,27 @@ def parse_overrides(argv: list[str]) -> list[str]:
 def check_type(key: str, default, value) -> None:
     if default is None or value is None:
         return
+    if isinstance(default, ListConfig):   # a list of numbers (AdamW's betas): as many, each a number
+        if not (isinstance(value, ListConfig) and len(value) == len(default) and all(is_number(v) for v in value)):
+            raise ConfigError(f"config key {key!r} expects a list of {len(default)} numbers like "
+                              f"{shown(list(default))}, got {shown(value)}")
+        return
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = is_number(value)
     elif isinstance(default, str):
         ok = isinstance(value, (str, int, float))  # "1e-3"-like strings are fine where a string is expected
     else:
         ok = True
     if not ok:
         raise ConfigError(f"config key {key!r} expects {type(default).__name__}, got {value!r}")
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml", command: str = "run") -> DictConfig:
@@ -163,6 +174,7 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
     if isinstance(cfg.steps, (ListConfig,)) or int(cfg.steps) < 1:
         raise ConfigError(f"config key 'steps' must be a positive integer, got {cfg.steps!r}")
     check_values(flat_keys(cfg))
+    check_global_batch(flat_keys(cfg), command, launched_world_size())
     check_applicable(cfg, given, command)
     check_combinations(cfg, valid, command)
     check_models(cfg, given, command)

@@ -96,7 +96,7 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                          validate=validate_and_select, select_key="select")
     from experiments.run import repo_relative  # paths inside the repository are recorded relative to it
 
-    provenance = {"command": current_command(), "commit": git_commit(), "method": "idlm",
+    provenance = {"command": current_command(), "commit": git_commit(), "method": "idlm", "corpus": cfg.corpus,
                   "distilled_from": repo_relative(teacher_folder), "run_dir": repo_relative(run_dir),
                   "teacher_validation": reference, "idlm": OmegaConf.to_container(cfg.idlm),
                   "distill": OmegaConf.to_container(cfg.distill)}

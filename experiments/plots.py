@@ -1,6 +1,6 @@
 """Figures from results/*.json (never from typed numbers).
 
-    python -m experiments.plots [--results-dir results]
+    python -m experiments.plots [--results-dir results]   (default: runs/results)
 
 Writes results/genppl_vs_steps.png (discrete teachers at temperature 1, with the held-out-text line) and
 results/bleu_vs_steps.png (DiffuSeq per task, single sample and MBR), with 95% bootstrap error bars where the
@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from core.evaluate.results import load_results  # noqa: E402
-from core.paths import RESULTS_DIR  # noqa: E402
+from experiments.cli import add_results_dir, run_cli  # noqa: E402
 from experiments.compare.unconditional import is_ar  # noqa: E402
 from experiments.idlm_report import MATCHED, REFERENCE_STEPS, predictor  # noqa: E402
 
@@ -180,7 +180,7 @@ def learning_curve_figure(training_dir: Path, out: Path) -> Path | None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    add_results_dir(parser)
     args = parser.parse_args(argv)
     records = load_results(args.results_dir)
     paths = [genppl_figure(records, args.results_dir / "genppl_vs_steps.png"),
@@ -194,4 +194,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main)

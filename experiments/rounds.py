@@ -58,7 +58,7 @@ def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
         run_dir = round_run_dir(cfg)
         student_folder = run_dir / "student"
         init = replace(teacher, network=trainable_copy(teacher.network, dropout=cfg.distill.dropout))
-        provenance = {"command": current_command(), "commit": git_commit(), "method": cfg.method,
+        provenance = {"command": current_command(), "commit": git_commit(), "method": cfg.method, "corpus": cfg.corpus,
                       "run_dir": repo_relative(run_dir), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                       cfg.method: OmegaConf.to_container(cfg[cfg.method]),
                       "distill": OmegaConf.to_container(cfg.distill)}

@@ -15,22 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-from omegaconf import OmegaConf
-
-from core.checkpoint import atomic_write_text
-from core.data import load_seq2seq
-from core.errors import ConfigError, DataError
-from core.evaluate.mauve_score import mauve_score
-from core.evaluate.results import write_result
-from core.evaluate.speed import benchmark
-from core.evaluate.unconditional import generative_perplexity, genppl_interval, load_evaluator, unigram_entropy
 from core.paths import REPO_ROOT, SCRATCH_RESULTS_DIR
-from core.tokenizers import load_tokenizer
 from experiments.cli import parse_args, run_cli
 from experiments.config import row_suffix, run_name
-from experiments.setup import corpus_tokenizer_name, find_pretrained, resolve_device, split_blocks, teacher_folder
-from experiments.tables import main as build_tables
+
+# torch, transformers and the evaluation code are imported where they are used, after the arguments are read: a
+# config error is refused in well under the seconds those imports take (tests/test_bad_input_catalogue.py)
 
 EVALUATOR_PRESET = "small"  # the embedded reference AR evaluator is trained once per corpus, at this size
 
@@ -48,6 +38,10 @@ def sample_teacher(teacher, *, batch_size: int, steps: int, sampling, device, te
 def draw_samples(teacher, cfg, device, temperature: float | None = None) -> tuple[torch.Tensor, float, dict]:
     """Draw cfg.sampling.num_samples sequences batch by batch and time the batches (the first is the warm-up).
     Returns (ids [N, L], nfe per sample, speed record)."""
+    import torch
+
+    from core.evaluate.speed import benchmark
+
     batch_size = cfg.sampling.batch_size
     n_batches = -(-cfg.sampling.num_samples // batch_size)
     outputs = []
@@ -67,6 +61,8 @@ def draw_samples(teacher, cfg, device, temperature: float | None = None) -> tupl
 def evaluator_from(cfg, device):
     """(model, tokenizer, name) of the GenPPL evaluator: `eval.evaluator`, or for "auto" gpt2-large when it is in the
     local HF cache, else the embedded reference AR model of the corpus when there is one."""
+    from core.evaluate.unconditional import load_evaluator
+
     if cfg.eval.evaluator != "auto":
         return load_evaluator(cfg.eval.evaluator, device)
     return load_evaluator("gpt2-large", device, fallback_path=reference_evaluator(cfg))
@@ -74,6 +70,8 @@ def evaluator_from(cfg, device):
 
 def reference_evaluator(cfg) -> Path | None:
     """The corpus's embedded reference AR model (committed, else this machine's run), None when it has none."""
+    from experiments.setup import find_pretrained
+
     try:
         return find_pretrained(f"ar-{cfg.corpus}-{EVALUATOR_PRESET}", None)
     except FileNotFoundError:
@@ -81,12 +79,15 @@ def reference_evaluator(cfg) -> Path | None:
 
 
 def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, evaluator=None) -> dict:
+    from core.evaluate.unconditional import generative_perplexity, genppl_interval, unigram_entropy
+
     model, eval_tokenizer, evaluator_name = evaluator or evaluator_from(cfg, device)
     ppl = generative_perplexity(texts, model, eval_tokenizer, batch_size=cfg.sampling.batch_size,
                                 max_length=model.config.n_positions, device=device, float64=cfg.eval.float64)
     metrics = {"gen_ppl": ppl["gen_ppl"], "gen_ppl_ci95": list(genppl_interval(ppl["text_nll"], ppl["text_tokens"])),
                "gen_nll": ppl["nll"], "scored_tokens": ppl["n_tokens"], "entropy": unigram_entropy(ids)}
     if cfg.eval.mauve:
+        from core.evaluate.mauve_score import mauve_score
         reference, _ = held_out_texts(cfg, tokenizer, len(texts), seq_len=ids.shape[1])
         metrics["mauve"] = mauve_score(texts, reference, device=device)
     return {"metrics": metrics, "evaluator": repo_relative(evaluator_name), **identity_fields(cfg)}
@@ -104,6 +105,11 @@ def repo_relative(text: str) -> str:
 
 
 def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int) -> tuple[list[str], torch.Tensor]:
+    import torch
+
+    from core.errors import DataError
+    from experiments.setup import split_blocks
+
     blocks = split_blocks(cfg, "test", tokenizer, seq_len)
     if len(blocks) < n:
         raise DataError(f"the test split has {len(blocks)} blocks of {seq_len} tokens, fewer than the {n} requested")
@@ -114,6 +120,8 @@ def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int) -> tuple[list[str], 
 
 def load_checked_teacher(cfg, device):
     """The teacher `cfg` names (teacher_path, else the committed one), refused if its family is another."""
+    from core.errors import ConfigError
+    from experiments.setup import teacher_folder
     from teachers.registry import load_teacher
 
     folder = teacher_folder(cfg)
@@ -125,6 +133,10 @@ def load_checked_teacher(cfg, device):
 
 def score_model(model, cfg, device, *, temperature: float | None = None) -> dict:
     """Sample a teacher or a distilled student (a registry.Teacher) at cfg.steps and score it: a row's common part."""
+    import torch
+
+    from core.tokenizers import load_tokenizer
+
     tokenizer = load_tokenizer(model.tokenizer_name)
     torch.manual_seed(cfg.seed)
     ids, nfe, speed = draw_samples(model, cfg, device, temperature=temperature)
@@ -137,6 +149,8 @@ def score_model(model, cfg, device, *, temperature: float | None = None) -> dict
 
 
 def run_sample(cfg, device) -> Path:
+    from core.evaluate.results import write_result
+
     teacher, folder = load_checked_teacher(cfg, device)
     record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
               "teacher_path": repo_relative(folder), "predictor": cfg.sampling.predictor,
@@ -151,7 +165,9 @@ def sample_row_name(cfg) -> str:
 
 def run_seq2seq(cfg, device) -> Path:
     """Sample the DiffuSeq teacher on the task's test sources at `steps` and compute DiffuSeq's metric set."""
+    from core.evaluate.results import write_result
     from experiments.seq2seq import generate_texts, tokenizer_from_spec
+    from experiments.setup import teacher_folder
     from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
 
     name = run_name(cfg)
@@ -179,6 +195,8 @@ def run_seq2seq(cfg, device) -> Path:
 def timed_seq2seq(texts_of, examples, cfg, device, *, seq_len: int, nfe: int) -> tuple[list[list[str]], dict]:
     """Decode `examples` in batches of sampling.batch_size with texts_of(chunk) -> candidate texts per source, timing
     each batch (the first is the warm-up). Returns (candidates per source, speed record)."""
+    from core.evaluate.speed import benchmark
+
     batches = [examples[i:i + cfg.sampling.batch_size] for i in range(0, len(examples), cfg.sampling.batch_size)]
     candidates, cursor = [], iter(batches)
 
@@ -193,6 +211,8 @@ def timed_seq2seq(texts_of, examples, cfg, device, *, seq_len: int, nfe: int) ->
 
 def run_copy_source(cfg, device) -> Path:
     """The seq2seq yardstick: output the source itself (in the BERT tokenizer's view), scored like a model."""
+    from core.evaluate.results import write_result
+    from core.tokenizers import load_tokenizer
     from experiments.seq2seq import tokenizer_view
 
     tokenizer = load_tokenizer("bert")
@@ -205,6 +225,7 @@ def run_copy_source(cfg, device) -> Path:
 
 
 def seq2seq_test_examples(cfg):
+    from core.data import load_seq2seq
     from experiments.seq2seq import task_source
 
     return load_seq2seq(task_source(cfg), "test")[: cfg.sampling.num_samples]
@@ -233,6 +254,10 @@ def results_dir(cfg) -> Path:
 
 
 def run_real_text(cfg, device) -> Path:
+    from core.evaluate.results import write_result
+    from core.tokenizers import load_tokenizer
+    from experiments.setup import corpus_tokenizer_name
+
     tokenizer = load_tokenizer(corpus_tokenizer_name(cfg.corpus))
     texts, rows = held_out_texts(cfg, tokenizer, cfg.sampling.num_samples, seq_len=cfg.data.seq_len)
     evaluation = evaluate_texts(texts, rows, cfg, device, tokenizer)
@@ -278,6 +303,12 @@ def main(argv: list[str]) -> int:
     cfg = parse_args(argv)
     if cfg is None:
         return 0
+    from omegaconf import OmegaConf
+
+    from core.checkpoint import atomic_write_text
+    from experiments.setup import resolve_device
+    from experiments.tables import main as build_tables
+
     device = resolve_device(cfg.device)
     path = METHODS[cfg.method](cfg, device)
     if path is None:   # a process of rank > 0 under torchrun: it trained, rank 0 writes the rows

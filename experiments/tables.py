@@ -1,6 +1,6 @@
 """Build results/README.md from results/*.json (never hand-typed).
 
-    python -m experiments.tables [--results-dir results] [--out results/README.md]
+    python -m experiments.tables [--results-dir results] [--out results/README.md]   (default: runs/results)
 
 The method comparison of `python -m experiments.compare` (its tables, and its figures where drawn) comes first.
 Unconditional rows (records with a `teacher`) and seq2seq rows (records with a `task`) get separate tables,
@@ -17,7 +17,8 @@ from pathlib import Path
 from core.checkpoint import atomic_write_text
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import load_results
-from core.paths import REPO_ROOT, RESULTS_DIR
+from core.paths import REPO_ROOT
+from experiments.cli import add_results_dir
 from experiments.compare.render import comparison_markdown, comparison_tables
 from experiments.compare.write import COMPARE_DIR, compare_figure_names
 from experiments.idlm_report import comparison_lines, predictor
@@ -184,10 +185,10 @@ def build_table(results_dir: str | os.PathLike, out: str | os.PathLike, repo: Pa
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results-dir", type=Path, default=None, help="default: the repository's results/")
+    add_results_dir(parser)
     parser.add_argument("--out", type=Path, default=None, help="default: <results-dir>/README.md")
     args = parser.parse_args(argv)
-    results_dir = args.results_dir or RESULTS_DIR
+    results_dir = args.results_dir
     out = args.out or results_dir / "README.md"
     try:
         path = build_table(results_dir, out)

@@ -24,7 +24,7 @@ def summarise(run_dir: Path) -> dict:
     log = run_dir / "log.jsonl"
     if not log.is_file():
         raise DataError(f"{log}: no training log")
-    records = [record for _, record in read_jsonl(log)]
+    records = [record for _, record in read_jsonl(log, torn_tail=True)]
     train = [r for r in records if "loss" in r]
     if not train:
         raise DataError(f"{log}: no training steps logged")

@@ -1,16 +1,14 @@
 """The bad-input catalogue: every command answers a bad input with one line naming the key or file and what is wrong,
-exit code 2, before any model loads, and nothing written or changed (each case runs the command's CLI entry)."""
-import json
+exit code 2, before any model loads, and nothing written or changed (each case runs the command's CLI entry).
+Bad files and run folders of another run: tests/test_bad_input_files.py."""
+import re
 import subprocess
 import sys
 
 import pytest
 
 from core.paths import REPO_ROOT
-
-QG_TEACHER = REPO_ROOT / "checkpoints" / "diffuseq-qg-small"
-SEDD_TEACHER = REPO_ROOT / "checkpoints" / "sedd-shakespeare-small"
-MDLM_TEACHER = REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small"
+from tests.bad_input import CHECKPOINTS, MDLM_TEACHER, QG_TEACHER, SEDD_TEACHER, call_cli, listing
 
 RUN_CASES = [
     (["sampling.num_samples=-5"], r"sampling.num_samples=-5 is out of range: it must be a positive integer"),
@@ -43,6 +41,14 @@ RUN_CASES = [
                                                 r"method=sdtt only"),
     (["dcd.base_steps=64"], r"dcd.base_steps=64 has no effect here: dcd.\* keys apply to method=dcd \(and "
                             r"experiments.pretrain teacher=dcd\) only"),
+    (["method=sample", "distill.max_steps=3"], r"^error: distill.max_steps=3 has no effect here: method=sample distils "
+                                               r"nothing; distill.\* keys apply to method=idlm\|sdtt\|dcd\|dlm_one$"),
+    (["distill.batch_size=8"], r"^error: distill.batch_size=8 has no effect here: method=sample distils nothing; "
+                               r".*; did you mean sampling.batch_size\?$"),
+    (["method=real_text", "distill.lr=1e-3"], r"distill.lr=0.001 has no effect here: method=real_text distils nothing"),
+    (["method=copy_source", "distill.max_minutes=1"], r"distill.max_minutes=1 has no effect here: method=copy_source"),
+    (["dlm_one.steps=4"], r"dlm_one.steps=4 has no effect here: dlm_one.\* keys apply to method=dlm_one only; did you "
+                          r"mean steps\?$"),
     (["method=sdtt", f"student_path={SEDD_TEACHER}"], r"student_path=.*sedd-shakespeare-small holds a 'sedd' model"),
     (["teacher=sedd", "sampling.cache=false"], r"sampling.cache=false has no effect with teacher=sedd"),
     (["method=dlm_one", "teacher=mdlm"], r"method=dlm_one distils a DiffuSeq teacher; got teacher=mdlm"),
@@ -57,9 +63,42 @@ RUN_CASES = [
     (["results_dir={tmp}/afile/rows"], r"results_dir=.*afile/rows cannot be created: .*afile is a file"),
     (["eval.evaluator={tmp}/empty"], r"eval.evaluator=.*empty: the folder has no config.json"),
     (["eval.evaluator={tmp}/afile"], r"eval.evaluator=.*afile is a file, not a model folder"),
+    ([f"eval.evaluator={MDLM_TEACHER}"], r"^error: eval.evaluator=\S*mdlm-shakespeare-small holds a mdlm diffusion "
+                                         r"model \(its config.json\), not an AR evaluator; pass a causal LM folder"),
+    ([f"eval.evaluator={QG_TEACHER}"], r"diffuseq-qg-small holds a diffuseq diffusion model"),
     (["eval.evaluator=no-such-model-xyz"], r"eval.evaluator=no-such-model-xyz is neither a model folder nor a model "
                                            r"in the local Hugging Face cache"),
     (["method=idlm", "run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
+    (["method=idlm", "distill.betas=[2.0,3.0]"], r"^error: distill.betas=\[2.0, 3.0\] is out of range: it must be two "
+                                                 r"numbers in \[0, 1\) \(AdamW's beta1, beta2\)$"),
+    (["method=idlm", "distill.betas=abc"], r"^error: config key 'distill.betas' expects a list of 2 numbers like "
+                                           r"\[0.9, 0.999\], got abc$"),
+    (["method=idlm", "distill.betas=[0.9]"], r"'distill.betas' expects a list of 2 numbers"),
+    (["method=dlm_one", "dlm_one.betas=[0.5,1]"], r"^error: dlm_one.betas=\[0.5, 1\] is out of range: it must be two"),
+    (["method=dlm_one", "dlm_one.t_min=1990", "dlm_one.t_max=10"],
+     r"^error: dlm_one.t_min=1990 is out of range: it must be < dlm_one.t_max=10 \(the loss levels are "
+     r"t ~ randint\(t_min, t_max\), t_max exclusive\)$"),
+    (["method=dlm_one", "dlm_one.t_init=-1"], r"^error: dlm_one.t_init=-1 is out of range: it must be >= 0"),
+    (["method=sdtt", "sdtt.steps_per_round=0"], r"^error: sdtt.steps_per_round=0 is out of range: it must be a "
+                                                r"positive integer$"),
+    (["method=dcd", "teacher=duo", "dcd.update_teacher_every=0"], r"^error: dcd.update_teacher_every=0 is out of "
+                                                                  r"range"),
+    (["method=idlm", "idlm.select_min_entropy_ratio=5"], r"^error: idlm.select_min_entropy_ratio=5 is out of range: "
+                                                         r"it must be in \(0, 1.5\]"),
+    (["method=idlm", "idlm.select_min_entropy_ratio=0"], r"idlm.select_min_entropy_ratio=0 is out of range"),
+    (["method=idlm", "distill.global_batch=-32"], r"^error: distill.global_batch=-32 is out of range: it must be >= 0"),
+    (["method=dlm_one", "dlm_one.t_init=5000"], r"^error: dlm_one.t_init=5000 is more than the 2000 diffusion steps of "
+                                                r"\S*checkpoints/diffuseq-qqp-small allow: it must be at most 1999$"),
+    (["method=dlm_one", "dlm_one.t_max=2001"], r"dlm_one.t_max=2001 is more than the 2000 diffusion steps of .* it "
+                                               r"must be at most 2000$"),
+    (["method=dlm_one", "task=qg", f"student_path={CHECKPOINTS / 'dlm_one-qqp-small-stage2'}"],
+     r"^error: student_path=\S*dlm_one-qqp-small-stage2 was trained on task qqp, not task=qg \(pass task=qqp\)$"),
+    (["method=idlm", f"student_path={CHECKPOINTS / 'sdtt-mdlm-shakespeare-small'}"],
+     r"^error: student_path=\S*sdtt-mdlm-shakespeare-small holds a student made by method=sdtt \(its config.json\), "
+     r"not by method=idlm; evaluate it with method=sdtt$"),
+    (["method=sdtt", f"student_path={CHECKPOINTS / 'idlm-mdlm-shakespeare-small'}"], r"made by method=idlm"),
+    (["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'idlm-dcd-shakespeare-small'}"],
+     r"made by method=idlm \(its config.json\), not by method=dcd"),
 ]
 PRETRAIN_CASES = [
     (["train.max_steps=-1"], r"train.max_steps=-1 is out of range: it must be a positive integer"),
@@ -72,6 +111,8 @@ PRETRAIN_CASES = [
                                                        r"pretrained from scratch"),
     (["sampling.temperature=0.5"], r"sampling.temperature=0.5 has no effect here: pretraining neither samples"),
     (["sdtt.loss=mse"], r"sdtt.loss=mse has no effect here: pretraining neither samples"),
+    (["distill.max_steps=5"], r"^error: distill.max_steps=5 has no effect here: pretraining neither samples nor "
+                              r"evaluates; this key belongs to experiments.run; did you mean train.max_steps\?$"),
     (["results_dir={tmp}/rows"], r"results_dir=.* has no effect here: pretraining"),
     (["teacher=dcd", f"teacher_path={MDLM_TEACHER}"], r"holds a 'mdlm' model .*, not a teacher=dcd model"),
     (["teacher=ar", "preset=base"], r"preset=base has no reference AR model size"),
@@ -88,22 +129,6 @@ def workspace(tmp_path):
     return tmp_path
 
 
-def listing(folder):
-    return sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in folder.rglob("*"))
-
-
-def call_cli(module_name, args, monkeypatch, capsys):
-    import importlib
-
-    from experiments.cli import run_cli
-
-    module = importlib.import_module(module_name)
-    monkeypatch.setattr(sys, "argv", [module_name, *args])
-    with pytest.raises(SystemExit) as exit_info:
-        run_cli(module.main)
-    return exit_info.value.code, capsys.readouterr()
-
-
 @pytest.mark.parametrize("module, args, message", [("experiments.run", a, m) for a, m in RUN_CASES]
                          + [("experiments.pretrain", a, m) for a, m in PRETRAIN_CASES])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(module, args, message, workspace, monkeypatch, capsys):
@@ -115,12 +140,25 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(module, args, message,
     code, out = call_cli(module, args, monkeypatch, capsys)
     assert code == 2
     assert out.err.startswith("error: ") and out.err.count("\n") == 1, out.err
-    assert __import__("re").search(message, out.err), out.err
+    assert re.search(message, out.err), out.err
     assert listing(workspace) == before and listing(REPO_ROOT / "results") == committed
 
 
 def test_the_catalogue_covers_at_least_thirty_cases():
     assert len(RUN_CASES) + len(PRETRAIN_CASES) >= 30
+
+
+@pytest.mark.parametrize("args", [
+    ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS / 'dlm_one-qqp-small-stage2'}"],
+    ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS / 'diffuseq-qqp-small'}"],   # the teacher's own map
+    ["method=sdtt", f"student_path={CHECKPOINTS / 'sdtt-mdlm-shakespeare-small'}"],
+    ["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'dcd-duo-shakespeare-small'}"],
+    ["method=idlm", "teacher=dcd", f"student_path={CHECKPOINTS / 'idlm-dcd-shakespeare-small'}"],
+])
+def test_a_student_is_accepted_under_the_method_and_task_that_made_it(args, tmp_path):
+    from experiments.config import load_config
+
+    assert load_config([*args, f"results_dir={tmp_path}"]).student_path == args[-1].split("=", 1)[1]
 
 
 def test_a_fractional_time_limit_is_accepted():
@@ -142,154 +180,92 @@ def test_a_real_process_exits_2_without_a_traceback_and_writes_nothing(module, a
     assert out.stdout == "" and not (tmp_path / "out").exists()
 
 
-def teacher_copy(folder, *, config=None, weights=None):
-    """A copy of the committed MDLM teacher with its config.json or model.safetensors replaced."""
-    import shutil
-
-    shutil.copytree(MDLM_TEACHER, folder)
-    if config is not None:
-        (folder / "config.json").write_text(config)
-    if weights is not None:
-        (folder / "model.safetensors").write_bytes(weights)
-    return folder
-
-
-def corpus_folder(folder, name, content: bytes):
-    folder.mkdir()
-    for split in ("train", "valid", "test"):
-        (folder / f"{split}{name}").write_bytes(content)
-    return folder
+REFUSED_BEFORE_TORCH = """import sys
+from experiments.cli import run_cli
+from experiments.run import main
+sys.argv = ["experiments.run", *sys.argv[1:]]
+try:
+    run_cli(main)
+except SystemExit as stop:
+    print(stop.code, "torch" in sys.modules)
+"""
 
 
-def mdlm_config(**changes):
-    config = json.loads((MDLM_TEACHER / "config.json").read_text())
-    return json.dumps({**config, **changes})
+@pytest.mark.parametrize("args", [["some.typo=1"], ["sampling.top_p=2"], ["distill.max_steps=3"]])
+def test_a_config_error_is_refused_before_torch_is_imported(args):
+    """torch and transformers take seconds to import: the arguments are read first."""
+    out = subprocess.run([sys.executable, "-c", REFUSED_BEFORE_TORCH, *args], cwd=REPO_ROOT, capture_output=True,
+                         text=True, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+    assert out.stdout.split() == ["2", "False"] and out.stderr.startswith("error: "), out.stderr
 
 
-LATIN1_TXT = "café au lait".encode("latin-1")
-LATIN1_JSONL = b'{"text": "ok"}\n' + '{"text": "café"}'.encode("latin-1")
-SNOWMAN_TXT = "To be\nor ☃ not".encode()
-NOT_GZIP = b"plain text, not gzip"
-
-LOADER_CASES = [   # (command, make(tmp) -> args, message)
-    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt', LATIN1_TXT)}"],
-     r"c/train.txt:1: not UTF-8 text \(byte 0xe9\); save the file as UTF-8"),
-    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.jsonl', LATIN1_JSONL)}"],
-     r"c/train.jsonl:2: not UTF-8 text"),
-    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt.gz', NOT_GZIP)}"],
-     r"c/train.txt.gz: not a gzip file .*; rename it without .gz if it is plain text"),
-    ("experiments.pretrain", lambda t: [f"data.path={corpus_folder(t / 'c', '.txt', SNOWMAN_TXT)}"],
-     r"c/train.txt: line 2: character '☃' is not in the char alphabet \(char is the tokenizer of "
-     r"corpus=shakespeare; corpus=shakespeare selects char, corpus=english selects small_bpe, which encodes any text\)"),
-    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', weights=(MDLM_TEACHER / 'model.safetensors').read_bytes()[:5000])}"],
-     r"m/model.safetensors: not a readable safetensors file, truncated or corrupt"),
-    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', weights=b'garbage')}"],
-     r"m/model.safetensors: not a readable safetensors file"),
-    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config='not json')}"],
-     r"m/config.json:1: invalid JSON"),
-    ("experiments.run", lambda t: [f"teacher_path={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"],
-     r"ar-shakespeare-small holds a 'gpt2' model \(its config.json\), not a teacher=mdlm model"),
-    ("experiments.run", lambda t: [f"teacher_path={REPO_ROOT / 'checkpoints' / 'diffuseq-qqp-small'}"],
-     r"diffuseq-qqp-small holds a 'diffuseq' model"),
-    ("experiments.run", lambda t: ["method=idlm", f"student_path={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"],
-     r"student_path=.*ar-shakespeare-small holds a 'gpt2' model"),
-    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config=mdlm_config(tokenizer='bert'))}"],
-     r"m/config.json: the tokenizer 'bert' has 30522 tokens, but the model's vocabulary has 66: they do not fit"),
-    ("experiments.run", lambda t: [f"teacher_path={teacher_copy(t / 'm', config=mdlm_config(tokenizer='nope'))}"],
-     r"m/config.json: unknown tokenizer 'nope'"),
-    ("experiments.run", lambda t: ["method=real_text", "corpus=english"],
-     r"GenPPL needs an evaluator: gpt2-large is not in the local Hugging Face cache and corpus=english has no "
-     r"reference AR model .*; train it with `python -m experiments.pretrain teacher=ar corpus=english`"),
+TORCHRUN_CASES = [
+    ("experiments.run", ["method=idlm", "distill.global_batch=48"],
+     r"^error: distill.global_batch=48 does not split over 2 process\(es\) of distill.batch_size=32 rows: it must be "
+     r"a multiple of 64 \(distill.batch_size x processes; the rest is gradient accumulation\)$"),
+    ("experiments.pretrain", ["train.global_batch=96"], r"^error: train.global_batch=96 does not split over 2 process"),
+    ("experiments.run", ["method=idlm", "distill.global_bach=64"], r"^error: unknown config key\(s\) "
+                                                                   r"\['distill.global_bach'\]"),
 ]
 
 
-@pytest.mark.parametrize("module, make, message", LOADER_CASES)
-def test_a_bad_file_is_one_line_naming_it(module, make, message, tmp_path, monkeypatch, capsys):
-    from huggingface_hub import try_to_load_from_cache
+@pytest.mark.parametrize("rank", [0, 1])
+@pytest.mark.parametrize("module, args, message", TORCHRUN_CASES)
+def test_under_torchrun_rank_0_alone_says_it_and_every_rank_exits_2(module, args, message, rank, tmp_path,
+                                                                     monkeypatch, capsys):
+    """torchrun starts every rank with the same arguments: each refuses them before the process group exists."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", str(rank))
+    code, out = call_cli(module, [*args, f"run_dir={tmp_path / 'out'}"], monkeypatch, capsys)
+    assert code == 2 and out.out == "" and not (tmp_path / "out").exists()
+    if rank == 0:
+        assert out.err.count("\n") == 1 and re.search(message, out.err), out.err
+    else:
+        assert out.err == ""
 
-    if "GenPPL" in message and isinstance(try_to_load_from_cache("gpt2-large", "config.json"), str):
-        pytest.skip("gpt2-large is cached here: the evaluator exists")
-    args = make(tmp_path) + ["preset=tiny", "train.max_steps=1"] * (module == "experiments.pretrain")
-    out_dir = tmp_path / "out"
-    args.append(f"{'run_dir' if module.endswith('pretrain') or 'method=idlm' in args else 'results_dir'}={out_dir}")
-    code, out = call_cli(module, args, monkeypatch, capsys)
-    assert code == 2 and out.err.startswith("error: ") and out.err.count("\n") == 1, out.err
-    assert __import__("re").search(message, out.err), out.err
-    assert not out_dir.exists()
 
-
-def saved_run(run_dir, args, command="pretrain", state="checkpoint"):
-    """A run folder as a pretraining (or distillation) run of `args` leaves it: its state's trainer.json and config."""
-    from omegaconf import OmegaConf
-
+def test_a_global_batch_that_splits_over_the_processes_is_accepted(monkeypatch):
     from experiments.config import load_config
 
-    (run_dir / state).mkdir(parents=True)
-    config = OmegaConf.to_container(load_config(args, command=command))
-    (run_dir / state / "trainer.json").write_text(json.dumps({"step": 5, "config": {"run": config}}))
-    (run_dir / "config.yaml").write_text("saved\n")
-    return run_dir
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert load_config(["train.global_batch=128"], command="pretrain").train.global_batch == 128
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    with pytest.raises(ValueError, match=r"train.global_batch=48 does not split over 1 process\(es\)"):
+        load_config(["train.global_batch=48"], command="pretrain")
 
 
-@pytest.mark.parametrize("saved_args, args, message", [
-    (["teacher=mdlm"], ["teacher=sedd"], r"holds a run with teacher=mdlm, not teacher=sedd"),
-    (["teacher=mdlm"], ["teacher=mdlm", "preset=tiny"], r"holds a run with preset=small, not preset=tiny"),
-    (["teacher=mdlm"], ["teacher=mdlm", "data.seq_len=64"], r"holds a run with data.seq_len=128, not data.seq_len=64"),
-    (["teacher=diffuseq", "task=qqp"], ["teacher=diffuseq", "task=qg"], r"holds a run with task=qqp, not task=qg"),
-    (["teacher=diffuseq", "data.path={tmp}/a"], ["teacher=diffuseq", "data.path={tmp}/b"],
-     r"holds a run with data.path=.*/a, not data.path=.*/b: it cannot be resumed as this run"),
-    (["teacher=diffuseq"], ["teacher=diffuseq", "diffuseq.vocab=bert"], r"diffuseq.vocab=task, not diffuseq.vocab=bert"),
-])
-def test_a_resume_of_another_run_is_refused_before_the_folder_changes(saved_args, args, message, tmp_path,
-                                                                      monkeypatch, capsys):
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    run_dir = saved_run(tmp_path / "run", [a.format(tmp=tmp_path) for a in saved_args])
-    before = listing(run_dir)
-    code, out = call_cli("experiments.pretrain", [a.format(tmp=tmp_path) for a in args] + [f"run_dir={run_dir}"],
-                         monkeypatch, capsys)
-    assert code == 2 and out.err.count("\n") == 1 and __import__("re").search(message, out.err), out.err
-    assert listing(run_dir) == before
+REPORT_CASES = [   # the commands that read result rows and write beside them: (module, args, message)
+    ("experiments.tables", ["--results-dir", "{tmp}/missing"], r"^experiments.tables: \S*missing: no such results "
+                                                               r"folder$"),
+    ("experiments.tables", [], r"^experiments.tables: \S*scratch: no such results folder$"),   # not results/
+    ("experiments.compare.write", ["--results-dir", "{tmp}/missing"], r"^experiments.compare: \S*missing: no such "
+                                                                      r"results folder$"),
+    ("experiments.compare.write", [], r"^experiments.compare: \S*scratch: no such results folder$"),
+    ("experiments.plots", ["--results-dir", "{tmp}/missing"], r"^error: \S*missing: no such results folder$"),
+    ("experiments.plots", [], r"^error: \S*scratch: no such results folder$"),
+    ("experiments.dlm_one_report", ["{tmp}/missing"], r"^error: \S*missing: no such results folder$"),
+]
 
 
-def test_a_resume_after_a_kill_inside_the_swap_is_checked_too(tmp_path, monkeypatch, capsys):
-    run_dir = saved_run(tmp_path / "run", ["teacher=mdlm"], state=".checkpoint.old")
-    code, out = call_cli("experiments.pretrain", ["teacher=duo", f"run_dir={run_dir}"], monkeypatch, capsys)
-    assert code == 2 and "holds a run with teacher=mdlm, not teacher=duo" in out.err
-    assert (run_dir / ".checkpoint.old").is_dir() and not (run_dir / "checkpoint").exists()
+@pytest.mark.parametrize("module, args, message", REPORT_CASES)
+def test_a_report_of_a_missing_results_folder_is_one_line_and_writes_nothing(module, args, message, tmp_path,
+                                                                            monkeypatch, capsys):
+    monkeypatch.setattr("core.paths.SCRATCH_RESULTS_DIR", tmp_path / "scratch")   # the default folder
+    committed = listing(REPO_ROOT / "results")
+    code, out = call_cli(module, [a.format(tmp=tmp_path) for a in args], monkeypatch, capsys)
+    assert code == 2 and out.err.count("\n") == 1 and re.search(message, out.err), out.err
+    assert listing(tmp_path) == [] and listing(REPO_ROOT / "results") == committed
 
 
-def test_a_distillation_run_of_another_teacher_is_refused(tmp_path, monkeypatch, capsys):
-    run_dir = saved_run(tmp_path / "run", ["method=idlm", "teacher=mdlm"], command="run")
-    code, out = call_cli("experiments.run", ["method=idlm", "teacher=sedd", f"run_dir={run_dir}"], monkeypatch, capsys)
-    assert code == 2 and "holds a run with teacher=mdlm, not teacher=sedd" in out.err
+def test_tables_and_compare_write_to_the_scratch_folder_unless_results_is_named(tmp_path, monkeypatch, capsys):
+    import shutil
 
-
-def test_the_default_run_folder_is_named_after_the_data(tmp_path):
-    from experiments.config import load_config, path_digest, run_folder_name
-
-    (tmp_path / "qqp2").mkdir()
-    assert run_folder_name(load_config(["teacher=diffuseq"], command="pretrain")) == "diffuseq-qqp-small"
-    cfg = load_config(["teacher=diffuseq", f"data.path={tmp_path / 'qqp2'}"], command="pretrain")
-    assert run_folder_name(cfg) == f"diffuseq-qqp-small-data-{path_digest(tmp_path / 'qqp2')}"
-
-
-def test_a_run_on_other_data_uses_the_teacher_pretrained_on_it(tmp_path, monkeypatch):
-    """run teacher=diffuseq data.path=A: refused without a teacher trained on A; with `pretrain data.path=A`'s export
-    in its default run folder, that teacher is the one used (and named on stdout)."""
-    from core.errors import ConfigError
-    from experiments.config import load_config, run_folder_name
-    from experiments.setup import teacher_folder
-
-    monkeypatch.setattr("core.paths.RUNS_DIR", tmp_path / "runs")
-    (tmp_path / "a").mkdir()
-    args = ["teacher=diffuseq", f"data.path={tmp_path / 'a'}", f"results_dir={tmp_path / 'out'}"]
-    with pytest.raises(ConfigError, match=r"needs the teacher trained on it: pass teacher_path=.*\(none at .*runs/"
-                                          r"diffuseq-qqp-small-data-a-[0-9a-f]{6}/pretrained"):
-        load_config(args)
-    exported = tmp_path / "runs" / run_folder_name(load_config(args[:2], command="pretrain")) / "pretrained"
-    exported.mkdir(parents=True)
-    (exported / "config.json").write_text((QG_TEACHER / "config.json").read_text())
-    monkeypatch.setattr("experiments.setup.RUNS_DIR", tmp_path / "runs")
-    cfg = load_config(args)
-    assert teacher_folder(cfg) == exported
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    shutil.copy(REPO_ROOT / "results" / "real-text-shakespeare-test.json", scratch)
+    monkeypatch.setattr("core.paths.SCRATCH_RESULTS_DIR", scratch)
+    committed = listing(REPO_ROOT / "results")
+    assert call_cli("experiments.tables", [], monkeypatch, capsys)[0] == 0
+    assert call_cli("experiments.compare.write", [], monkeypatch, capsys)[0] == 0
+    assert (scratch / "README.md").is_file() and (scratch / "compare" / "README.md").is_file()
+    assert listing(REPO_ROOT / "results") == committed

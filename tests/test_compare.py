@@ -235,7 +235,7 @@ def test_a_broken_row_writes_nothing(tmp_path, capsys):
     rows = synthetic_rows()
     del rows["d10.json"]["nfe"]
     _write(tmp_path, rows)
-    assert compare_main(["--results-dir", str(tmp_path)]) == 1
+    assert compare_main(["--results-dir", str(tmp_path)]) == 2
     assert "d10.json: missing required keys ['nfe']" in capsys.readouterr().err
     assert not (tmp_path / "compare").exists() and not (tmp_path / "README.md").exists()
-    assert compare_main(["--results-dir", str(tmp_path / "nowhere")]) == 1
+    assert compare_main(["--results-dir", str(tmp_path / "nowhere")]) == 2

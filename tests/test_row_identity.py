@@ -94,6 +94,9 @@ def test_makefile_result_targets_write_the_committed_set():
         commands = [c for c in body.split("$(PY)") if c.startswith(" -m experiments.run ")]
         assert commands, name
         assert all(c.startswith(" -m experiments.run results_dir=results ") for c in commands), name
+        reports = [c for c in body.split("$(PY)") if c.startswith((" -m experiments.plots", " -m experiments.compare"))]
+        assert reports and all(c.startswith((" -m experiments.plots --results-dir results\n",
+                                             " -m experiments.compare --results-dir results\n")) for c in reports), name
 
 
 def test_tables_compare_rows_of_the_default_variant_only():

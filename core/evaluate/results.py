@@ -87,7 +87,10 @@ def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Pat
 
 
 def load_results(results_dir: str | os.PathLike) -> list[dict]:
-    """All results/*.json records, sorted by file name; each gets `_file` (its name) and is validated."""
+    """All results/*.json records, sorted by file name; each gets `_file` (its name) and is validated. A missing
+    folder is a DataError, not an empty set (a mistyped folder would otherwise build an empty table)."""
+    if not Path(results_dir).is_dir():
+        raise DataError(f"{results_dir}: no such results folder")
     records = []
     for path in sorted(Path(results_dir).glob("*.json")):
         record = load_result(path)

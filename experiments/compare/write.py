@@ -1,7 +1,7 @@
 """Write results/compare/ (one Markdown and one CSV per table, README.md with every table, the figures) and rebuild
 results/README.md, which embeds the same tables, so one command keeps them in sync.
 
-    python -m experiments.compare [--results-dir results]
+    python -m experiments.compare [--results-dir results]   (default: runs/results)
 
 The results directory is a parameter: the tables read every row in it and are written beside them.
 """
@@ -13,7 +13,8 @@ from pathlib import Path
 
 from core.checkpoint import atomic_write_text
 from core.evaluate.results import load_results
-from core.paths import REPO_ROOT, RESULTS_DIR
+from core.paths import REPO_ROOT
+from experiments.cli import add_results_dir
 from experiments.compare.render import comparison_markdown, comparison_tables
 
 COMPARE_DIR = "compare"
@@ -48,16 +49,13 @@ def write_comparison(results_dir: Path, repo: Path = REPO_ROOT) -> list[Path]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.compare", description=__doc__.splitlines()[0])
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="default: the repository's results/")
+    add_results_dir(parser)
     args = parser.parse_args(argv)
-    if not args.results_dir.is_dir():
-        print(f"experiments.compare: {args.results_dir}: no such results directory", file=sys.stderr)
-        return 1
     try:
-        paths = write_comparison(args.results_dir)
+        paths = write_comparison(args.results_dir)   # a missing folder or a broken row: nothing written
     except ValueError as error:
         print(f"experiments.compare: {error}", file=sys.stderr)
-        return 1
+        return 2   # a user error, as every command reports one (experiments.cli)
     for path in paths:
         print(f"wrote {path}")
     return 0
