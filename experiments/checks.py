@@ -49,6 +49,7 @@ RANGES = {
     "dlm_one.steps": (lambda v: v >= 1, POSITIVE),
     "dlm_one.pad_prob": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "eval.num_show": (lambda v: v >= 0, ">= 0"),
+    "eval.diversity_valid_words": (lambda v: v >= 1, POSITIVE),
 }
 SEQ2SEQ_METHODS = ("copy_source", "dlm_one")      # methods that read `task` whatever `teacher` says
 TEACHERLESS_METHODS = ("real_text", "copy_source")  # yardsticks: no model is sampled
@@ -104,6 +105,13 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
             if cfg.method != block:
                 also = " (and experiments.pretrain teacher=dcd)" if block == "dcd" else ""
                 refuse(key, f"{block}.* keys apply to method={block}{also} only")
+    from experiments.config import shown
+    from experiments.distribution import mauve_wanted
+    if "eval.mauve_features" in given and not mauve_wanted(cfg):
+        refuse("eval.mauve_features", f"MAUVE is off (eval.mauve={shown(cfg.eval.mauve)}; auto scores it on the "
+                                      f"evaluator's features only); add eval.mauve=true")
+    if "eval.diversity_valid_words" in given and not cfg.eval.diversity:
+        refuse("eval.diversity_valid_words", "eval.diversity=false")
 
 
 def check_output_folder(key: str, folder) -> None:
