@@ -44,6 +44,7 @@ RANGES = {
     "distill.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "distill.global_batch": (lambda v: v >= 0, SPLIT_OVER_PROCESSES),
     "distill.betas": (lambda v: all(0 <= b < 1 for b in v), BETAS),
+    "eval.frontier_temperatures": (lambda v: all(t > 0 for t in v), "a list of temperatures, each > 0"),
     "distill.warmup_steps": (lambda v: v >= 0, ">= 0"),
     "distill.grad_clip": (lambda v: v >= 0, ">= 0 (0 = off)"),
     "distill.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
@@ -73,6 +74,7 @@ RANGES = {
     "dlm_one.t_max": (lambda v: v >= 1, ">= 1 (the exclusive upper bound of the loss levels)"),
     "dlm_one.pad_prob": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "eval.num_show": (lambda v: v >= 0, ">= 0"),
+    "eval.diversity_valid_words": (lambda v: v >= 1, POSITIVE),
 }
 # key -> (the key it must stay below, why)
 BELOW = {"dlm_one.t_min": ("dlm_one.t_max", "the loss levels are t ~ randint(t_min, t_max), t_max exclusive")}
@@ -134,7 +136,7 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
         refuse("corpus", "a seq2seq run reads its task (task=qqp|qg|ts, or data.path=<DiffuSeq folder>)")
     for key in [k for k in given if k.startswith("diffuseq.")]:
         if not seq2seq:
-            refuse(key, f"diffuseq.* keys apply to teacher=diffuseq and method=copy_source|dlm_one only")
+            refuse(key, "diffuseq.* keys apply to teacher=diffuseq and method=copy_source|dlm_one only")
     if command == "pretrain":
         for key in [k for k in given if k.startswith(RUN_ONLY_BLOCKS) or k in ("student_path", "results_dir")]:
             refuse(key, "pretraining neither samples nor evaluates; this key belongs to experiments.run")
@@ -158,3 +160,10 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     for key in [k for k in given if k.startswith("distill.")]:
         if cfg.method not in DISTILLING:
             refuse(key, f"method={cfg.method} distils nothing; distill.* keys apply to method={'|'.join(DISTILLING)}")
+    from experiments.distribution import mauve_wanted
+    if "eval.mauve_features" in given and not mauve_wanted(cfg):
+        refuse("eval.mauve_features", f"MAUVE is off (eval.mauve={shown(cfg.eval.mauve)}; auto scores it on the "
+                                      f"evaluator's features only); add eval.mauve=true")
+    if "eval.diversity_valid_words" in given and not cfg.eval.diversity:
+        refuse("eval.diversity_valid_words", "eval.diversity=false")
+

@@ -46,6 +46,8 @@ CHOICES = {
     "dlm_one.precision": ["auto", "fp32", "bf16"],
     "dlm_one.readout": ["linear", "mean"],
     "sampling.predictor": ["default", "ancestral", "analytic", "euler", "greedy_tail"],
+    "eval.mauve": ["auto", True, False],
+    "eval.mauve_features": ["auto", "evaluator", "minilm"],
 }
 
 
@@ -59,11 +61,14 @@ ROUND_METHODS = {"sdtt": ("mdlm", "sdtt.base_steps"), "dcd": ("duo", "dcd.base_s
 ROUND_METHOD_STEPS = 8
 DISTILLED_STUDENTS = ("idlm", *ROUND_METHODS)   # methods whose rows sample a distilled student
 NO_FAKE_MODEL = ("distill.max_steps", "distill.fake_lr", "distill.fake_steps")
+# the distribution metrics of unconditional rows (experiments/distribution.py): no use in a seq2seq row
+UNCONDITIONAL_EVAL = ("eval.mauve", "eval.mauve_features", "eval.diversity", "eval.diversity_valid_words")
 # keys a teacher's sampling path has no use for, so a non-default value would be silently ignored
 IGNORED_WHEN_SAMPLING = {
     # DiffuSeq decodes embeddings (DDIM / ancestral with rounding): no categorical draw to temper or truncate, no
     # predictor variants, no denoiser cache; its metrics are the seq2seq set, without MAUVE
-    "diffuseq": ("sampling.predictor", "sampling.temperature", "sampling.top_p", "sampling.cache", "eval.mauve"),
+    "diffuseq": ("sampling.predictor", "sampling.temperature", "sampling.top_p", "sampling.cache",
+                 *UNCONDITIONAL_EVAL),
     # the SEDD and Duo samplers condition on the noise level, so the network is called at every step: nothing to cache
     "sedd": ("sampling.cache",),
     "duo": ("sampling.cache",),
@@ -72,7 +77,8 @@ IGNORED_WHEN_SAMPLING = {
     "ar_lm": ("steps", "sampling.predictor"),
     # greedy decoding of the source-prefixed AR baseline: nothing to temper; no DiffuSeq sampler options
     "ar_seq2seq": ("steps", "sampling.predictor", "sampling.temperature", "sampling.top_p", "sampling.cache",
-                   "eval.mauve", "diffuseq.sampler", "diffuseq.respace", "diffuseq.clamp", "diffuseq.candidates"),
+                   *UNCONDITIONAL_EVAL, "diffuseq.sampler", "diffuseq.respace", "diffuseq.clamp",
+                   "diffuseq.candidates"),
 }
 SEQ2SEQ_TEACHERS = ("diffuseq", "ar_seq2seq")   # trained and scored on a seq2seq `task`, not a `corpus`
 AR_BASELINES = ("ar_lm", "ar_seq2seq")          # transformers GPT-2 folders of the reference AR recipe, not DiTs
@@ -96,12 +102,18 @@ def parse_overrides(argv: list[str]) -> list[str]:
     return list(argv)
 
 
+FREE_LENGTH_LISTS = ("eval.frontier_temperatures",)
+
+
 def check_type(key: str, default, value) -> None:
     if default is None or value is None:
         return
-    if isinstance(default, ListConfig):   # a list of numbers (AdamW's betas): as many, each a number
-        if not (isinstance(value, ListConfig) and len(value) == len(default) and all(is_number(v) for v in value)):
-            raise ConfigError(f"config key {key!r} expects a list of {len(default)} numbers like "
+    if isinstance(default, ListConfig):   # a list of numbers: AdamW's betas as many as the default, a sweep any
+        fixed = key not in FREE_LENGTH_LISTS
+        if not (isinstance(value, ListConfig) and (len(value) == len(default) or not fixed)
+                and all(is_number(v) for v in value)):
+            count = f"{len(default)} " if fixed else ""
+            raise ConfigError(f"config key {key!r} expects a list of {count}numbers like "
                               f"{shown(list(default))}, got {shown(value)}")
         return
     if isinstance(default, bool):

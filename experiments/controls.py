@@ -13,35 +13,41 @@ results/ (whence it is copied).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from core.checkpoint import atomic_write_text
-from core.evaluate.results import write_result
+from core.evaluate.results import samples_path, write_result
 from core.evaluate.temperature_match import genppl_at_entropy
 from core.paths import RESULTS_DIR
+from experiments.distribution import wanted_metrics
 
 TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a few-step student is held to
 
 
 def reusable_row(path: Path, wanted: dict) -> bool:
     """An existing teacher row stands in for a new one when it was made from the same teacher weights, sampler
-    settings and evaluator with at least as many samples (so a committed larger row is never replaced by a smaller)."""
+    settings and evaluator with at least as many samples (so a committed larger row is never replaced by a smaller),
+    and holds every metric in wanted["metrics"] (a row from before a metric existed is sampled again)."""
     if not path.is_file():
         return False
     row = json.loads(path.read_text())
     same = all(row.get(k) == wanted[k] for k in ("teacher_path", "float64_sampling", "temperature", "evaluator"))
-    return same and row.get("n_samples", 0) >= wanted["n_samples"]
+    return (same and row.get("n_samples", 0) >= wanted["n_samples"]
+            and all(k in row.get("metrics", {}) for k in wanted.get("metrics", ())))
 
 
 def reuse_row(path: Path, wanted: dict) -> bool:
-    """True when `path` holds a reusable_row, or the committed row of the same name does (then copied to `path`, so
-    a run writing elsewhere than results/ does not sample the teacher again)."""
+    """True when `path` holds a reusable_row, or the committed row of the same name does (then copied to `path` with
+    its samples file, so a run writing elsewhere than results/ does not sample the teacher again)."""
     committed = RESULTS_DIR / path.name
     for source in (path, committed):
         if reusable_row(source, wanted):
             if source != path:
+                if samples_path(source).is_file():
+                    shutil.copyfile(samples_path(source), samples_path(path))
                 atomic_write_text(path, source.read_text())
             print(f"teacher row reused: {source}" + (f" (copied to {path})" if source != path else ""))
             return True
@@ -59,7 +65,7 @@ def teacher_sweep(cfg, device, teacher, teacher_folder: Path, evaluator, steps: 
         path = results_dir(cfg) / f"{sample_row_name(step_cfg)}.json"
         like = {"n_samples": cfg.sampling.num_samples, "teacher_path": repo_relative(teacher_folder),
                 "float64_sampling": cfg.sampling.float64, "temperature": temperature,
-                "evaluator": repo_relative(evaluator[2])}
+                "evaluator": repo_relative(evaluator[2]), "metrics": wanted_metrics(cfg)}
         if not reuse_row(path, like):
             record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
                       "teacher_path": repo_relative(teacher_folder), "predictor": cfg.sampling.predictor,
@@ -117,9 +123,15 @@ def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folde
         match_temperature([str(path), f"sampling.num_samples={cfg.sampling.num_samples}", f"seed={cfg.seed}",
                            f"sampling.predictor={cfg.sampling.predictor}"]
                           + ([f"teacher_path={cfg.teacher_path}"] if cfg.teacher_path else [])
-                          + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else [])
-                          + ([f"eval.evaluator={cfg.eval.evaluator}"] if cfg.eval.evaluator != "auto" else [])
-                          + [f"eval.mauve={str(cfg.eval.mauve).lower()}"])
+                          + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else []) + changed_eval_keys(cfg))
     except ValueError as error:
         print(f"no entropy-matched teacher row for {path.name}: {error}")
     return path
+
+
+def changed_eval_keys(cfg) -> list[str]:
+    """The row's eval.* settings that differ from the defaults, as key=value: its control is scored the same way."""
+    from experiments.config import CONFIG_DIR, shown
+
+    defaults = OmegaConf.load(CONFIG_DIR / "defaults.yaml").eval
+    return [f"eval.{key}={shown(value)}" for key, value in cfg.eval.items() if value != defaults[key]]

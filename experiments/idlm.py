@@ -30,6 +30,7 @@ from experiments.controls import write_student_rows
 from experiments.setup import corpus_blocks, global_batch
 from idlm.method import IDLMSettings, idlm_method, trainable_copy
 
+
 def idlm_run_dir(cfg) -> Path:
     return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"idlm-{run_folder_name(cfg)}"
 
@@ -94,7 +95,9 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
     method = idlm_method(teacher.process, teacher.network,
                          IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min),
                          validate=validate_and_select, select_key="select")
-    from experiments.run import repo_relative  # paths inside the repository are recorded relative to it
+    from experiments.run import (
+        repo_relative,  # paths inside the repository are recorded relative to it
+    )
 
     provenance = {"command": current_command(), "commit": git_commit(), "method": "idlm", "corpus": cfg.corpus,
                   "distilled_from": repo_relative(teacher_folder), "run_dir": repo_relative(run_dir),

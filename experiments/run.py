@@ -2,8 +2,9 @@
 
 methods
     sample      sample a pretrained discrete teacher at `steps` and evaluate it: GenPPL under the evaluator
-                (gpt2-large if cached locally, else the embedded reference AR model), unigram entropy, optional MAUVE
-                against held-out text, seconds per sample. Writes <results_dir>/<name>.json and rebuilds
+                (gpt2-large if cached locally, else the embedded reference AR model), unigram entropy, the
+                distribution metrics (diversity of the sample set; MAUVE against held-out text, experiments.
+                distribution), seconds per sample. Writes <results_dir>/<name>.json and rebuilds
                 <results_dir>/README.md (results_dir: runs/results unless given; results/ is the committed set).
     real_text   the same metrics for held-out real text (the test split cut to the teachers' length): the yardstick.
     copy_source seq2seq yardstick: the source sentence as the output, scored with the DiffuSeq metric set (`task=`).
@@ -14,10 +15,14 @@ The embedded default (`make demo`) samples the committed MDLM teacher on tinysha
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.paths import REPO_ROOT, SCRATCH_RESULTS_DIR
 from experiments.cli import parse_args, run_cli
 from experiments.config import row_suffix, run_name
+
+if TYPE_CHECKING:
+    import torch
 
 # torch, transformers and the evaluation code are imported where they are used, after the arguments are read: a
 # config error is refused in well under the seconds those imports take (tests/test_bad_input_catalogue.py)
@@ -78,19 +83,29 @@ def reference_evaluator(cfg) -> Path | None:
         return None  # load_evaluator then says what it tried
 
 
-def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, evaluator=None) -> dict:
-    from core.evaluate.unconditional import generative_perplexity, genppl_interval, unigram_entropy
+def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, evaluator=None, *,
+                   reference_split: str = "test") -> dict:
+    """The metric part of an unconditional row: GenPPL, entropy and the distribution metrics (experiments.
+    distribution; MAUVE against held-out text of `reference_split`). Every text goes with it: write_result keeps
+    them beside the row, so its distribution metrics can be recomputed (experiments.rescore) without sampling."""
+    from core.evaluate.results import SAMPLE_TEXTS
+    from core.evaluate.unconditional import (
+        generative_perplexity,
+        genppl_interval,
+        unigram_entropy,
+    )
+    from experiments.distribution import distribution_metrics
 
-    model, eval_tokenizer, evaluator_name = evaluator or evaluator_from(cfg, device)
+    evaluator = evaluator or evaluator_from(cfg, device)
+    model, eval_tokenizer, evaluator_name = evaluator
     ppl = generative_perplexity(texts, model, eval_tokenizer, batch_size=cfg.sampling.batch_size,
                                 max_length=model.config.n_positions, device=device, float64=cfg.eval.float64)
     metrics = {"gen_ppl": ppl["gen_ppl"], "gen_ppl_ci95": list(genppl_interval(ppl["text_nll"], ppl["text_tokens"])),
-               "gen_nll": ppl["nll"], "scored_tokens": ppl["n_tokens"], "entropy": unigram_entropy(ids)}
-    if cfg.eval.mauve:
-        from core.evaluate.mauve_score import mauve_score
-        reference, _ = held_out_texts(cfg, tokenizer, len(texts), seq_len=ids.shape[1])
-        metrics["mauve"] = mauve_score(texts, reference, device=device)
-    return {"metrics": metrics, "evaluator": repo_relative(evaluator_name), **identity_fields(cfg)}
+               "gen_nll": ppl["nll"], "scored_tokens": ppl["n_tokens"], "entropy": unigram_entropy(ids),
+               **distribution_metrics(texts, cfg, device, evaluator, tokenizer, seq_len=ids.shape[1],
+                                      reference_split=reference_split)}
+    return {"metrics": metrics, "evaluator": repo_relative(evaluator_name), "sample_length": ids.shape[1],
+            SAMPLE_TEXTS: list(texts), **identity_fields(cfg)}
 
 
 def identity_fields(cfg) -> dict:
@@ -104,15 +119,16 @@ def repo_relative(text: str) -> str:
     return str(text).replace(str(REPO_ROOT) + "/", "")
 
 
-def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int) -> tuple[list[str], torch.Tensor]:
+def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int, split: str = "test") -> tuple[list[str], torch.Tensor]:
+    """n blocks of `seq_len` tokens of `split`, drawn without replacement with the row's seed: (texts, ids [n, L])."""
     import torch
 
     from core.errors import DataError
     from experiments.setup import split_blocks
 
-    blocks = split_blocks(cfg, "test", tokenizer, seq_len)
+    blocks = split_blocks(cfg, split, tokenizer, seq_len)
     if len(blocks) < n:
-        raise DataError(f"the test split has {len(blocks)} blocks of {seq_len} tokens, fewer than the {n} requested")
+        raise DataError(f"the {split} split has {len(blocks)} blocks of {seq_len} tokens, fewer than the {n} requested")
     g = torch.Generator().manual_seed(cfg.seed)
     rows = blocks[torch.randperm(len(blocks), generator=g)[:n]]
     return tokenizer.batch_decode(rows.tolist()), rows
@@ -233,7 +249,11 @@ def seq2seq_test_examples(cfg):
 
 def seq2seq_evaluation(candidates: list[list[str]], examples, tokenizer, cfg, device) -> dict:
     """The metric part of a seq2seq result row; every candidate text is kept so the row can be re-scored."""
-    from experiments.seq2seq import evaluate_candidates, viewed_references, viewed_sources
+    from experiments.seq2seq import (
+        evaluate_candidates,
+        viewed_references,
+        viewed_sources,
+    )
 
     refs = viewed_references(examples, tokenizer)
     metrics = evaluate_candidates(candidates, refs, viewed_sources(examples, tokenizer),
@@ -260,7 +280,8 @@ def run_real_text(cfg, device) -> Path:
 
     tokenizer = load_tokenizer(corpus_tokenizer_name(cfg.corpus))
     texts, rows = held_out_texts(cfg, tokenizer, cfg.sampling.num_samples, seq_len=cfg.data.seq_len)
-    evaluation = evaluate_texts(texts, rows, cfg, device, tokenizer)
+    # the row is the test set MAUVE compares every model with: it is compared with the valid split instead
+    evaluation = evaluate_texts(texts, rows, cfg, device, tokenizer, reference_split="valid")
     record = {"method": "real_text", "teacher": "none", "corpus": cfg.corpus, "preset": "-", "steps": 0, "nfe": 0,
               "n_samples": len(texts), "seconds_per_sample": 0.0, "seed": cfg.seed,
               "samples": texts[: cfg.eval.num_show], **evaluation}

@@ -74,6 +74,9 @@ RUN_CASES = [
     (["method=idlm", "distill.betas=abc"], r"^error: config key 'distill.betas' expects a list of 2 numbers like "
                                            r"\[0.9, 0.999\], got abc$"),
     (["method=idlm", "distill.betas=[0.9]"], r"'distill.betas' expects a list of 2 numbers"),
+    (["method=idlm", "eval.frontier_temperatures=[0.8,-1]"], r"^error: eval.frontier_temperatures=\[0.8, -1\] is out "
+                                                            r"of range: it must be a list of temperatures, each > 0"),
+    (["method=idlm", "eval.frontier_temperatures=abc"], r"'eval.frontier_temperatures' expects a list of numbers like"),
     (["method=dlm_one", "dlm_one.betas=[0.5,1]"], r"^error: dlm_one.betas=\[0.5, 1\] is out of range: it must be two"),
     (["method=dlm_one", "dlm_one.t_min=1990", "dlm_one.t_max=10"],
      r"^error: dlm_one.t_min=1990 is out of range: it must be < dlm_one.t_max=10 \(the loss levels are "

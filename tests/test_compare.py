@@ -111,13 +111,17 @@ def _seq2seq(file, method, steps, seconds, bleu, candidates=1, **fields):
 def synthetic_rows():
     return dict([
         _row("text.json", method="real_text", teacher="none", steps=0, nfe=0, seconds_per_sample=0.0,
-             n_samples=256, metrics={"entropy": 3.1, "gen_ppl": 5.0}),
+             n_samples=256, metrics={"entropy": 3.1, "gen_ppl": 5.0, "mauve_ar": 0.95,
+                                     "diversity": {"types_per_600_valid": 306, "top50_share": 0.46,
+                                                   "self_bleu": 0.012, "distinct_1": 0.3}}),
         _row("mdlm8-T0.9.json", temperature=0.9, metrics={"entropy": 3.0, "gen_ppl": 10.0}),
         _row("mdlm8.json", metrics={"entropy": 3.2, "gen_ppl": 40.0}),
         _row("mdlm8-T1.1.json", temperature=1.1, metrics={"entropy": 3.3, "gen_ppl": 60.0}),
         _row("mdlm1024.json", steps=1024, nfe=1024, seconds_per_sample=20.0, n_samples=256,
              metrics={"entropy": 3.05, "gen_ppl": 12.0}),
-        _row("idlm8.json", method="idlm", student_path="checkpoints/idlm-mdlm-toy", metrics={"entropy": 2.9},
+        _row("idlm8.json", method="idlm", student_path="checkpoints/idlm-mdlm-toy",
+             metrics={"entropy": 2.9, "mauve_ar": 0.4, "diversity": {"types_per_600_valid": 174, "top50_share": 0.69,
+                                                                    "self_bleu": 0.02}},
              frontier={"teacher_1024": {"ratio": 0.95}, "teacher_at_K": {"ratio": None}},
              training_cost={"updates": 3000, "sequence_passes": 672000, "cpu_minutes": 250.4, "hardware": "cpu"}),
         _row("idlm8-matched.json", method="teacher (entropy-matched)", temperature=0.85,
@@ -166,7 +170,8 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
         reader = csv.DictReader(f)
         assert reader.fieldnames == [
             "corpus", "group", "method", "model", "sampler", "student", "steps", "nfe", "temperature", "gen_ppl",
-            "gen_ppl_ci95_low", "gen_ppl_ci95_high", "entropy", "mauve", "seconds_per_sample", "matched_entropy",
+            "gen_ppl_ci95_low", "gen_ppl_ci95_high", "entropy", "mauve", "mauve_ar", "types_per_600_valid",
+            "top50_share", "self_bleu", "seconds_per_sample", "matched_entropy",
             "gen_ppl_at_matched_entropy", "sweep_temperatures", "ratio_to_frontier_1024", "ratio_to_frontier_at_steps",
             "training_updates", "training_sequence_passes", "training_cpu_minutes", "training_hardware",
             "n_samples", "seed", "evaluator", "device",
@@ -184,13 +189,19 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
     assert rows[3]["gen_ppl_at_matched_entropy"] == "" and rows[6]["gen_ppl_at_matched_entropy"] == ""
     assert teacher8["command"] == "python -m experiments.run mdlm8.json" and teacher8["status"] == "unknown commit"
     assert rows[4]["mismatch"] == "evaluator=gpt2-large" and rows[3]["mismatch"] == "n_samples=256"
+    # the distribution metrics where a row has them, blank where it was made before them
+    assert [rows[0][c] for c in ("mauve_ar", "types_per_600_valid", "top50_share", "self_bleu")] == [
+        "0.95", "306", "0.46", "0.012"]
+    assert [rows[2][c] for c in ("mauve_ar", "types_per_600_valid", "top50_share", "self_bleu")] == [""] * 4
 
     table = (out / "idlm_table1_toy.md").read_text()
-    assert "| group | model | sampler | steps | T | GenPPL ↓ [95% CI] | entropy | MAUVE ↑ | s / sample | " \
-           "GenPPL at H* = 3.1 ↓ | sweep T | ÷ frontier 1024 ↓ | ÷ frontier K ↓ | budget (M passes / CPU-min) | status | commit | row |" in table
-    assert "| teacher | mdlm | default | 8 | 1 | 40 [36, 44] | 3.2 | – | 0.5 | 20 | 0.85 0.9 1 1.1 | – | – | – | " \
-           "**unknown commit** | `unknown` | [mdlm8.json](../mdlm8.json) |" in table
-    assert "| IDLM | mdlm | default | 8 | 1 | 20 [18, 22] | 2.9 | – | 0.5 | – | 1 | 0.95 | – | 0.672 / 250 | " \
+    assert "| group | model | sampler | steps | T | GenPPL ↓ [95% CI] | entropy | MAUVE (MiniLM) ↑ | MAUVE (AR) ↑ | " \
+           "types / 600 ↑ | top-50 share | self-BLEU ↓ | s / sample | GenPPL at H* = 3.1 ↓ | sweep T | " \
+           "÷ frontier 1024 ↓ | ÷ frontier K ↓ | budget (M passes / CPU-min) | status | commit | row |" in table
+    assert "| teacher | mdlm | default | 8 | 1 | 40 [36, 44] | 3.2 | – | – | – | – | – | 0.5 | 20 | 0.85 0.9 1 1.1 | " \
+           "– | – | – | **unknown commit** | `unknown` | [mdlm8.json](../mdlm8.json) |" in table
+    assert "| IDLM | mdlm | default | 8 | 1 | 20 [18, 22] | 2.9 | – | 0.4 | 174 | 0.69 | 0.02 | 0.5 | – | 1 | " \
+           "0.95 | – | 0.672 / 250 | " \
            "**unknown commit** |" in table
     assert "| SDTT² | mdlm |" in table and "| teacher¹ | mdlm | default | 1024 |" in table
     assert "* ² evaluator = gpt2-large" in table

@@ -85,7 +85,9 @@ def test_ancestral_diffuseq_sampler_refuses_the_ddim_respacing():
     ("diffuseq", "sampling.temperature", "0.9", "1.0"),
     ("diffuseq", "sampling.top_p", "0.9", "1.0"),
     ("diffuseq", "sampling.cache", "false", "true"),
-    ("diffuseq", "eval.mauve", "true", "false"),
+    ("diffuseq", "eval.mauve", "true", "auto"),
+    ("diffuseq", "eval.diversity", "false", "true"),
+    ("ar_seq2seq", "eval.diversity_valid_words", "300", "600"),
     ("sedd", "sampling.cache", "false", "true"),
     ("duo", "sampling.cache", "false", "true"),
     ("dcd", "sampling.cache", "false", "true"),
@@ -105,6 +107,27 @@ def test_options_the_teacher_would_ignore_are_refused_unless_default(teacher, ke
 def test_mdlm_keeps_every_sampling_option():
     cfg = load_config(["sampling.cache=false", "sampling.temperature=0.9", "sampling.top_p=0.9", "eval.mauve=true"])
     assert (cfg.sampling.cache, cfg.sampling.temperature, cfg.sampling.top_p, cfg.eval.mauve) == (False, 0.9, 0.9, True)
+
+
+def test_mauve_features_follow_the_corpus_and_a_key_without_effect_is_refused():
+    from experiments.distribution import mauve_features, mauve_wanted, wanted_metrics
+
+    # (corpus=english: the pretraining config, as `run` checks for an English evaluator this checkout lacks)
+    char, bpe = load_config([]), load_config(["corpus=english"], command="pretrain")
+    # auto: MAUVE on the evaluator's features for the char corpus, on by default; MiniLM for English, off by default
+    assert (mauve_features(char), mauve_wanted(char), wanted_metrics(char)) == ("evaluator", True,
+                                                                                ["diversity", "mauve_ar"])
+    assert (mauve_features(bpe), mauve_wanted(bpe), wanted_metrics(bpe)) == ("minilm", False, ["diversity"])
+    minilm = load_config(["eval.mauve=true", "eval.mauve_features=minilm"])
+    assert wanted_metrics(minilm) == ["diversity", "mauve"]
+    assert wanted_metrics(load_config(["eval.mauve=false", "eval.diversity=false"])) == []
+    with pytest.raises(ConfigError, match=r"^eval.mauve_features=minilm has no effect here: MAUVE is off "
+                                          r"\(eval.mauve=auto"):
+        load_config(["eval.mauve_features=minilm"])
+    with pytest.raises(ConfigError, match=r"^eval.diversity_valid_words=300 has no effect here: eval.diversity=false"):
+        load_config(["eval.diversity=false", "eval.diversity_valid_words=300"])
+    with pytest.raises(ConfigError, match=r"^config key 'eval.mauve' = 'maybe' is not one of"):
+        load_config(["eval.mauve=maybe"])
 
 
 def test_run_refuses_teacher_ar_in_one_line_without_traceback():

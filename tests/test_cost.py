@@ -4,8 +4,7 @@ import torch
 from core.cost import PassCounter, RunCost
 from core.distill import DistillSettings, RoleSettings, distill
 from core.networks.dit import DiT, dit_config
-from idlm.method import IDLMSettings, idlm_method, student_probs, trainable_copy
-from idlm.losses import stratified_times
+from idlm.method import IDLMSettings, idlm_method, trainable_copy
 from teachers.mdlm import MaskedDiffusion
 
 V, L, B = 5, 8, 4

@@ -8,7 +8,9 @@ import torch
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from core.evaluate.results import load_results, validate_result, write_result  # noqa: E402
+from core.errors import DataError  # noqa: E402
+from core.evaluate.results import (SAMPLE_TEXTS, load_results, load_samples, samples_path,  # noqa: E402
+                                   validate_result, write_result)
 from core.evaluate.speed import benchmark  # noqa: E402
 from core.evaluate.temperature_match import match_temperature  # noqa: E402
 from experiments.tables import build_table, main as tables_main  # noqa: E402
@@ -37,6 +39,22 @@ def test_write_result_adds_provenance_and_round_trips(tmp_path):
     assert record["command"].startswith("python ")
     assert [p.name for p in tmp_path.iterdir()] == ["idlm_mdlm_4steps.json"]   # no temp file left behind
     assert load_results(tmp_path)[0]["metrics"]["gen_ppl"] == 41.5
+
+
+def test_every_sample_text_is_kept_beside_the_row(tmp_path):
+    texts = ["First Citizen:\nBefore we proceed", "  spaces, \"quotes\" and ünïcode  ", ""]
+    path = write_result({**unconditional_record(), SAMPLE_TEXTS: texts}, tmp_path, "row")
+    record = json.loads(path.read_text())
+    assert SAMPLE_TEXTS not in record and record["samples_file"] == "row.samples.json.gz"
+    assert samples_path(path) == tmp_path / "row.samples.json.gz" and load_samples(path) == texts
+    assert [r["_file"] for r in load_results(tmp_path)] == ["row.json"]     # the samples file is not a row
+    write_result(record, tmp_path, "row")                                     # rewritten without texts: kept
+    assert load_samples(path) == texts
+    with pytest.raises(DataError, match=r"no stored samples \(other.samples.json.gz\)"):
+        load_samples(tmp_path / "other.json")
+    samples_path(path).write_bytes(b"not gzip")
+    with pytest.raises(DataError, match=r"row.samples.json.gz: unreadable samples file"):
+        load_samples(path)
 
 
 def test_rows_written_under_the_old_sampling_name_read_as_the_cli_name(tmp_path):

@@ -52,7 +52,21 @@ def test_run_writes_result_row_table_and_matched_control(trained, tmp_path):
     assert row["n_samples"] == 8 and row["steps"] == 4 and row["evaluator"].startswith("reference-ar")
     assert row["command"].startswith("python -m experiments.run") and len(row["commit"]) >= 7
     assert path.with_suffix(".config.yaml").is_file()
+    assert_distribution_metrics(path, 8)
     assert "mdlm" in (tmp_path / "README.md").read_text()
+
+
+def assert_distribution_metrics(path, n):
+    """The row carries the char corpus's default distribution metrics and keeps its n sample texts beside it."""
+    from core.evaluate.results import load_samples
+
+    row = json.loads(path.read_text())
+    diversity = row["metrics"]["diversity"]
+    assert 0 < diversity["distinct_1"] <= 1 and 0 <= diversity["valid_word_fraction"] <= 1
+    assert diversity["types_per_600_valid"] is None          # n samples of 32 characters hold fewer valid words
+    assert 0 <= row["metrics"]["mauve_ar"] <= 1 and "mauve" not in row["metrics"]
+    texts = load_samples(path)
+    assert len(texts) == row["n_samples"] == n and texts[:len(row["samples"])] == row["samples"]
 
 
 def test_run_missing_teacher_is_one_clear_error(tmp_path):
@@ -147,9 +161,13 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
         assert frontier["ratio"] is not None or "sweep_entropy_range" in frontier
     assert student["training_cost"]["updates"] == student["distill_step"]
     assert student["training_cost"]["sequence_passes"] == student["distill_step"] * 7 * 4   # core/cost.py
+    for row in (path, tmp_path / f"mdlm-shakespeare-small-steps4{suffix}.json",
+                tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json"):
+        assert_distribution_metrics(row, 8)
     matched = list(tmp_path.glob(f"{path.stem}-matched-T*.json"))
     if matched:   # a 3-step tiny teacher's entropy may lie outside every temperature's: then it says so
         assert json.loads(matched[0].read_text())["matched_to"] == path.name
+        assert_distribution_metrics(matched[0], 8)
     else:
         assert f"no entropy-matched teacher row for {path.name}" in out.stdout
     folder = tmp_path / "run" / student["student_path"].split("/")[-1]

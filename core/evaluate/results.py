@@ -2,11 +2,13 @@
 
 Every record holds the method, the teacher (unconditional) or task (seq2seq), steps, NFE, a metrics dict, sample
 count, seconds per sample, the evaluator used, the seed, and — added here — the git commit, the exact command,
-a timestamp and the device, so every number in results/README.md can be traced and re-run.
+a timestamp and the device, so every number in results/README.md can be traced and re-run. An unconditional row's
+sample texts, all of them, are kept beside it in <name>.samples.json.gz (`write_result`, `load_samples`).
 """
 from __future__ import annotations
 
 import datetime
+import gzip
 import json
 import os
 import re
@@ -68,11 +70,39 @@ def validate_result(record: dict, source: str = "result") -> None:
         raise DataError(f"{source}: 'metrics' must be a dict, got {type(record['metrics']).__name__}")
 
 
+# Every sample text of an unconditional row (record[SAMPLE_TEXTS]) is written beside the row as <name>.samples.json.gz,
+# not into it (the row keeps `samples`, the few the tables show), and the row names that file in `samples_file`.
+SAMPLE_TEXTS = "sample_texts"
+SAMPLES_SUFFIX = ".samples.json.gz"
+
+
+def samples_path(row_path: str | os.PathLike) -> Path:
+    return Path(row_path).with_suffix(SAMPLES_SUFFIX)
+
+
+def load_samples(row_path: str | os.PathLike) -> list[str]:
+    """Every sample text of the row at `row_path`, from its samples file; DataError when it has none."""
+    path = samples_path(row_path)
+    if not path.is_file():
+        raise DataError(f"{row_path}: no stored samples ({path.name}); only rows written since the samples file "
+                        f"exists have one")
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            texts = json.load(f)
+    except (OSError, EOFError, ValueError) as error:   # not gzip, cut short, or not JSON
+        raise DataError(f"{path}: unreadable samples file ({error})") from None
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise DataError(f"{path}: expected a JSON list of sample texts")
+    return texts
+
+
 def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Path:
-    """Complete `record` (commit, command, timestamp, device unless given), validate it, write <name>.json atomically."""
+    """Complete `record` (commit, command, timestamp, device unless given), validate it, write <name>.json atomically;
+    record[SAMPLE_TEXTS], when given, goes to <name>.samples.json.gz first."""
     if not _NAME.match(name):
         raise ValueError(f"write_result: bad result name {name!r} (letters, digits, . _ = + - only)")
     record = dict(record)
+    texts = record.pop(SAMPLE_TEXTS, None)
     record.setdefault("commit", git_commit())
     record.setdefault("command", current_command())
     record.setdefault("timestamp", utc_timestamp())
@@ -81,7 +111,11 @@ def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Pat
     if hasattr(os, "getloadavg"):
         record.setdefault("load_average", round(os.getloadavg()[0], 2))
     path = Path(results_dir) / f"{name}.json"
+    if texts is not None:
+        record["samples_file"] = samples_path(path).name
     validate_result(record, str(path))
+    if texts is not None:   # before the row, so a row never names a samples file that is not there
+        atomic_write_text(samples_path(path), json.dumps(list(texts), ensure_ascii=False) + "\n")
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
 

@@ -129,8 +129,9 @@ def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
 
 
-def _distinct_ratio(sentences: Sequence[str], n: int) -> float:
-    """distinct / total n-grams pooled over `sentences`; 0 when there is no n-gram (DiffuSeq returns 0)."""
+def distinct_ratio(sentences: Sequence[str], n: int) -> float:
+    """distinct / total n-grams of whitespace tokens pooled over `sentences` (n-grams never cross sentences); 0 when
+    there is no n-gram (DiffuSeq returns 0). Also the unconditional distinct-n (core.evaluate.diversity)."""
     grams = [g for s in sentences for g in _ngrams(s.split(), n)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
@@ -139,7 +140,7 @@ def dist1(hyps: Sequence[str]) -> float:
     """Mean over sentences of distinct unigrams / total unigrams ("a a b" -> 2/3)."""
     if len(hyps) == 0:
         raise ValueError("dist1: no hypotheses given")
-    return float(np.mean([_distinct_ratio([h], 1) for h in hyps]))
+    return float(np.mean([distinct_ratio([h], 1) for h in hyps]))
 
 
 def _check_candidates(candidates_per_source):
@@ -148,7 +149,8 @@ def _check_candidates(candidates_per_source):
 
 
 def self_bleu(candidates_per_source: Sequence[Sequence[str]]) -> float:
-    """Mean over sources of the mean DiffuSeq BLEU over candidate pairs i < j (0 for a single candidate)."""
+    """Mean over sources of the mean DiffuSeq BLEU over candidate pairs i < j (0 for a single candidate). Also the
+    unconditional self-BLEU, with a row's whole sample set as one source (core.evaluate.diversity)."""
     _check_candidates(candidates_per_source)
     per_source = []
     for cands in candidates_per_source:
@@ -160,7 +162,7 @@ def self_bleu(candidates_per_source: Sequence[Sequence[str]]) -> float:
 def div4(candidates_per_source: Sequence[Sequence[str]]) -> float:
     """Mean over sources of distinct / total 4-grams pooled across that source's candidates."""
     _check_candidates(candidates_per_source)
-    return float(np.mean([_distinct_ratio(cands, 4) for cands in candidates_per_source]))
+    return float(np.mean([distinct_ratio(cands, 4) for cands in candidates_per_source]))
 
 
 def mbr_select(candidates: Sequence[str]) -> int:

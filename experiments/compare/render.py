@@ -18,10 +18,10 @@ PROVENANCE_COLUMNS = ["n_samples", "seed", "evaluator", "device", "mismatch", "s
                       "commit", "command", "file"]
 UNCONDITIONAL_COLUMNS = ["corpus", "group", "method", "model", "sampler", "student", "steps", "nfe", "temperature",
                          "gen_ppl", "gen_ppl_ci95_low", "gen_ppl_ci95_high", "entropy", "mauve",
-                         "seconds_per_sample", "matched_entropy", "gen_ppl_at_matched_entropy",
-                         "sweep_temperatures", "ratio_to_frontier_1024", "ratio_to_frontier_at_steps",
-                         "training_updates", "training_sequence_passes", "training_cpu_minutes", "training_hardware",
-                         *PROVENANCE_COLUMNS]
+                         *unconditional.DISTRIBUTION_COLUMNS, "seconds_per_sample", "matched_entropy",
+                         "gen_ppl_at_matched_entropy", "sweep_temperatures", "ratio_to_frontier_1024",
+                         "ratio_to_frontier_at_steps", "training_updates", "training_sequence_passes",
+                         "training_cpu_minutes", "training_hardware", *PROVENANCE_COLUMNS]
 SEQ2SEQ_COLUMNS = ["task", "row", "method", "stage", "steps", "candidates", "bleu", "bleu_ci95_low",
                    "bleu_ci95_high", *seq2seq.COPY, *seq2seq.SCORES, "nfe",
                    "seconds_per_sample", "speedup_vs_diffuseq_2000", *PROVENANCE_COLUMNS]
@@ -78,18 +78,25 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
     at_h = f"GenPPL at H* = {cell(target)} ↓" if target is not None else "GenPPL at H* ↓"
     table = Table(
         name=f"idlm_table1_{corpus}", title=f"Unconditional generation, {corpus} (IDLM's Table 1 layout)",
-        intro=[f"GenPPL under the row's evaluator with its 95% interval, unigram entropy (nats), MAUVE where scored, "
-               f"seconds per sample. *GenPPL at H\\**: the row's temperature sweep (*sweep T*) read off at H* = "
-               f"{cell(target)}, {source}, by linear interpolation of log GenPPL in entropy between the two "
-               f"neighbouring temperatures whose entropies bracket H*; \"–\" where the sweep does not bracket it. "
-               f"Rows at T = 1; other temperatures enter through their sweep. *÷ frontier*: a distilled student's "
-               f"GenPPL ÷ its teacher's temperature sweep at 1024 steps (and at the student's K) read off at the "
-               f"student's own entropy (experiments/controls.py; below 1 is better than the teacher at any "
-               f"temperature); \"–\" where the sweep does not bracket it. *budget*: the student's training cost in "
-               f"millions of sequence passes (core/cost.py) and CPU-minutes. {STATUS_NOTE}"],
-        headers=["group", "model", "sampler", "steps", "T", "GenPPL ↓ [95% CI]", "entropy", "MAUVE ↑", "s / sample",
-                 at_h, "sweep T", "÷ frontier 1024 ↓", "÷ frontier K ↓", "budget (M passes / CPU-min)", "status",
-                 "commit", "row"],
+        intro=[f"GenPPL under the row's evaluator with its 95% interval, unigram entropy (nats), MAUVE on MiniLM "
+               f"features where scored, seconds per sample. *GenPPL at H\\**: the row's temperature sweep "
+               f"(*sweep T*) read off at H* = {cell(target)}, {source}, by linear interpolation of log GenPPL in "
+               f"entropy between the two neighbouring temperatures whose entropies bracket H*; \"–\" where the sweep "
+               f"does not bracket it. Rows at T = 1; other temperatures enter through their sweep. *÷ frontier*: a "
+               f"distilled student's GenPPL ÷ its teacher's temperature sweep at 1024 steps (and at the student's "
+               f"K) read off at the student's own entropy (experiments/controls.py; below 1 beats the teacher at "
+               f"every temperature); \"–\" where the sweep does not bracket it. *budget*: the student's training "
+               f"cost in millions of sequence passes (core/cost.py) and CPU-minutes. {STATUS_NOTE}",
+               "", "Distribution of the sample set (experiments/distribution.py; blank for rows made before it): "
+               "*MAUVE (AR)*, MAUVE against as many held-out texts on the evaluator's features (its last hidden "
+               "state averaged over each text's tokens; the held-out row against the valid split); *types / 600*, "
+               "distinct words among the set's first 600 words that occur in the training split; *top-50 share*, "
+               "the share of those words among the 50 most frequent training words (the held-out row's is the "
+               "yardstick; a sampler collapsing to frequent words rises); *self-BLEU*, mean BLEU-4 over sample "
+               "pairs."],
+        headers=["group", "model", "sampler", "steps", "T", "GenPPL ↓ [95% CI]", "entropy", "MAUVE (MiniLM) ↑",
+                 "MAUVE (AR) ↑", "types / 600 ↑", "top-50 share", "self-BLEU ↓", "s / sample", at_h, "sweep T",
+                 "÷ frontier 1024 ↓", "÷ frontier K ↓", "budget (M passes / CPU-min)", "status", "commit", "row"],
         csv_columns=UNCONDITIONAL_COLUMNS)
     for e in entries:
         r, m = e["record"], e["record"]["metrics"]
@@ -101,7 +108,8 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
                   "sampler": predictor(r), "student": unconditional.variant(r), "steps": r["steps"], "nfe": r["nfe"],
                   "temperature": r.get("temperature"), "gen_ppl": m.get("gen_ppl"), "gen_ppl_ci95_low": ci[0],
                   "gen_ppl_ci95_high": ci[1], "entropy": m.get("entropy"), "mauve": m.get("mauve"),
-                  "seconds_per_sample": r["seconds_per_sample"], "matched_entropy": target,
+                  **unconditional.distribution_values(r), "seconds_per_sample": r["seconds_per_sample"],
+                  "matched_entropy": target,
                   "gen_ppl_at_matched_entropy": at_target, "sweep_temperatures": " ".join(f"{t:g}" for t in temps),
                   **_frontier_and_cost(r), **_provenance(r, mismatches, history, *peers)}
         table.csv_rows.append(values)
@@ -111,7 +119,8 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
         interval = f" {cell(m['gen_ppl_ci95'])}" if m.get("gen_ppl_ci95") else ""
         table.md_rows.append([
             e["group"] + mismatches.marker(r), model, values["sampler"], cell(r["steps"]), cell(r.get("temperature")),
-            cell(m.get("gen_ppl")) + interval, cell(m.get("entropy")), cell(m.get("mauve")), cell(r["seconds_per_sample"]),
+            cell(m.get("gen_ppl")) + interval, cell(m.get("entropy")), cell(m.get("mauve")),
+            *(cell(values[c]) for c in unconditional.DISTRIBUTION_COLUMNS), cell(r["seconds_per_sample"]),
             cell(at_target) + (mismatches.marker(*peers) if peers else ""), values["sweep_temperatures"],
             cell(values["ratio_to_frontier_1024"]), cell(values["ratio_to_frontier_at_steps"]), _budget_cell(values),
             *_provenance_cells(values, link_prefix)])

@@ -19,8 +19,19 @@ from pathlib import Path
 
 from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.idlm_report import MATCHED, predictor
+from experiments.markdown import lookup
 
 SAMPLE_METHODS = ("sample", MATCHED)
+
+
+# The distribution metrics shown beside GenPPL (experiments/distribution.py): column -> where a row keeps it. Rows
+# written before they existed have none, and their cells stay blank.
+DISTRIBUTION_COLUMNS = {"mauve_ar": "metrics.mauve_ar", "types_per_600_valid": "metrics.diversity.types_per_600_valid",
+                        "top50_share": "metrics.diversity.top50_share", "self_bleu": "metrics.diversity.self_bleu"}
+
+
+def distribution_values(record: dict) -> dict:
+    return {column: lookup(record, key) for column, key in DISTRIBUTION_COLUMNS.items()}
 
 
 def is_ar(record: dict) -> bool:
