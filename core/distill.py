@@ -128,7 +128,7 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     emas = {"generator": EMA(generator, s.ema_decay, warmup=s.ema_warmup)}
     if s.fake_ema:
         emas["fake"] = EMA(fake, s.ema_decay, warmup=s.ema_warmup)
-    best, cost = BestRecord(), cost or RunCost()
+    best, cost, processes = BestRecord(), cost or RunCost(), distributed.world_size()
     state = dict(models=models, optimizers=optimizers, emas=emas, stateful={"best": best, "cost": cost})
     step = 0
     if has_training_state(run_dir / STATE_DIR):
@@ -171,7 +171,8 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
             improved = method.select_key is not None and metrics[method.select_key] < best.value
             if improved:
                 best.value, best.step = float(metrics[method.select_key]), at_step
-        log.write({"step": at_step, **{f"val/{k}": v for k, v in metrics.items()}, "val/best_step": best.step})
+        log.write({"step": at_step, "sequence_passes": at_step * cost.passes_per_update * processes,
+                   **{f"val/{k}": v for k, v in metrics.items()}, "val/best_step": best.step})
         if improved and on_checkpoint is not None:
             on_checkpoint(generator, emas["generator"], at_step, True)
         return metrics
@@ -207,7 +208,6 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     teacher_free = {p for p in fake.parameters() if p.requires_grad}
     stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
     bar = tqdm(total=s.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
-    processes = distributed.world_size()
     cost.start()
     while True:
         if step >= s.max_steps or (s.budget and step * cost.passes_per_update * processes >= s.budget):

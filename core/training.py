@@ -131,7 +131,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     """
     run_dir = Path(run_dir)
     state_dir = run_dir / "checkpoint"
-    cost = cost or RunCost()
+    cost, processes = cost or RunCost(), distributed.world_size()
     stateful = {**(stateful or {}), "cost": cost}
     model.to(device)
     optimizer = make_adamw(model, lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay)
@@ -166,14 +166,14 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         with ema.swapped_in(model), torch.no_grad():
             metrics = eval_fn(model)
         model.train()
-        log({"step": at_step, **{f"val/{k}": v for k, v in metrics.items()}})
+        log({"step": at_step, "sequence_passes": at_step * cost.passes_per_update * processes,
+             **{f"val/{k}": v for k, v in metrics.items()}})
         return metrics
 
     start, last_eval, finished = time.time(), {}, False
     model.train()
     stop = StopRequest()   # SIGINT / SIGTERM: finish this step, checkpoint, raise Interrupted (core/interrupt.py)
     bar = tqdm(total=settings.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
-    processes = distributed.world_size()
     cost.start()
     while True:
         if step >= settings.max_steps or (settings.budget and

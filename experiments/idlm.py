@@ -47,9 +47,9 @@ def distill_settings(cfg) -> DistillSettings:
                            max_minutes=d.max_minutes, budget=d.budget, micro_batch=d.batch_size, seed=cfg.seed)
 
 
-def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int):
-    """validate(network) -> {gen_ppl, entropy}: `idlm.val_samples` samples at `idlm.val_steps`, drawn from the
-    validation seed (never the reported rows' seed, so checkpoint selection does not leak into them)."""
+def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int, *, steps: int):
+    """validate(network) -> {gen_ppl, entropy}: `idlm.val_samples` samples at `steps`, drawn from the validation
+    seed (never the reported rows' seed, so checkpoint selection does not leak into them)."""
     from teachers.registry import sample_model
 
     model, eval_tokenizer, _ = evaluator
@@ -57,7 +57,7 @@ def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len:
     def validate(network) -> dict:
         torch.manual_seed(validation_seed(cfg.seed))
         ids, _ = sample_model(family, process, network, predictor=cfg.sampling.predictor,
-                              batch_size=cfg.idlm.val_samples, length=seq_len, steps=cfg.idlm.val_steps,
+                              batch_size=cfg.idlm.val_samples, length=seq_len, steps=steps,
                               device=device, float64=cfg.sampling.float64)
         ppl = generative_perplexity(tokenizer.batch_decode(ids.tolist()), model, eval_tokenizer,
                                     batch_size=cfg.sampling.batch_size, max_length=model.config.n_positions,
@@ -80,7 +80,8 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
     tokenizer = load_tokenizer(teacher.tokenizer_name)
     validate_and_select, reference = None, {}
     if evaluator is not None:   # rank 0 validates (the other processes under torchrun have no evaluator)
-        validate = validation(teacher.family, student_process, tokenizer, cfg, device, evaluator, teacher.seq_len)
+        validate = validation(teacher.family, student_process, tokenizer, cfg, device, evaluator, teacher.seq_len,
+                              steps=cfg.idlm.val_steps)
         with torch.random.fork_rng(devices=[]):
             reference = validate(teacher.network)
         entropy_floor = cfg.idlm.select_min_entropy_ratio * reference["entropy"]

@@ -18,6 +18,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import torch
 from omegaconf import OmegaConf
 
 from core import distributed
@@ -42,10 +43,31 @@ def round_settings(cfg, total_steps: int) -> TrainSettings:
                          budget=d.budget, micro_batch=d.batch_size, seed=cfg.seed)
 
 
+def sampled_validation(cfg, device, teacher, evaluator):
+    """extend_eval for the round methods: besides the held-out loss, the student's GenPPL and entropy at the target K,
+    as IDLM validates (`idlm.val_samples` samples from the validation seed), so every method's learning curve is
+    read on one scale. The training RNG is left as it was (a resumed run must not diverge)."""
+    if evaluator is None:   # the processes other than rank 0 under torchrun
+        return None
+    from core.tokenizers import load_tokenizer
+    from experiments.idlm import validation
+
+    validate = validation(teacher.family, teacher.process, load_tokenizer(teacher.tokenizer_name), cfg, device,
+                          evaluator, teacher.seq_len, steps=cfg.steps)
+
+    def extend(eval_fn):
+        def evaluate(model):
+            with torch.random.fork_rng(devices=[]):
+                return {**eval_fn(model), **validate(model)}
+        return evaluate
+    return extend
+
+
 def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
     """make_recipe(cfg, init, init_folder, provenance, export_dir) -> Recipe, where `init` is a registry.Teacher whose
     network is the trainable student. Returns the student row's path."""
     from experiments.controls import write_student_rows
+    from experiments.idlm import keep_learning_curve
     from experiments.pretrain import train_recipe
     from experiments.run import evaluator_from, load_checked_teacher, repo_relative
     from idlm.method import trainable_copy
@@ -68,12 +90,14 @@ def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
         def export_with_cost(model, ema, step):   # the recipe's export spreads `provenance` when it is called
             provenance["cost"] = cost.summary(step, distributed.world_size())
             export(model, ema, step)
-        recipe = replace(recipe, export=export_with_cost)
+        recipe = replace(recipe, export=export_with_cost, extend_eval=sampled_validation(cfg, device, teacher, evaluator))
         if distributed.is_main():
             run_dir.mkdir(parents=True, exist_ok=True)
         summary = train_recipe(recipe, cfg, device, run_dir, round_settings(cfg, total_steps),
                                section=cfg.distill, cost=cost)
         print(f"{cfg.method}: step {summary['step']} of {total_steps} (finished={summary['finished']})")
+        if distributed.is_main():
+            keep_learning_curve(run_dir, cfg)
         if not summary["finished"]:
             print(f"the student is from an unfinished run (step {summary['step']} of {total_steps}); rerun the same "
                   f"command to finish it")

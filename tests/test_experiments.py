@@ -224,4 +224,8 @@ def test_sdtt_distils_round_by_round_then_writes_the_student_beside_its_controls
     config = json.loads((tmp_path / "run" / "student" / "config.json").read_text())
     assert config["family"] == "mdlm" and config["provenance"]["method"] == "sdtt"
     assert config["provenance"]["sdtt"]["loss"] == "kl-bwd" and config["provenance"]["rounds"] == 2
+    # its learning curve is on IDLM's scale: GenPPL and entropy at the target K, against the sequence passes spent
+    curve = [json.loads(line) for line in (tmp_path / "training" / "run.log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in curve] == [2, 4] and all("val/gen_ppl" in r and "val/entropy" in r for r in curve)
+    assert curve[1]["sequence_passes"] == 2 * curve[0]["sequence_passes"] > 0
     assert "sdtt: step 4 of 4 (finished=True)" in out.stdout

@@ -26,7 +26,7 @@ def test_validation_and_reported_samples_differ(monkeypatch):
                         lambda texts, *a, **k: seen.setdefault("validation", []).append(texts) or {"gen_ppl": 1.0})
     monkeypatch.setattr(run, "evaluate_texts", lambda texts, *a, **k: seen.setdefault("reported", texts) and {})
     validate = idlm_recipe.validation("mdlm", teacher.process, tokenizer, cfg, torch.device("cpu"),
-                                      (STUB_EVALUATOR, None, "evaluator"), teacher.seq_len)
+                                      (STUB_EVALUATOR, None, "evaluator"), teacher.seq_len, steps=cfg.idlm.val_steps)
     torch.manual_seed(123)                     # whatever ran before must not matter
     validate(teacher.network)
     validate(teacher.network)
