@@ -250,3 +250,24 @@ def test_a_broken_row_writes_nothing(tmp_path, capsys):
     assert "d10.json: missing required keys ['nfe']" in capsys.readouterr().err
     assert not (tmp_path / "compare").exists() and not (tmp_path / "README.md").exists()
     assert compare_main(["--results-dir", str(tmp_path / "nowhere")]) == 2
+
+
+def test_quality_against_compute_divides_each_validation_by_the_teachers_frontier(tmp_path):
+    from experiments.compare.figures import compute_curves, compute_figure
+
+    training = tmp_path / "training"
+    training.mkdir()
+    curve = [{"step": 100, "sequence_passes": 2.24e6, "val/gen_ppl": 12.0, "val/entropy": 2.85, "val/steps": 8},
+             {"step": 200, "sequence_passes": 4.48e6, "val/gen_ppl": 9.0, "val/entropy": 2.85, "val/steps": 8}]
+    (training / "idlm-mdlm-shakespeare-small.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in curve))
+    (training / "old-mdlm-run.log.jsonl").write_text(json.dumps({"step": 1, "val/gen_ppl": 5.0}) + "\n")
+    sweep = [{"method": "sample", "teacher": "mdlm", "steps": 8, "temperature": t, "variant": v,
+              "metrics": {"entropy": h, "gen_ppl": p}}
+             for t, h, p, v in ((0.8, 2.8, 10.0, "-T0.8"), (0.9, 2.9, 12.0, "-T0.9"), (0.85, 2.85, 99.0, "-T0.85-seed1"))]
+    # entropy 2.85 lies halfway between T = 0.8 and 0.9: the frontier there is sqrt(10 * 12); the seed-1 row and the
+    # curve logged without passes stay out
+    assert compute_curves(sweep, training) == {"idlm-mdlm-shakespeare-small": [
+        (2.24, pytest.approx(12 / 120 ** 0.5)), (4.48, pytest.approx(9 / 120 ** 0.5))]}
+    out = compute_figure(sweep, training, tmp_path / "q.png")
+    assert out is not None and out.stat().st_size > 10_000
+    assert compute_figure(sweep, tmp_path / "nothing", tmp_path / "none.png") is None

@@ -8,10 +8,16 @@
 * bleu_vs_steps.png: DiffuSeq's BLEU against steps per task, DLM-One students by NFE, AR seq2seq and copying the
   source as lines (experiments.plots.bleu_figure);
 * pareto.png: quality against seconds per sample (log), one panel per corpus (GenPPL, lower is better) and per task
-  (BLEU, higher is better), each method's rows as points and the front over all methods as a dashed line.
+  (BLEU, higher is better), each method's rows as points and the front over all methods as a dashed line;
+* quality_vs_compute.png: each distillation's learning curve (<results>/training/*.log.jsonl) as its validation
+  GenPPL divided by the teacher's frontier at K (its temperature sweep at the validation's steps, read off at the
+  validation's entropy) against the sequence passes spent (core/cost.py), one curve per run; below 1 beats the
+  teacher at every temperature. Curves logged before passes were counted, or without a sweep, are left out.
 """
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -100,7 +106,46 @@ def _pareto_label(record: dict) -> str:
     return label.split(",")[0] + (f", MBR-{record['candidates']}" if record.get("candidates", 1) > 1 else "")
 
 
-def comparison_figures(records: list[dict], out_dir: Path) -> list[Path]:
+def compute_curves(records: list[dict], training_dir: Path) -> dict[str, list[tuple[float, float]]]:
+    """Per learning curve: (million sequence passes, validation GenPPL ÷ the teacher's frontier at K) points."""
+    from experiments.controls import frontier_ratio
+
+    curves = {}
+    for log in sorted(training_dir.glob("*.log.jsonl")):
+        points = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        points = [p for p in points if "sequence_passes" in p and "val/gen_ppl" in p and "val/steps" in p]
+        if not points:
+            continue
+        teacher = log.name.split("-")[1]
+        # the teacher's default rows at the validation's steps, at every temperature (a variant other than "-T<t>"
+        # is another sampler, seed or data)
+        sweep = [r for r in records if r["method"] == "sample" and r.get("teacher") == teacher
+                 and not re.sub(r"-T[0-9.]+", "", r.get("variant") or "") and r["steps"] == points[0]["val/steps"]
+                 and r["metrics"].get("gen_ppl")]
+        ratios = [(p["sequence_passes"] / 1e6, frontier_ratio(p["val/gen_ppl"], p["val/entropy"], sweep)["ratio"])
+                  for p in points]
+        ratios = [(x, y) for x, y in ratios if y is not None]
+        if ratios:
+            curves[log.name.removesuffix(".log.jsonl")] = ratios
+    return curves
+
+
+def compute_figure(records: list[dict], training_dir: Path, out: Path) -> Path | None:
+    curves = compute_curves(records, training_dir)
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, ratios in curves.items():
+        ax.plot(*zip(*ratios), marker=".", label=name)
+    ax.axhline(1.0, color="k", lw=1, ls="--")
+    ax.set(xlabel="training compute (million sequence passes)", ylabel="validation GenPPL ÷ teacher frontier at K",
+           title="Quality at matched entropy against training compute")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return save_figure(fig, out)
+
+
+def comparison_figures(records: list[dict], out_dir: Path, training_dir: Path | None = None) -> list[Path]:
     """Every figure the rows support, written into `out_dir`."""
     shown_by_corpus, written = {}, []
     for corpus, rows in unconditional.unconditional_records(records).items():
@@ -114,4 +159,6 @@ def comparison_figures(records: list[dict], out_dir: Path) -> list[Path]:
                for task, rows in seq2seq.seq2seq_records(records).items()}
     written.append(bleu_figure(records, out_dir / "bleu_vs_steps.png"))
     written.append(pareto_figure(shown_by_corpus, by_task, out_dir / "pareto.png"))
+    if training_dir is not None:
+        written.append(compute_figure(records, training_dir, out_dir / "quality_vs_compute.png"))
     return [path for path in written if path is not None]

@@ -34,7 +34,7 @@ def write_comparison(results_dir: Path, repo: Path = REPO_ROOT) -> list[Path]:
     records = load_results(results_dir)      # refuses a broken row before anything is written
     out_dir = results_dir / COMPARE_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = comparison_figures(records, out_dir)
+    written = comparison_figures(records, out_dir, results_dir / "training")
     tables = comparison_tables(records, repo, link_prefix="../")
     for table in tables:
         atomic_write_text(out_dir / f"{table.name}.md", "\n".join(table.markdown("#")) + "\n")
