@@ -14,8 +14,8 @@ import torch
 from tqdm import tqdm
 
 
-def synchronize(device: str) -> None:
-    if device.startswith("cuda") and torch.cuda.is_available():
+def synchronize(device: str | torch.device) -> None:
+    if str(device).startswith("cuda") and torch.cuda.is_available():
         torch.cuda.synchronize()
 
 
