@@ -12,7 +12,7 @@ median of repeats) at batch 1 and batch 32:
   step) against the greedy seq2seq AR baseline, which stops when every row of the batch has written [SEP].
 core.evaluate.speed.ForwardTimer splits one run into time inside the network (the module the sampler calls: the
 DiT, the DiffuSeq transformer, the GPT-2 with its head) and the sampler's own overhead (for DLM-One that includes
-rounding to the nearest embedding and the argmax read-out over the vocabulary, each a [L, V] product). The targets:
+rounding to the nearest embedding and the tied read-out, `teachers.diffuseq_rounding`). The targets:
 an 8-step student >= 5x faster than the KV-cached AR at batch 32, and each diffusion sampler's overhead <= 10% of
 its network time. Rows live in results/benchmarks/, which the result loader (results/*.json) does
 not read.
