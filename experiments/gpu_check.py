@@ -31,7 +31,7 @@ def paths(root: Path, device: str) -> list[tuple[str, str, list[str]]]:
         return ["sampling.num_samples=4", "sampling.batch_size=4", f"device={device}",
                 f"results_dir={root / 'results'}", f"run_dir={root / name.replace(' ', '-')}"]
     evaluator = f"eval.evaluator={root / 'ar' / 'pretrained'}"
-    distill = ["distill.batch_size=4", "distill.log_every=1", "eval.frontier_temperatures=[1.5]"]
+    distill = ["distill.batch_size=4", "distill.log_every=1", "eval.frontier_temperatures=[0.5,1.5]"]
     seq2seq = ["task=qqp", "preset=tiny", "diffuseq.bertscore=false"]
     pretrained = [(f"pretrain {teacher}", "experiments.pretrain",
                    [f"teacher={teacher}", *extra, *TINY, *TRAIN, f"device={device}", f"run_dir={root / teacher}"])
