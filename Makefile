@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean-venv compare
+.PHONY: demo test test-e2e gpu-check install clean-venv compare
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,16 @@ demo: $(STAMP)
 	$(PY) -m experiments.run
 
 test: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests -p no:cacheprovider -m "not e2e"
+
+# the second, slow tier: every method's command-line path end to end (gpu-check on the CPU)
+test-e2e: $(STAMP)
+	$(PY) -m pytest tests -p no:cacheprovider -m e2e
+
+# every method's command-line path for a few steps on a GPU, in a temporary folder; DEVICE=cpu for a CPU smoke test
+DEVICE ?= cuda
+gpu-check: $(STAMP)
+	$(PY) -m experiments.gpu_check device=$(DEVICE)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 import torch
 
 from core.seeding import derived_generator
-from teachers.diffuseq import SAMPLING_STREAM, anchor, decode_argmax, randn_like, round_to_embeddings
+from teachers.diffuseq import SAMPLING_STREAM, anchor, randn_like
+from teachers.diffuseq_rounding import decode_ids, round_targets
 
 
 def level(t: int, like: torch.Tensor) -> torch.Tensor:
@@ -49,18 +50,19 @@ def renoise_levels(t_init: int, steps: int) -> list[int]:
 
 @torch.no_grad()
 def sample(process, generator, x_src: torch.Tensor, mask: torch.Tensor, *, t_init: int, steps: int = 1,
-           clamp: bool = True, rng: torch.Generator | None = None) -> torch.Tensor:
-    """Embeddings [B, L, E] from `steps` generator calls (1 = the one-step generator); with clamp every x̂0 is
-    rounded to the nearest embedding, as DiffuSeq's denoised_fn does at every step."""
+           clamp: bool = True, rng: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(embeddings [B, L, E] from `steps` generator calls (1 = the one-step generator), their tokens [B, L] or
+    None). With clamp every x̂0 is rounded to the nearest embedding, as DiffuSeq's denoised_fn does at every step,
+    and the tokens are the last rounding's (-1 on the source)."""
     def rounded(x):
-        return anchor(round_to_embeddings(x, generator.word_embedding.weight), x_src, mask) if clamp else x
+        return round_targets(generator, x, mask) if clamp else (x, None)
 
     levels = renoise_levels(t_init, steps)
-    x = rounded(one_step(process, generator, x_src, mask, t_init=levels[0], z=randn_like(x_src, rng)))
+    x, ids = rounded(one_step(process, generator, x_src, mask, t_init=levels[0], z=randn_like(x_src, rng)))
     for t in levels[1:]:
         xt = process.forward_sample(x, level(t, x), randn_like(x, rng), mask)                 # re-noise x̂0 to level t
-        x = rounded(anchor(process.denoise(generator, xt, level(t, x)), x_src, mask))    # denoise with G at t
-    return x
+        x, ids = rounded(anchor(process.denoise(generator, xt, level(t, x)), x_src, mask))   # denoise with G at t
+    return x, ids
 
 
 def insert_pads(ids: torch.Tensor, mask: torch.Tensor, p: float, pad_id: int,
@@ -114,7 +116,7 @@ def student_generate(process, student, batch: dict, *, t_init: int, steps: int =
         rng = derived_generator(seed, SAMPLING_STREAM, ids.device)
         used_ids, used_mask = insert_pads(ids, mask, pad_prob, pad_id, rng)
         x_src = student.get_embeds(used_ids)
-        x = sample(process, student, x_src, used_mask, t_init=t_init, steps=steps, clamp=clamp, rng=rng)
-        decoded = torch.where(used_mask == 0, used_ids, decode_argmax(student, x))
+        x, rounded = sample(process, student, x_src, used_mask, t_init=t_init, steps=steps, clamp=clamp, rng=rng)
+        decoded = decode_ids(student, x, used_ids, used_mask, rounded)
         candidates.append(repack_targets(decoded, used_mask, ids, mask) if pad_prob > 0 else decoded)
     return torch.stack(candidates, dim=1)

@@ -65,14 +65,13 @@ def seq2seq_recipe(cfg, device, provenance, export_dir):
 
 
 def load_baseline(cfg, device):
-    """(model on `device`, tokenizer name or spec, folder) of the AR baseline `cfg` names."""
-    from core.evaluate.reference_ar import load_ar
+    """(the AR baseline `cfg` names as a frozen registry.Teacher on `device`, its folder)."""
     from experiments.config import run_name
     from experiments.setup import find_pretrained
+    from teachers.registry import load_teacher
 
     folder = find_pretrained(run_name(cfg), cfg.teacher_path, convert_published=False)
-    model, tokenizer = load_ar(folder)
-    return model.to(device), tokenizer, folder
+    return load_teacher(folder, device), folder
 
 
 def refuse_evaluator(folder, evaluator_name: str) -> None:
@@ -93,11 +92,8 @@ def run_lm(cfg, device):
     """method=sample teacher=ar_lm: the unconditional baseline's row, scored like every teacher row."""
     from experiments.run import evaluator_from, repo_relative, results_dir, score_model
     from core.evaluate.results import write_result
-    from teachers.registry import Teacher
-
-    model, tokenizer_name, folder = load_baseline(cfg, device)
+    baseline, folder = load_baseline(cfg, device)
     refuse_evaluator(folder, evaluator_from(cfg, device)[2])
-    baseline = Teacher("ar_lm", model, None, tokenizer_name, model.config.n_positions, {})
     record = {"method": "sample", "teacher": "ar_lm", "corpus": cfg.corpus, "preset": cfg.preset,
               "teacher_path": repo_relative(folder), "predictor": "kv_cache" if cfg.sampling.cache else "recompute",
               "top_p": cfg.sampling.top_p, **score_model(baseline, cfg, device)}
@@ -112,8 +108,8 @@ def run_seq2seq(cfg, device):
     from experiments.run import repo_relative, results_dir, seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
     from experiments.seq2seq import decode_candidates, tokenizer_from_spec
 
-    model, spec, folder = load_baseline(cfg, device)
-    tokenizer, seq_len = tokenizer_from_spec(spec), model.config.n_positions
+    baseline, folder = load_baseline(cfg, device)
+    model, tokenizer, seq_len = baseline.network, tokenizer_from_spec(baseline.tokenizer_name), baseline.seq_len
     examples = seq2seq_test_examples(cfg)
     calls = []
 

@@ -2,17 +2,18 @@
 
     python -m experiments.benchmark_speed                         # runs/results/benchmarks/speed.json + README.md
     python -m experiments.benchmark_speed --results-dir results   # the committed results/benchmarks/
+    python -m experiments.benchmark_speed --only dlm_one --out /tmp/speed.json    # one sampler, rows elsewhere
 
 A measurement, not a test: run it on an idle machine (the row records os.getloadavg() before and after) and compare
 rows from the same machine only. Each configuration is timed with core.evaluate.speed.benchmark (warm-up, then the
 median of repeats) at batch 1 and batch 32:
 * unconditional, 128 tokens: the IDLM MDLM student at 4 and 8 steps (MDLM's sampler, float64 draws, denoiser
   cache) against the unconditional AR baseline with and without its KV cache (127 tokens after [BOS]);
-* seq2seq on the first test sources of the task (seq_len 64): the DLM-One student (one step) against the greedy
-  seq2seq AR baseline, which stops when every row of the batch has written [SEP].
+* seq2seq on the first test sources of the task (seq_len 64, tokenized before timing): the DLM-One student (one
+  step) against the greedy seq2seq AR baseline, which stops when every row of the batch has written [SEP].
 core.evaluate.speed.ForwardTimer splits one run into time inside the network (the module the sampler calls: the
 DiT, the DiffuSeq transformer, the GPT-2 with its head) and the sampler's own overhead (for DLM-One that includes
-rounding to the nearest embedding and the argmax read-out over the vocabulary, each a [L, V] product). The targets:
+rounding to the nearest embedding and the tied read-out, `teachers.diffuseq_rounding`). The targets:
 an 8-step student >= 5x faster than the KV-cached AR at batch 32, and each diffusion sampler's overhead <= 10% of
 its network time. Rows live in results/benchmarks/, which the result loader (results/*.json) does
 not read.
@@ -28,77 +29,79 @@ import torch
 
 from core.checkpoint import atomic_write_text
 from core.evaluate.results import current_command, git_commit, utc_timestamp
-from core.evaluate.speed import ForwardTimer, benchmark
+from core.evaluate.speed import ForwardTimer, benchmark, describe_device, synchronize
 from core.paths import REPO_ROOT
 from experiments.cli import add_results_dir, run_cli
+from experiments.setup import resolve_device
 
 CHECKPOINTS = REPO_ROOT / "checkpoints"
 TARGET_SPEEDUP, TARGET_OVERHEAD = 5.0, 0.10   # 8-step student vs KV-cached AR at batch 32; overhead / network time
 
 
-def unconditional_samplers(length: int):
+def unconditional_samplers(length: int, device):
     """name -> (steps, network module, fn(batch_size) -> nfe per sample) for 128-token unconditional generation."""
     from baselines.ar import sample_unconditional
-    from core.evaluate.reference_ar import load_ar
     from teachers.registry import load_teacher, sample_model
 
-    student = load_teacher(CHECKPOINTS / "idlm-mdlm-shakespeare-small")
-    ar, _ = load_ar(CHECKPOINTS / "ar_lm-shakespeare-small")
+    student = load_teacher(CHECKPOINTS / "idlm-mdlm-shakespeare-small", device)
+    ar = load_teacher(CHECKPOINTS / "ar_lm-shakespeare-small", device).network
 
     def idlm(steps):
         return lambda b: sample_model("mdlm", student.process, student.network, batch_size=b, length=length,
-                                      steps=steps, device="cpu", float64=True)[1]
+                                      steps=steps, device=device, float64=True)[1]
 
     def autoregressive(cache):
         return lambda b: sample_unconditional(ar, batch_size=b, length=length, bos_id=ar.config.bos_token_id,
-                                              device="cpu", cache=cache)[1]
+                                              device=device, cache=cache)[1]
     return {"idlm-mdlm-student-4steps": (4, student.network, idlm(4)),
             "idlm-mdlm-student-8steps": (8, student.network, idlm(8)),
             "ar_lm-kv-cache": (length - 1, ar, autoregressive(True)),
             "ar_lm-recompute": (length - 1, ar, autoregressive(False))}
 
 
-def seq2seq_samplers(task: str, n_sources: int):
+def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     """name -> (steps, network, fn(batch_size) -> nfe per sample) decoding the first test sources of `task`."""
     from baselines.ar import seq2seq_decode
     from core.data import load_seq2seq
-    from core.evaluate.reference_ar import load_ar
     from dlm_one.generator import student_generate
     from experiments.seq2seq import encode_pairs, tokenizer_from_spec
-    from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
+    from teachers.registry import load_teacher
 
-    folder = CHECKPOINTS / f"dlm_one-{task}-small-stage2"
-    student, process = from_pretrained(folder, map_location="cpu")
-    spec = pretrained_config(folder)
-    t_init = spec.get("student", {}).get("t_init", process.num_steps - 1)
-    tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
-    ar, ar_spec = load_ar(CHECKPOINTS / f"ar_seq2seq-{task}-small")
-    ar_tokenizer = tokenizer_from_spec(ar_spec)
-    sources = [e.src for e in load_seq2seq(task, "test")[:n_sources]]
+    loaded = load_teacher(CHECKPOINTS / f"dlm_one-{task}-small-stage2", device)
+    student, process, seq_len = loaded.network, loaded.process, loaded.seq_len
+    t_init = loaded.config.get("student", {}).get("t_init", process.num_steps - 1)
+    baseline = load_teacher(CHECKPOINTS / f"ar_seq2seq-{task}-small", device)
+    ar, tokenizer, ar_tokenizer = baseline.network, tokenizer_from_spec(loaded.tokenizer_name), \
+        tokenizer_from_spec(baseline.tokenizer_name)
+    sources = [e.src for e in load_seq2seq(task, "test")[:max(batch_sizes)]]
 
-    def batch_of(tok, b):
-        return encode_pairs([(s, "") for s in sources[:b]], tok, seq_len)
+    def batches(tok):   # tokenizing is the caller's work, not the sampler's: done once, outside the timing
+        return {b: {k: v.to(device) for k, v in encode_pairs([(s, "") for s in sources[:b]], tok, seq_len).items()}
+                for b in batch_sizes}
+    student_batches, ar_batches = batches(tokenizer), batches(ar_tokenizer)
 
     def dlm_one(b):
-        student_generate(process, student, batch_of(tokenizer, b), t_init=t_init, steps=1)
+        student_generate(process, student, student_batches[b], t_init=t_init, steps=1)
         return 1
 
     def autoregressive(b):
-        return seq2seq_decode(ar, batch_of(ar_tokenizer, b), pad_id=ar_tokenizer.pad_id, sep_id=ar_tokenizer.sep_id,
+        return seq2seq_decode(ar, ar_batches[b], pad_id=ar_tokenizer.pad_id, sep_id=ar_tokenizer.sep_id,
                               seq_len=ar.config.n_positions)[1]
     return {f"dlm_one-{task}-student-1step": (1, student, dlm_one),
             f"ar_seq2seq-{task}-greedy-kv-cache": (0, ar, autoregressive)}
 
 
-def measure(name: str, steps: int, network, fn, *, batch_size: int, tokens: int, repeats: int) -> dict:
+def measure(name: str, steps: int, network, fn, *, batch_size: int, tokens: int, repeats: int,
+            device="cpu") -> dict:
     """One configuration: the timing (median of `repeats`), then one more run split into network time and overhead."""
     nfe = []
     with torch.no_grad():
         speed = benchmark(lambda: nfe.append(fn(batch_size)), batch_size=batch_size, n_warmup=1, n_repeat=repeats,
-                          tokens_per_sample=tokens, nfe=0)
-        with ForwardTimer(network) as timer:
+                          tokens_per_sample=tokens, nfe=0, device=device)
+        with ForwardTimer(network, device) as timer:
             start = time_now()
             fn(batch_size)
+            synchronize(device)
             total = time_now() - start
     speed["nfe"] = sum(nfe) / len(nfe)
     return {"name": name, "steps": steps or speed["nfe"], **speed,
@@ -106,6 +109,11 @@ def measure(name: str, steps: int, network, fn, *, batch_size: int, tokens: int,
             "network_calls": timer.calls, "seconds_per_network_call": timer.seconds / max(timer.calls, 1),
             "seconds_per_step": total / max(steps or speed["nfe"], 1),
             "overhead_fraction_of_network": (total - timer.seconds) / timer.seconds}
+
+
+def overlaps(a: str, b: str) -> bool:
+    """Whether a name could start with both prefixes."""
+    return a.startswith(b) or b.startswith(a)
 
 
 def time_now() -> float:
@@ -158,21 +166,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--task", default="qqp", help="seq2seq task of the DLM-One student and the seq2seq AR")
     add_results_dir(parser)
     parser.add_argument("--out", type=Path, default=None, help="default: <results-dir>/benchmarks/speed.json")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
+                        help="measure only the configurations whose name starts with one of these (e.g. dlm_one)")
     args = parser.parse_args(argv)
     args.out = args.out or args.results_dir / "benchmarks" / "speed.json"
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    device = resolve_device(args.device)
     loadavg_before = os.getloadavg()
     rows = []
-    for samplers, tokens in ((unconditional_samplers(128), 128),
-                             (seq2seq_samplers(args.task, max(args.batch_sizes)), 64)):
-        for name, (steps, network, fn) in samplers.items():
+    families = [(lambda: unconditional_samplers(128, device), 128, ("idlm-", "ar_lm-")),
+                (lambda: seq2seq_samplers(args.task, args.batch_sizes, device), 64, ("dlm_one-", "ar_seq2seq-"))]
+    for build, tokens, prefixes in families:
+        if args.only and not any(overlaps(prefix, only) for prefix in prefixes for only in args.only):
+            continue   # nothing of this family is asked for: its models are not even loaded
+        for name, (steps, network, fn) in build().items():
+            if args.only and not name.startswith(tuple(args.only)):
+                continue
             for b in args.batch_sizes:
-                rows.append(measure(name, steps, network, fn, batch_size=b, tokens=tokens, repeats=args.repeats))
+                rows.append(measure(name, steps, network, fn, batch_size=b, tokens=tokens, repeats=args.repeats,
+                                    device=device))
                 print(f"{name} batch {b}: {rows[-1]['seconds_per_sample']:.4f} s/sample, overhead "
                       f"{rows[-1]['overhead_fraction_of_network']:.1%}")
     record = {"kind": "speed_benchmark", "created": utc_timestamp(), "commit": git_commit(),
-              "command": current_command(), "threads": args.threads, "device": "cpu",
+              "command": current_command(), "threads": args.threads, "device": describe_device(device),
               "loadavg_before": list(loadavg_before), "loadavg_after": list(os.getloadavg()), "rows": rows}
     record["targets"] = targets(rows)
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")

@@ -35,7 +35,8 @@ from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
                                  train_pairs_and_examples, viewed_references)
 from experiments.setup import global_batch, teacher_folder
-from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config, save_pretrained
+from teachers.diffuseq_checkpoint import save_pretrained
+from teachers import registry
 
 TEACHER_STEPS = (1, 10, 100, 1000, 2000)   # the teacher rows a student row is paired with, when they exist
 DONE_FILE = "done.json"
@@ -110,8 +111,7 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
         return {key: value[pick].to(device) for key, value in rows.items()}
 
     torch.manual_seed(cfg.seed + stage)
-    init, _ = from_pretrained(init_folder, map_location=device)
-    generator = network_copy(init, dropout=cfg.dlm_one.dropout)
+    generator = network_copy(registry.load_teacher(init_folder, device).network, dropout=cfg.dlm_one.dropout)
     fake = FakeScoreNetwork(network_copy(teacher, dropout=cfg.dlm_one.dropout),   # ψ always restarts from the teacher
                             readout=cfg.dlm_one.readout)
     print(f"stage {stage}: θ from {init_folder}, ψ from the teacher; {steps} steps, losses {vars(settings.stage)}, "
@@ -128,9 +128,8 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
 def distill_stages(cfg, device) -> list[Path]:
     """Every stage's student folder, in order (stops after a stage that did not finish)."""
     source = teacher_folder(cfg)
-    teacher, process = from_pretrained(source, map_location=device)
-    teacher.requires_grad_(False).eval()                                    # frozen, never detached from its input
-    spec = pretrained_config(source)
+    loaded = registry.load_teacher(source, device)                          # frozen, never detached from its input
+    teacher, process, spec = loaded.network, loaded.process, loaded.config
     tokenizer = tokenizer_from_spec(spec["tokenizer"])
     train_pairs, valid_examples = train_pairs_and_examples(cfg)
     val_examples = valid_examples[: cfg.dlm_one.val_sources]
@@ -177,8 +176,8 @@ def paired_gaps(student_bleus: list[float], cfg, out_dir: Path) -> dict:
 def evaluate_student(folder: Path, cfg, device) -> Path:
     from experiments.run import repo_relative, results_dir, seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
 
-    student, process = from_pretrained(folder, map_location=device)
-    spec = pretrained_config(folder)
+    loaded = registry.load_teacher(folder, device)
+    student, process, spec = loaded.network, loaded.process, loaded.config
     tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
     info, o, k = spec.get("student", {}), cfg.dlm_one, cfg.diffuseq.candidates
     t_init = info.get("t_init", o.t_init)

@@ -184,13 +184,13 @@ def run_seq2seq(cfg, device) -> Path:
     from core.evaluate.results import write_result
     from experiments.seq2seq import generate_texts, tokenizer_from_spec
     from experiments.setup import teacher_folder
-    from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
+    from teachers.registry import load_teacher
 
     name = run_name(cfg)
     folder = teacher_folder(cfg)
-    model, process = from_pretrained(folder, map_location=device)
-    spec = pretrained_config(folder)
-    tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
+    teacher = load_teacher(folder, device)
+    model, process = teacher.network, teacher.process
+    tokenizer, seq_len = tokenizer_from_spec(teacher.tokenizer_name), teacher.seq_len
     examples = seq2seq_test_examples(cfg)
 
     def texts_of(chunk):

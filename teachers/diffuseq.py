@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from core.seeding import derived_generator
+from teachers.diffuseq_rounding import decode_ids, nearest_token, round_targets
 
 MAX_BETA = 0.999            # DiffuSeq `betas_for_alpha_bar` default
 RESPACE_MODES = ("kept", "diffuseq")
@@ -280,24 +281,16 @@ def step_plan(process: DiffuSeqProcess, steps: int, respace: str = "kept"):
     raise ValueError(f"unknown respace {respace!r}; valid: {list(RESPACE_MODES)}")
 
 
-def round_to_embeddings(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """DiffuSeq's clamping trick (`denoised_fn_round` / `get_efficient_knn`): replace each vector by its nearest
-    (L2) row of the embedding table. x [..., E], weight [V, E]."""
-    return weight[nearest_token(x, weight)].to(x.dtype)
-
-
-def nearest_token(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """argmin_v ‖x − E_v‖² as LongTensor [...]; ‖x‖² is constant per position so it is dropped."""
-    dist = (weight ** 2).sum(-1) - 2.0 * x @ weight.t()
-    return dist.argmin(dim=-1)
-
-
-def predict_x0(process: DiffuSeqProcess, model, x: torch.Tensor, t: int, *, clamp: bool) -> torch.Tensor:
-    """f_θ(z_t, t) [B, L, E], rounded to the nearest embeddings when clamp (DiffuSeq applies `denoised_fn`
-    at every step with its defaults clamp_step=0, clamp_first=True)."""
+def predict_x0(process: DiffuSeqProcess, model, x: torch.Tensor, t: int, *, clamp: bool,
+               mask: torch.Tensor | None = None) -> torch.Tensor:
+    """f_θ(z_t, t) [B, L, E], rounded to the nearest embeddings when clamp (DiffuSeq applies `denoised_fn` at every
+    step with its defaults clamp_step=0, clamp_first=True): at the target positions (mask = 1) only, or everywhere
+    without a mask."""
     t_vec = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
     x0 = process.denoise(model, x, t_vec)
-    return round_to_embeddings(x0, model.word_embedding.weight) if clamp else x0
+    if not clamp:
+        return x0
+    return round_targets(model, x0, torch.ones(x0.shape[:-1], device=x0.device) if mask is None else mask)[0]
 
 
 @torch.no_grad()
@@ -332,7 +325,7 @@ def sample_ancestral(process: DiffuSeqProcess, model, x_src: torch.Tensor, mask:
     for i, (t, ab, ab_prev) in enumerate(zip(*plan)):
         ab, ab_prev = ab.item(), ab_prev.item()
         beta = 1.0 - ab / ab_prev
-        x0 = predict_x0(process, model, x, t.item(), clamp=clamp)                          # 1. x̂0
+        x0 = predict_x0(process, model, x, t.item(), clamp=clamp, mask=mask)               # 1. x̂0
         mean = (math.sqrt(ab_prev) * beta / (1 - ab)) * x0 + (math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab)) * x
         if i < len(plan[0]) - 1:                                                            # 2. add noise
             var = beta if variance == "fixedlarge" else beta * (1 - ab_prev) / (1 - ab)
@@ -350,16 +343,11 @@ def sample_ddim(process: DiffuSeqProcess, model, x_src: torch.Tensor, mask: torc
     x = process.prior_sample(x_src, mask, generator)
     for t, ab, ab_prev in zip(*step_plan(process, steps, respace)):
         ab, ab_prev = ab.item(), ab_prev.item()
-        x0 = predict_x0(process, model, x, t.item(), clamp=clamp)                           # 1. x̂0
+        x0 = predict_x0(process, model, x, t.item(), clamp=clamp, mask=mask)                # 1. x̂0
         eps = (x - math.sqrt(ab) * x0) / math.sqrt(1 - ab)                                  # 2. implied noise
         x = math.sqrt(ab_prev) * x0 + math.sqrt(1 - ab_prev) * eps                          # 3. jump to prev
         x = anchor(x, x_src, mask)                                                          # 4. re-anchor source
     return x
-
-
-def decode_argmax(model, x: torch.Tensor) -> torch.Tensor:
-    """DiffuSeq's final decoding: argmax of the tied LM head, [B, L, E] -> LongTensor [B, L]."""
-    return model.get_logits(x).argmax(dim=-1)
 
 
 @torch.no_grad()
@@ -386,5 +374,5 @@ def sample_seq2seq(process: DiffuSeqProcess, model, batch: dict, *, steps: int, 
             if respace != "kept":
                 raise ValueError("respace='diffuseq' is a DDIM behaviour; the ancestral sampler only respaces 'kept'")
             z = sample_ancestral(process, model, x_src, mask, steps=steps, clamp=clamp, generator=gen)
-        candidates.append(torch.where(mask == 0, ids, decode_argmax(model, z)))
+        candidates.append(decode_ids(model, z, ids, mask))
     return torch.stack(candidates, dim=1)

@@ -53,11 +53,10 @@ def configs_from_training_args(args: dict, *, source: str = "training_args.json"
     return net, process
 
 
-def load_published_checkpoint(checkpoint: str | Path, *, bert_sizes: dict | None = None,
-                              map_location: str | torch.device = "cpu"):
+def load_published_checkpoint(checkpoint: str | Path, *, bert_sizes: dict | None = None):
     """Build the teacher from a released `ema_0.9999_*.pt` and the `training_args.json` beside it.
 
-    Returns (model in eval mode, DiffuSeqProcess, info). info["tied_weights_differed"] says whether the file's
+    Returns (model in eval mode on the CPU, DiffuSeqProcess, info). info["tied_weights_differed"] says whether the file's
     `lm_head.weight` and `word_embedding.weight` differ: DiffuSeq's EMA saver replaces only named_parameters (which
     lists the tied weight once, as word_embedding), so `lm_head.weight` holds the raw, non-EMA table; loading that
     file into the tied model (as DiffuSeq's sampler does) lets `lm_head.weight` win. We reproduce that on purpose.
@@ -69,7 +68,7 @@ def load_published_checkpoint(checkpoint: str | Path, *, bert_sizes: dict | None
     net_config, process_kwargs = configs_from_training_args(read_json(args_path, missing=TRAINING_ARGS_MISSING), source=str(args_path),
                                                             bert_sizes=bert_sizes)
     try:
-        state = torch.load(checkpoint, map_location=map_location, weights_only=True)
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle errors, truncated files, non-tensor objects
         raise DataError(f"{checkpoint}: cannot read as a weights-only torch state dict ({err})") from err
     if not isinstance(state, dict):
@@ -137,8 +136,9 @@ def pretrained_config(directory: str | Path) -> dict:
     return read_json(Path(directory) / "config.json")
 
 
-def from_pretrained(directory: str | Path, *, map_location: str | torch.device = "cpu"):
-    """Inverse of save_pretrained: returns (model in eval mode, DiffuSeqProcess)."""
+def from_pretrained(directory: str | Path):
+    """Inverse of save_pretrained: returns (model in eval mode on the CPU, DiffuSeqProcess). Commands load through
+    `teachers.registry.load_teacher(folder, device)`, which places the model on their device."""
     directory = Path(directory)
     config_path, weights_path = directory / "config.json", directory / "model.safetensors"
     for path in (config_path, weights_path):
@@ -150,6 +150,6 @@ def from_pretrained(directory: str | Path, *, map_location: str | torch.device =
         process = DiffuSeqProcess(**config["process"])
     except (KeyError, TypeError) as err:
         raise ConfigError(f"{config_path}: invalid DiffuSeq config ({err})") from err
-    state = model.complete_state(load_weights(weights_path, map_location))
+    state = model.complete_state(load_weights(weights_path))
     load_checked(model, state, source=str(weights_path))
     return model.eval(), process

@@ -150,22 +150,40 @@ def sample_model(family: str, process, network, *, predictor: str = "default", t
 
 
 def load_teacher(folder: str | Path, device="cpu") -> Teacher:
-    """A frozen Teacher of any family from a folder written by `save_teacher` (DiT families) or by the DiffuSeq
-    export, or from a Hub repository ("owner/name") holding one."""
-    if Path(folder, "config.json").is_file() and dict_or_empty(read_json(Path(folder, "config.json"))).get(
+    """The one loader of the model folders the commands sample, distil and benchmark: a frozen Teacher with every
+    parameter on `device`. `folder` is written by `save_teacher` (DiT families, their IDLM, SDTT and DCD students
+    included), by the DiffuSeq export (teachers and DLM-One students) or by `save_ar` (the AR baselines: family
+    `ar_seq2seq` when its tokenizer is a task vocabulary, else `ar_lm`), or is a Hub repository ("owner/name") holding
+    one. Every family is built on the CPU and moved here, in one place: a network filled from weights loaded with a
+    map_location alone stays on the CPU while its inputs go to the GPU."""
+    family, network, process, tokenizer, seq_len, config = _read_model(folder)
+    network.to(device).eval().requires_grad_(False)   # teachers are frozen; trainable copies are made from them
+    return Teacher(family, network, process, tokenizer, seq_len, config)
+
+
+def _read_model(folder: str | Path):
+    """(family, network on the CPU, process or None, tokenizer name or spec, seq_len, config) of a model folder."""
+    from core.evaluate.reference_ar import load_ar, reference_ar_tokenizer
+
+    local = Path(folder)
+    if (local / "config.json").is_file() and dict_or_empty(read_json(local / "config.json")).get(
             "family") == "diffuseq":
-        return _load_diffuseq(Path(folder), device)
-    state, config = load_pretrained(folder, device=device)
+        from teachers.diffuseq_checkpoint import from_pretrained
+        network, process = from_pretrained(local)
+        config = read_json(local / "config.json")   # the tokenizer entry is a task vocabulary spec
+        return "diffuseq", network, process, config["tokenizer"], config["seq_len"], config
+    if local.is_dir() and reference_ar_tokenizer(local) is not None:
+        network, tokenizer = load_ar(local)
+        family = "ar_seq2seq" if isinstance(tokenizer, dict) else "ar_lm"
+        return family, network, None, tokenizer, network.config.n_positions, network.config.to_dict()
+    state, config = load_pretrained(folder)
     check_dit_teacher_config(config, Path(folder, "config.json"))
     network = DiT(DiTConfig(**config["network"]))
     state = {k: v.float() for k, v in state.items()}
     check_state_dict(network, state, source=folder)
     network.load_state_dict(state)
-    network.to(device).eval()
-    for p in network.parameters():
-        p.requires_grad_(False)  # teachers are frozen
     process = build_process(config["family"], config["process"])
-    return Teacher(config["family"], network, process, config["tokenizer"], config["seq_len"], config)
+    return config["family"], network, process, config["tokenizer"], config["seq_len"], config
 
 
 def dict_or_empty(value) -> dict:
@@ -186,14 +204,3 @@ def check_dit_teacher_config(config: dict, source: Path) -> None:
         DiTConfig(**config["network"])
     except TypeError as err:
         raise DataError(f"{source}: {err}") from None
-
-
-def _load_diffuseq(folder: Path, device) -> Teacher:
-    """DiffuSeq (embedding space): its network and process, frozen like every teacher. The tokenizer entry is the
-    task vocabulary spec (`experiments.seq2seq.tokenizer_from_spec`), not a core.tokenizers name."""
-    from teachers.diffuseq_checkpoint import from_pretrained
-
-    network, process = from_pretrained(folder, map_location=device)
-    network.to(device).eval().requires_grad_(False)
-    config = read_json(folder / "config.json")
-    return Teacher("diffuseq", network, process, config["tokenizer"], config["seq_len"], config)

@@ -190,3 +190,14 @@ def test_benchmark_targets_read_the_batch32_rows():
     text = table(record)
     assert "| ar_lm-kv-cache | 32 | 8 | 8 | 0.0600 |" in text and "6.00× (target ≥ 5×: met)" in text
     assert "dlm_one sampler overhead: 12.0% of network time (target ≤ 10%: not met)" in text
+
+
+def test_benchmark_measures_only_the_configurations_asked_for(tmp_path):
+    from experiments.benchmark_speed import main
+    out = tmp_path / "speed.json"
+    assert main(["--only", "dlm_one", "--batch-sizes", "1", "--repeats", "1", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert [r["name"] for r in record["rows"]] == ["dlm_one-qqp-student-1step"] and record["device"] == "cpu"
+    row = record["rows"][0]
+    assert row["network_calls"] == 1 and row["overhead_fraction_of_network"] > -1
+    assert "dlm_one sampler overhead" in (tmp_path / "README.md").read_text()

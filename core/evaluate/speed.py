@@ -14,8 +14,8 @@ import torch
 from tqdm import tqdm
 
 
-def _synchronize(device: str) -> None:
-    if device.startswith("cuda") and torch.cuda.is_available():
+def synchronize(device: str | torch.device) -> None:
+    if str(device).startswith("cuda") and torch.cuda.is_available():
         torch.cuda.synchronize()
 
 
@@ -44,12 +44,12 @@ def benchmark(fn: Callable[[], object], *, batch_size: int, n_warmup: int = 1, n
     for _ in range(n_warmup):
         fn()
         bar.update(1)
-    _synchronize(device)
+    synchronize(device)
     durations = []
     for _ in range(n_repeat):
         start = time.perf_counter()
         fn()
-        _synchronize(device)
+        synchronize(device)
         durations.append(time.perf_counter() - start)
         bar.update(1)
     bar.close()
@@ -82,11 +82,11 @@ class ForwardTimer:
         self.seconds, self.calls, self._start, self._handles = 0.0, 0, None, []
 
     def _before(self, *_):
-        _synchronize(self.device)
+        synchronize(self.device)
         self._start = time.perf_counter()
 
     def _after(self, *_):
-        _synchronize(self.device)
+        synchronize(self.device)
         self.seconds += time.perf_counter() - self._start
         self.calls += 1
 
