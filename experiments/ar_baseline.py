@@ -6,7 +6,7 @@
     python -m experiments.run teacher=ar_seq2seq task=qqp                          # seq2seq row (DiffuSeq metric set)
 
 Both are the reference AR evaluator's network (GPT-2 architecture, `core.evaluate.reference_ar`) at the teachers'
-width and depth (4 layers, 256 hidden, 4 heads), decoded with a KV cache (`baselines.ar`). The unconditional
+width and depth (4 layers, 256 hidden, 4 heads), decoded with a KV cache (`teachers.ar`). The unconditional
 baseline is a separate run from the evaluator (another seed): an evaluator scoring its own samples would flatter
 them, so sampling refuses a folder that is the evaluator in use.
 """
@@ -103,7 +103,7 @@ def run_lm(cfg, device):
 
 def run_seq2seq(cfg, device):
     """method=sample teacher=ar_seq2seq task=...: greedy decoding of the task's test sources, DiffuSeq's metrics."""
-    from baselines.ar import seq2seq_decode
+    from teachers.ar import seq2seq_decode
     from core.evaluate.results import write_result
     from experiments.run import repo_relative, results_dir, seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
     from experiments.seq2seq import decode_candidates, tokenizer_from_spec

@@ -40,7 +40,7 @@ TARGET_SPEEDUP, TARGET_OVERHEAD = 5.0, 0.10   # 8-step student vs KV-cached AR a
 
 def unconditional_samplers(length: int, device):
     """name -> (steps, network module, fn(batch_size) -> nfe per sample) for 128-token unconditional generation."""
-    from baselines.ar import sample_unconditional
+    from teachers.ar import sample_unconditional
     from teachers.registry import load_teacher, sample_model
 
     student = load_teacher(CHECKPOINTS / "idlm-mdlm-shakespeare-small", device)
@@ -61,7 +61,7 @@ def unconditional_samplers(length: int, device):
 
 def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     """name -> (steps, network, fn(batch_size) -> nfe per sample) decoding the first test sources of `task`."""
-    from baselines.ar import seq2seq_decode
+    from teachers.ar import seq2seq_decode
     from core.data import load_seq2seq
     from dlm_one.generator import student_generate
     from experiments.seq2seq import encode_pairs, tokenizer_from_spec

@@ -125,7 +125,7 @@ def _sample_duo(process, network, *, predictor, temperature, top_p, cache, **com
 def _sample_ar(process, network, *, predictor, temperature, top_p, cache, batch_size, length, steps, device,
                float64):
     """The unconditional AR baseline (no process; `steps` do not apply): KV-cached decoding from [BOS]."""
-    from baselines.ar import sample_unconditional
+    from teachers.ar import sample_unconditional
     _check_predictor(predictor, "ar_lm", ["default"])
     return sample_unconditional(network, batch_size=batch_size, length=length, bos_id=network.config.bos_token_id,
                                 device=device, temperature=temperature, top_p=top_p, float64=float64, cache=cache)

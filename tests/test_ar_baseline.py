@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from baselines.ar import decode_ar, sample_unconditional, seq2seq_decode
+from teachers.ar import decode_ar, sample_unconditional, seq2seq_decode
 from core.errors import ConfigError
 from core.evaluate.reference_ar import ar_config, build_ar_model
 from core.paths import REPO_ROOT

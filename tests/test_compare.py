@@ -66,7 +66,7 @@ def test_rows_older_than_their_methods_last_change_are_stale(tmp_path):
     assert status(later, method="sample", teacher="ar_lm")[0] == "sources unknown"      # no AR baseline yet
     sdtt = _commit(tmp_path, "baselines/sdtt.py", "v1")                 # SDTT rows depend on SDTT and the teacher
     assert status(sdtt, method="sdtt") == ("current", sdtt) and status(later, method="sdtt")[0] == "stale"
-    ar = _commit(tmp_path, "baselines/ar.py", "v1")
+    ar = _commit(tmp_path, "teachers/ar.py", "v1")
     assert status(ar, teacher="ar_lm") == ("current", ar) and status(ar, teacher="ar_seq2seq")[0] == "current"
     dcd = _commit(tmp_path, "teachers/dcd.py", "v1")
     _git(tmp_path, "mv", "teachers/dcd.py", "baselines/dcd.py")

@@ -38,7 +38,7 @@ METHOD_SOURCES = {
     "dlm_one": ("dlm_one", "core/distill.py", "experiments/dlm_one.py", "teachers/diffuseq.py"),
     "dcd": ("teachers/dcd.py", "baselines/dcd.py", "experiments/dcd.py", *ROUNDS, *STUDENT_ROWS, *MODEL),
     "sdtt": ("sdtt", "baselines/sdtt.py", "baselines/sdtt", "experiments/sdtt.py", *ROUNDS, *STUDENT_ROWS, *MODEL),
-    "ar": ("core/evaluate/reference_ar.py", "baselines/ar.py", "baselines/ar"),
+    "ar": ("core/evaluate/reference_ar.py", "teachers/ar.py"),
 }
 MATCH_FIELDS = ("n_samples", "seed", "evaluator", "device")
 SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹"
