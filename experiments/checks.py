@@ -129,6 +129,8 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
         raise ConfigError(f"{key}={shown(given[key])} has no effect here: {why}"
                           + (f"; did you mean {instead}?" if instead else ""))
     seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in SEQ2SEQ_TEACHERS
+    if "data.name" in given and not cfg.data.path:
+        refuse("data.name", "it names a data.path= folder (the embedded data are named after their corpus or task)")
     if "task" in given and not seq2seq:
         refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for "
                        f"teacher=diffuseq|ar_seq2seq and method=copy_source|dlm_one")

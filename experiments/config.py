@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -305,14 +304,15 @@ def run_folder_name(cfg: DictConfig) -> str:
 
 
 def path_digest(path) -> str:
-    """A short, machine-independent tag of a folder: its name and 6 hex digits of its path (relative to the repository
-    when inside it), so two folders of the same name get different tags and the same folder always the same one."""
+    """A short tag of a model folder (teacher_path, a student): its name and 6 hex digits of its path (relative to the
+    repository when inside it), so two folders of the same name get different tags and the same folder always the
+    same one. Data folders are tagged by their content instead (experiments.data_identity.data_tag)."""
     from core.paths import REPO_ROOT
+    from experiments.data_identity import safe_name
 
     resolved = Path(path).expanduser().resolve()
     key = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
-    name = re.sub(r"[^A-Za-z0-9._]+", "_", resolved.name)[:24] or "root"
-    return f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+    return f"{safe_name(resolved.name)}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
 
 
 def is_committed_teacher(cfg: DictConfig) -> bool:
@@ -327,12 +327,18 @@ def is_committed_teacher(cfg: DictConfig) -> bool:
 def data_suffix(cfg: DictConfig) -> str:
     """What a run's or row's name adds for the data and teacher it used when they are not the defaults: empty for
     the embedded corpus/task and the committed teacher, so the default names stay what they have always been."""
-    parts = []
-    if cfg.data.path:
-        parts.append(f"-data-{path_digest(cfg.data.path)}")
+    parts = [data_part(cfg)]
     if not is_committed_teacher(cfg):
         parts.append(f"-from-{path_digest(cfg.teacher_path)}")
     return "".join(parts)
+
+
+def data_part(cfg: DictConfig) -> str:
+    """`-data-<name>-<content hash>` for data.path=, empty for the embedded data: the same data in another folder
+    keeps its run folders and rows, and a changed file gets new ones."""
+    from experiments.data_identity import data_tag
+
+    return f"-data-{data_tag(cfg)}" if cfg.data.path else ""
 
 
 def student_suffix(cfg: DictConfig) -> str:

@@ -14,6 +14,7 @@ The embedded default (`make demo`) samples the committed MDLM teacher on tinysha
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,13 +111,29 @@ def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, 
 
 def identity_fields(cfg) -> dict:
     """What a row records of its identity beyond its columns: `variant`, its name's suffix (config.row_suffix; empty
-    for the default settings, and the tables compare rows only within one variant), and the data folder when given."""
-    return {"variant": row_suffix(cfg), **({"data_path": repo_relative(cfg.data.path)} if cfg.data.path else {})}
+    for the default settings, and the tables compare rows only within one variant); for data.path= the folder and
+    the data's name and content digest; `data_mismatch` when data.allow_mismatch=true let a model trained on other
+    data run."""
+    from experiments.data_identity import data_identity
+    from experiments.folder_checks import trained_on_other_data
+
+    fields = {"variant": row_suffix(cfg)}
+    if cfg.data.path:
+        fields.update(data_path=repo_relative(cfg.data.path), data=data_identity(cfg))
+    if cfg.data.allow_mismatch and trained_on_other_data(cfg):
+        fields["data_mismatch"] = True
+    return fields
+
+
+OUTSIDE_PATH = re.compile(r"(?<![\w.~])/[^\s:]+")   # an absolute path, alone or after "name:"
 
 
 def repo_relative(text: str) -> str:
-    """Paths inside the repository are recorded relative to it, so result rows do not depend on the machine."""
-    return str(text).replace(str(REPO_ROOT) + "/", "")
+    """Paths inside the repository are recorded relative to it, so result rows do not depend on the machine. An
+    absolute path elsewhere is this machine's layout: it keeps its last two parts only (".../parent/name"); the data
+    and models it names are identified by their digests and row names."""
+    return OUTSIDE_PATH.sub(lambda m: "/".join(["...", *m.group().strip("/").split("/")[-2:]]),
+                            str(text).replace(str(REPO_ROOT) + "/", ""))
 
 
 def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int, split: str = "test") -> tuple[list[str], torch.Tensor]:

@@ -129,6 +129,7 @@ def workspace(tmp_path):
     (tmp_path / "afile").write_text("x")
     (tmp_path / "empty").mkdir()
     (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_text('{"src": "a", "trg": "b"}\n')
     return tmp_path
 
 

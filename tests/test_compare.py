@@ -250,3 +250,13 @@ def test_a_broken_row_writes_nothing(tmp_path, capsys):
     assert "d10.json: missing required keys ['nfe']" in capsys.readouterr().err
     assert not (tmp_path / "compare").exists() and not (tmp_path / "README.md").exists()
     assert compare_main(["--results-dir", str(tmp_path / "nowhere")]) == 2
+
+
+def test_rows_on_own_data_get_their_own_tables():
+    """A row made with data.path= records its data: it is compared with rows on the same data only."""
+    own = {"name": "stories", "digest": "13e4819185c1" + "0" * 52}
+    rows = [dict(r, _file=name) for name, r in synthetic_rows().items()]
+    rows += [dict(r, _file=f"own-{name}", data=own) for name, r in synthetic_rows().items()]
+    names = [table.name for table in comparison_tables(rows)]
+    assert names == ["idlm_table1_stories-13e481", "idlm_table1_toy", "dlm_one_table1_qqp",
+                     "dlm_one_table1_stories-13e481"]
