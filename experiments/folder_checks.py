@@ -74,14 +74,15 @@ def check_auto_evaluator(cfg: DictConfig) -> None:
     from huggingface_hub import try_to_load_from_cache
 
     from core.evaluate.unconditional import GPT2_LARGE
-    from experiments.run import reference_evaluator
+    from experiments.run import evaluator_command, reference_evaluator, reference_evaluator_name
 
     if isinstance(try_to_load_from_cache(GPT2_LARGE, "config.json"), str) or reference_evaluator(cfg) is not None:
         return
-    raise ConfigError(f"GenPPL needs an evaluator: {GPT2_LARGE} is not in the local Hugging Face cache and "
-                      f"corpus={cfg.corpus} has no reference AR model (checkpoints/ar-{cfg.corpus}-small); train it "
-                      f"with `python -m experiments.pretrain teacher=ar corpus={cfg.corpus}`, or pass "
-                      f"eval.evaluator=<a model folder>")
+    what = (f"no reference AR model was trained on data.path={cfg.data.path} (none at runs/"
+            f"{reference_evaluator_name(cfg)}/pretrained)" if cfg.data.path else
+            f"corpus={cfg.corpus} has no reference AR model (checkpoints/{reference_evaluator_name(cfg)})")
+    raise ConfigError(f"GenPPL needs an evaluator: {GPT2_LARGE} is not in the local Hugging Face cache and {what}; "
+                      f"train it with `{evaluator_command(cfg)}`, or pass eval.evaluator=<a model folder>")
 
 
 def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str = "teacher_path") -> None:

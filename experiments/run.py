@@ -66,7 +66,7 @@ def draw_samples(teacher, cfg, device, temperature: float | None = None) -> tupl
 
 def evaluator_from(cfg, device):
     """(model, tokenizer, name) of the GenPPL evaluator: `eval.evaluator`, or for "auto" gpt2-large when it is in the
-    local HF cache, else the embedded reference AR model of the corpus when there is one."""
+    local HF cache, else the reference AR model trained on the run's data (reference_evaluator) when there is one."""
     from core.evaluate.unconditional import load_evaluator
 
     if cfg.eval.evaluator != "auto":
@@ -75,13 +75,34 @@ def evaluator_from(cfg, device):
 
 
 def reference_evaluator(cfg) -> Path | None:
-    """The corpus's embedded reference AR model (committed, else this machine's run), None when it has none."""
+    """The reference AR model of the run's data (committed, else this machine's run of `evaluator_command`, at its
+    default size first), None when there is none. For data.path= it is the one trained on that data: its run folder
+    is named by the data's content, like the teacher's."""
+    from core.evaluate.reference_ar import AR_PRESETS
     from experiments.setup import find_pretrained
 
-    try:
-        return find_pretrained(f"ar-{cfg.corpus}-{EVALUATOR_PRESET}", None)
-    except FileNotFoundError:
-        return None  # load_evaluator then says what it tried
+    for preset in sorted(AR_PRESETS, key=lambda p: p != EVALUATOR_PRESET):
+        try:
+            return find_pretrained(reference_evaluator_name(cfg, preset), None)
+        except FileNotFoundError:
+            continue
+    return None  # load_evaluator then says what it tried
+
+
+def reference_evaluator_name(cfg, preset: str = EVALUATOR_PRESET) -> str:
+    """The run folder name of `evaluator_command(cfg)` (experiments.config.run_folder_name of teacher=ar)."""
+    from experiments.config import data_part
+
+    return f"ar-{cfg.corpus}-{preset}{data_part(cfg)}"
+
+
+def evaluator_command(cfg) -> str:
+    """The command that trains the reference AR model `reference_evaluator` finds for this run's data."""
+    import shlex
+
+    data = [f"data.path={cfg.data.path}", *([f"data.name={cfg.data.name}"] if cfg.data.name else [])] \
+        if cfg.data.path else []
+    return shlex.join(["python", "-m", "experiments.pretrain", "teacher=ar", f"corpus={cfg.corpus}", *data])
 
 
 def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, evaluator=None, *,

@@ -6,6 +6,8 @@ import json
 import re
 import shutil
 
+import pytest
+
 from core.paths import REPO_ROOT
 from experiments.config import load_config, row_suffix, run_folder_name
 from experiments.data_identity import data_identity, saved_run_config
@@ -121,3 +123,35 @@ def test_a_run_resumes_on_its_data_moved_and_is_refused_on_other_data(tmp_path, 
                                       r"not on data.path=\S+/other \(sha256 [0-9a-f]{12}\): it cannot be resumed as "
                                       r"this run; .*\n", out.err), out.err
 
+
+@pytest.fixture
+def no_gpt2_large():
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache("gpt2-large", "config.json"), str):
+        pytest.skip("gpt2-large is cached here: it is the evaluator")
+
+
+def test_the_evaluator_trained_on_the_data_is_found_or_its_command_named(tmp_path, monkeypatch, capsys,
+                                                                         no_gpt2_large):
+    from tests.own_data import lm_folder
+
+    monkeypatch.setattr("core.paths.RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr("experiments.setup.RUNS_DIR", tmp_path / "runs")
+    lm_folder(tmp_path / "stories", {s: ["Tom saw a cat. Ann met the dog."] * 3 for s in ("train", "valid", "test")})
+    args = ["method=real_text", f"data.path={tmp_path / 'stories'}", f"results_dir={tmp_path / 'out'}"]
+    code, out = call_cli("experiments.run", args, monkeypatch, capsys)
+    tag = f"stories-{identity_of(tmp_path / 'stories')['digest'][:6]}"
+    assert code == 2 and out.err == (
+        f"error: GenPPL needs an evaluator: gpt2-large is not in the local Hugging Face cache and no reference AR "
+        f"model was trained on data.path={tmp_path / 'stories'} (none at runs/ar-shakespeare-small-data-{tag}/"
+        f"pretrained); train it with `python -m experiments.pretrain teacher=ar corpus=shakespeare "
+        f"data.path={tmp_path / 'stories'}`, or pass eval.evaluator=<a model folder>\n")
+    # what that command writes: runs/<its run folder>/pretrained
+    from experiments.run import reference_evaluator
+
+    pretrain = load_config(["teacher=ar", f"data.path={tmp_path / 'stories'}"], command="pretrain")
+    exported = tmp_path / "runs" / run_folder_name(pretrain) / "pretrained"
+    shutil.copytree(REPO_ROOT / "checkpoints" / "ar-shakespeare-small", exported)
+    assert run_folder_name(pretrain) == f"ar-shakespeare-small-data-{tag}"
+    assert reference_evaluator(load_config(args)) == exported
