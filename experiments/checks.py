@@ -18,7 +18,7 @@ RANGES = {
     "sampling.temperature": (lambda v: v > 0, "> 0 (the logits are divided by it)"),
     "sampling.top_p": (lambda v: 0 < v <= 1, "in (0, 1] (the probability mass kept)"),
     "threads": (lambda v: v >= 0, ">= 0 (0 = every core this process may use)"),
-    "data.seq_len": (lambda v: v >= 3, ">= 3 (BOS, one token, EOS)"),
+    "data.seq_len": (lambda v: v == "auto" or v >= 3, ">= 3 (BOS, one token, EOS), or auto"),
     "train.batch_size": (lambda v: v >= 1, POSITIVE),
     "train.max_steps": (lambda v: v >= 1, POSITIVE),
     "train.max_minutes": (lambda v: v >= 0, ">= 0 (0 = no limit)"),

@@ -102,10 +102,11 @@ def parse_overrides(argv: list[str]) -> list[str]:
 
 
 FREE_LENGTH_LISTS = ("eval.frontier_temperatures",)
+AUTO_KEYS = ("data.seq_len",)   # int keys that also take "auto" (resolved from the data: experiments.data_lengths)
 
 
 def check_type(key: str, default, value) -> None:
-    if default is None or value is None:
+    if default is None or value is None or (key in AUTO_KEYS and value == "auto"):
         return
     if isinstance(default, ListConfig):   # a list of numbers: AdamW's betas as many as the default, a sweep any
         fixed = key not in FREE_LENGTH_LISTS
@@ -126,7 +127,8 @@ def check_type(key: str, default, value) -> None:
     else:
         ok = True
     if not ok:
-        raise ConfigError(f"config key {key!r} expects {type(default).__name__}, got {value!r}")
+        also = " or auto" if key in AUTO_KEYS else ""
+        raise ConfigError(f"config key {key!r} expects {type(default).__name__}{also}, got {value!r}")
 
 
 def is_number(value) -> bool:
@@ -188,6 +190,9 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
     check_global_batch(flat_keys(cfg), command, launched_world_size())
     check_applicable(cfg, given, command)
     check_combinations(cfg, valid, command)
+    if cfg.data.seq_len == "auto":   # after every check of the values: it reads and tokenizes the training split
+        from experiments.data_lengths import resolve_auto_seq_len
+        resolve_auto_seq_len(cfg)
     check_models(cfg, given, command)
     return cfg
 

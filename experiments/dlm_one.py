@@ -33,6 +33,7 @@ from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, net
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.data_identity import run_provenance, saved_run_config
+from experiments.data_lengths import warn_truncation
 from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
                                  train_pairs_and_examples, viewed_references)
 from experiments.setup import global_batch, teacher_folder
@@ -134,6 +135,7 @@ def distill_stages(cfg, device) -> list[Path]:
     spec = pretrained_config(source)
     tokenizer = tokenizer_from_spec(spec["tokenizer"])
     train_pairs, valid_examples = train_pairs_and_examples(cfg)
+    warn_truncation(cfg, "train", spec["seq_len"], teacher=True)
     val_examples = valid_examples[: cfg.dlm_one.val_sources]
     data = {"tokenizer": tokenizer, "teacher_folder": source, "val_examples": val_examples,
             "val_refs": viewed_references(val_examples, tokenizer),

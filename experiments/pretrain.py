@@ -25,6 +25,7 @@ from experiments import ar_baseline
 from experiments.cli import parse_args, run_cli
 from experiments.config import run_folder_name
 from experiments.data_identity import run_provenance, saved_run_config
+from experiments.data_lengths import warn_truncation
 from experiments.recipe import Recipe
 from experiments.setup import corpus_blocks, corpus_tokenizer_name, global_batch, resolve_device
 
@@ -167,6 +168,8 @@ def main(argv: list[str]) -> int:
         return 0
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
+    if cfg.teacher != "dcd":   # DCD trains on blocks of its Duo teacher's length
+        warn_truncation(cfg, "train", cfg.data.seq_len)
     run_dir = cfg.run_dir or str(RUNS_DIR / run_folder_name(cfg))
     provenance = run_provenance(cfg)
     if cfg.teacher == "diffuseq":

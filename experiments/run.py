@@ -175,6 +175,7 @@ def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int, split: str = "test")
 def load_checked_teacher(cfg, device):
     """The teacher `cfg` names (teacher_path, else the committed one), refused if its family is another."""
     from core.errors import ConfigError
+    from experiments.data_lengths import warn_truncation
     from experiments.setup import teacher_folder
     from teachers.registry import load_teacher
 
@@ -182,6 +183,7 @@ def load_checked_teacher(cfg, device):
     teacher = load_teacher(folder, device=device)
     if teacher.family != cfg.teacher and not (cfg.teacher == "dcd" and teacher.family == "duo"):
         raise ConfigError(f"{folder} holds a {teacher.family!r} teacher but teacher={cfg.teacher}")
+    warn_truncation(cfg, "test", teacher.seq_len, teacher=True)
     return teacher, folder
 
 
@@ -220,6 +222,7 @@ def sample_row_name(cfg) -> str:
 def run_seq2seq(cfg, device) -> Path:
     """Sample the DiffuSeq teacher on the task's test sources at `steps` and compute DiffuSeq's metric set."""
     from core.evaluate.results import write_result
+    from experiments.data_lengths import warn_truncation
     from experiments.seq2seq import generate_texts, tokenizer_from_spec
     from experiments.setup import teacher_folder
     from teachers.diffuseq_checkpoint import from_pretrained, pretrained_config
@@ -230,6 +233,7 @@ def run_seq2seq(cfg, device) -> Path:
     spec = pretrained_config(folder)
     tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]
     examples = seq2seq_test_examples(cfg)
+    warn_truncation(cfg, "test", seq_len, teacher=True)
 
     def texts_of(chunk):
         return generate_texts(process, model, chunk, tokenizer, seq_len=seq_len, steps=cfg.steps,
