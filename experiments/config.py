@@ -252,7 +252,8 @@ def shown(value) -> str:
 
 
 DATA_PATH_FORMATS = """\
-data.path=<folder> (your own data; it names the run folder and the result rows, see README):
+data.path=<folder> (your own data, made by `python -m experiments.data prepare <file> <folder>`; its name and the
+  sha256 of its training split name the run folders and the result rows, see README):
   language modelling (teacher=mdlm|sedd|duo|dcd|ar): train, valid and test files in the folder, each either
     <split>.txt (or .txt.gz)     one running text, cut into blocks of data.seq_len tokens
     <split>.jsonl (or .jsonl.gz) one {"text": ...} document per line; documents are joined with EOS between them
@@ -260,8 +261,9 @@ data.path=<folder> (your own data; it names the run folder and the result rows, 
   character is refused with its file and line), english -> small_bpe (8k BPE, encodes any text)
   seq2seq (teacher=diffuseq, method=copy_source|dlm_one): train.jsonl, valid.jsonl, test.jsonl with one
     {"src": ..., "trg": ...} pair per line; rows with the same src become one example with several references
-  a run on data.path needs a teacher trained on it: teacher_path=, or the export of
-  `python -m experiments.pretrain ... data.path=<same folder>` (found in its default run folder)"""
+  a run on data.path needs a teacher trained on the same data (a model trained on other data is refused unless
+  data.allow_mismatch=true): teacher_path=, or the export of `python -m experiments.pretrain ... data.path=<it>`
+  (found in its default run folder), and for GenPPL the evaluator of `... pretrain teacher=ar data.path=<it>`"""
 
 
 def key_comments(path: Path = CONFIG_DIR / "defaults.yaml") -> dict[str, str]:
