@@ -131,6 +131,9 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in SEQ2SEQ_TEACHERS
     if "data.name" in given and not cfg.data.path:
         refuse("data.name", "it names a data.path= folder (the embedded data are named after their corpus or task)")
+    loads_model = cfg.teacher == "dcd" if command == "pretrain" else cfg.method not in TEACHERLESS_METHODS
+    if "data.allow_mismatch" in given and not loads_model:
+        refuse("data.allow_mismatch", "this command loads no trained model whose data could differ from the run's")
     if "task" in given and not seq2seq:
         refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for "
                        f"teacher=diffuseq|ar_seq2seq and method=copy_source|dlm_one")
