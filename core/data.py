@@ -280,13 +280,15 @@ def normalize_for_split(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def split_pairs_by_group(pairs: Sequence[dict], fractions=(0.8, 0.1, 0.1), salt: str = "dlm-distill") -> dict:
-    """Deterministic train/valid/test split in which no source and no target appears in two splits.
+def split_pairs_by_group(pairs: Sequence[dict], fractions=(0.8, 0.1, 0.1), salt: str = "dlm-distill",
+                         keys: Sequence[str] = ("src", "trg")) -> dict:
+    """Deterministic train/valid/test split in which no string of the `keys` fields appears in two splits.
 
     Union-find over the normalized strings: every pair joins its src and trg, so pairs sharing any sentence (a
     question asked of several contexts, a paraphrase pair listed in both directions) form one group. Groups are
     ordered by sha256(salt + smallest string of the group) and the first round(f_train * G) groups go to train, the
     next round(f_valid * G) to valid, the rest to test. Pairs keep their input order inside each split.
+    keys=("src",) groups by source alone: a target as common as "thank you." then joins nothing.
     """
     parent: dict[str, str] = {}
 
@@ -298,9 +300,12 @@ def split_pairs_by_group(pairs: Sequence[dict], fractions=(0.8, 0.1, 0.1), salt:
         return x
 
     for p in pairs:
-        a, b = find(normalize_for_split(p["src"])), find(normalize_for_split(p["trg"]))
-        if a != b:
-            parent[max(a, b)] = min(a, b)  # the root is the smallest string of the group
+        first = normalize_for_split(p[keys[0]])
+        for key in keys[1:]:
+            a, b = find(first), find(normalize_for_split(p[key]))
+            if a != b:
+                parent[max(a, b)] = min(a, b)  # the root is the smallest string of the group
+        find(first)
     roots = sorted({find(k) for k in parent}, key=lambda r: hashlib.sha256((salt + r).encode()).hexdigest())
     n_train = round(fractions[0] * len(roots))
     n_valid = round(fractions[1] * len(roots))
@@ -308,7 +313,7 @@ def split_pairs_by_group(pairs: Sequence[dict], fractions=(0.8, 0.1, 0.1), salt:
                 for i, r in enumerate(roots)}
     out = {s: [] for s in SPLITS}
     for p in pairs:
-        out[split_of[find(normalize_for_split(p["src"]))]].append(p)
+        out[split_of[find(normalize_for_split(p[keys[0]]))]].append(p)
     return out
 
 

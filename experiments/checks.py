@@ -18,7 +18,7 @@ RANGES = {
     "sampling.temperature": (lambda v: v > 0, "> 0 (the logits are divided by it)"),
     "sampling.top_p": (lambda v: 0 < v <= 1, "in (0, 1] (the probability mass kept)"),
     "threads": (lambda v: v >= 0, ">= 0 (0 = every core this process may use)"),
-    "data.seq_len": (lambda v: v >= 3, ">= 3 (BOS, one token, EOS)"),
+    "data.seq_len": (lambda v: v == "auto" or v >= 3, ">= 3 (BOS, one token, EOS), or auto"),
     "train.batch_size": (lambda v: v >= 1, POSITIVE),
     "train.max_steps": (lambda v: v >= 1, POSITIVE),
     "train.max_minutes": (lambda v: v >= 0, ">= 0 (0 = no limit)"),
@@ -129,6 +129,11 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
         raise ConfigError(f"{key}={shown(given[key])} has no effect here: {why}"
                           + (f"; did you mean {instead}?" if instead else ""))
     seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in SEQ2SEQ_TEACHERS
+    if "data.name" in given and not cfg.data.path:
+        refuse("data.name", "it names a data.path= folder (the embedded data are named after their corpus or task)")
+    loads_model = cfg.teacher == "dcd" if command == "pretrain" else cfg.method not in TEACHERLESS_METHODS
+    if "data.allow_mismatch" in given and not loads_model:
+        refuse("data.allow_mismatch", "this command loads no trained model whose data could differ from the run's")
     if "task" in given and not seq2seq:
         refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for "
                        f"teacher=diffuseq|ar_seq2seq and method=copy_source|dlm_one")

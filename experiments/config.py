@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -103,10 +102,11 @@ def parse_overrides(argv: list[str]) -> list[str]:
 
 
 FREE_LENGTH_LISTS = ("eval.frontier_temperatures",)
+AUTO_KEYS = ("data.seq_len",)   # int keys that also take "auto" (resolved from the data: experiments.data_lengths)
 
 
 def check_type(key: str, default, value) -> None:
-    if default is None or value is None:
+    if default is None or value is None or (key in AUTO_KEYS and value == "auto"):
         return
     if isinstance(default, ListConfig):   # a list of numbers: AdamW's betas as many as the default, a sweep any
         fixed = key not in FREE_LENGTH_LISTS
@@ -127,7 +127,8 @@ def check_type(key: str, default, value) -> None:
     else:
         ok = True
     if not ok:
-        raise ConfigError(f"config key {key!r} expects {type(default).__name__}, got {value!r}")
+        also = " or auto" if key in AUTO_KEYS else ""
+        raise ConfigError(f"config key {key!r} expects {type(default).__name__}{also}, got {value!r}")
 
 
 def is_number(value) -> bool:
@@ -189,6 +190,9 @@ def load_config(argv: list[str], *, defaults: Path = CONFIG_DIR / "defaults.yaml
     check_global_batch(flat_keys(cfg), command, launched_world_size())
     check_applicable(cfg, given, command)
     check_combinations(cfg, valid, command)
+    if cfg.data.seq_len == "auto":   # after every check of the values: it reads and tokenizes the training split
+        from experiments.data_lengths import resolve_auto_seq_len
+        resolve_auto_seq_len(cfg)
     check_models(cfg, given, command)
     return cfg
 
@@ -248,7 +252,8 @@ def shown(value) -> str:
 
 
 DATA_PATH_FORMATS = """\
-data.path=<folder> (your own data; it names the run folder and the result rows, see README):
+data.path=<folder> (your own data, made by `python -m experiments.data prepare <file> <folder>`; its name and the
+  sha256 of its training split name the run folders and the result rows, see README):
   language modelling (teacher=mdlm|sedd|duo|dcd|ar): train, valid and test files in the folder, each either
     <split>.txt (or .txt.gz)     one running text, cut into blocks of data.seq_len tokens
     <split>.jsonl (or .jsonl.gz) one {"text": ...} document per line; documents are joined with EOS between them
@@ -256,8 +261,9 @@ data.path=<folder> (your own data; it names the run folder and the result rows, 
   character is refused with its file and line), english -> small_bpe (8k BPE, encodes any text)
   seq2seq (teacher=diffuseq, method=copy_source|dlm_one): train.jsonl, valid.jsonl, test.jsonl with one
     {"src": ..., "trg": ...} pair per line; rows with the same src become one example with several references
-  a run on data.path needs a teacher trained on it: teacher_path=, or the export of
-  `python -m experiments.pretrain ... data.path=<same folder>` (found in its default run folder)"""
+  a run on data.path needs a teacher trained on the same data (a model trained on other data is refused unless
+  data.allow_mismatch=true): teacher_path=, or the export of `python -m experiments.pretrain ... data.path=<it>`
+  (found in its default run folder), and for GenPPL the evaluator of `... pretrain teacher=ar data.path=<it>`"""
 
 
 def key_comments(path: Path = CONFIG_DIR / "defaults.yaml") -> dict[str, str]:
@@ -305,14 +311,15 @@ def run_folder_name(cfg: DictConfig) -> str:
 
 
 def path_digest(path) -> str:
-    """A short, machine-independent tag of a folder: its name and 6 hex digits of its path (relative to the repository
-    when inside it), so two folders of the same name get different tags and the same folder always the same one."""
+    """A short tag of a model folder (teacher_path, a student): its name and 6 hex digits of its path (relative to the
+    repository when inside it), so two folders of the same name get different tags and the same folder always the
+    same one. Data folders are tagged by their content instead (experiments.data_identity.data_tag)."""
     from core.paths import REPO_ROOT
+    from experiments.data_identity import safe_name
 
     resolved = Path(path).expanduser().resolve()
     key = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
-    name = re.sub(r"[^A-Za-z0-9._]+", "_", resolved.name)[:24] or "root"
-    return f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+    return f"{safe_name(resolved.name)}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
 
 
 def is_committed_teacher(cfg: DictConfig) -> bool:
@@ -327,12 +334,18 @@ def is_committed_teacher(cfg: DictConfig) -> bool:
 def data_suffix(cfg: DictConfig) -> str:
     """What a run's or row's name adds for the data and teacher it used when they are not the defaults: empty for
     the embedded corpus/task and the committed teacher, so the default names stay what they have always been."""
-    parts = []
-    if cfg.data.path:
-        parts.append(f"-data-{path_digest(cfg.data.path)}")
+    parts = [data_part(cfg)]
     if not is_committed_teacher(cfg):
         parts.append(f"-from-{path_digest(cfg.teacher_path)}")
     return "".join(parts)
+
+
+def data_part(cfg: DictConfig) -> str:
+    """`-data-<name>-<content hash>` for data.path=, empty for the embedded data: the same data in another folder
+    keeps its run folders and rows, and a changed file gets new ones."""
+    from experiments.data_identity import data_tag
+
+    return f"-data-{data_tag(cfg)}" if cfg.data.path else ""
 
 
 def student_suffix(cfg: DictConfig) -> str:

@@ -88,9 +88,13 @@ def distribution_metrics(texts: list[str], cfg, device, evaluator, tokenizer, *,
 
     metrics = {}
     if cfg.eval.diversity:
-        metrics["diversity"] = diversity_metrics(without_special_tokens(texts, tokenizer),
-                                                 train_word_counts(str(cfg.data.path or cfg.corpus)),
-                                                 n_valid=cfg.eval.diversity_valid_words)
+        try:
+            vocabulary = train_word_counts(str(cfg.data.path or cfg.corpus))
+        except DataError as error:   # a `datasets` corpus not on this machine: the row is kept, without them
+            print(f"no diversity metrics for this row: {error}")
+            vocabulary = None
+        metrics["diversity"] = None if vocabulary is None else diversity_metrics(
+            without_special_tokens(texts, tokenizer), vocabulary, n_valid=cfg.eval.diversity_valid_words)
     if mauve_wanted(cfg):
         try:
             reference, _ = held_out_texts(cfg, tokenizer, len(texts), seq_len=seq_len, split=reference_split)

@@ -25,13 +25,15 @@ from core import distributed
 from core.checkpoint import atomic_write_json, atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.bootstrap import mean_interval
-from core.evaluate.results import current_command, git_commit, write_result
+from core.evaluate.results import write_result
 from core.paths import RESULTS_DIR, RUNS_DIR
 from core.seeding import derived_generator, validation_seed
 from dlm_one.generator import student_generate
 from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, network_copy
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.config import row_suffix, run_folder_name, run_name
+from experiments.data_identity import run_provenance, saved_run_config
+from experiments.data_lengths import warn_truncation
 from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
                                  train_pairs_and_examples, viewed_references)
 from experiments.setup import global_batch, teacher_folder
@@ -91,10 +93,10 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
         return {"bleu": bleu, "neg_bleu": -bleu}   # the loop keeps the LOWEST select value
 
     method = dlm_one_method(process, teacher, teacher.get_embeds, settings, validate=validate, select_key="neg_bleu")
-    provenance = {"command": current_command(), "commit": git_commit(), "method": "dlm_one", "stage": stage,
-                  "distilled_from": str(data["teacher_folder"]), "initialised_from": str(init_folder),
-                  "run_dir": str(stage_dir), "dlm_one": OmegaConf.to_container(cfg.dlm_one),
-                  "losses": vars(settings.stage), "lr": loop.generator.lr, "fake_lr": loop.fake.lr}
+    provenance = run_provenance(cfg, method="dlm_one", stage=stage, distilled_from=str(data["teacher_folder"]),
+                                initialised_from=str(init_folder), run_dir=str(stage_dir),
+                                dlm_one=OmegaConf.to_container(cfg.dlm_one), losses=vars(settings.stage),
+                                lr=loop.generator.lr, fake_lr=loop.fake.lr)
 
     def export(generator, ema, step: int, best: bool):
         save_pretrained(generator, process, best_folder if best else last_folder, state=ema.full_state_dict(generator),
@@ -117,7 +119,7 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
     print(f"stage {stage}: θ from {init_folder}, ψ from the teacher; {steps} steps, losses {vars(settings.stage)}, "
           f"lr θ {loop.generator.lr:g} ψ {loop.fake.lr:g}")
     summary = distill(generator=generator, fake=fake, method=method, get_batch=get_batch, run_dir=stage_dir,
-                      settings=loop, config=OmegaConf.to_container(cfg), device=device, on_checkpoint=export)
+                      settings=loop, config=saved_run_config(cfg), device=device, on_checkpoint=export)
     print(f"stage {stage}: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
     if summary["finished"] and distributed.is_main():
         atomic_write_json(stage_dir / DONE_FILE, summary)
@@ -132,6 +134,7 @@ def distill_stages(cfg, device) -> list[Path]:
     teacher, process, spec = loaded.network, loaded.process, loaded.config
     tokenizer = tokenizer_from_spec(spec["tokenizer"])
     train_pairs, valid_examples = train_pairs_and_examples(cfg)
+    warn_truncation(cfg, "train", spec["seq_len"], teacher=True)
     val_examples = valid_examples[: cfg.dlm_one.val_sources]
     data = {"tokenizer": tokenizer, "teacher_folder": source, "val_examples": val_examples,
             "val_refs": viewed_references(val_examples, tokenizer),

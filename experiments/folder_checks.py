@@ -74,14 +74,15 @@ def check_auto_evaluator(cfg: DictConfig) -> None:
     from huggingface_hub import try_to_load_from_cache
 
     from core.evaluate.unconditional import GPT2_LARGE
-    from experiments.run import reference_evaluator
+    from experiments.run import evaluator_command, reference_evaluator, reference_evaluator_name
 
     if isinstance(try_to_load_from_cache(GPT2_LARGE, "config.json"), str) or reference_evaluator(cfg) is not None:
         return
-    raise ConfigError(f"GenPPL needs an evaluator: {GPT2_LARGE} is not in the local Hugging Face cache and "
-                      f"corpus={cfg.corpus} has no reference AR model (checkpoints/ar-{cfg.corpus}-small); train it "
-                      f"with `python -m experiments.pretrain teacher=ar corpus={cfg.corpus}`, or pass "
-                      f"eval.evaluator=<a model folder>")
+    what = (f"no reference AR model was trained on data.path={cfg.data.path} (none at runs/"
+            f"{reference_evaluator_name(cfg)}/pretrained)" if cfg.data.path else
+            f"corpus={cfg.corpus} has no reference AR model (checkpoints/{reference_evaluator_name(cfg)})")
+    raise ConfigError(f"GenPPL needs an evaluator: {GPT2_LARGE} is not in the local Hugging Face cache and {what}; "
+                      f"train it with `{evaluator_command(cfg)}`, or pass eval.evaluator=<a model folder>")
 
 
 def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str = "teacher_path") -> None:
@@ -90,9 +91,11 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     bounded by a DiffuSeq model's diffusion steps."""
     from core.checkpoint import read_json
     from experiments.config import AR_BASELINES
+    from experiments.data_identity import check_data_matches
     from experiments.setup import corpus_tokenizer_name
 
     if cfg.teacher in AR_BASELINES:
+        check_data_matches(cfg, folder, key)
         return   # transformers GPT-2 folders, not project teachers: their loader checks them (experiments/ar_baseline.py)
     config = read_json(folder / "config.json", missing="no config.json (expected a pretrained model folder)")
     if not isinstance(config, dict):
@@ -115,8 +118,8 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     elif command == "run":
         check_teacher_steps(cfg, folder, config.get("process", {}).get("num_steps"))
     if cfg.data.path:
-        return   # the teacher was trained on data.path's data: nothing to compare against the embedded task/corpus
-    if family == "diffuseq":
+        pass   # the embedded task/corpus says nothing of data.path's data: they are compared by content below
+    elif family == "diffuseq":
         if config.get("task") not in (None, cfg.task):
             raise ConfigError(f"{key}={folder} was trained on task {config['task']}, not task={cfg.task} "
                               f"(pass task={config['task']})")
@@ -126,6 +129,7 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     elif provenance.get("corpus") not in (None, cfg.corpus):
         raise ConfigError(f"{key}={folder} was trained on corpus {provenance['corpus']}, not corpus={cfg.corpus} "
                           f"(pass corpus={provenance['corpus']})")
+    check_data_matches(cfg, folder, key)
 
 
 def check_student_provenance(cfg: DictConfig, folder: Path, provenance: dict) -> None:
@@ -148,12 +152,14 @@ def check_teacher_steps(cfg: DictConfig, folder: Path, num_steps: int | None) ->
                               f"it must be at most {num_steps - below}")
 
 
-def check_models(cfg: DictConfig, given: dict, command: str) -> None:
-    """The model folders a run will load, and its output folders."""
+def model_folders(cfg: DictConfig, command: str) -> list[tuple[str, Path]]:
+    """(key, folder) of the teacher and the student the command loads; a missing folder is reported when it is
+    loaded (find_pretrained), still before any model loads."""
     from core.paths import RUNS_DIR
     from experiments.config import run_folder_name, run_name
     from experiments.setup import CHECKPOINTS_DIR
 
+    folders = []
     loads_teacher = (command == "run" and cfg.method in TEACHER_LOADING and not (cfg.method == "dlm_one" and
                                                                                   cfg.student_path)) \
         or (command == "pretrain" and cfg.teacher == "dcd")
@@ -163,14 +169,28 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
             raise ConfigError(f"data.path={cfg.data.path} needs the teacher trained on it: pass teacher_path=<its "
                               f"pretrained folder> (none at {trained_here}; the committed teacher was trained on the "
                               f"embedded {'task' if is_seq2seq(cfg) else 'corpus'})")
-    if loads_teacher:
+        folders.append(("teacher_path", trained_here))
+    elif loads_teacher:
         # the default: the committed teacher (pretrain teacher=dcd starts from the committed Duo)
         default = f"duo-{cfg.corpus}-{cfg.preset}" if command == "pretrain" else run_name(cfg)
-        folder = Path(cfg.teacher_path).expanduser() if cfg.teacher_path else CHECKPOINTS_DIR / default
-        if folder.is_dir():   # a missing one is reported by find_pretrained, still before any model loads
-            check_teacher_folder(cfg, folder, command)
-    if command == "run" and cfg.method in DISTILLING and cfg.student_path and Path(cfg.student_path).is_dir():
-        check_teacher_folder(cfg, Path(cfg.student_path), command, key="student_path")
+        folders.append(("teacher_path", Path(cfg.teacher_path).expanduser() if cfg.teacher_path
+                        else CHECKPOINTS_DIR / default))
+    if command == "run" and cfg.method in DISTILLING and cfg.student_path:
+        folders.append(("student_path", Path(cfg.student_path)))
+    return [(key, folder) for key, folder in folders if folder.is_dir()]
+
+
+def trained_on_other_data(cfg: DictConfig) -> bool:
+    """A run's teacher or student was trained on other data than the run's (run with data.allow_mismatch=true)."""
+    from experiments.data_identity import data_mismatch
+
+    return any(data_mismatch(cfg, folder) for _, folder in model_folders(cfg, "run"))
+
+
+def check_models(cfg: DictConfig, given: dict, command: str) -> None:
+    """The model folders a run will load, and its output folders."""
+    for key, folder in model_folders(cfg, command):
+        check_teacher_folder(cfg, folder, command, key)
     for state_dir in saved_states(cfg, command):
         check_resume(state_dir, cfg)
     if command == "run":
@@ -230,6 +250,16 @@ def check_resume(state_dir: Path, cfg: DictConfig) -> None:
     saved, now = flat_keys(saved), flat_keys(cfg)
     from experiments.config import ROUND_METHODS, SEQ2SEQ_TEACHERS
     seq2seq = now["teacher"] in SEQ2SEQ_TEACHERS
+    if saved.get("data.digest") and cfg.data.path:   # data compared by content: moved data resumes its run
+        from core.data_digest import short
+        from experiments.data_identity import data_identity
+        digest = data_identity(cfg)["digest"]
+        if saved["data.digest"] != digest:
+            raise ConfigError(f"{state_dir.parent} holds a run on data.path={saved['data.path']} (sha256 "
+                              f"{short(saved['data.digest'])}), not on data.path={cfg.data.path} (sha256 "
+                              f"{short(digest)}): it cannot be resumed as this run; pass another run_dir= (the "
+                              f"default folder is named after the run)")
+        saved["data.path"] = now["data.path"]
     for key in RUN_IDENTITY + (ROUND_IDENTITY if cfg.method in ROUND_METHODS else ()):
         if key not in saved or (key == "corpus" and seq2seq) or (key == "task" and not seq2seq):
             continue

@@ -20,13 +20,13 @@ from core import distributed
 from core.checkpoint import atomic_write_text
 from core.cost import RunCost
 from core.distill import DistillSettings, RoleSettings, distill
-from core.evaluate.results import current_command, git_commit
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
 from core.paths import RUNS_DIR
 from core.seeding import derived_generator, validation_seed
 from core.tokenizers import load_tokenizer
 from experiments.config import run_folder_name
 from experiments.controls import write_student_rows
+from experiments.data_identity import run_provenance, saved_run_config
 from experiments.setup import corpus_blocks, global_batch
 from idlm.method import IDLMSettings, idlm_method, trainable_copy
 
@@ -100,10 +100,9 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
         repo_relative,  # paths inside the repository are recorded relative to it
     )
 
-    provenance = {"command": current_command(), "commit": git_commit(), "method": "idlm", "corpus": cfg.corpus,
-                  "distilled_from": repo_relative(teacher_folder), "run_dir": repo_relative(run_dir),
-                  "teacher_validation": reference, "idlm": OmegaConf.to_container(cfg.idlm),
-                  "distill": OmegaConf.to_container(cfg.distill)}
+    provenance = run_provenance(cfg, method="idlm", corpus=cfg.corpus, distilled_from=repo_relative(teacher_folder),
+                                run_dir=repo_relative(run_dir), teacher_validation=reference,
+                                idlm=OmegaConf.to_container(cfg.idlm), distill=OmegaConf.to_container(cfg.distill))
 
     cost = RunCost()
 
@@ -126,7 +125,7 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
     if distributed.is_main():
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
     summary = distill(generator=generator, fake=fake, method=method, get_batch=get_batch, run_dir=run_dir,
-                      settings=distill_settings(cfg), config=OmegaConf.to_container(cfg), device=device,
+                      settings=distill_settings(cfg), config=saved_run_config(cfg), device=device,
                       on_checkpoint=export, cost=cost)
     print(f"distillation: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
     if not distributed.is_main():

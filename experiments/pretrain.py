@@ -12,20 +12,20 @@ command resumes; `train.max_minutes=N` stops cleanly after N minutes.
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 from omegaconf import OmegaConf
 
 from core import distributed
 from core.checkpoint import atomic_write_text
-from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
 from core.seeding import derived_generator
 from core.training import TrainSettings, train
 from experiments import ar_baseline
 from experiments.cli import parse_args, run_cli
 from experiments.config import run_folder_name
+from experiments.data_identity import run_provenance, saved_run_config
+from experiments.data_lengths import warn_truncation
 from experiments.recipe import Recipe
 from experiments.setup import corpus_blocks, corpus_tokenizer_name, global_batch, resolve_device
 
@@ -157,7 +157,7 @@ def train_recipe(r: Recipe, cfg, device, run_dir, settings: TrainSettings, *, se
           f"device {device}, {torch.get_num_threads()} threads -> {run_dir}")
     return train(model=r.model, loss_fn=r.loss_fn,
                  get_batch=batch_sampler(r.train_rows, global_batch(section), cfg.seed, device),
-                 run_dir=run_dir, settings=settings, config=OmegaConf.to_container(cfg), device=device,
+                 run_dir=run_dir, settings=settings, config=saved_run_config(cfg), device=device,
                  eval_fn=recipe_eval_fn(r, cfg, device, section.batch_size), on_checkpoint=r.export,
                  before_step=r.before_step, stateful=r.stateful, cost=cost)
 
@@ -168,8 +168,10 @@ def main(argv: list[str]) -> int:
         return 0
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
+    if cfg.teacher != "dcd":   # DCD trains on blocks of its Duo teacher's length
+        warn_truncation(cfg, "train", cfg.data.seq_len)
     run_dir = cfg.run_dir or str(RUNS_DIR / run_folder_name(cfg))
-    provenance = {"command": current_command(), "commit": git_commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    provenance = run_provenance(cfg)
     if cfg.teacher == "diffuseq":
         from experiments.pretrain_diffuseq import diffuseq_recipe as recipe
     else:

@@ -83,9 +83,12 @@ def unconditional_config(path: Path, record: dict):
                                       "data": {"path": record.get("data_path")}})
 
 
-def row_evaluator(record: dict, device):
-    """The row's own GenPPL evaluator, from its `evaluator` field (a repository-relative folder or a hub name)."""
+def row_evaluator(record: dict, device, cfg=None):
+    """The row's own GenPPL evaluator, from its `evaluator` field (a repository-relative folder or a hub name); a
+    folder outside the repository, which a row records by its last two parts only, from the row's saved config."""
     name = record["evaluator"].removeprefix("reference-ar:")
+    if not (REPO_ROOT / name).is_dir() and cfg is not None and Path(cfg.eval.evaluator).is_dir():
+        return load_evaluator(cfg.eval.evaluator, device)
     return load_evaluator(REPO_ROOT / name if (REPO_ROOT / name).is_dir() else name, device)
 
 
@@ -102,7 +105,7 @@ def rescore_unconditional(path: Path, record: dict, *, device: str = "cpu") -> P
         raise DataError(f"{path}: the row does not record its sample_length (the held-out blocks' length)")
     cfg = unconditional_config(path, record)
     needs_evaluator = mauve_wanted(cfg) and mauve_features(cfg) == "evaluator"
-    evaluator = row_evaluator(record, device) if needs_evaluator else None
+    evaluator = row_evaluator(record, device, cfg) if needs_evaluator else None
     tokenizer = load_tokenizer(corpus_tokenizer_name(cfg.corpus))
     record["metrics"].update(distribution_metrics(
         texts, cfg, device, evaluator, tokenizer, seq_len=record["sample_length"],

@@ -14,7 +14,6 @@ doubles (SDTT, Duo-DCD): `python -m experiments.run method=sdtt|dcd ... steps=K`
 """
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,10 +22,10 @@ from omegaconf import OmegaConf
 
 from core import distributed
 from core.cost import RunCost
-from core.evaluate.results import current_command, git_commit
 from core.paths import RUNS_DIR
 from core.training import TrainSettings
 from experiments.config import run_folder_name
+from experiments.data_identity import run_provenance
 
 
 def round_run_dir(cfg) -> Path:
@@ -80,10 +79,9 @@ def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
         run_dir = round_run_dir(cfg)
         student_folder = run_dir / "student"
         init = replace(teacher, network=trainable_copy(teacher.network, dropout=cfg.distill.dropout))
-        provenance = {"command": current_command(), "commit": git_commit(), "method": cfg.method, "corpus": cfg.corpus,
-                      "run_dir": repo_relative(run_dir), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                      cfg.method: OmegaConf.to_container(cfg[cfg.method]),
-                      "distill": OmegaConf.to_container(cfg.distill)}
+        provenance = run_provenance(cfg, method=cfg.method, corpus=cfg.corpus, run_dir=repo_relative(run_dir),
+                                    distill=OmegaConf.to_container(cfg.distill),
+                                    **{cfg.method: OmegaConf.to_container(cfg[cfg.method])})
         recipe, cost = make_recipe(cfg, init, teacher_folder, provenance, student_folder), RunCost()
         export = recipe.export
 

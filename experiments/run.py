@@ -14,6 +14,7 @@ The embedded default (`make demo`) samples the committed MDLM teacher on tinysha
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,7 +66,7 @@ def draw_samples(teacher, cfg, device, temperature: float | None = None) -> tupl
 
 def evaluator_from(cfg, device):
     """(model, tokenizer, name) of the GenPPL evaluator: `eval.evaluator`, or for "auto" gpt2-large when it is in the
-    local HF cache, else the embedded reference AR model of the corpus when there is one."""
+    local HF cache, else the reference AR model trained on the run's data (reference_evaluator) when there is one."""
     from core.evaluate.unconditional import load_evaluator
 
     if cfg.eval.evaluator != "auto":
@@ -74,13 +75,34 @@ def evaluator_from(cfg, device):
 
 
 def reference_evaluator(cfg) -> Path | None:
-    """The corpus's embedded reference AR model (committed, else this machine's run), None when it has none."""
+    """The reference AR model of the run's data (committed, else this machine's run of `evaluator_command`, at its
+    default size first), None when there is none. For data.path= it is the one trained on that data: its run folder
+    is named by the data's content, like the teacher's."""
+    from core.evaluate.reference_ar import AR_PRESETS
     from experiments.setup import find_pretrained
 
-    try:
-        return find_pretrained(f"ar-{cfg.corpus}-{EVALUATOR_PRESET}", None)
-    except FileNotFoundError:
-        return None  # load_evaluator then says what it tried
+    for preset in sorted(AR_PRESETS, key=lambda p: p != EVALUATOR_PRESET):
+        try:
+            return find_pretrained(reference_evaluator_name(cfg, preset), None)
+        except FileNotFoundError:
+            continue
+    return None  # load_evaluator then says what it tried
+
+
+def reference_evaluator_name(cfg, preset: str = EVALUATOR_PRESET) -> str:
+    """The run folder name of `evaluator_command(cfg)` (experiments.config.run_folder_name of teacher=ar)."""
+    from experiments.config import data_part
+
+    return f"ar-{cfg.corpus}-{preset}{data_part(cfg)}"
+
+
+def evaluator_command(cfg) -> str:
+    """The command that trains the reference AR model `reference_evaluator` finds for this run's data."""
+    import shlex
+
+    data = [f"data.path={cfg.data.path}", *([f"data.name={cfg.data.name}"] if cfg.data.name else [])] \
+        if cfg.data.path else []
+    return shlex.join(["python", "-m", "experiments.pretrain", "teacher=ar", f"corpus={cfg.corpus}", *data])
 
 
 def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, evaluator=None, *,
@@ -110,13 +132,29 @@ def evaluate_texts(texts: list[str], ids: torch.Tensor, cfg, device, tokenizer, 
 
 def identity_fields(cfg) -> dict:
     """What a row records of its identity beyond its columns: `variant`, its name's suffix (config.row_suffix; empty
-    for the default settings, and the tables compare rows only within one variant), and the data folder when given."""
-    return {"variant": row_suffix(cfg), **({"data_path": repo_relative(cfg.data.path)} if cfg.data.path else {})}
+    for the default settings, and the tables compare rows only within one variant); for data.path= the folder and
+    the data's name and content digest; `data_mismatch` when data.allow_mismatch=true let a model trained on other
+    data run."""
+    from experiments.data_identity import data_identity
+    from experiments.folder_checks import trained_on_other_data
+
+    fields = {"variant": row_suffix(cfg)}
+    if cfg.data.path:
+        fields.update(data_path=repo_relative(cfg.data.path), data=data_identity(cfg))
+    if cfg.data.allow_mismatch and trained_on_other_data(cfg):
+        fields["data_mismatch"] = True
+    return fields
+
+
+OUTSIDE_PATH = re.compile(r"(?<![\w.~])/[^\s:]+")   # an absolute path, alone or after "name:"
 
 
 def repo_relative(text: str) -> str:
-    """Paths inside the repository are recorded relative to it, so result rows do not depend on the machine."""
-    return str(text).replace(str(REPO_ROOT) + "/", "")
+    """Paths inside the repository are recorded relative to it, so result rows do not depend on the machine. An
+    absolute path elsewhere is this machine's layout: it keeps its last two parts only (".../parent/name"); the data
+    and models it names are identified by their digests and row names."""
+    return OUTSIDE_PATH.sub(lambda m: "/".join(["...", *m.group().strip("/").split("/")[-2:]]),
+                            str(text).replace(str(REPO_ROOT) + "/", ""))
 
 
 def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int, split: str = "test") -> tuple[list[str], torch.Tensor]:
@@ -137,6 +175,7 @@ def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int, split: str = "test")
 def load_checked_teacher(cfg, device):
     """The teacher `cfg` names (teacher_path, else the committed one), refused if its family is another."""
     from core.errors import ConfigError
+    from experiments.data_lengths import warn_truncation
     from experiments.setup import teacher_folder
     from teachers.registry import load_teacher
 
@@ -144,6 +183,7 @@ def load_checked_teacher(cfg, device):
     teacher = load_teacher(folder, device=device)
     if teacher.family != cfg.teacher and not (cfg.teacher == "dcd" and teacher.family == "duo"):
         raise ConfigError(f"{folder} holds a {teacher.family!r} teacher but teacher={cfg.teacher}")
+    warn_truncation(cfg, "test", teacher.seq_len, teacher=True)
     return teacher, folder
 
 
@@ -182,6 +222,7 @@ def sample_row_name(cfg) -> str:
 def run_seq2seq(cfg, device) -> Path:
     """Sample the DiffuSeq teacher on the task's test sources at `steps` and compute DiffuSeq's metric set."""
     from core.evaluate.results import write_result
+    from experiments.data_lengths import warn_truncation
     from experiments.seq2seq import generate_texts, tokenizer_from_spec
     from experiments.setup import teacher_folder
     from teachers.registry import load_teacher
@@ -192,6 +233,7 @@ def run_seq2seq(cfg, device) -> Path:
     model, process = teacher.network, teacher.process
     tokenizer, seq_len = tokenizer_from_spec(teacher.tokenizer_name), teacher.seq_len
     examples = seq2seq_test_examples(cfg)
+    warn_truncation(cfg, "test", seq_len, teacher=True)
 
     def texts_of(chunk):
         return generate_texts(process, model, chunk, tokenizer, seq_len=seq_len, steps=cfg.steps,

@@ -50,9 +50,12 @@ def corpus_blocks(cfg, tokenizer_name: str):
     if cfg.corpus in EMBEDDED_CORPORA:
         train, valid = (split_blocks(cfg, split, tokenizer, cfg.data.seq_len) for split in ("train", "valid"))
         return train, valid, tokenizer
+    from experiments.data_identity import data_tag
+
     blocks = []
     for split in ("train", "valid"):
-        path = TOKEN_CACHE_DIR / f"{slug(str(Path(source).resolve()) if cfg.data.path else source)}-" \
+        # named by the data's content: moved data keeps its cache, changed data is tokenized again
+        path = TOKEN_CACHE_DIR / f"{data_tag(cfg) if cfg.data.path else source}-" \
                                  f"{tokenizer_name}-{cfg.data.seq_len}-{split}.int64"
         if not path.is_file():
             if distributed.is_main():

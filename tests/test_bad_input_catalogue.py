@@ -60,6 +60,10 @@ RUN_CASES = [
      r"holds a model on the 'char' tokenizer, but corpus=english uses 'small_bpe'"),
     (["teacher=diffuseq", "data.path={tmp}/data"], r"data.path=.* needs the teacher trained on it: pass teacher_path="),
     (["results_dir={tmp}/afile"], r"results_dir=.*afile is a file, not a folder"),
+    (["data.name=mine"], r"^error: data.name=mine has no effect here: it names a data.path= folder \(the embedded "
+                         r"data are named after their corpus or task\)$"),
+    (["method=real_text", "data.allow_mismatch=true"], r"^error: data.allow_mismatch=true has no effect here: this "
+                                                       r"command loads no trained model whose data could differ"),
     (["results_dir={tmp}/afile/rows"], r"results_dir=.*afile/rows cannot be created: .*afile is a file"),
     (["eval.evaluator={tmp}/empty"], r"eval.evaluator=.*empty: the folder has no config.json"),
     (["eval.evaluator={tmp}/afile"], r"eval.evaluator=.*afile is a file, not a model folder"),
@@ -120,6 +124,7 @@ PRETRAIN_CASES = [
     (["teacher=dcd", f"teacher_path={MDLM_TEACHER}"], r"holds a 'mdlm' model .*, not a teacher=dcd model"),
     (["teacher=ar", "preset=base"], r"preset=base has no reference AR model size"),
     (["run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
+    (["teacher=mdlm", "data.allow_mismatch=true"], r"data.allow_mismatch=true has no effect here: this command loads"),
     (["train.lrr=1"], r"unknown config key\(s\) \['train.lrr'\] \(train.lrr: did you mean train.lr\?\)"),
 ]
 
@@ -129,6 +134,7 @@ def workspace(tmp_path):
     (tmp_path / "afile").write_text("x")
     (tmp_path / "empty").mkdir()
     (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_text('{"src": "a", "trg": "b"}\n')
     return tmp_path
 
 

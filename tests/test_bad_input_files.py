@@ -113,8 +113,9 @@ def saved_run(run_dir, args, command="pretrain", state="checkpoint"):
 ])
 def test_a_resume_of_another_run_is_refused_before_the_folder_changes(saved_args, args, message, tmp_path,
                                                                       monkeypatch, capsys):
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.jsonl").write_text(json.dumps({"src": f"from {name}", "trg": "to"}) + "\n")
     run_dir = saved_run(tmp_path / "run", [a.format(tmp=tmp_path) for a in saved_args])
     before = listing(run_dir)
     code, out = call_cli("experiments.pretrain", [a.format(tmp=tmp_path) for a in args] + [f"run_dir={run_dir}"],
@@ -149,12 +150,18 @@ def test_a_round_method_run_for_another_step_count_is_refused(method, tmp_path, 
 
 
 def test_the_default_run_folder_is_named_after_the_data(tmp_path):
-    from experiments.config import load_config, path_digest, run_folder_name
+    import hashlib
+
+    from experiments.config import load_config, run_folder_name
 
     (tmp_path / "qqp2").mkdir()
+    (tmp_path / "qqp2" / "train.jsonl").write_bytes(b'{"src": "a", "trg": "b"}\n')
     assert run_folder_name(load_config(["teacher=diffuseq"], command="pretrain")) == "diffuseq-qqp-small"
     cfg = load_config(["teacher=diffuseq", f"data.path={tmp_path / 'qqp2'}"], command="pretrain")
-    assert run_folder_name(cfg) == f"diffuseq-qqp-small-data-{path_digest(tmp_path / 'qqp2')}"
+    digest = hashlib.sha256(b'{"src": "a", "trg": "b"}\n').hexdigest()
+    assert run_folder_name(cfg) == f"diffuseq-qqp-small-data-qqp2-{digest[:6]}"
+    named = load_config(["teacher=diffuseq", f"data.path={tmp_path / 'qqp2'}", "data.name=my_qqp"], command="pretrain")
+    assert run_folder_name(named) == f"diffuseq-qqp-small-data-my_qqp-{digest[:6]}"
 
 
 def test_a_run_on_other_data_uses_the_teacher_pretrained_on_it(tmp_path, monkeypatch):
@@ -164,15 +171,21 @@ def test_a_run_on_other_data_uses_the_teacher_pretrained_on_it(tmp_path, monkeyp
     from experiments.config import load_config, run_folder_name
     from experiments.setup import teacher_folder
 
+    from experiments.data_identity import data_identity
+
     monkeypatch.setattr("core.paths.RUNS_DIR", tmp_path / "runs")
     (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "train.jsonl").write_text('{"src": "a", "trg": "b"}\n')
     args = ["teacher=diffuseq", f"data.path={tmp_path / 'a'}", f"results_dir={tmp_path / 'out'}"]
     with pytest.raises(ConfigError, match=r"needs the teacher trained on it: pass teacher_path=.*\(none at .*runs/"
                                           r"diffuseq-qqp-small-data-a-[0-9a-f]{6}/pretrained"):
         load_config(args)
     exported = tmp_path / "runs" / run_folder_name(load_config(args[:2], command="pretrain")) / "pretrained"
     exported.mkdir(parents=True)
-    (exported / "config.json").write_text((QG_TEACHER / "config.json").read_text())
+    config = json.loads((QG_TEACHER / "config.json").read_text())
+    # what `pretrain data.path=A` records
+    config["provenance"]["data"] = data_identity(load_config(args[:2], command="pretrain"))
+    (exported / "config.json").write_text(json.dumps(config))
     monkeypatch.setattr("experiments.setup.RUNS_DIR", tmp_path / "runs")
     cfg = load_config(args)
     assert teacher_folder(cfg) == exported

@@ -271,3 +271,11 @@ def test_quality_against_compute_divides_each_validation_by_the_teachers_frontie
     out = compute_figure(sweep, training, tmp_path / "q.png")
     assert out is not None and out.stat().st_size > 10_000
     assert compute_figure(sweep, tmp_path / "nothing", tmp_path / "none.png") is None
+def test_rows_on_own_data_get_their_own_tables():
+    """A row made with data.path= records its data: it is compared with rows on the same data only."""
+    own = {"name": "stories", "digest": "13e4819185c1" + "0" * 52}
+    rows = [dict(r, _file=name) for name, r in synthetic_rows().items()]
+    rows += [dict(r, _file=f"own-{name}", data=own) for name, r in synthetic_rows().items()]
+    names = [table.name for table in comparison_tables(rows)]
+    assert names == ["idlm_table1_stories-13e481", "idlm_table1_toy", "dlm_one_table1_qqp",
+                     "dlm_one_table1_stories-13e481"]

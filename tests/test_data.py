@@ -163,6 +163,15 @@ def test_split_pairs_by_group_keeps_connected_pairs_together():
     assert split_pairs_by_group(pairs, fractions=(1 / 3, 1 / 3, 1 / 3)) == out  # deterministic
 
 
+def test_split_pairs_by_source_alone_lets_a_common_target_join_nothing():
+    pairs = [{"src": f"question {i}", "trg": "thank you."} for i in range(30)] + [{"src": "question 0", "trg": "ok"}]
+    out = split_pairs_by_group(pairs, keys=("src",))
+    [home] = [s for s in out if any(p["src"] == "question 0" for p in out[s])]   # its two pairs stay together
+    groups = {"train": 24, "valid": 3, "test": 3}                                 # 30 sources: 80 / 10 / 10
+    assert {s: len(v) for s, v in out.items()} == {s: n + (s == home) for s, n in groups.items()}
+    assert [len(v) for v in split_pairs_by_group(pairs).values()].count(31) == 1   # by sentence: one group
+
+
 # ------------------------------------------------------------------------------------------------ DiffuSeq layout
 
 def test_diffuseq_encode_layout_and_mask():

@@ -43,18 +43,26 @@ def test_diffuseq_sampler_options_are_in_the_name():
 
 
 def test_data_folder_and_teacher_are_in_the_name(tmp_path):
-    (tmp_path / "a" / "corpus").mkdir(parents=True)
-    (tmp_path / "b" / "corpus").mkdir(parents=True)
-    a, b = path_digest(tmp_path / "a" / "corpus"), path_digest(tmp_path / "b" / "corpus")
-    assert re.fullmatch(r"corpus-[0-9a-f]{6}", a) and a != b and a == path_digest(str(tmp_path / "a" / "corpus"))
-    # inside the repository the tag does not depend on where the clone lives
-    assert path_digest(REPO_ROOT / "checkpoints" / "x") == "x-" + __import__("hashlib").sha1(b"checkpoints/x").hexdigest()[:6]
-    assert row_suffix(load_config(["method=real_text", f"data.path={tmp_path / 'a' / 'corpus'}"])) == f"-data-{a}"
-    (tmp_path / "b" / "corpus" / "config.json").write_text((REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small" /
-                                                             "config.json").read_text())   # another MDLM teacher
-    assert name_of(f"teacher_path={tmp_path / 'b' / 'corpus'}") == f"mdlm-shakespeare-small-steps64-from-{b}"
-    assert name_of(f"teacher_path={tmp_path / 'b' / 'corpus'}", f"data.path={tmp_path / 'a' / 'corpus'}") == \
-        f"mdlm-shakespeare-small-steps64-data-{a}-from-{b}"
+    import hashlib
+
+    corpus = tmp_path / "a" / "corpus"
+    corpus.mkdir(parents=True)
+    (corpus / "train.txt").write_text("To be, or not to be\n")
+    (tmp_path / "b" / "teacher").mkdir(parents=True)
+    # the data are named by their folder and the sha256 of the training split's bytes
+    a = "corpus-" + hashlib.sha256(b"To be, or not to be\n").hexdigest()[:6]
+    evaluator = f"eval.evaluator={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"   # none trained on it here
+    assert row_suffix(load_config(["method=real_text", f"data.path={corpus}", evaluator])) == f"-data-{a}"
+    # a model folder by its path: inside the repository the tag does not depend on where the clone lives
+    b = path_digest(tmp_path / "b" / "teacher")
+    assert re.fullmatch(r"teacher-[0-9a-f]{6}", b) and b == path_digest(str(tmp_path / "b" / "teacher"))
+    assert path_digest(REPO_ROOT / "checkpoints" / "x") == "x-" + hashlib.sha1(b"checkpoints/x").hexdigest()[:6]
+    (tmp_path / "b" / "teacher" / "config.json").write_text((REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small" /
+                                                              "config.json").read_text())   # another MDLM teacher
+    assert name_of(f"teacher_path={tmp_path / 'b' / 'teacher'}") == f"mdlm-shakespeare-small-steps64-from-{b}"
+    # a teacher recorded as trained on the embedded corpus runs on this data only when told to
+    assert name_of(f"teacher_path={tmp_path / 'b' / 'teacher'}", f"data.path={corpus}", "data.allow_mismatch=true",
+                   evaluator) == f"mdlm-shakespeare-small-steps64-data-{a}-from-{b}"
 
 
 def committed_single_rows():

@@ -3,6 +3,7 @@
 (teacher_path=kuleshov-group/mdlm-owt), gpt2-large as the GenPPL evaluator, a DiffuSeq `ema_*.pt` release."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from safetensors.torch import save_file
 
 from core.networks.dit import DiT, DiTConfig
 from core.paths import REPO_ROOT
-from experiments.setup import PUBLISHED_DIR, TOKEN_CACHE_DIR, slug
+from experiments.setup import PUBLISHED_DIR, TOKEN_CACHE_DIR
 
 GPT2_NETWORK_VOCAB = 50258   # GPT-2's 50257 ids + MDLM's [MASK], as kuleshov-group/mdlm-owt
 WORDS = "the river runs past old stone walls while people talk about weather and markets".split()
@@ -68,8 +69,16 @@ def stand_ins(tmp_path_factory):
     yield root, env
     for converted in ("kuleshov-group--mdlm-owt", "s-sahoo--duo"):
         shutil.rmtree(PUBLISHED_DIR / converted, ignore_errors=True)
-    for cached in TOKEN_CACHE_DIR.glob(f"{slug(str((root / 'openwebtext').resolve()))}-*"):
+    for cached in TOKEN_CACHE_DIR.glob(f"{owt_tag(root)}-*"):
         cached.unlink()
+
+
+def owt_tag(root) -> str:
+    """The saved OpenWebText's tag: its folder's name and its training arrow files' digest."""
+    from experiments.config import load_config
+    from experiments.data_identity import data_tag
+
+    return data_tag(load_config(["corpus=openwebtext", f"data.path={root / 'openwebtext'}"], command="pretrain"))
 
 
 def run(env, module, *args):
@@ -86,8 +95,10 @@ def test_pretrain_on_a_saved_openwebtext_with_gpt2_blocks(stand_ins):
     config = json.loads((root / "pretrain" / "pretrained" / "config.json").read_text())
     assert config["tokenizer"] == "gpt2" and config["seq_len"] == 32
     assert config["network"]["vocab_size"] == GPT2_NETWORK_VOCAB       # 50257 + [MASK]
-    cached = sorted(TOKEN_CACHE_DIR.glob(f"{slug(str((root / 'openwebtext').resolve()))}-gpt2-32-*"))
-    assert [p.name.rsplit("-", 1)[1] for p in cached] == ["train.int64", "valid.int64"]   # tokenized once, kept
+    # tokenized once, kept, and named by the data's content: the same data moved keeps its token blocks
+    assert re.fullmatch(r"openwebtext-[0-9a-f]{6}", owt_tag(root))
+    cached = sorted(TOKEN_CACHE_DIR.glob(f"{owt_tag(root)}-gpt2-32-*"))
+    assert [p.name.rsplit("-", 1)[1] for p in cached] == ["train.int64", "valid.int64"]
 
 
 def test_streamed_token_blocks_are_lm_blocks(stand_ins, tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from experiments.compare.unconditional import is_ar
+from experiments.compare.unconditional import data_of, is_ar
 
 DIFFUSEQ_STEPS = (2000, 10, 1)
 SPEEDUP_STEPS = 2000
@@ -53,7 +53,7 @@ def seq2seq_records(records: list[dict]) -> dict[str, list[dict]]:
     by_task = defaultdict(list)
     for r in records:
         if "task" in r:
-            by_task[r["task"]].append(r)
+            by_task[data_of(r, r["task"])].append(r)
     return dict(sorted(by_task.items()))
 
 

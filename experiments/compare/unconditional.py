@@ -76,12 +76,19 @@ def method_label(record: dict) -> str:
     return " ".join(parts)
 
 
+def data_of(record: dict, embedded: str) -> str:
+    """What a row's table is: its data.path data as `<name>-<6 hex digits of its digest>` (as its name says), else
+    the embedded corpus or task `embedded`; rows on a user's data never join the embedded data's table."""
+    data = record.get("data")
+    return f"{data['name']}-{data['digest'][:6]}" if isinstance(data, dict) and data.get("digest") else embedded
+
+
 def unconditional_records(records: list[dict]) -> dict[str, list[dict]]:
     """Rows per corpus (records with a teacher and no task)."""
     by_corpus = defaultdict(list)
     for r in records:
         if "task" not in r and "teacher" in r:
-            by_corpus[r.get("corpus") or "?"].append(r)
+            by_corpus[data_of(r, r.get("corpus") or "?")].append(r)
     return dict(sorted(by_corpus.items()))
 
 

@@ -1,0 +1,96 @@
+"""Own data end to end, through the commands a user types: a story CSV and a meaning-representation JSONL are
+prepared, tiny teachers and a tiny AR evaluator are pretrained on them for 2 steps (data.seq_len=auto), and
+`run method=sample data.path=<folder>` finds both by itself and writes a row naming the data by content."""
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from core.paths import REPO_ROOT, RUNS_DIR
+from experiments.config import load_config, run_folder_name
+from tests.own_data import mr_records, write_jsonl, write_stories_csv
+
+pytestmark = pytest.mark.e2e
+
+TRAIN = ["threads=1", "train.max_steps=2", "train.save_every=2", "train.eval_every=2", "train.eval_batches=1",
+         "train.batch_size=4", "data.seq_len=auto"]
+SAMPLE = ["threads=1", "steps=4", "sampling.num_samples=4", "sampling.batch_size=4"]
+
+
+def run(module, *args):
+    out = subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=REPO_ROOT, capture_output=True,
+                         text=True, env={"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+@pytest.fixture
+def run_folders():
+    """The default run folders the test's pretraining writes (under runs/, where `run` looks), removed around it."""
+    names = []
+    yield names
+    for name in names:
+        shutil.rmtree(RUNS_DIR / name, ignore_errors=True)
+
+
+def expect_fresh(run_folders, *configs) -> list[str]:
+    names = [run_folder_name(cfg) for cfg in configs]
+    for name in names:
+        shutil.rmtree(RUNS_DIR / name, ignore_errors=True)   # a previous run of this test on the same data
+    run_folders.extend(names)
+    return names
+
+
+def portable(row: dict, tmp_path) -> bool:
+    """No field but the command line a user typed records a path of this machine outside the repository."""
+    return str(tmp_path) not in json.dumps({k: v for k, v in row.items() if k != "command"})
+
+
+def test_a_story_corpus_from_csv_to_a_sampled_row(tmp_path, run_folders):
+    write_stories_csv(tmp_path / "stories.csv", 40)
+    lm = tmp_path / "stories"
+    out = run("experiments.data", "prepare", tmp_path / "stories.csv", lm,
+              "--text-field", ",".join(f"sentence{i}" for i in range(1, 6)))
+    seq_len = int(re.search(r"^data.seq_len=(\d+) holds 99% of the train documents whole", out.stdout, re.M)[1])
+    digest = hashlib.sha256((lm / "train.jsonl").read_bytes()).hexdigest()
+    teacher_run, evaluator_run = expect_fresh(
+        run_folders, load_config(["teacher=mdlm", "preset=tiny", f"data.path={lm}"], command="pretrain"),
+        load_config(["teacher=ar", "preset=tiny", f"data.path={lm}"], command="pretrain"))
+    assert teacher_run == f"mdlm-shakespeare-tiny-data-stories-{digest[:6]}"
+    out = run("experiments.pretrain", "teacher=mdlm", "preset=tiny", f"data.path={lm}", *TRAIN)
+    assert f"data.seq_len=auto: {seq_len} tokens hold" in out.stdout and "warning" not in out.stderr
+    config = json.loads((RUNS_DIR / teacher_run / "pretrained" / "config.json").read_text())
+    assert config["seq_len"] == seq_len and config["provenance"]["data"] == {"name": "stories", "digest": digest}
+    run("experiments.pretrain", "teacher=ar", "preset=tiny", f"data.path={lm}", *TRAIN)   # the GenPPL evaluator
+    out = run("experiments.run", "teacher=mdlm", "preset=tiny", f"data.path={lm}", *SAMPLE,
+              f"results_dir={tmp_path / 'rows'}")
+    assert f"teacher: {RUNS_DIR / teacher_run / 'pretrained'}" in out.stdout
+    row = json.loads((tmp_path / "rows" / f"mdlm-shakespeare-tiny-steps4-n4-data-stories-{digest[:6]}.json")
+                     .read_text())
+    assert row["evaluator"] == f"reference-ar:runs/{evaluator_run}/pretrained"
+    assert row["data"] == {"name": "stories", "digest": digest} and row["sample_length"] == seq_len
+    assert row["metrics"]["gen_ppl"] > 0 and row["n_samples"] == 4 and portable(row, tmp_path)
+
+
+def test_a_meaning_representation_set_from_jsonl_to_a_sampled_row(tmp_path, run_folders):
+    write_jsonl(tmp_path / "mr.jsonl", mr_records(40))
+    s2s = tmp_path / "mr_text"
+    out = run("experiments.data", "prepare", tmp_path / "mr.jsonl", s2s, "--src-field", "mr", "--trg-field", "ref")
+    seq_len = int(re.search(r"^data.seq_len=(\d+) holds 99% of the train pairs whole", out.stdout, re.M)[1])
+    digest = hashlib.sha256((s2s / "train.jsonl").read_bytes()).hexdigest()
+    [teacher_run] = expect_fresh(
+        run_folders, load_config(["teacher=diffuseq", "preset=tiny", f"data.path={s2s}"], command="pretrain"))
+    run("experiments.pretrain", "teacher=diffuseq", "preset=tiny", f"data.path={s2s}", *TRAIN,
+        "diffuseq.val_sources=2", "diffuseq.val_steps=2")
+    config = json.loads((RUNS_DIR / teacher_run / "pretrained" / "config.json").read_text())
+    assert config["seq_len"] == seq_len and config["provenance"]["data"] == {"name": "mr_text", "digest": digest}
+    run("experiments.run", "teacher=diffuseq", "preset=tiny", f"data.path={s2s}", *SAMPLE,
+        "diffuseq.bertscore=false", f"results_dir={tmp_path / 'rows'}")
+    row = json.loads((tmp_path / "rows" / f"diffuseq-qqp-tiny-steps4-k1-n4-data-mr_text-{digest[:6]}.json")
+                     .read_text())
+    assert row["data"] == {"name": "mr_text", "digest": digest} and 0 <= row["metrics"]["single"]["bleu"] <= 1
+    assert len(row["outputs"]) == row["n_samples"] <= 4 and portable(row, tmp_path)
