@@ -7,6 +7,7 @@ Algorithm (IDLM Alg. 1; SiD / DLM-One Alg. 1 have the same shape), one iteration
     2. generator step:                     x ~ data;  g = G_θ(x) with gradient (fake in eval mode, frozen)
                                             θ ← θ − η_θ ∇_θ L_gen(θ; g, x)       (teacher and ψ frozen, not detached)
     3. EMA of θ (and of ψ if asked); log; validate (EMA weights) and keep the best; checkpoint.
+    Until `max_steps` updates or the `budget` of sequence passes through all networks (core/cost.py) is spent.
 
 A method supplies only `DistillMethod`: how the generator makes a sample and the two losses (teacher and data live
 in its closures). The loop knows nothing of tokens or embeddings. Every update draws a fresh batch:
