@@ -89,6 +89,14 @@ reproduce-idlm-%: $(STAMP)
 	rm -rf checkpoints/idlm-$*-shakespeare-small
 	cp -r runs/idlm-$*-shakespeare-small/student checkpoints/idlm-$*-shakespeare-small
 
+# a committed student's headline rows: 256 samples, the student at K = 8 beside the teacher's temperature sweeps at
+# K and at 1024 steps (the frontiers its GenPPL is divided by) and the entropy-matched teacher
+HEADLINE_TEMPERATURES ?= [0.8,0.9]
+results-idlm-headline-%: $(STAMP)
+	$(PY) -m experiments.run results_dir=results method=idlm teacher=$* steps=8 sampling.num_samples=256 \
+		student_path=checkpoints/idlm-$*-shakespeare-small eval.frontier_temperatures=$(HEADLINE_TEMPERATURES)
+	$(PY) -m experiments.compare --results-dir results
+
 results-idlm: $(STAMP)
 	for t in mdlm sedd duo dcd; do for k in $(IDLM_STEPS); do \
 		$(PY) -m experiments.run results_dir=results method=idlm teacher=$$t steps=$$k student_path=checkpoints/idlm-$$t-shakespeare-small || exit 1; \
