@@ -115,6 +115,15 @@ def is_seq2seq(cfg: DictConfig) -> bool:
     return cfg.teacher in SEQ2SEQ_TEACHERS or cfg.method in SEQ2SEQ_METHODS
 
 
+# the distill.* keys DLM-One reads (experiments/dlm_one.py); its other settings are per stage, in the dlm_one block
+DLM_ONE_READS = ("distill.batch_size", "distill.global_batch", "distill.fake_steps", "distill.ema_warmup",
+                 "distill.save_every", "distill.log_every", "distill.max_minutes")
+DLM_ONE_OWN = {"distill.lr": "dlm_one.lr", "distill.fake_lr": "dlm_one.fake_lr", "distill.betas": "dlm_one.betas",
+               "distill.grad_clip": "dlm_one.grad_clip", "distill.ema_decay": "dlm_one.ema_decay",
+               "distill.precision": "dlm_one.precision", "distill.eval_every": "dlm_one.eval_every",
+               "distill.dropout": "dlm_one.dropout", "distill.max_steps": "dlm_one.stage1_steps / dlm_one.stage2_steps"}
+
+
 def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     """Refuse a key given on the command line that this command / method / teacher would silently ignore."""
     from experiments.config import SEQ2SEQ_TEACHERS, flat_keys, shown
@@ -165,6 +174,12 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     for key in [k for k in given if k.startswith("distill.")]:
         if cfg.method not in DISTILLING:
             refuse(key, f"method={cfg.method} distils nothing; distill.* keys apply to method={'|'.join(DISTILLING)}")
+        if cfg.method == "dlm_one" and key not in DLM_ONE_READS:
+            own = DLM_ONE_OWN.get(key)
+            refuse(key, "method=dlm_one sets it per stage (Table 5 and the dlm_one block)"
+                        + (f": use {own}" if own else ", with no key for it"))
+    if cfg.method == "dlm_one" and "steps" in given:
+        refuse("steps", "method=dlm_one samples its student at dlm_one.steps (1 = one step)")
     from experiments.distribution import mauve_wanted
     if "eval.mauve_features" in given and not mauve_wanted(cfg):
         refuse("eval.mauve_features", f"MAUVE is off (eval.mauve={shown(cfg.eval.mauve)}; auto scores it on the "

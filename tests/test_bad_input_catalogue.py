@@ -43,6 +43,12 @@ RUN_CASES = [
                             r"experiments.pretrain teacher=dcd\) only"),
     (["method=sample", "distill.max_steps=3"], r"^error: distill.max_steps=3 has no effect here: method=sample distils "
                                                r"nothing; distill.\* keys apply to method=idlm\|sdtt\|dcd\|dlm_one$"),
+    (["method=dlm_one", "distill.lr=1e-3"], r"^error: distill.lr=0.001 has no effect here: method=dlm_one sets it per "
+                                            r"stage \(Table 5 and the dlm_one block\): use dlm_one.lr$"),
+    (["method=dlm_one", "distill.max_steps=5"], r"use dlm_one.stage1_steps / dlm_one.stage2_steps$"),
+    (["method=dlm_one", "distill.budget=100"], r"distill.budget=100 has no effect here: .*, with no key for it$"),
+    (["method=dlm_one", "steps=4"], r"^error: steps=4 has no effect here: method=dlm_one samples its student at "
+                                    r"dlm_one.steps \(1 = one step\)$"),
     (["distill.batch_size=8"], r"^error: distill.batch_size=8 has no effect here: method=sample distils nothing; "
                                r".*; did you mean sampling.batch_size\?$"),
     (["method=real_text", "distill.lr=1e-3"], r"distill.lr=0.001 has no effect here: method=real_text distils nothing"),
