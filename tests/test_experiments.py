@@ -26,6 +26,7 @@ def trained(tmp_path_factory):
     return root
 
 
+@pytest.mark.e2e   # pretrains tiny teachers and runs the commands: the second tier
 def test_pretrain_writes_resumable_state_and_pretrained_folder(trained):
     assert (trained / "mdlm" / "checkpoint" / "trainer.json").is_file()
     config = json.loads((trained / "mdlm" / "pretrained" / "config.json").read_text())
@@ -36,6 +37,7 @@ def test_pretrain_writes_resumable_state_and_pretrained_folder(trained):
     assert out.returncode == 0 and "resumed from" in out.stdout
 
 
+@pytest.mark.e2e   # pretrains tiny teachers and runs the commands: the second tier
 def test_run_writes_result_row_table_and_matched_control(trained, tmp_path):
     ar = trained / "ar" / "pretrained"
     out = run("experiments.run", "teacher=mdlm", f"teacher_path={trained / 'mdlm' / 'pretrained'}", "steps=4",
@@ -91,6 +93,7 @@ def test_match_temperature_refuses_bad_rows(tmp_path):
     assert out.returncode == 2 and "row.json: missing required keys ['method', 'nfe'" in out.stderr
 
 
+@pytest.mark.e2e   # pretrains tiny teachers and runs the commands: the second tier
 def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(trained, tmp_path):
     out = run("experiments.pretrain", "teacher=duo", f"run_dir={tmp_path / 'duo'}", *TINY)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -139,6 +142,7 @@ def test_bleu_plot_has_one_panel_per_task_and_takes_intervals(tmp_path):
     assert Image.open(tmp_path / "one.png").size[0] == 600
 
 
+@pytest.mark.e2e   # pretrains tiny teachers and runs the commands: the second tier
 def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_path):
     ar, teacher = trained / "ar" / "pretrained", trained / "mdlm" / "pretrained"
     common = ["method=idlm", "teacher=mdlm", f"teacher_path={teacher}", "steps=4", f"eval.evaluator={ar}",
@@ -205,6 +209,7 @@ def test_loading_the_reference_evaluator_draws_no_progress_bar(capfd):
     assert "Loading weights" not in capfd.readouterr().err
 
 
+@pytest.mark.e2e   # pretrains tiny teachers and runs the commands: the second tier
 def test_sdtt_distils_round_by_round_then_writes_the_student_beside_its_controls(trained, tmp_path):
     ar, teacher = trained / "ar" / "pretrained", trained / "mdlm" / "pretrained"
     common = ["method=sdtt", f"teacher_path={teacher}", f"eval.evaluator={ar}", "sampling.num_samples=8",
