@@ -184,7 +184,7 @@ def test_auto_evaluator_without_an_embedded_one_says_what_it_tried(monkeypatch):
     from experiments.run import evaluator_from
 
     monkeypatch.setattr(unconditional, "_hf_cached_causal_lm", lambda name, device: None)
-    cfg = OmegaConf.create({"eval": {"evaluator": "auto"}, "corpus": "english"})
+    cfg = OmegaConf.create({"eval": {"evaluator": "auto"}, "corpus": "english", "data": {"path": None}})
     with pytest.raises(FileNotFoundError, match="no GenPPL evaluator available. Tried: gpt2-large"):
         evaluator_from(cfg, "cpu")
     sentinel = (torch.nn.Linear(1, 1), "tokenizer", "gpt2-large")
