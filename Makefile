@@ -91,7 +91,7 @@ reproduce-idlm-%: $(STAMP)
 
 # a committed student's headline rows: 256 samples, the student at K = 8 beside the teacher's temperature sweeps at
 # K and at 1024 steps (the frontiers its GenPPL is divided by) and the entropy-matched teacher
-HEADLINE_TEMPERATURES ?= [0.8,0.9]
+HEADLINE_TEMPERATURES ?= [0.7,0.8]
 results-idlm-headline-%: $(STAMP)
 	$(PY) -m experiments.run results_dir=results method=idlm teacher=$* steps=8 sampling.num_samples=256 \
 		student_path=checkpoints/idlm-$*-shakespeare-small eval.frontier_temperatures=$(HEADLINE_TEMPERATURES)
