@@ -8,8 +8,8 @@ weights or for its input, as the teacher's term of IDLM on soft inputs) counts B
 (teacher, fake, student). A "network" is one of the project's backbones (`core.networks.hub.HubNetwork`), so a
 wrapper around one is not counted twice.
 
-The count of an update does not change over a run, so the loops count the first update of each sitting and the
-run's total is updates × that count. Time is kept as wall seconds and CPU-seconds (wall × threads), with the
+The count of an update does not change over a run, so the run's total is updates × the count of one update (the loops
+count every update; the count is part of the resumable state, so a resumed run knows it before its first update). Time is kept as wall seconds and CPU-seconds (wall × threads), with the
 hardware, and resumes with the run.
 """
 from __future__ import annotations
@@ -66,8 +66,8 @@ def hardware() -> str:
 
 
 class RunCost:
-    """A run's cost so far: wall seconds and CPU-seconds over all sittings (resumable: `state_dict`), and the sequence
-    passes per update measured on this sitting's first update."""
+    """A run's cost so far: wall seconds and CPU-seconds over all sittings, and the sequence passes of one update on
+    one process (resumable: `state_dict`)."""
 
     def __init__(self):
         self.seconds = self.cpu_seconds = 0.0
@@ -93,9 +93,13 @@ class RunCost:
         self.seconds += elapsed
         self.cpu_seconds += elapsed * torch.get_num_threads()
 
+    def passes(self, updates: int, processes: int = 1) -> int:
+        """Sequence passes of `updates` updates over all processes (each runs its equal share of a global batch)."""
+        return updates * self.passes_per_update * processes
+
     def summary(self, updates: int, processes: int = 1) -> dict:
         """The record a student's provenance and its rows carry."""
-        return {"updates": updates, "sequence_passes_per_update": self.passes_per_update * processes,
-                "sequence_passes": updates * self.passes_per_update * processes, "wall_minutes": self.seconds / 60,
+        return {"updates": updates, "sequence_passes_per_update": self.passes(1, processes),
+                "sequence_passes": self.passes(updates, processes), "wall_minutes": self.seconds / 60,
                 "cpu_minutes": self.cpu_seconds * processes / 60, "threads": torch.get_num_threads(),
                 "processes": processes, "hardware": hardware()}

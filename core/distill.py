@@ -172,7 +172,7 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
             improved = method.select_key is not None and metrics[method.select_key] < best.value
             if improved:
                 best.value, best.step = float(metrics[method.select_key]), at_step
-        log.write({"step": at_step, "sequence_passes": at_step * cost.passes_per_update * processes,
+        log.write({"step": at_step, "sequence_passes": cost.passes(at_step, processes),
                    **{f"val/{k}": v for k, v in metrics.items()}, "val/best_step": best.step})
         if improved and on_checkpoint is not None:
             on_checkpoint(generator, emas["generator"], at_step, True)
@@ -211,7 +211,7 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     bar = tqdm(total=s.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
     cost.start()
     while True:
-        if step >= s.max_steps or (s.budget and step * cost.passes_per_update * processes >= s.budget):
+        if step >= s.max_steps or (s.budget and cost.passes(step, processes) >= s.budget):
             finished = True
             break
         if ends_early(stop, start, s.max_minutes, step):
@@ -224,7 +224,7 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
         # 3. log / validate / checkpoint
         record.update({"generator_loss": loss.item(), **{f"generator/{k}": v for k, v in metrics.items()},
                        "lr": optimizers["generator"].param_groups[0]["lr"], "elapsed_s": time.time() - start,
-                       "sequence_passes": step * cost.passes_per_update * processes})
+                       "sequence_passes": cost.passes(step, processes)})
         if step % s.log_every == 0 or step == 1:
             record.update(distributed.all_reduce_mean({k: v for k, v in record.items() if "loss" in k or "/" in k}))
             if main:

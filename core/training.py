@@ -166,7 +166,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
         with ema.swapped_in(model), torch.no_grad():
             metrics = eval_fn(model)
         model.train()
-        log({"step": at_step, "sequence_passes": at_step * cost.passes_per_update * processes,
+        log({"step": at_step, "sequence_passes": cost.passes(at_step, processes),
              **{f"val/{k}": v for k, v in metrics.items()}})
         return metrics
 
@@ -176,8 +176,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
     bar = tqdm(total=settings.max_steps, initial=step, dynamic_ncols=True, mininterval=5.0, disable=not main)
     cost.start()
     while True:
-        if step >= settings.max_steps or (settings.budget and
-                                          step * cost.passes_per_update * processes >= settings.budget):
+        if step >= settings.max_steps or (settings.budget and cost.passes(step, processes) >= settings.budget):
             finished = True
             break
         if ends_early(stop, start, settings.max_minutes, step):
@@ -209,7 +208,7 @@ def train(*, model: torch.nn.Module, loss_fn: Callable, get_batch: Callable[[int
             # the last micro-batch's loss and metrics, averaged over processes
             record = distributed.all_reduce_mean({"loss": loss.item(), **{k: float(v) for k, v in metrics.items()}})
             record = {"step": step, "lr": lr, "grad_norm": grad_norm.item(), "elapsed_s": time.time() - start,
-                      "sequence_passes": step * cost.passes_per_update * processes, **record}
+                      "sequence_passes": cost.passes(step, processes), **record}
             log(record)
             bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.1e}")
         bar.update(1)
