@@ -9,7 +9,7 @@ Legend (paper / SiD code → here), shapes B batch, L length, E embedding size:
     f_ψ(x_t, t)            the fake score network's x0 prediction                           f_fake
     l = D_ψ(x_t, t)        discriminator logits, one per position, read from ψ's own last hidden state h_ψ(x_t, t)
                            (DLM-One's exact read-out is not public): "mean" = SiDA's channel mean of h, or "linear" =
-                           a zero-initialised Linear(H, 1) on h (`dlm_one.method.FakeScoreNetwork`)  [B, L]
+                           a zero-initialised Linear(H, 1) on h (`core.discriminator.FakeScoreNetwork`)  [B, L]
     m                      target positions (input_mask = 1): every sum below runs over them only
     μ (α)                  SiD's α; a_sd, b_adv (θ) and a_dsm, b_adv (ψ): DLM-One Table 5
 
@@ -36,7 +36,8 @@ part is unchanged at initialisation) and is ψ's only new parameter.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+
+from core.discriminator import discriminator_logit_loss, generator_logit_loss
 
 OMEGA_MIN = 1e-5            # SiD clips the normaliser below
 
@@ -61,21 +62,15 @@ def sid_loss(x_g: torch.Tensor, f_teacher: torch.Tensor, f_fake: torch.Tensor, m
     return on_targets(gap * ((f_teacher - x_g) - alpha * gap), mask).flatten(1).sum(-1) / omega
 
 
-def channel_mean_logits(h: torch.Tensor) -> torch.Tensor:
-    """SiDA's read-out, one logit per position: the mean over the hidden dimension, [B, L, H] -> [B, L]."""
-    return h.mean(-1)
-
-
 def adversarial_generator_loss(l_fake: torch.Tensor, mask: torch.Tensor, omega: torch.Tensor) -> torch.Tensor:
     """L_adv,i of (3), [B]: the generator wants its samples called real."""
-    per_position = on_targets(F.softplus(-l_fake.clamp(-10.0, 10.0)), mask).sum(-1) / mask.sum(-1).to(l_fake.dtype)
+    per_position = on_targets(generator_logit_loss(l_fake), mask).sum(-1) / mask.sum(-1).to(l_fake.dtype)
     return per_position / omega
 
 
 def discriminator_loss(l_real: torch.Tensor, l_fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """L_D of (5), a scalar: real logits up, fake logits down, over target positions."""
-    n = mask.sum().to(l_real.dtype)
-    return 0.5 * (on_targets(F.softplus(-l_real), mask).sum() + on_targets(F.softplus(l_fake), mask).sum()) / n
+    return on_targets(discriminator_logit_loss(l_real, l_fake), mask).sum() / mask.sum().to(l_real.dtype)
 
 
 def denoising_loss(position_loss: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

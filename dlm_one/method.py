@@ -17,8 +17,8 @@ import torch
 
 from core.distill import DistillMethod
 from dlm_one.generator import one_step
-from dlm_one.losses import (adversarial_generator_loss, channel_mean_logits, denoising_loss, discriminator_loss,
-                            sid_loss, sid_normaliser)
+from dlm_one.losses import (adversarial_generator_loss, denoising_loss, discriminator_loss, sid_loss,
+                            sid_normaliser)
 from teachers.diffuseq import x0_mse
 
 
@@ -60,38 +60,6 @@ def network_copy(network: torch.nn.Module, *, dropout: float | None = None) -> t
     if hasattr(clone, "lm_head") and clone.lm_head.bias is not None:
         clone.lm_head.bias.requires_grad_(False)
     return clone
-
-
-READOUTS = ("linear", "mean")
-
-
-class FakeScoreNetwork(torch.nn.Module):
-    """ψ: a trainable copy of the teacher's network that doubles as the discriminator, its logits read from its own
-    last hidden state (`dlm_one.losses` legend): readout "mean" (SiDA, no new parameter) or "linear" (a Linear(H, 1)
-    head initialised at zero, so ψ starts as the teacher with logits 0)."""
-
-    def __init__(self, network: torch.nn.Module, readout: str = "linear"):
-        super().__init__()
-        if readout not in READOUTS:
-            raise ValueError(f"unknown discriminator readout {readout!r}; valid: {READOUTS}")
-        self.network, self.readout = network, readout
-        if readout == "linear":
-            self.head = torch.nn.Linear(network.config.hidden_size, 1)
-            torch.nn.init.zeros_(self.head.weight)
-            torch.nn.init.zeros_(self.head.bias)
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.network(x, t)
-
-    def hidden_states(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.network.hidden_states(x, t)
-
-    def read_out(self, h: torch.Tensor) -> torch.Tensor:
-        return self.network.read_out(h)
-
-    def logits(self, h: torch.Tensor) -> torch.Tensor:
-        """[B, L, H] -> [B, L]."""
-        return self.head(h).squeeze(-1) if self.readout == "linear" else channel_mean_logits(h)
 
 
 def loss_times(batch_size: int, settings: DLMOneSettings, device) -> torch.Tensor:

@@ -54,7 +54,8 @@ def idlm_models(cfg):
 
 def dlm_one_models(cfg):
     from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
-    from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, network_copy
+    from core.discriminator import FakeScoreNetwork
+    from dlm_one.method import DLMOneSettings, dlm_one_method, network_copy
     from dlm_one.stages import PAPER_T_INIT, paper_stage
     from teachers.diffuseq import DiffuSeqProcess
 

@@ -59,6 +59,8 @@ RANGES = {
     "idlm.val_steps": (lambda v: v >= 1, POSITIVE),
     # a floor on the student's entropy relative to the teacher's: above 1.5x no checkpoint can pass it
     "idlm.select_min_entropy_ratio": (lambda v: 0 < v <= 1.5, "in (0, 1.5] (x the teacher's validation entropy)"),
+    "idlm.fake_weights": (lambda v: len(v) == 2 and min(v) >= 0, "two weights >= 0 (IDLM loss, adversarial)"),
+    "idlm.generator_weights": (lambda v: len(v) == 2 and min(v) >= 0, "two weights >= 0 (IDLM loss, adversarial)"),
     "dlm_one.steps": (lambda v: v >= 1, POSITIVE),
     "dlm_one.betas": (lambda v: all(0 <= b < 1 for b in v), BETAS),
     "dlm_one.stage1_steps": (lambda v: v >= 1, POSITIVE),

@@ -44,7 +44,7 @@ CHOICES = {
     "distill.precision": ["auto", "fp32", "bf16"],
     "dlm_one.precision": ["auto", "fp32", "bf16"],
     "dlm_one.readout": ["linear", "mean"],
-    "sampling.predictor": ["default", "ancestral", "analytic", "euler", "greedy_tail"],
+    "sampling.predictor": ["default", "ancestral", "analytic", "euler", "greedy_tail", "latent"],
     "eval.mauve": ["auto", True, False],
     "eval.mauve_features": ["auto", "evaluator", "minilm"],
 }

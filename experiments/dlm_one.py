@@ -23,13 +23,14 @@ from omegaconf import OmegaConf
 
 from core import distributed
 from core.checkpoint import atomic_write_json, atomic_write_text
+from core.discriminator import FakeScoreNetwork
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import write_result
 from core.paths import RESULTS_DIR, RUNS_DIR
 from core.seeding import derived_generator, validation_seed
 from dlm_one.generator import student_generate
-from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, network_copy
+from dlm_one.method import DLMOneSettings, dlm_one_method, network_copy
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.data_identity import run_provenance, saved_run_config

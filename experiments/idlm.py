@@ -28,11 +28,13 @@ from experiments.config import run_folder_name
 from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.setup import corpus_blocks, global_batch
-from idlm.method import IDLMSettings, idlm_method, trainable_copy
+from idlm.method import IDLMSettings, fake_network, idlm_method, trainable_copy
 
 
 def idlm_run_dir(cfg) -> Path:
-    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"idlm-{run_folder_name(cfg)}"
+    """runs/idlm[-adversarial]-<run folder name>: the adversarial student never resumes a plain run, nor the reverse."""
+    kind = "idlm-adversarial" if cfg.idlm.adversarial else "idlm"
+    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"{kind}-{run_folder_name(cfg)}"
 
 
 def distill_settings(cfg) -> DistillSettings:
@@ -93,9 +95,10 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
             metrics["select"] = metrics["gen_ppl"] if metrics["entropy"] >= entropy_floor else math.inf
             return metrics
 
-    method = idlm_method(teacher.process, teacher.network,
-                         IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min),
-                         validate=validate_and_select, select_key="select")
+    settings = IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min, adversarial=cfg.idlm.adversarial,
+                            fake_weights=tuple(cfg.idlm.fake_weights),
+                            generator_weights=tuple(cfg.idlm.generator_weights))
+    method = idlm_method(teacher.process, teacher.network, settings, validate=validate_and_select, select_key="select")
     from experiments.run import (
         repo_relative,  # paths inside the repository are recorded relative to it
     )
@@ -120,7 +123,7 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
 
     torch.manual_seed(cfg.seed)
     generator = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
-    fake = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
+    fake = fake_network(teacher.network, settings, dropout=cfg.distill.dropout)
     run_dir.mkdir(parents=True, exist_ok=True)
     if distributed.is_main():
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))

@@ -6,7 +6,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from core.discriminator import FakeScoreNetwork
 from core.distill import DistillMethod
+from idlm.adversarial import adversarial_fake_loss, adversarial_generator_loss
 from idlm.losses import LOSS_TIMES, fake_loss, generator_loss, loss_times, stratified_times, student_probs
 
 
@@ -14,10 +16,18 @@ from idlm.losses import LOSS_TIMES, fake_loss, generator_loss, loss_times, strat
 class IDLMSettings:
     loss_time: str = "coupled"         # coupled (IDLM code) | same | independent (the paper's description)
     t_min: float = 1e-3                # t ~ stratified U[t_min, 1]
+    adversarial: bool = False          # DLM-One's discriminator on the fake network (idlm/adversarial.py)
+    fake_weights: tuple[float, float] = (0.5, 0.5)        # (IDLM fake loss, discriminator loss): Table 5's ψ row
+    generator_weights: tuple[float, float] = (0.5, 0.5)   # (IDLM generator loss, adversarial term): Table 5 stage 1
 
     def __post_init__(self):
         if self.loss_time not in LOSS_TIMES:
             raise ValueError(f"unknown idlm loss_time {self.loss_time!r}; valid: {LOSS_TIMES}")
+        for name in ("fake_weights", "generator_weights"):
+            weights = tuple(getattr(self, name))
+            if len(weights) != 2 or min(weights) < 0:
+                raise ValueError(f"idlm {name} must be two weights >= 0 (IDLM loss, adversarial), got {weights}")
+            setattr(self, name, weights)
 
 
 def trainable_copy(network: torch.nn.Module, *, dropout: float | None = None) -> torch.nn.Module:
@@ -31,6 +41,13 @@ def trainable_copy(network: torch.nn.Module, *, dropout: float | None = None) ->
     return clone.requires_grad_(True)
 
 
+def fake_network(teacher: torch.nn.Module, settings: IDLMSettings, *, dropout: float | None = None) -> torch.nn.Module:
+    """The fake model: a trainable copy of the teacher, with DLM-One's zero-initialised discriminator head on its last
+    hidden state when the adversarial term is on."""
+    fake = trainable_copy(teacher, dropout=dropout)
+    return FakeScoreNetwork(fake, readout="linear").to(next(fake.parameters()).device) if settings.adversarial else fake
+
+
 def idlm_method(process, teacher: torch.nn.Module, settings: IDLMSettings, *, validate=None,
                 select_key: str | None = None) -> DistillMethod:
     """The IDLM losses bound to one frozen teacher network and its process."""
@@ -41,12 +58,18 @@ def idlm_method(process, teacher: torch.nn.Module, settings: IDLMSettings, *, va
 
     def fake_step_loss(fake, sample, x0):
         p, t = sample
-        return fake_loss(process, fake, p, loss_times(t, settings.loss_time, t_min=settings.t_min))
+        t_loss = loss_times(t, settings.loss_time, t_min=settings.t_min)
+        if settings.adversarial:
+            return adversarial_fake_loss(process, fake, p, x0, t_loss, settings.fake_weights)
+        return fake_loss(process, fake, p, t_loss)
 
     def generator_step_loss(fake, sample, x0):
         p, t = sample
-        loss, metrics = generator_loss(process, teacher, fake, p, loss_times(t, settings.loss_time,
-                                                                             t_min=settings.t_min))
+        t_loss = loss_times(t, settings.loss_time, t_min=settings.t_min)
+        if settings.adversarial:
+            loss, metrics = adversarial_generator_loss(process, teacher, fake, p, t_loss, settings.generator_weights)
+        else:
+            loss, metrics = generator_loss(process, teacher, fake, p, t_loss)
         # how peaked the student's x_0-prediction is: the entropy drift IDLM is known for shows here first
         metrics["p_entropy"] = -(p * p.clamp_min(1e-30).log()).sum(-1).mean().detach()
         return loss, metrics

@@ -278,3 +278,30 @@ def sample(process: UniformDiffusion, network, *, batch_size: int, length: int, 
         xt = process.denoiser_log_probs(network, xt, alphas[-1].expand(batch_size)).argmax(dim=-1)
         nfe += 1
     return xt, nfe
+
+
+@torch.no_grad()
+def sample_from_latent(process: UniformDiffusion, network, *, batch_size: int, length: int, device=None,
+                       temperature: float = 1.0, top_p: float = 1.0, float64: bool = True, greedy: bool = False,
+                       generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+    """One step through the Gaussian latent: noise → one forward → tokens (a 1-step student's sampler). → (tokens, 1).
+
+    1. ε ~ N(0, I) [B, L, V];  w = σ̃ ε at γ = T⁻¹(α(1)): the input `forward_relaxed` gives the student at t = 1 with
+       its clean part α̃ x_0 dropped (unknown here; a shift shared by all V entries would not change the softmax)
+    2. x_θ = network(softmax(w / τ), σ(α(1))), τ = SOFT_INPUT_TAU: the only network call
+    3. tokens: one draw per position from x_θ (temperature, top_p), or argmax x_θ with `greedy` (tokens are then a
+       deterministic function of ε)
+    Given ε the positions are drawn independently, but every position's x_θ depends on all of ε, so the samples are a
+    mixture of products over ε and may correlate positions; MDLM's one step from the all-mask input (a constant)
+    gives a single product, whatever the network.
+    """
+    V = process.vocab_size
+    alpha = process.schedule.alpha(torch.ones(batch_size, device=device))
+    _, sigma_tilde = gaussian_coefficients(duality_for_vocab(V).gamma(alpha))
+    noise = torch.randn((batch_size, length, V), device=device, generator=generator)
+    w = sigma_tilde[:, None, None] * noise                                                          # 1.
+    log_x_theta = process.denoiser_log_probs(network, torch.softmax(w / SOFT_INPUT_TAU, dim=-1), alpha)   # 2.
+    if greedy:                                                                                      # 3.
+        return log_x_theta.argmax(dim=-1), 1
+    x_theta = temper_probs(log_x_theta, temperature=temperature, top_p=top_p, float64=float64)
+    return sample_categorical(x_theta, float64=float64, generator=generator), 1

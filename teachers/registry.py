@@ -116,8 +116,13 @@ def _sample_sedd(process, network, *, predictor, temperature, top_p, cache, **co
 
 
 def _sample_duo(process, network, *, predictor, temperature, top_p, cache, **common):
-    from teachers.duo import sample
-    _check_predictor(predictor, "duo", ["default", "ancestral", "greedy_tail"])
+    from teachers.duo import sample, sample_from_latent
+    _check_predictor(predictor, "duo", ["default", "ancestral", "greedy_tail", "latent"])
+    if predictor == "latent":   # a 1-step student: noise -> one forward -> tokens, through the Gaussian latent
+        steps = common.pop("steps")
+        if steps != 1:
+            raise ConfigError(f"sampling.predictor=latent makes exactly one step; got steps={steps} (use steps=1)")
+        return sample_from_latent(process, network, temperature=temperature, top_p=top_p, **common)
     return sample(process, network, temperature=temperature, top_p=top_p,
                   noise_removal="greedy" if predictor == "greedy_tail" else "ancestral", **common)
 

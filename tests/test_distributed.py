@@ -8,11 +8,12 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
+from core.discriminator import FakeScoreNetwork
 from core.distill import DistillSettings, RoleSettings, distill
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from core.networks.dit import DiT, dit_config
 from core.training import TrainSettings, train
-from dlm_one.method import DLMOneSettings, FakeScoreNetwork, StageSettings, dlm_one_method, network_copy
+from dlm_one.method import DLMOneSettings, StageSettings, dlm_one_method, network_copy
 from idlm.method import IDLMSettings, idlm_method, trainable_copy
 from teachers.diffuseq import DiffuSeqProcess
 from teachers.mdlm import MaskedDiffusion

@@ -190,8 +190,12 @@ class FinalLayer(nn.Module):
             nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.project(self.norm_final(x), c)
+
+    def project(self, normed: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """The part after the final LayerNorm: adaLN modulation by c, then the output projection."""
         shift, scale = self.adaLN_modulation(c)[:, None].chunk(2, dim=2)
-        return self.linear(modulate(self.norm_final(x), shift, scale))
+        return self.linear(modulate(normed, shift, scale))
 
 
 class DiT(nn.Module, HubNetwork, library_name="dlm-distill", tags=["diffusion-language-model"]):
@@ -212,10 +216,20 @@ class DiT(nn.Module, HubNetwork, library_name="dlm-distill", tags=["diffusion-la
         self.output_layer = FinalLayer(c.hidden_size, c.vocab_size, c.cond_dim)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return self.read_out(self.hidden_states(x, sigma), sigma)
+
+    def hidden_states(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """The last hidden state [B, L, D]: the last block's output after the final LayerNorm (a normalised state, as
+        BERT's last hidden state is). A discriminator head reads its logits from here (core/discriminator.py), so one
+        pass gives both the denoiser and the logits."""
         h = self.vocab_embed(x)
         c = F.silu(self.sigma_map(sigma))
         cos, sin = self.rotary_emb(h.shape[1], h.device)
         for block in self.blocks:
             h = block(h, c, cos, sin)
-        return self.output_layer(h, c)
+        return self.output_layer.norm_final(h)
+
+    def read_out(self, h: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """Last hidden state [B, L, D] -> raw logits [B, L, V] (the output layer is conditioned on sigma, adaLN)."""
+        return self.output_layer.project(h, F.silu(self.sigma_map(sigma)))
 
