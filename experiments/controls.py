@@ -59,16 +59,21 @@ def teacher_sweep(cfg, device, teacher, teacher_folder: Path, evaluator, steps: 
     reused; rows of method=sample, named without the student."""
     from experiments.run import repo_relative, results_dir, sample_row_name, score_model
 
+    from teachers.registry import ONE_STEP_PREDICTORS
+
+    # a one-step sampler (Duo's latent) controls the student at K = 1; the many-step reference is the teacher's own
+    predictor = "default" if steps > 1 and cfg.sampling.predictor in ONE_STEP_PREDICTORS else cfg.sampling.predictor
     rows = []
     for temperature in sorted({1.0, *cfg.eval.frontier_temperatures}):
-        step_cfg = OmegaConf.merge(cfg, {"method": "sample", "steps": steps, "sampling": {"temperature": temperature}})
+        step_cfg = OmegaConf.merge(cfg, {"method": "sample", "steps": steps,
+                                         "sampling": {"temperature": temperature, "predictor": predictor}})
         path = results_dir(cfg) / f"{sample_row_name(step_cfg)}.json"
         like = {"n_samples": cfg.sampling.num_samples, "teacher_path": repo_relative(teacher_folder),
                 "float64_sampling": cfg.sampling.float64, "temperature": temperature,
                 "evaluator": repo_relative(evaluator[2]), "metrics": wanted_metrics(cfg)}
         if not reuse_row(path, like):
             record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
-                      "teacher_path": repo_relative(teacher_folder), "predictor": cfg.sampling.predictor,
+                      "teacher_path": repo_relative(teacher_folder), "predictor": predictor,
                       **score_model(teacher, step_cfg, device)}
             write_result(record, results_dir(cfg), sample_row_name(step_cfg))
         rows.append(json.loads(path.read_text()))

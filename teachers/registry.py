@@ -115,6 +115,9 @@ def _sample_sedd(process, network, *, predictor, temperature, top_p, cache, **co
                   temperature=temperature, **common)
 
 
+ONE_STEP_PREDICTORS = ("latent",)   # samplers that make exactly one step (steps=1 only)
+
+
 def _sample_duo(process, network, *, predictor, temperature, top_p, cache, **common):
     from teachers.duo import sample, sample_from_latent
     _check_predictor(predictor, "duo", ["default", "ancestral", "greedy_tail", "latent"])
