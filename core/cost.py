@@ -23,6 +23,16 @@ import torch
 from core.networks.hub import HubNetwork
 
 
+_OPEN_COUNTERS: list["PassCounter"] = []
+
+
+def count_pass(network: torch.nn.Module, output: torch.Tensor) -> None:
+    """Count a pass the forward hook cannot see: a backbone run through its `hidden_states` instead of its forward
+    (the discriminator read-out of core/discriminator.py)."""
+    for counter in _OPEN_COUNTERS:
+        counter._hook(network, (), output)
+
+
 class PassCounter:
     """Counts sequence passes (forward and backward) of every HubNetwork while open: `with PassCounter() as c:`."""
 
@@ -43,10 +53,12 @@ class PassCounter:
 
     def __enter__(self) -> "PassCounter":
         self._handle = torch.nn.modules.module.register_module_forward_hook(self._hook)
+        _OPEN_COUNTERS.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
         self._handle.remove()
+        _OPEN_COUNTERS.remove(self)
 
     @property
     def total(self) -> int:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from core.cost import count_pass
+
 READOUTS = ("linear", "mean")
 LOGIT_CLAMP = 10.0          # SiDA clamps the generator's logits
 
@@ -41,7 +43,9 @@ class FakeScoreNetwork(torch.nn.Module):
         return self.network(x, *condition)
 
     def hidden_states(self, x: torch.Tensor, *condition) -> torch.Tensor:
-        return self.network.hidden_states(x, *condition)
+        h = self.network.hidden_states(x, *condition)
+        count_pass(self.network, h)   # a pass of the backbone outside its forward: counted in the training cost
+        return h
 
     def read_out(self, h: torch.Tensor, *condition) -> torch.Tensor:
         return self.network.read_out(h, *condition)

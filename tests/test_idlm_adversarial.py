@@ -124,3 +124,21 @@ def test_settings_refuse_bad_weights():
         IDLMSettings(adversarial=True, generator_weights=(0.5,))
     with pytest.raises(ValueError, match="fake_weights must be two weights"):
         IDLMSettings(adversarial=True, fake_weights=(0.5, -1.0))
+
+
+def test_an_adversarial_idlm_mdlm_update_costs_ten_passes_per_sequence(tmp_path):
+    """Fake step: the student's sample (1), the fake on it forward and backward (2), the fake on re-noised real data
+    forward and backward (2). Generator step: the student (2), the teacher forward only on MDLM's ids (1), the fake
+    forward and backward through the straight-through input to the logits (2). The read-out through the fake's
+    hidden_states is counted like a forward (core/cost.py)."""
+    from core.cost import RunCost
+    process, teacher = tiny_teacher("mdlm")
+    role = RoleSettings(lr=1e-3)
+    settings = DistillSettings(max_steps=2, generator=role, fake=role, ema_decay=0.9, eval_every=10**6,
+                               save_every=10**6, log_every=10**6)
+    cost = RunCost()
+    distill(generator=trainable_copy(teacher), fake=fake_network(teacher, ADVERSARIAL),
+            method=idlm_method(process, teacher, ADVERSARIAL),
+            get_batch=lambda step, k: torch.randint(V, (B, L), generator=torch.Generator().manual_seed(step + k)),
+            run_dir=tmp_path, settings=settings, config={}, device=torch.device("cpu"), cost=cost)
+    assert cost.passes_per_update == 10 * B
