@@ -1,8 +1,8 @@
 """`python -m experiments.run method=idlm teacher=mdlm|sedd|duo|dcd steps=K`: distil, then evaluate with controls.
 
 1. load the teacher (committed, or teacher_path=), frozen;
-2. distil it with IDLM on the core loop (resumable in runs/idlm-<teacher>-<corpus>-<preset>; a finished run is not
-   retrained), keeping the best student by validation GenPPL among checkpoints whose sample entropy stays at least
+2. distil it with IDLM on the core loop (resumable in runs/idlm-<teacher>-<corpus>-<preset>, see idlm_run_dir; a
+   finished run is not retrained), keeping the best student by validation GenPPL among checkpoints whose sample entropy stays at least
    `idlm.select_min_entropy_ratio` × the teacher's; or evaluate `student_path=<folder>` without training;
 3. write the student's row beside its controls (experiments.controls): the teacher's temperature sweeps at K and
    at 1024 steps, the ratios to both frontiers, and the entropy-matched teacher at K.
@@ -24,7 +24,7 @@ from core.evaluate.unconditional import generative_perplexity, unigram_entropy
 from core.paths import RUNS_DIR
 from core.seeding import derived_generator, validation_seed
 from core.tokenizers import load_tokenizer
-from experiments.config import run_folder_name
+from experiments.config import CONFIG_DIR, run_folder_name
 from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.setup import corpus_blocks, global_batch
@@ -32,9 +32,15 @@ from idlm.method import IDLMSettings, fake_network, idlm_method, trainable_copy
 
 
 def idlm_run_dir(cfg) -> Path:
-    """runs/idlm[-adversarial]-<run folder name>: the adversarial student never resumes a plain run, nor the reverse."""
+    """runs/idlm[-adversarial]-<run folder name>[-val<K>]: the losses and the steps the best checkpoint is selected at
+    are part of the training, so an adversarial run or one selected at other steps (a K = 1 or 2 student) never
+    resumes the default run, nor the reverse."""
+    if cfg.run_dir:
+        return Path(cfg.run_dir)
     kind = "idlm-adversarial" if cfg.idlm.adversarial else "idlm"
-    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"{kind}-{run_folder_name(cfg)}"
+    default_val_steps = OmegaConf.load(CONFIG_DIR / "defaults.yaml").idlm.val_steps
+    selected_at = f"-val{cfg.idlm.val_steps}" if cfg.idlm.val_steps != default_val_steps else ""
+    return RUNS_DIR / f"{kind}-{run_folder_name(cfg)}{selected_at}"
 
 
 def distill_settings(cfg) -> DistillSettings:
