@@ -24,7 +24,7 @@ from functools import lru_cache
 from core.errors import DataError
 from core.evaluate.diversity import diversity_metrics, word_counts
 from core.evaluate.mauve_score import evaluator_features, mauve_from_features, mauve_score
-from experiments.setup import corpus_tokenizer_name
+from experiments.setup import corpus_tokenizer_name, held_out_texts
 
 VOCABULARY_CHARS = 50_000_000   # enough text for a vocabulary; a `datasets` corpus is read only this far
 
@@ -84,7 +84,6 @@ def distribution_metrics(texts: list[str], cfg, device, evaluator, tokenizer, *,
                          reference_split: str = "test") -> dict:
     """The metrics.* entries `cfg` asks for (wanted_metrics). evaluator: (model, tokenizer, name) of the GenPPL
     evaluator; tokenizer: the samples' own, which cuts the held-out blocks of `seq_len` tokens."""
-    from experiments.run import held_out_texts
 
     metrics = {}
     if cfg.eval.diversity:

@@ -31,7 +31,7 @@ from core.evaluate.results import current_command, git_commit, load_result, load
 from core.evaluate.unconditional import load_evaluator
 from core.paths import REPO_ROOT
 from core.tokenizers import load_tokenizer
-from experiments.config import CONFIG_DIR
+from experiments.keys import CONFIG_DIR
 from experiments.seq2seq import evaluate_candidates, task_source, viewed_references, viewed_sources
 from experiments.setup import corpus_tokenizer_name
 
