@@ -81,10 +81,13 @@ RANGES = {
 # key -> (the key it must stay below, why)
 BELOW = {"dlm_one.t_min": ("dlm_one.t_max", "the loss levels are t ~ randint(t_min, t_max), t_max exclusive")}
 FROM_SCRATCH = ("mdlm", "sedd", "duo", "ar", "diffuseq")   # pretraining families that start from no teacher
-RUN_ONLY_BLOCKS = ("sampling.", "eval.", "idlm.", "dlm_one.", "sdtt.", "dcd.", "distill.")
+# method blocks experiments.pretrain reads too, and what their refusal under another method adds
+PRETRAIN_READS = {"dcd.": " (and experiments.pretrain teacher=dcd)"}
+# the blocks only experiments.run reads: sampling, evaluation, distillation and every method's own block
+RUN_ONLY_BLOCKS = ("sampling.", "eval.", "distill.",
+                   *(f"{name}." for name in METHODS if f"{name}." not in PRETRAIN_READS))
 # what a method that reads no key of a block does not do, for the refusal of the block's keys
 BLOCK_UNUSED = {"distill.": "distils nothing", "sampling.": "samples no model"}
-BLOCK_NOTES = {"dcd.": " (and experiments.pretrain teacher=dcd)"}   # the keys of a block read by another command too
 
 
 def check_values(values: dict) -> None:
@@ -170,7 +173,7 @@ def method_key_refusal(method: str, key: str) -> str | None:
     if block is None:
         return f"method={method} does not read it; it applies to method={'|'.join(users)}"
     if block[:-1] in METHODS:   # a method's own block
-        return f"{block}* keys apply to method={'|'.join(users)}{BLOCK_NOTES.get(block, '')} only"
+        return f"{block}* keys apply to method={'|'.join(users)}{PRETRAIN_READS.get(block, '')} only"
     own = [k for k in spec.reads if k.startswith(block)]
     if own:
         return f"method={method} reads only {', '.join(own)} of the {block}* keys; {key} applies to " \

@@ -20,7 +20,7 @@ from experiments.config import load_config
 from experiments.controls import matched_teacher_row
 from experiments.naming import results_dir
 from experiments.setup import resolve_device, teacher_folder
-from experiments.tables import main as build_tables
+from experiments.tables import build_table
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     folder = teacher_folder(cfg)
     path = matched_teacher_row(cfg, device, load_teacher(folder, device=device), folder, row_path)
     atomic_write_text(path.with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
-    build_tables(["--results-dir", str(results_dir(cfg))])
+    print(f"wrote {build_table(results_dir(cfg), results_dir(cfg) / 'README.md')}")
     return 0
 
 

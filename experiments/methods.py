@@ -34,7 +34,7 @@ class MethodSpec:
     recipe: str                     # "module:function"; function(cfg, device) -> its last row's path (None: rank > 0)
     summary: str                    # one line of --help
     # the method-scoped keys it reads ("block." = every key of the block); any other method-scoped key given on the
-    # command line is refused (experiments.checks.check_method_keys)
+    # command line is refused (experiments.checks.method_key_refusal)
     reads: tuple[str, ...]
     # why a key (or "block.") it does not read is refused, naming the key to use; "{readers}" is filled in
     refusals: dict[str, str] = field(default_factory=dict)

@@ -8,6 +8,7 @@ tinyshakespeare. Nothing imports this module: the recipes and their helpers live
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 
 from experiments.cli import run_cli
@@ -33,14 +34,17 @@ def main(argv: list[str]) -> int:
 
     from core.checkpoint import atomic_write_text
     from experiments.setup import resolve_device
-    from experiments.tables import main as build_tables
+    from experiments.tables import build_table
 
     device = resolve_device(cfg.device)
     path = recipe_of(method_spec(cfg.method))(cfg, device)
     if path is None:   # a process of rank > 0 under torchrun: it trained, rank 0 writes the rows
         return 0
     atomic_write_text(Path(path).with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
-    build_tables(["--results-dir", str(results_dir(cfg))])
+    try:
+        print(f"wrote {build_table(results_dir(cfg), results_dir(cfg) / 'README.md')}")
+    except ValueError as error:   # another row of the folder is broken: the new row stands, its table waits
+        print(f"experiments.tables: {error}", file=sys.stderr)
     print(f"wrote {path}")
     print(head_lines(Path(path).read_text(), 1500))
     return 0
