@@ -1,9 +1,11 @@
-"""The config tree: YAML defaults + per-teacher overlay + `key=value` overrides (OmegaConf, struct mode).
+"""The config tree: YAML defaults + per-teacher overlay + the method's own values (MethodSpec.overlay) + `key=value`
+overrides (OmegaConf, struct mode).
 
 Only `experiments/` reads this tree; `core` and `teachers` take explicit keyword arguments.
 Refused at start-up, with one clear message: unknown keys (the valid keys are listed), wrong value types
-(an int key given "abc"), choices outside their lists, combinations a command cannot run, and options the chosen
-teacher would silently ignore (`check_combinations`).
+(an int key given "abc"), choices outside their lists, combinations a command cannot run, keys the chosen method
+does not read (experiments.checks, from experiments/methods.py) and options the chosen teacher would silently ignore
+(`check_combinations`).
 """
 from __future__ import annotations
 

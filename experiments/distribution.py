@@ -11,7 +11,7 @@
                                    MAUVE on the evaluator's features is metrics.mauve_ar, on MiniLM's metrics.mauve:
                                    numbers of two feature spaces never share a column.
 
-The held-out set is `experiments.run.held_out_texts` of the test split (the row's seed). A real_text row is that set
+The held-out set is `experiments.setup.held_out_texts` of the test split (the row's seed). A real_text row is that set
 itself, so it is compared with the valid split instead: its MAUVE is that of two held-out sets, not 1 by design. A
 row with more samples than the split has blocks (Shakespeare: 442 of 128 tokens) gets MAUVE None, said on
 stdout, rather than losing its samples.
