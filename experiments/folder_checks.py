@@ -103,9 +103,9 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
         raise ConfigError(f"{folder / 'config.json'}: expected a JSON object, got {type(config).__name__}")
     family = config.get("family")
     # a DCD model is a Duo model (same process and sampler) saved as family "dcd": the teacher=dcd checkpoint, and
-    # the student of method=dcd teacher=duo
-    dcd_student = key == "student_path" and command == "run" and cfg.method == "dcd"
-    wanted = ("duo", "dcd") if cfg.teacher == "dcd" or dcd_student else (cfg.teacher,)
+    # the student of method=dcd teacher=duo (MethodSpec.student_family)
+    student_family = method_spec(cfg.method).student_family if key == "student_path" and command == "run" else None
+    wanted = ("duo", "dcd") if cfg.teacher == "dcd" else (cfg.teacher, *([student_family] if student_family else []))
     if family not in wanted:
         raise ConfigError(f"{key}={folder} holds a {family or config.get('model_type') or 'non-project'!r} model "
                           f"(its config.json), not a teacher={cfg.teacher} model")

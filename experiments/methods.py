@@ -47,6 +47,7 @@ class MethodSpec:
     student_rows: bool = False      # writes a distilled discrete student's row beside its controls (controls.py)
     reads_task: bool = False        # reads `task` (a seq2seq run) whatever `teacher` says
     student_alone: bool = False     # a student_path= is evaluated without loading the teacher
+    student_family: str | None = None   # the family its students are saved as, when not the teacher's
     # keys bounded by the diffusion steps T of the DiffuSeq model it loads: key -> how far below T its largest value is
     diffusion_step_keys: dict[str, int] = field(default_factory=dict)
     sources: tuple[str, ...] = ()   # files and packages whose change makes its rows stale (besides its recipe)
@@ -73,7 +74,7 @@ def check_halvings(cfg: DictConfig) -> None:
                           f"steps={cfg.steps} must be {key} / 2^n with n >= 1")
 
 
-def round_method(name: str, teacher: str, summary: str, sources: tuple[str, ...]) -> MethodSpec:
+def round_method(name: str, teacher: str, summary: str, sources: tuple[str, ...], **fields) -> MethodSpec:
     """SDTT and Duo-DCD: one student against its own frozen copy, round by round, on the one-model loop. Their
     student is for K = `steps`, 8 unless given (the public codes' last round); the alternating loop's fake model and
     length keys have no use there."""
@@ -84,7 +85,7 @@ def round_method(name: str, teacher: str, summary: str, sources: tuple[str, ...]
         refusals={k: why.format(method=name) for k in ("distill.max_steps", "distill.fake_lr", "distill.fake_steps")},
         overlay={"steps": 8}, teachers=(teacher,), teachers_text=f"a teacher={teacher} model", checks=(check_halvings,),
         run_folder="{method}-{run}-steps{steps}", samples=True, student_rows=True,
-        sources=(*sources, *ONE_MODEL_LOOP, *STUDENT_ROWS, *MODEL))
+        sources=(*sources, *ONE_MODEL_LOOP, *STUDENT_ROWS, *MODEL), **fields)
 
 
 # the distill.* keys DLM-One reads (experiments/dlm_one.py); its other settings are per stage, in the dlm_one block
@@ -119,8 +120,9 @@ METHODS: dict[str, MethodSpec] = {
         sources=("idlm", *ALTERNATING_LOOP, *STUDENT_ROWS, *MODEL)),
     "sdtt": round_method("sdtt", "mdlm", "SDTT of the MDLM teacher down to `steps`",
                          ("sdtt", "baselines/sdtt.py", "baselines/sdtt")),
+    # the Duo-DCD student is a Duo model saved as family "dcd" (teachers/dcd.py)
     "dcd": round_method("dcd", "duo", "Duo-DCD of the Duo teacher down to `steps`",
-                        ("teachers/dcd.py", "baselines/dcd.py")),
+                        ("teachers/dcd.py", "baselines/dcd.py"), student_family="dcd"),
     "dlm_one": MethodSpec(
         recipe="experiments.dlm_one:run_dlm_one", summary="distil the DiffuSeq teacher into a one-step student",
         reads=("teacher", "teacher_path", "student_path", "run_dir", "sampling.num_samples", "sampling.batch_size",
