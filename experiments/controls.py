@@ -50,6 +50,7 @@ def reuse_row(path: Path, wanted: dict) -> bool:
     for source in (path, committed):
         if reusable_row(source, wanted):
             if source != path:
+                path.parent.mkdir(parents=True, exist_ok=True)   # a results_dir= that no row was written to yet
                 if samples_path(source).is_file():
                     shutil.copyfile(samples_path(source), samples_path(path))
                 atomic_write_text(path, source.read_text())
