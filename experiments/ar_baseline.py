@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 
 from core.errors import ConfigError
+from experiments.naming import repo_relative, results_dir, row_suffix, run_name
 from experiments.recipe import Recipe
-from experiments.config import row_suffix
 
 LM_DESCRIPTION = ("An autoregressive baseline (the IDLM paper's \"Transformer AR\" row): a GPT-2-architecture causal "
                   "LM of the teachers' width and depth, trained on the same corpus split with another seed than the "
@@ -29,8 +29,8 @@ SEQ2SEQ_DESCRIPTION = ("An autoregressive seq2seq baseline (DLM-One's fine-tuned
 
 
 def lm_recipe(cfg, device, provenance, export_dir):
-    """teacher=ar_lm: the evaluator's recipe (experiments.pretrain.ar_recipe) with the baseline's card."""
-    from experiments.pretrain import ar_recipe
+    """teacher=ar_lm: the evaluator's recipe (experiments.pretrain_recipes.ar_recipe) with the baseline's card."""
+    from experiments.pretrain_recipes import ar_recipe
     return ar_recipe(cfg, device, provenance, export_dir, description=LM_DESCRIPTION)
 
 
@@ -66,7 +66,6 @@ def seq2seq_recipe(cfg, device, provenance, export_dir):
 
 def load_baseline(cfg, device):
     """(the AR baseline `cfg` names as a frozen registry.Teacher on `device`, its folder)."""
-    from experiments.config import run_name
     from experiments.setup import find_pretrained
     from teachers.registry import load_teacher
 
@@ -90,8 +89,9 @@ def refuse_evaluator(folder, evaluator_name: str) -> None:
 
 def run_lm(cfg, device):
     """method=sample teacher=ar_lm: the unconditional baseline's row, scored like every teacher row."""
-    from experiments.run import evaluator_from, repo_relative, results_dir, score_model
     from core.evaluate.results import write_result
+    from experiments.loading import evaluator_from
+    from experiments.rows import score_model
     baseline, folder = load_baseline(cfg, device)
     refuse_evaluator(folder, evaluator_from(cfg, device)[2])
     record = {"method": "sample", "teacher": "ar_lm", "corpus": cfg.corpus, "preset": cfg.preset,
@@ -103,10 +103,10 @@ def run_lm(cfg, device):
 
 def run_seq2seq(cfg, device):
     """method=sample teacher=ar_seq2seq task=...: greedy decoding of the task's test sources, DiffuSeq's metrics."""
-    from teachers.ar import seq2seq_decode
     from core.evaluate.results import write_result
-    from experiments.run import repo_relative, results_dir, seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
+    from experiments.rows import seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
     from experiments.seq2seq import decode_candidates, tokenizer_from_spec
+    from teachers.ar import seq2seq_decode
 
     baseline, folder = load_baseline(cfg, device)
     model, tokenizer, seq_len = baseline.network, tokenizer_from_spec(baseline.tokenizer_name), baseline.seq_len

@@ -31,7 +31,8 @@ from core.evaluate.results import current_command, git_commit, utc_timestamp
 from core.paths import RESULTS_DIR
 from core.precision import announce_precision, native_bf16
 from core.training import autocast_context
-from experiments.cli import parse_args, run_cli
+from experiments.cli import run_cli
+from experiments.config import parse_args
 from experiments.setup import corpus_tokenizer_name, global_batch, resolve_device
 
 # A100 80GB: dense TF32 tensor-core peak; 35% of it is a typical sustained fraction for a 12-layer transformer

@@ -7,6 +7,8 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from core.errors import ConfigError
+from experiments.keys import flat_keys, shown
+from experiments.methods import METHODS, SEQ2SEQ_TEACHERS, is_seq2seq, method_spec, readers
 
 # key -> (test, what the key must be)
 POSITIVE = "a positive integer"
@@ -80,16 +82,14 @@ RANGES = {
 }
 # key -> (the key it must stay below, why)
 BELOW = {"dlm_one.t_min": ("dlm_one.t_max", "the loss levels are t ~ randint(t_min, t_max), t_max exclusive")}
-# keys bounded by the diffusion steps T of the DiffuSeq model that is run (its config.json; experiments.folder_checks):
-# key -> (the method that reads it, how far below T its largest value is)
-TEACHER_STEP_BOUNDS = {"steps": ("sample", 0), "dlm_one.t_init": ("dlm_one", 1), "dlm_one.t_max": ("dlm_one", 0)}
-SEQ2SEQ_METHODS = ("copy_source", "dlm_one")      # methods that read `task` whatever `teacher` says
-TEACHERLESS_METHODS = ("real_text", "copy_source")  # yardsticks: no model is sampled
 FROM_SCRATCH = ("mdlm", "sedd", "duo", "ar", "diffuseq")   # pretraining families that start from no teacher
-RUN_ONLY_BLOCKS = ("sampling.", "eval.", "idlm.", "dlm_one.", "sdtt.", "distill.")
-TEACHER_LOADING = ("sample", "idlm", "dlm_one", "sdtt", "dcd")
-STUDENT_METHODS = ("idlm", "sdtt", "dcd")   # methods that sample a distilled discrete student (student_path=)
-DISTILLING = (*STUDENT_METHODS, "dlm_one")   # methods that distil a student (distill.*), or evaluate student_path=
+# method blocks experiments.pretrain reads too, and what their refusal under another method adds
+PRETRAIN_READS = {"dcd.": " (and experiments.pretrain teacher=dcd)"}
+# the blocks only experiments.run reads: sampling, evaluation, distillation and every method's own block
+RUN_ONLY_BLOCKS = ("sampling.", "eval.", "distill.",
+                   *(f"{name}." for name in METHODS if f"{name}." not in PRETRAIN_READS))
+# what a method that reads no key of a block does not do, for the refusal of the block's keys
+BLOCK_UNUSED = {"distill.": "distils nothing", "sampling.": "samples no model"}
 
 
 def check_values(values: dict) -> None:
@@ -112,47 +112,33 @@ def check_global_batch(values: dict, command: str, processes: int) -> None:
                           f"({section}.batch_size x processes; the rest is gradient accumulation)")
 
 
-def is_seq2seq(cfg: DictConfig) -> bool:
-    from experiments.config import SEQ2SEQ_TEACHERS
-    return cfg.teacher in SEQ2SEQ_TEACHERS or cfg.method in SEQ2SEQ_METHODS
-
-
-# the distill.* keys DLM-One reads (experiments/dlm_one.py); its other settings are per stage, in the dlm_one block
-DLM_ONE_READS = ("distill.batch_size", "distill.global_batch", "distill.fake_steps", "distill.ema_warmup",
-                 "distill.save_every", "distill.log_every", "distill.max_minutes")
-DLM_ONE_OWN = {"distill.lr": "dlm_one.lr", "distill.fake_lr": "dlm_one.fake_lr", "distill.betas": "dlm_one.betas",
-               "distill.grad_clip": "dlm_one.grad_clip", "distill.ema_decay": "dlm_one.ema_decay",
-               "distill.precision": "dlm_one.precision", "distill.eval_every": "dlm_one.eval_every",
-               "distill.dropout": "dlm_one.dropout", "distill.max_steps": "dlm_one.stage1_steps / dlm_one.stage2_steps"}
-
-
 def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     """Refuse a key given on the command line that this command / method / teacher would silently ignore."""
-    from experiments.config import SEQ2SEQ_TEACHERS, flat_keys, shown
     valid = flat_keys(cfg)
+    spec = method_spec(cfg.method) if command == "run" else None
 
     def refuse(key: str, why: str):
         # the key of the same name in a block this command reads (distill.batch_size -> sampling.batch_size)
         leaf = key.split(".", 1)[-1]
         reads = [f"train.{leaf}"] if command == "pretrain" else \
-            [f"sampling.{leaf}"] + ([leaf] if cfg.method not in TEACHERLESS_METHODS else [])
+            [k for k in (f"sampling.{leaf}", leaf) if spec.reads_key(k)]
         instead = next((k for k in reads if k in valid and k != key), None)
         raise ConfigError(f"{key}={shown(given[key])} has no effect here: {why}"
                           + (f"; did you mean {instead}?" if instead else ""))
     seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in SEQ2SEQ_TEACHERS
     if "data.name" in given and not cfg.data.path:
         refuse("data.name", "it names a data.path= folder (the embedded data are named after their corpus or task)")
-    loads_model = cfg.teacher == "dcd" if command == "pretrain" else cfg.method not in TEACHERLESS_METHODS
+    loads_model = cfg.teacher == "dcd" if command == "pretrain" else spec.reads_key("teacher_path")
     if "data.allow_mismatch" in given and not loads_model:
         refuse("data.allow_mismatch", "this command loads no trained model whose data could differ from the run's")
     if "task" in given and not seq2seq:
         refuse("task", f"teacher={cfg.teacher} is trained on a corpus (corpus=); `task` is for "
-                       f"teacher=diffuseq|ar_seq2seq and method=copy_source|dlm_one")
+                       f"teacher={'|'.join(SEQ2SEQ_TEACHERS)} and method={task_methods()}")
     if "corpus" in given and seq2seq:
         refuse("corpus", "a seq2seq run reads its task (task=qqp|qg|ts, or data.path=<DiffuSeq folder>)")
     for key in [k for k in given if k.startswith("diffuseq.")]:
         if not seq2seq:
-            refuse(key, "diffuseq.* keys apply to teacher=diffuseq and method=copy_source|dlm_one only")
+            refuse(key, f"diffuseq.* keys apply to teacher=diffuseq and method={task_methods()} only")
     if command == "pretrain":
         for key in [k for k in given if k.startswith(RUN_ONLY_BLOCKS) or k in ("student_path", "results_dir")]:
             refuse(key, "pretraining neither samples nor evaluates; this key belongs to experiments.run")
@@ -160,28 +146,10 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
             refuse("teacher_path", f"teacher={cfg.teacher} is pretrained from scratch (only teacher=dcd starts from "
                                    f"a teacher)")
         return
-    if cfg.method in TEACHERLESS_METHODS:
-        for key in ("teacher", "teacher_path", "student_path", "steps"):
-            if key in given:
-                refuse(key, f"method={cfg.method} scores {'held-out text' if cfg.method == 'real_text' else 'the source'}"
-                            f", no model")
-    if "student_path" in given and cfg.method == "sample":
-        refuse("student_path", f"method=sample samples the teacher; a student is evaluated with "
-                               f"method={'|'.join(DISTILLING)}")
-    for block in ("idlm", "dlm_one", "sdtt", "dcd"):
-        for key in [k for k in given if k.startswith(block + ".")]:
-            if cfg.method != block:
-                also = " (and experiments.pretrain teacher=dcd)" if block == "dcd" else ""
-                refuse(key, f"{block}.* keys apply to method={block}{also} only")
-    for key in [k for k in given if k.startswith("distill.")]:
-        if cfg.method not in DISTILLING:
-            refuse(key, f"method={cfg.method} distils nothing; distill.* keys apply to method={'|'.join(DISTILLING)}")
-        if cfg.method == "dlm_one" and key not in DLM_ONE_READS:
-            own = DLM_ONE_OWN.get(key)
-            refuse(key, "method=dlm_one sets it per stage (Table 5 and the dlm_one block)"
-                        + (f": use {own}" if own else ", with no key for it"))
-    if cfg.method == "dlm_one" and "steps" in given:
-        refuse("steps", "method=dlm_one samples its student at dlm_one.steps (1 = one step)")
+    for key in given:
+        why = method_key_refusal(cfg.method, key)
+        if why:
+            refuse(key, why)
     from experiments.distribution import mauve_wanted
     if "eval.mauve_features" in given and not mauve_wanted(cfg):
         refuse("eval.mauve_features", f"MAUVE is off (eval.mauve={shown(cfg.eval.mauve)}; auto scores it on the "
@@ -189,3 +157,42 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     if "eval.diversity_valid_words" in given and not cfg.eval.diversity:
         refuse("eval.diversity_valid_words", "eval.diversity=false")
 
+
+def task_methods() -> str:
+    return "|".join(name for name, spec in METHODS.items() if spec.reads_task)
+
+
+def method_key_refusal(method: str, key: str) -> str | None:
+    """Why `method` refuses a method-scoped key (one some method reads, MethodSpec.reads) that it does not read;
+    None when it reads the key or no method does. The method's own words first (MethodSpec.refusals)."""
+    spec, users = METHODS[method], readers(key)
+    if spec.reads_key(key) or not users:
+        return None
+    block = key.split(".", 1)[0] + "." if "." in key else None
+    why = spec.refusals.get(key) or (spec.refusals.get(block) if block else None)
+    if why:
+        return why.format(readers="|".join(users))
+    if block is None:
+        return f"method={method} does not read it; it applies to method={'|'.join(users)}"
+    if block[:-1] in METHODS:   # a method's own block
+        return f"{block}* keys apply to method={'|'.join(users)}{PRETRAIN_READS.get(block, '')} only"
+    own = [k for k in spec.reads if k.startswith(block)]
+    if own:
+        return f"method={method} reads only {', '.join(own)} of the {block}* keys; {key} applies to " \
+               f"method={'|'.join(users)}"
+    block_users = [name for name, other in METHODS.items() if any(k.startswith(block) for k in other.reads)]
+    return f"method={method} {BLOCK_UNUSED.get(block, f'reads no {block}* key')}; {block}* keys apply to " \
+           f"method={'|'.join(block_users)}"
+
+
+def check_method(cfg: DictConfig) -> None:
+    """The method's own start-up checks (MethodSpec): the teachers it accepts, then its `checks`."""
+    spec = method_spec(cfg.method)
+    if spec.samples and cfg.teacher == "ar":
+        raise ConfigError(f"teacher=ar is the reference GenPPL evaluator, not a model method={cfg.method} can "
+                          f"sample; train it with `python -m experiments.pretrain teacher=ar` and pass its folder "
+                          f"as eval.evaluator=<folder>; the AR baselines are teacher=ar_lm and teacher=ar_seq2seq")
+    if spec.teachers and cfg.teacher not in spec.teachers:
+        raise ConfigError(f"method={cfg.method} distils {spec.teachers_text}, not teacher={cfg.teacher}")
+    for check in spec.checks:
+        check(cfg)

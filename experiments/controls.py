@@ -5,8 +5,8 @@ The controls a distillation claim needs, all from the same teacher, seed, sample
    plain control at each): the GenPPL-entropy frontier the student is read against;
 2. the student at K, with "GenPPL ÷ the frontier at the student's entropy" against each sweep (interpolated in log
    GenPPL between the two temperatures that bracket it; None when no two do, never extrapolated);
-3. the teacher at K at the temperature whose samples have the student's entropy (experiments.match_temperature,
-   matched on the reported samples).
+3. the teacher at K at the temperature whose samples have the student's entropy (matched_teacher_row, matched on
+   the reported samples; also `python -m experiments.match_temperature <row>` for any unconditional row).
 Teacher rows are reused when a row with the same settings and at least as many samples exists in results_dir, or in
 results/ (whence it is copied).
 """
@@ -19,12 +19,16 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from core.checkpoint import atomic_write_text
-from core.evaluate.results import samples_path, write_result
-from core.evaluate.temperature_match import genppl_at_entropy
+from core.errors import DataError
+from core.evaluate.results import load_result, samples_path, write_result
+from core.evaluate.temperature_match import genppl_at_entropy, match_temperature
 from core.paths import RESULTS_DIR
 from experiments.distribution import wanted_metrics
+from experiments.naming import repo_relative, results_dir, sample_row_name
+from experiments.rows import draw_samples, evaluate_texts, score_model, teacher_row
 
 TEACHER_REFERENCE_STEPS = 1024  # the teacher's many-step quality, the target a few-step student is held to
+MATCH_TOLERANCE = 0.01   # nats of unigram entropy; about the spread of a 256-sample row's entropy over seeds
 
 
 def reusable_row(path: Path, wanted: dict) -> bool:
@@ -46,6 +50,7 @@ def reuse_row(path: Path, wanted: dict) -> bool:
     for source in (path, committed):
         if reusable_row(source, wanted):
             if source != path:
+                path.parent.mkdir(parents=True, exist_ok=True)   # a results_dir= that no row was written to yet
                 if samples_path(source).is_file():
                     shutil.copyfile(samples_path(source), samples_path(path))
                 atomic_write_text(path, source.read_text())
@@ -57,8 +62,6 @@ def reuse_row(path: Path, wanted: dict) -> bool:
 def teacher_sweep(cfg, device, teacher, teacher_folder: Path, evaluator, steps: int) -> list[dict]:
     """The teacher's rows at `steps` for every temperature of `eval.frontier_temperatures` and T = 1, made or
     reused; rows of method=sample, named without the student."""
-    from experiments.run import repo_relative, results_dir, sample_row_name, score_model
-
     from teachers.registry import ONE_STEP_PREDICTORS
 
     # a one-step sampler (Duo's latent) controls the student at K = 1; the many-step reference is the teacher's own
@@ -72,10 +75,8 @@ def teacher_sweep(cfg, device, teacher, teacher_folder: Path, evaluator, steps: 
                 "float64_sampling": cfg.sampling.float64, "temperature": temperature,
                 "evaluator": repo_relative(evaluator[2]), "metrics": wanted_metrics(cfg)}
         if not reuse_row(path, like):
-            record = {"method": "sample", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
-                      "teacher_path": repo_relative(teacher_folder), "predictor": predictor,
-                      **score_model(teacher, step_cfg, device)}
-            write_result(record, results_dir(cfg), sample_row_name(step_cfg))
+            write_result(teacher_row(step_cfg, teacher_folder, score_model(teacher, step_cfg, device)),
+                         results_dir(cfg), sample_row_name(step_cfg))
         rows.append(json.loads(path.read_text()))
     return rows
 
@@ -97,8 +98,6 @@ def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folde
     """The rows of a distilled student (any method, `cfg.method`) and its controls (module docstring), written to
     results_dir; the student's as `<method>-<teacher>-<corpus>-<preset>-steps<K>`. `fields(provenance)` adds
     method-specific entries from the student's provenance to its row. Returns the student row's path."""
-    from experiments.match_temperature import main as match_temperature
-    from experiments.run import repo_relative, results_dir, sample_row_name, score_model
     from teachers.registry import load_teacher, process_families
 
     student = load_teacher(student_folder, device=device)
@@ -122,21 +121,57 @@ def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folde
     record["frontier"] = {name: frontier_ratio(metrics["gen_ppl"], metrics["entropy"], sweep)
                           for name, sweep in sweeps.items()}
     path = write_result(record, results_dir(cfg), f"{cfg.method}-{sample_row_name(cfg)}")
-    # 3. the entropy-matched teacher at K (its own row, named after the student's). When no temperature in the search
-    #    range reaches the student's entropy there is no such control: said plainly, and the table shows "–".
+    # 3. the entropy-matched teacher at K (its own row, named after the student's), sampled as the sweeps are. When no
+    #    temperature in the search range reaches the student's entropy there is no such control: said plainly, and
+    #    the table shows "–".
+    match_cfg = OmegaConf.merge(cfg, {"method": "sample"})
     try:
-        match_temperature([str(path), f"sampling.num_samples={cfg.sampling.num_samples}", f"seed={cfg.seed}",
-                           f"sampling.predictor={cfg.sampling.predictor}"]
-                          + ([f"teacher_path={cfg.teacher_path}"] if cfg.teacher_path else [])
-                          + ([f"results_dir={cfg.results_dir}"] if cfg.results_dir else []) + changed_eval_keys(cfg))
+        matched = matched_teacher_row(match_cfg, device, teacher, teacher_folder, path, evaluator)
+        atomic_write_text(matched.with_suffix(".config.yaml"), OmegaConf.to_yaml(match_cfg))
     except ValueError as error:
         print(f"no entropy-matched teacher row for {path.name}: {error}")
     return path
 
 
-def changed_eval_keys(cfg) -> list[str]:
-    """The row's eval.* settings that differ from the defaults, as key=value: its control is scored the same way."""
-    from experiments.config import CONFIG_DIR, shown
+def matched_teacher_row(cfg, device, teacher, teacher_folder: Path, row_path: Path, evaluator=None) -> Path:
+    """The entropy-matched control of the unconditional row at `row_path`: `teacher` sampled at cfg.steps with the
+    softmax temperature whose samples have the row's entropy, scored like any row and written as
+    `<row>-matched-T<T*>`. Lower entropy buys lower GenPPL for free (a cooler teacher looks "better"), so a distilled
+    student is compared with its teacher at matched entropy. Every probe of the bisection over T
+    (core.evaluate.temperature_match) draws the full sample set from cfg.seed, so the entropy the search reached is
+    that of the row written; it stops at |ΔH| <= MATCH_TOLERANCE nats and the row records the residual.
+    ValueError when no temperature in [0.5, 1.5] reaches the entropy."""
+    import torch
 
-    defaults = OmegaConf.load(CONFIG_DIR / "defaults.yaml").eval
-    return [f"eval.{key}={shown(value)}" for key, value in cfg.eval.items() if value != defaults[key]]
+    from core.evaluate.unconditional import unigram_entropy
+    from core.tokenizers import load_tokenizer
+
+    row = load_result(row_path)
+    if "teacher" not in row:
+        raise DataError(f"{row_path}: result row has no 'teacher'")
+    if "entropy" not in row["metrics"]:
+        raise DataError(f"{row_path}: result row has no metrics.entropy (only unconditional rows can be matched)")
+    target = row["metrics"]["entropy"]
+    draws = {}   # temperature -> (ids, nfe, speed): the chosen probe's draw is the row's
+
+    def entropy_at(temperature: float) -> float:
+        torch.manual_seed(cfg.seed)   # as score_model: the row's samples come from the row's seed alone
+        draws[temperature] = draw_samples(teacher, cfg, device, temperature=temperature)
+        return unigram_entropy(draws[temperature][0])
+
+    temperature, matched_entropy = match_temperature(entropy_at, target, lo=0.5, hi=1.5, tol=MATCH_TOLERANCE)
+    ids, nfe, speed = draws[temperature]
+    tokenizer = load_tokenizer(teacher.tokenizer_name)
+    texts = tokenizer.batch_decode(ids.tolist())
+    evaluation = evaluate_texts(texts, ids, cfg, device, tokenizer, evaluator)
+    residual = matched_entropy - target
+    record = {"method": "sample (entropy-matched)", "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
+              "steps": cfg.steps, "nfe": nfe, "temperature": temperature, "matched_to": row_path.name,
+              "target_entropy": target, "entropy_residual": residual, "match_tolerance": MATCH_TOLERANCE,
+              "matched_within_tolerance": abs(residual) <= MATCH_TOLERANCE, "n_samples": len(texts),
+              "seconds_per_sample": speed["seconds_per_sample"], "speed": speed, "seed": cfg.seed,
+              "teacher_path": repo_relative(teacher_folder), "samples": texts[: cfg.eval.num_show], **evaluation}
+    path = write_result(record, results_dir(cfg), f"{row_path.stem}-matched-T{temperature:.3f}")
+    print(f"T*={temperature:.4f}: entropy {matched_entropy:.4f}, target {target:.4f} (residual {residual:+.4f}) "
+          f"-> {path}")
+    return path

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from core.data_digest import embedded_train_files, files_digest, short, train_split_files
 from core.errors import ConfigError
+from experiments.methods import is_seq2seq
 
 # the corpus an embedded model's tokenizer means (experiments.setup.CORPUS_TOKENIZERS of the embedded corpora)
 EMBEDDED_BY_TOKENIZER = {"char": "shakespeare", "small_bpe": "english"}
@@ -27,20 +28,15 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._]+", "_", name)[:24] or "root"
 
 
-def seq2seq_data(cfg: DictConfig) -> bool:
-    from experiments.checks import is_seq2seq
-    return is_seq2seq(cfg)
-
-
 def data_name(cfg: DictConfig) -> str:
     if cfg.data.path:
         return cfg.data.name or Path(cfg.data.path).expanduser().resolve().name
-    return cfg.task if seq2seq_data(cfg) else cfg.corpus
+    return cfg.task if is_seq2seq(cfg) else cfg.corpus
 
 
 def data_identity(cfg: DictConfig) -> dict:
     """{"name", "digest"} of the data cfg gives a command; digest None for a `datasets` corpus of the HF cache."""
-    seq2seq = seq2seq_data(cfg)
+    seq2seq = is_seq2seq(cfg)
     files = (train_split_files(Path(cfg.data.path).expanduser(), seq2seq) if cfg.data.path
              else embedded_train_files(data_name(cfg)))
     return {"name": data_name(cfg), "digest": digest_of(files)}
@@ -68,7 +64,7 @@ def given_data(cfg: DictConfig) -> str:
     identity = data_identity(cfg)
     if cfg.data.path:
         return f"data.path={cfg.data.path} ({identity['name']!r}, sha256 {short(identity['digest'])})"
-    kind = "task" if seq2seq_data(cfg) else "corpus"
+    kind = "task" if is_seq2seq(cfg) else "corpus"
     return f"the embedded {kind} {identity['name']!r} (sha256 {short(identity['digest'])})"
 
 

@@ -22,11 +22,11 @@ def split_lengths(cfg: DictConfig, split: str) -> tuple[list[int], str] | str:
     none to measure."""
     from core.data import load_lm_text, load_seq2seq, seq2seq_pairs
     from core.tokenizers import load_tokenizer
-    from experiments.data_identity import seq2seq_data
+    from experiments.methods import is_seq2seq
     from core.hf_datasets import HF_CORPORA, is_saved_dataset
     from experiments.setup import corpus_tokenizer_name
 
-    if seq2seq_data(cfg):
+    if is_seq2seq(cfg):
         from experiments.seq2seq import task_source
 
         pairs = seq2seq_pairs(load_seq2seq(task_source(cfg), split))

@@ -16,6 +16,7 @@ import math
 from omegaconf import OmegaConf
 
 from core.errors import ConfigError
+from experiments.naming import repo_relative
 from experiments.recipe import Recipe
 from experiments.setup import corpus_blocks, find_pretrained
 
@@ -23,7 +24,6 @@ from experiments.setup import corpus_blocks, find_pretrained
 def dcd_recipe(cfg, duo, duo_folder, provenance: dict, export_dir) -> Recipe:
     """Duo-DCD of a loaded Duo model `duo` (a registry.Teacher): the student is its network, made trainable."""
     from baselines.dcd import DCDSettings, dcd_loss, dcd_step_size, frozen_copy, refresh_teacher, teacher_refresh_due
-    from experiments.run import repo_relative
     from teachers.registry import save_teacher
 
     student = duo.network.train().requires_grad_(True)

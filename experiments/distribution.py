@@ -11,7 +11,7 @@
                                    MAUVE on the evaluator's features is metrics.mauve_ar, on MiniLM's metrics.mauve:
                                    numbers of two feature spaces never share a column.
 
-The held-out set is `experiments.run.held_out_texts` of the test split (the row's seed). A real_text row is that set
+The held-out set is `experiments.setup.held_out_texts` of the test split (the row's seed). A real_text row is that set
 itself, so it is compared with the valid split instead: its MAUVE is that of two held-out sets, not 1 by design. A
 row with more samples than the split has blocks (Shakespeare: 442 of 128 tokens) gets MAUVE None, said on
 stdout, rather than losing its samples.
@@ -24,7 +24,7 @@ from functools import lru_cache
 from core.errors import DataError
 from core.evaluate.diversity import diversity_metrics, word_counts
 from core.evaluate.mauve_score import evaluator_features, mauve_from_features, mauve_score
-from experiments.setup import corpus_tokenizer_name
+from experiments.setup import corpus_tokenizer_name, held_out_texts
 
 VOCABULARY_CHARS = 50_000_000   # enough text for a vocabulary; a `datasets` corpus is read only this far
 
@@ -84,7 +84,6 @@ def distribution_metrics(texts: list[str], cfg, device, evaluator, tokenizer, *,
                          reference_split: str = "test") -> dict:
     """The metrics.* entries `cfg` asks for (wanted_metrics). evaluator: (model, tokenizer, name) of the GenPPL
     evaluator; tokenizer: the samples' own, which cuts the held-out blocks of `seq_len` tokens."""
-    from experiments.run import held_out_texts
 
     metrics = {}
     if cfg.eval.diversity:

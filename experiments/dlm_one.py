@@ -27,26 +27,23 @@ from core.discriminator import FakeScoreNetwork
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import write_result
-from core.paths import RESULTS_DIR, RUNS_DIR
+from core.paths import RESULTS_DIR
 from core.seeding import derived_generator, validation_seed
 from dlm_one.generator import student_generate
 from dlm_one.method import DLMOneSettings, dlm_one_method, network_copy
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
-from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.data_lengths import warn_truncation
+from experiments.naming import method_run_dir, repo_relative, results_dir, row_suffix, run_name
+from experiments.rows import seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
 from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
                                  train_pairs_and_examples, viewed_references)
 from experiments.setup import global_batch, teacher_folder
-from teachers.diffuseq_checkpoint import save_pretrained
 from teachers import registry
+from teachers.diffuseq_checkpoint import save_pretrained
 
 TEACHER_STEPS = (1, 10, 100, 1000, 2000)   # the teacher rows a student row is paired with, when they exist
 DONE_FILE = "done.json"
-
-
-def dlm_one_run_dir(cfg) -> Path:
-    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"dlm_one-{run_folder_name(cfg)}"
 
 
 def stage_settings(cfg, paper: PaperStage, steps: int) -> tuple[DistillSettings, DLMOneSettings]:
@@ -76,7 +73,7 @@ def student_sampler(process, student, cfg, *, t_init: int, steps: int, candidate
 
 def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: dict, device, init_folder) -> dict:
     """Distil one stage (or resume it); returns {"finished", "student"} with the folder of its best student."""
-    stage_dir = dlm_one_run_dir(cfg) / f"stage{stage}"
+    stage_dir = method_run_dir(cfg) / f"stage{stage}"
     best_folder, last_folder = stage_dir / "student", stage_dir / "last"
     if (stage_dir / DONE_FILE).is_file():
         print(f"stage {stage}: finished earlier ({stage_dir / DONE_FILE}); not rerun")
@@ -178,8 +175,6 @@ def paired_gaps(student_bleus: list[float], cfg, out_dir: Path) -> dict:
 
 
 def evaluate_student(folder: Path, cfg, device) -> Path:
-    from experiments.run import repo_relative, results_dir, seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
-
     loaded = registry.load_teacher(folder, device)
     student, process, spec = loaded.network, loaded.process, loaded.config
     tokenizer, seq_len = tokenizer_from_spec(spec["tokenizer"]), spec["seq_len"]

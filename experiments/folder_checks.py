@@ -10,7 +10,9 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from core.errors import ConfigError
-from experiments.checks import DISTILLING, STUDENT_METHODS, TEACHER_LOADING, TEACHER_STEP_BOUNDS, is_seq2seq
+from experiments.keys import flat_keys
+from experiments.methods import AR_BASELINES, SEQ2SEQ_TEACHERS, is_seq2seq, method_spec
+from experiments.naming import method_run_dir, results_dir, run_folder_name, run_name
 
 
 def check_output_folder(key: str, folder) -> None:
@@ -74,7 +76,7 @@ def check_auto_evaluator(cfg: DictConfig) -> None:
     from huggingface_hub import try_to_load_from_cache
 
     from core.evaluate.unconditional import GPT2_LARGE
-    from experiments.run import evaluator_command, reference_evaluator, reference_evaluator_name
+    from experiments.loading import evaluator_command, reference_evaluator, reference_evaluator_name
 
     if isinstance(try_to_load_from_cache(GPT2_LARGE, "config.json"), str) or reference_evaluator(cfg) is not None:
         return
@@ -90,7 +92,6 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     the command: family, tokenizer and vocabulary, task or corpus, the method that made a student, and the keys
     bounded by a DiffuSeq model's diffusion steps."""
     from core.checkpoint import read_json
-    from experiments.config import AR_BASELINES
     from experiments.data_identity import check_data_matches
     from experiments.setup import corpus_tokenizer_name
 
@@ -102,9 +103,9 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
         raise ConfigError(f"{folder / 'config.json'}: expected a JSON object, got {type(config).__name__}")
     family = config.get("family")
     # a DCD model is a Duo model (same process and sampler) saved as family "dcd": the teacher=dcd checkpoint, and
-    # the student of method=dcd teacher=duo
-    dcd_student = key == "student_path" and command == "run" and cfg.method == "dcd"
-    wanted = ("duo", "dcd") if cfg.teacher == "dcd" or dcd_student else (cfg.teacher,)
+    # the student of method=dcd teacher=duo (MethodSpec.student_family)
+    student_family = method_spec(cfg.method).student_family if key == "student_path" and command == "run" else None
+    wanted = ("duo", "dcd") if cfg.teacher == "dcd" else (cfg.teacher, *([student_family] if student_family else []))
     if family not in wanted:
         raise ConfigError(f"{key}={folder} holds a {family or config.get('model_type') or 'non-project'!r} model "
                           f"(its config.json), not a teacher={cfg.teacher} model")
@@ -142,12 +143,10 @@ def check_student_provenance(cfg: DictConfig, folder: Path, provenance: dict) ->
 
 
 def check_teacher_steps(cfg: DictConfig, folder: Path, num_steps: int | None) -> None:
-    """The keys that index the DiffuSeq model's diffusion steps stay within its T (checks.TEACHER_STEP_BOUNDS)."""
-    from experiments.config import flat_keys
-
+    """The keys that index the DiffuSeq model's diffusion steps stay within its T (MethodSpec.diffusion_step_keys)."""
     values = flat_keys(cfg)
-    for key, (method, below) in TEACHER_STEP_BOUNDS.items():
-        if num_steps and cfg.method == method and values[key] > num_steps - below:
+    for key, below in method_spec(cfg.method).diffusion_step_keys.items():
+        if num_steps and values[key] > num_steps - below:
             raise ConfigError(f"{key}={values[key]} is more than the {num_steps} diffusion steps of {folder} allow: "
                               f"it must be at most {num_steps - below}")
 
@@ -156,12 +155,12 @@ def model_folders(cfg: DictConfig, command: str) -> list[tuple[str, Path]]:
     """(key, folder) of the teacher and the student the command loads; a missing folder is reported when it is
     loaded (find_pretrained), still before any model loads."""
     from core.paths import RUNS_DIR
-    from experiments.config import run_folder_name, run_name
     from experiments.setup import CHECKPOINTS_DIR
 
     folders = []
-    loads_teacher = (command == "run" and cfg.method in TEACHER_LOADING and not (cfg.method == "dlm_one" and
-                                                                                  cfg.student_path)) \
+    spec = method_spec(cfg.method) if command == "run" else None
+    loads_teacher = (command == "run" and spec.reads_key("teacher_path") and not (spec.student_alone and
+                                                                                   cfg.student_path)) \
         or (command == "pretrain" and cfg.teacher == "dcd")
     if loads_teacher and command == "run" and cfg.data.path and not cfg.teacher_path:
         trained_here = RUNS_DIR / run_folder_name(cfg) / "pretrained"   # what `pretrain data.path=<same>` wrote
@@ -175,7 +174,7 @@ def model_folders(cfg: DictConfig, command: str) -> list[tuple[str, Path]]:
         default = f"duo-{cfg.corpus}-{cfg.preset}" if command == "pretrain" else run_name(cfg)
         folders.append(("teacher_path", Path(cfg.teacher_path).expanduser() if cfg.teacher_path
                         else CHECKPOINTS_DIR / default))
-    if command == "run" and cfg.method in DISTILLING and cfg.student_path:
+    if command == "run" and spec.reads_key("student_path") and cfg.student_path:
         folders.append(("student_path", Path(cfg.student_path)))
     return [(key, folder) for key, folder in folders if folder.is_dir()]
 
@@ -195,9 +194,8 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
         check_resume(state_dir, cfg)
     if command == "run":
         check_evaluator(cfg.eval.evaluator)
-        if cfg.method in ("sample", "real_text", *STUDENT_METHODS) and not is_seq2seq(cfg):
+        if not is_seq2seq(cfg):   # every unconditional row is scored by the GenPPL evaluator
             check_auto_evaluator(cfg)
-        from experiments.run import results_dir
         check_output_folder("results_dir", results_dir(cfg))
     if cfg.run_dir:
         check_output_folder("run_dir", cfg.run_dir)
@@ -207,37 +205,27 @@ def check_models(cfg: DictConfig, given: dict, command: str) -> None:
 # the teacher it starts from. Anything else (lr, schedule, max_steps, ...) may change between the phases of a run.
 RUN_IDENTITY = ("method", "teacher", "preset", "corpus", "task", "data.path", "data.seq_len", "diffuseq.vocab",
                 "teacher_path")
-# a round method (SDTT, DCD) trains its student for K = steps: resuming it for another K would file it under that K
+# a method whose run folder is named by K (SDTT, DCD: their student is for K = steps) never resumes a run of another K
 ROUND_IDENTITY = ("steps",)
 
 
 def saved_states(cfg: DictConfig, command: str) -> list[Path]:
-    """The training-state folders the command would resume (pretrain: <run_dir>/checkpoint; method=idlm: its run's;
-    method=sdtt|dcd: its rounds' run; method=dlm_one: each stage's)."""
+    """The training-state folders the command would resume (pretrain: <run_dir>/checkpoint; a method that trains:
+    its run folder's (MethodSpec.run_folder), and its stages' (<run folder>/stage<s>/checkpoint, DLM-One))."""
     from core.paths import RUNS_DIR
-    from experiments.config import run_folder_name
 
     if command == "pretrain":
         return [Path(cfg.run_dir or RUNS_DIR / run_folder_name(cfg)) / "checkpoint"]
-    if cfg.student_path:
+    if cfg.student_path or method_spec(cfg.method).run_folder is None:
         return []
-    if cfg.method == "idlm":
-        from experiments.idlm import idlm_run_dir
-        return [idlm_run_dir(cfg) / "checkpoint"]
-    if cfg.method in ("sdtt", "dcd"):
-        from experiments.rounds import round_run_dir
-        return [round_run_dir(cfg) / "checkpoint"]
-    if cfg.method == "dlm_one":
-        from experiments.dlm_one import dlm_one_run_dir
-        return sorted(dlm_one_run_dir(cfg).glob("stage*/checkpoint"))
-    return []
+    run_dir = method_run_dir(cfg)
+    return [run_dir / "checkpoint", *sorted(run_dir.glob("*/checkpoint"))]
 
 
 def check_resume(state_dir: Path, cfg: DictConfig) -> None:
     """Refuse, before anything in the run folder changes, to resume a saved state of another run (RUN_IDENTITY).
     Reads the state's trainer.json, or that of `.checkpoint.old` left by a kill inside a checkpoint swap."""
     from core.checkpoint import TRAINER_FILE, read_json
-    from experiments.config import flat_keys
 
     trainer = next((folder / TRAINER_FILE for folder in (state_dir, state_dir.with_name(f".{state_dir.name}.old"))
                     if (folder / TRAINER_FILE).is_file()), None)
@@ -248,7 +236,6 @@ def check_resume(state_dir: Path, cfg: DictConfig) -> None:
     if not isinstance(saved, dict):
         return   # states written before the run config was saved with them: nothing to compare
     saved, now = flat_keys(saved), flat_keys(cfg)
-    from experiments.config import ROUND_METHODS, SEQ2SEQ_TEACHERS
     seq2seq = now["teacher"] in SEQ2SEQ_TEACHERS
     if saved.get("data.digest") and cfg.data.path:   # data compared by content: moved data resumes its run
         from core.data_digest import short
@@ -260,7 +247,7 @@ def check_resume(state_dir: Path, cfg: DictConfig) -> None:
                               f"{short(digest)}): it cannot be resumed as this run; pass another run_dir= (the "
                               f"default folder is named after the run)")
         saved["data.path"] = now["data.path"]
-    for key in RUN_IDENTITY + (ROUND_IDENTITY if cfg.method in ROUND_METHODS else ()):
+    for key in RUN_IDENTITY + (ROUND_IDENTITY if "{steps}" in (method_spec(cfg.method).run_folder or "") else ()):
         if key not in saved or (key == "corpus" and seq2seq) or (key == "task" and not seq2seq):
             continue
         if _identity_value(key, saved[key], cfg) != _identity_value(key, now[key], cfg):
@@ -274,7 +261,6 @@ def _identity_value(key: str, value, cfg: DictConfig):
     if key not in ("data.path", "teacher_path") or not value:
         return value
     from core.paths import REPO_ROOT
-    from experiments.config import run_name
 
     resolved = Path(value).expanduser().resolve()
     if key == "teacher_path" and resolved == (REPO_ROOT / "checkpoints" / run_name(cfg)).resolve():

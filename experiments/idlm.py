@@ -1,7 +1,7 @@
 """`python -m experiments.run method=idlm teacher=mdlm|sedd|duo|dcd steps=K`: distil, then evaluate with controls.
 
 1. load the teacher (committed, or teacher_path=), frozen;
-2. distil it with IDLM on the core loop (resumable in runs/idlm-<teacher>-<corpus>-<preset>, see idlm_run_dir; a
+2. distil it with IDLM on the core loop (resumable in runs/idlm-<teacher>-<corpus>-<preset>, see methods.idlm_folder_fields; a
    finished run is not retrained), keeping the best student by validation GenPPL among checkpoints whose sample entropy stays at least
    `idlm.select_min_entropy_ratio` × the teacher's; or evaluate `student_path=<folder>` without training;
 3. write the student's row beside its controls (experiments.controls): the teacher's temperature sweeps at K and
@@ -19,66 +19,23 @@ from omegaconf import OmegaConf
 from core import distributed
 from core.checkpoint import atomic_write_text
 from core.cost import RunCost
-from core.distill import DistillSettings, RoleSettings, distill
-from core.evaluate.unconditional import generative_perplexity, unigram_entropy
-from core.paths import RUNS_DIR
-from core.seeding import derived_generator, validation_seed
+from core.distill import distill
+from core.seeding import derived_generator
 from core.tokenizers import load_tokenizer
-from experiments.config import CONFIG_DIR, run_folder_name
 from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance, saved_run_config
+from experiments.loading import evaluator_from, load_checked_teacher
+from experiments.naming import method_run_dir, repo_relative
 from experiments.setup import corpus_blocks, global_batch
+from experiments.students import distill_settings, keep_learning_curve, validation
 from idlm.method import IDLMSettings, fake_network, idlm_method, trainable_copy
-
-
-def idlm_run_dir(cfg) -> Path:
-    """runs/idlm[-adversarial]-<run folder name>[-val<K>]: the losses and the steps the best checkpoint is selected at
-    are part of the training, so an adversarial run or one selected at other steps (a K = 1 or 2 student) never
-    resumes the default run, nor the reverse."""
-    if cfg.run_dir:
-        return Path(cfg.run_dir)
-    kind = "idlm-adversarial" if cfg.idlm.adversarial else "idlm"
-    default_val_steps = OmegaConf.load(CONFIG_DIR / "defaults.yaml").idlm.val_steps
-    selected_at = f"-val{cfg.idlm.val_steps}" if cfg.idlm.val_steps != default_val_steps else ""
-    return RUNS_DIR / f"{kind}-{run_folder_name(cfg)}{selected_at}"
-
-
-def distill_settings(cfg) -> DistillSettings:
-    d = cfg.distill
-
-    def role(lr: float) -> RoleSettings:
-        return RoleSettings(lr=lr, betas=tuple(d.betas), weight_decay=d.weight_decay, warmup_steps=d.warmup_steps,
-                            grad_clip=d.grad_clip)
-    return DistillSettings(max_steps=d.max_steps, fake_steps=d.fake_steps, generator=role(d.lr), fake=role(d.fake_lr),
-                           ema_decay=d.ema_decay, ema_warmup=d.ema_warmup, precision=d.precision,
-                           eval_every=d.eval_every, save_every=d.save_every, log_every=d.log_every,
-                           max_minutes=d.max_minutes, budget=d.budget, micro_batch=d.batch_size, seed=cfg.seed)
-
-
-def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int, *, steps: int):
-    """validate(network) -> {gen_ppl, entropy}: `idlm.val_samples` samples at `steps`, drawn from the validation
-    seed (never the reported rows' seed, so checkpoint selection does not leak into them)."""
-    from teachers.registry import sample_model
-
-    model, eval_tokenizer, _ = evaluator
-
-    def validate(network) -> dict:
-        torch.manual_seed(validation_seed(cfg.seed))
-        ids, _ = sample_model(family, process, network, predictor=cfg.sampling.predictor,
-                              batch_size=cfg.idlm.val_samples, length=seq_len, steps=steps,
-                              device=device, float64=cfg.sampling.float64)
-        ppl = generative_perplexity(tokenizer.batch_decode(ids.tolist()), model, eval_tokenizer,
-                                    batch_size=cfg.sampling.batch_size, max_length=model.config.n_positions,
-                                    device=device, float64=cfg.eval.float64)
-        return {"gen_ppl": ppl["gen_ppl"], "entropy": unigram_entropy(ids), "steps": steps}
-    return validate
 
 
 def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Path:
     """Run (or resume) IDLM; returns the folder of the best student (HF-style, loadable with load_teacher)."""
     from teachers.registry import build_process, save_teacher
 
-    run_dir = idlm_run_dir(cfg)
+    run_dir = method_run_dir(cfg)
     best_folder, last_folder = run_dir / "student", run_dir / "last"
     # the student is trained on blocks of the teacher's own length, whatever data.seq_len says
     train_blocks, _, _ = corpus_blocks(OmegaConf.merge(cfg, {"data": {"seq_len": teacher.seq_len}}),
@@ -105,10 +62,6 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                             fake_weights=tuple(cfg.idlm.fake_weights),
                             generator_weights=tuple(cfg.idlm.generator_weights))
     method = idlm_method(teacher.process, teacher.network, settings, validate=validate_and_select, select_key="select")
-    from experiments.run import (
-        repo_relative,  # paths inside the repository are recorded relative to it
-    )
-
     provenance = run_provenance(cfg, method="idlm", corpus=cfg.corpus, distilled_from=repo_relative(teacher_folder),
                                 run_dir=repo_relative(run_dir), teacher_validation=reference,
                                 idlm=OmegaConf.to_container(cfg.idlm), distill=OmegaConf.to_container(cfg.distill))
@@ -143,18 +96,7 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
     return best_folder if (best_folder / "config.json").is_file() else last_folder
 
 
-def keep_learning_curve(run_dir: Path, cfg) -> None:
-    """The run's validation records beside the results (runs/ is not committed): the learning-curve figure's input."""
-    from experiments.run import results_dir
-
-    lines = [line for line in (run_dir / "log.jsonl").read_text().splitlines() if '"val/' in line]
-    atomic_write_text(results_dir(cfg) / "training" / f"{run_dir.name}.log.jsonl",
-                      "".join(line + "\n" for line in lines))
-
-
 def run_idlm(cfg, device) -> Path:
-    from experiments.run import evaluator_from, load_checked_teacher
-
     teacher, teacher_folder = load_checked_teacher(cfg, device)
     evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
     student_folder = Path(cfg.student_path) if cfg.student_path else distill_student(cfg, teacher, teacher_folder,

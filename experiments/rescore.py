@@ -31,7 +31,7 @@ from core.evaluate.results import current_command, git_commit, load_result, load
 from core.evaluate.unconditional import load_evaluator
 from core.paths import REPO_ROOT
 from core.tokenizers import load_tokenizer
-from experiments.config import CONFIG_DIR
+from experiments.keys import CONFIG_DIR
 from experiments.seq2seq import evaluate_candidates, task_source, viewed_references, viewed_sources
 from experiments.setup import corpus_tokenizer_name
 
@@ -127,8 +127,15 @@ def main(argv=None) -> int:
             failed += 1
     if failed:
         return 2   # a user error, as every command reports one (experiments.cli)
-    from experiments.tables import main as build_tables
-    return build_tables(["--results-dir", str(args.rows[0].parent)])
+    from experiments.tables import build_table
+
+    folder = args.rows[0].parent
+    try:
+        print(f"wrote {build_table(folder, folder / 'README.md')}")
+    except ValueError as error:   # another row of the folder is broken
+        print(f"experiments.rescore: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

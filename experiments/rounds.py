@@ -3,13 +3,14 @@ doubles (SDTT, Duo-DCD): `python -m experiments.run method=sdtt|dcd ... steps=K`
 
 1. load the teacher (committed, or teacher_path=), frozen, for the controls; the student starts from a second copy
    of its weights (dropout `distill.dropout`);
-2. train on the one-model pretraining loop (`core.training.train` through `experiments.pretrain.train_recipe`):
+2. train on the one-model pretraining loop (`core.training.train` through `experiments.recipe.train_recipe`):
    the method's Recipe refreshes its frozen copy in `before_step`; the optimizer, EMA, clipping, precision and
    logging come from the `distill:` block, the length from the method's rounds. Resumable in
    runs/<method>-<teacher>-<corpus>-<preset>-steps<K>; a finished run is not retrained. The student is the EMA at the
    last step (neither method selects a checkpoint), exported to <run_dir>/student; or `student_path=<folder>` is
    evaluated without training;
-3. the rows of every distilled student (`experiments.controls.write_student_rows`): the student at K beside the teacher at K,
+3. the rows of every distilled student (`experiments.controls.write_student_rows`): the student at K beside the
+   teacher at K,
    at 1024 steps and entropy-matched.
 """
 from __future__ import annotations
@@ -22,14 +23,14 @@ from omegaconf import OmegaConf
 
 from core import distributed
 from core.cost import RunCost
-from core.paths import RUNS_DIR
 from core.training import TrainSettings
-from experiments.config import run_folder_name
+from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance
-
-
-def round_run_dir(cfg) -> Path:
-    return Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / f"{cfg.method}-{run_folder_name(cfg)}-steps{cfg.steps}"
+from experiments.loading import evaluator_from, load_checked_teacher
+from experiments.naming import method_run_dir, repo_relative
+from experiments.recipe import train_recipe
+from experiments.students import keep_learning_curve, validation
+from idlm.method import trainable_copy
 
 
 def round_settings(cfg, total_steps: int) -> TrainSettings:
@@ -49,7 +50,6 @@ def sampled_validation(cfg, device, teacher, evaluator):
     if evaluator is None:   # the processes other than rank 0 under torchrun
         return None
     from core.tokenizers import load_tokenizer
-    from experiments.idlm import validation
 
     validate = validation(teacher.family, teacher.process, load_tokenizer(teacher.tokenizer_name), cfg, device,
                           evaluator, teacher.seq_len, steps=cfg.steps)
@@ -65,18 +65,12 @@ def sampled_validation(cfg, device, teacher, evaluator):
 def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
     """make_recipe(cfg, init, init_folder, provenance, export_dir) -> Recipe, where `init` is a registry.Teacher whose
     network is the trainable student. Returns the student row's path."""
-    from experiments.controls import write_student_rows
-    from experiments.idlm import keep_learning_curve
-    from experiments.pretrain import train_recipe
-    from experiments.run import evaluator_from, load_checked_teacher, repo_relative
-    from idlm.method import trainable_copy
-
     teacher, teacher_folder = load_checked_teacher(cfg, device)
     evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
     if cfg.student_path:
         student_folder = Path(cfg.student_path)
     else:
-        run_dir = round_run_dir(cfg)
+        run_dir = method_run_dir(cfg)
         student_folder = run_dir / "student"
         init = replace(teacher, network=trainable_copy(teacher.network, dropout=cfg.distill.dropout))
         provenance = run_provenance(cfg, method=cfg.method, corpus=cfg.corpus, run_dir=repo_relative(run_dir),

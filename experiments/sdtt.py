@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from omegaconf import OmegaConf
 
+from experiments.naming import repo_relative
 from experiments.recipe import Recipe
 from experiments.setup import corpus_blocks
 
@@ -26,7 +27,6 @@ def sdtt_recipe(cfg, mdlm, mdlm_folder, provenance: dict, export_dir) -> Recipe:
     """SDTT of a loaded MDLM model `mdlm` (a registry.Teacher whose network is the trainable student)."""
     from baselines.dcd import frozen_copy, refresh_teacher, teacher_refresh_due
     from baselines.sdtt import sdtt_loss, sdtt_step_size
-    from experiments.run import repo_relative
     from teachers.registry import save_teacher
 
     student = mdlm.network

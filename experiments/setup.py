@@ -114,7 +114,7 @@ def teacher_folder(cfg) -> Path:
     """The teacher a command uses, said on stdout: teacher_path=, else the committed checkpoints/<run name>, else this
     machine's pretraining run of the same identity, runs/<run folder name>/pretrained. With data.path= that is only
     a teacher pretrained on that folder (the committed ones were trained on the embedded corpora and tasks)."""
-    from experiments.config import run_folder_name
+    from experiments.naming import run_folder_name
 
     folder = find_pretrained(run_folder_name(cfg), cfg.teacher_path)
     print(f"teacher: {folder}")
@@ -145,3 +145,13 @@ def converted_published(source: str) -> Path:
             print(f"converted the published checkpoint {source} into {out}")
         distributed.barrier()
     return out
+
+
+def held_out_texts(cfg, tokenizer, n: int, *, seq_len: int, split: str = "test") -> tuple[list[str], torch.Tensor]:
+    """n blocks of `seq_len` tokens of `split`, drawn without replacement with the row's seed: (texts, ids [n, L])."""
+    blocks = split_blocks(cfg, split, tokenizer, seq_len)
+    if len(blocks) < n:
+        raise DataError(f"the {split} split has {len(blocks)} blocks of {seq_len} tokens, fewer than the {n} requested")
+    g = torch.Generator().manual_seed(cfg.seed)
+    rows = blocks[torch.randperm(len(blocks), generator=g)[:n]]
+    return tokenizer.batch_decode(rows.tolist()), rows

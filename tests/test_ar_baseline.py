@@ -14,7 +14,8 @@ from core.errors import ConfigError
 from core.evaluate.reference_ar import ar_config, build_ar_model
 from core.paths import REPO_ROOT
 from experiments.ar_baseline import refuse_evaluator
-from experiments.config import load_config, run_name
+from experiments.config import load_config
+from experiments.naming import run_name
 
 V, EOS = 20, 19
 

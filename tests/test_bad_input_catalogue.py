@@ -57,7 +57,7 @@ RUN_CASES = [
                           r"mean steps\?$"),
     (["method=sdtt", f"student_path={SEDD_TEACHER}"], r"student_path=.*sedd-shakespeare-small holds a 'sedd' model"),
     (["teacher=sedd", "sampling.cache=false"], r"sampling.cache=false has no effect with teacher=sedd"),
-    (["method=dlm_one", "teacher=mdlm"], r"method=dlm_one distils a DiffuSeq teacher; got teacher=mdlm"),
+    (["method=dlm_one", "teacher=mdlm"], r"^error: method=dlm_one distils a DiffuSeq teacher, not teacher=mdlm$"),
     (["method=idlm", "teacher=diffuseq"], r"method=idlm distils a discrete diffusion teacher"),
     (["teacher=diffuseq", "task=qqp", f"teacher_path={QG_TEACHER}"],
      r"teacher_path=.*diffuseq-qg-small was trained on task qg, not task=qqp \(pass task=qg\)"),

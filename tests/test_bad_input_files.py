@@ -152,7 +152,8 @@ def test_a_round_method_run_for_another_step_count_is_refused(method, tmp_path, 
 def test_the_default_run_folder_is_named_after_the_data(tmp_path):
     import hashlib
 
-    from experiments.config import load_config, run_folder_name
+    from experiments.config import load_config
+    from experiments.naming import run_folder_name
 
     (tmp_path / "qqp2").mkdir()
     (tmp_path / "qqp2" / "train.jsonl").write_bytes(b'{"src": "a", "trg": "b"}\n')
@@ -168,7 +169,8 @@ def test_a_run_on_other_data_uses_the_teacher_pretrained_on_it(tmp_path, monkeyp
     """run teacher=diffuseq data.path=A: refused without a teacher trained on A; with `pretrain data.path=A`'s export
     in its default run folder, that teacher is the one used (and named on stdout)."""
     from core.errors import ConfigError
-    from experiments.config import load_config, run_folder_name
+    from experiments.config import load_config
+    from experiments.naming import run_folder_name
     from experiments.setup import teacher_folder
 
     from experiments.data_identity import data_identity

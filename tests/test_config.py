@@ -6,7 +6,8 @@ import pytest
 
 from core.errors import ConfigError
 from core.paths import REPO_ROOT
-from experiments.config import load_config, run_name
+from experiments.config import load_config
+from experiments.naming import run_name
 
 
 def test_defaults_and_overrides():
@@ -143,7 +144,7 @@ def test_train_settings_defaults_are_the_yaml_defaults():
     from omegaconf import OmegaConf
 
     from core.training import TrainSettings
-    from experiments.config import CONFIG_DIR
+    from experiments.keys import CONFIG_DIR
 
     yaml_train = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "defaults.yaml").train)
     defaults = {field.name: field.default for field in dataclasses.fields(TrainSettings)}
@@ -183,8 +184,8 @@ def test_round_methods_take_their_teacher_and_halvable_step_counts_only():
         load_config(["method=dcd", "teacher=duo", "steps=64"])
     # an existing student is evaluated at any K
     assert load_config(["method=sdtt", "steps=12", "student_path=somewhere"]).steps == 12
-    with pytest.raises(ConfigError, match=r"^distill.fake_lr=0.001 has no effect with method=sdtt, which trains no "
-                                          r"fake model"):
+    with pytest.raises(ConfigError, match=r"^distill.fake_lr=0.001 has no effect here: method=sdtt trains no fake "
+                                          r"model and runs its rounds' steps \(sdtt.base_steps, sdtt.\*\)$"):
         load_config(["method=sdtt", "distill.fake_lr=1e-3"])
     with pytest.raises(ConfigError, match="'sdtt.loss' = 'l1' is not one of"):
         load_config(["method=sdtt", "sdtt.loss=l1"])

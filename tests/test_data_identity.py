@@ -9,7 +9,8 @@ import shutil
 import pytest
 
 from core.paths import REPO_ROOT
-from experiments.config import load_config, row_suffix, run_folder_name
+from experiments.config import load_config
+from experiments.naming import row_suffix, run_folder_name
 from experiments.data_identity import data_identity, saved_run_config
 from tests.bad_input import call_cli
 from tests.own_data import seq2seq_folder, toy_pairs
@@ -71,7 +72,7 @@ def test_a_teacher_trained_on_other_data_is_refused_naming_both(tmp_path, monkey
     assert code == 2 and re.match(REFUSED.format(name="b", given=embedded), out.err), out.err
     assert not (tmp_path / "out").exists()
     # on its own data it runs; told to, on other data too, and its rows say so
-    from experiments.run import identity_fields
+    from experiments.rows import identity_fields
 
     assert "data_mismatch" not in identity_fields(load_config([*run, f"data.path={tmp_path / 'b'}"]))
     fields = identity_fields(load_config([*run, f"data.path={tmp_path / 'a'}", "data.allow_mismatch=true"]))
@@ -94,7 +95,8 @@ def test_folders_made_before_the_data_was_recorded_count_as_their_embedded_data(
 
 
 def test_rows_record_no_absolute_path_outside_the_repository(tmp_path):
-    from experiments.run import identity_fields, repo_relative
+    from experiments.naming import repo_relative
+    from experiments.rows import identity_fields
 
     seq2seq_folder(tmp_path / "data" / "mine", toy_pairs("m"))
     fields = identity_fields(load_config(["method=copy_source", f"data.path={tmp_path / 'data' / 'mine'}"]))
@@ -148,7 +150,7 @@ def test_the_evaluator_trained_on_the_data_is_found_or_its_command_named(tmp_pat
         f"pretrained); train it with `python -m experiments.pretrain teacher=ar corpus=shakespeare "
         f"data.path={tmp_path / 'stories'}`, or pass eval.evaluator=<a model folder>\n")
     # what that command writes: runs/<its run folder>/pretrained
-    from experiments.run import reference_evaluator
+    from experiments.loading import reference_evaluator
 
     pretrain = load_config(["teacher=ar", f"data.path={tmp_path / 'stories'}"], command="pretrain")
     exported = tmp_path / "runs" / run_folder_name(pretrain) / "pretrained"

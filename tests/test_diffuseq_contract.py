@@ -72,7 +72,7 @@ def diffuseq_recipe_tiny(tmp_path_factory):
 
 
 def test_training_updates_the_loss_aware_history_and_validation_does_not(diffuseq_recipe_tiny):
-    from experiments.pretrain import recipe_eval_fn
+    from experiments.recipe import recipe_eval_fn
 
     cfg, r = diffuseq_recipe_tiny
     sampler = r.stateful["timestep_sampler"]

@@ -181,7 +181,7 @@ def test_auto_evaluator_without_an_embedded_one_says_what_it_tried(monkeypatch):
     from omegaconf import OmegaConf
 
     import core.evaluate.unconditional as unconditional
-    from experiments.run import evaluator_from
+    from experiments.loading import evaluator_from
 
     monkeypatch.setattr(unconditional, "_hf_cached_causal_lm", lambda name, device: None)
     cfg = OmegaConf.create({"eval": {"evaluator": "auto"}, "corpus": "english", "data": {"path": None}})

@@ -83,7 +83,7 @@ def loads(monkeypatch):
 
 
 def test_every_seq2seq_path_loads_through_the_one_loader_with_its_device(folders, loads, tmp_path):
-    from experiments import ar_baseline, dlm_one, run
+    from experiments import ar_baseline, dlm_one, sample
     from experiments.benchmark_speed import seq2seq_samplers
     from experiments.config import load_config
 
@@ -92,7 +92,7 @@ def test_every_seq2seq_path_loads_through_the_one_loader_with_its_device(folders
               "sampling.num_samples=2",
               "sampling.batch_size=2", "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}"]
     paths = {
-        "teacher sampling with MBR": (run.run_seq2seq, ["teacher=diffuseq", f"teacher_path={folders / 'diffuseq'}",
+        "teacher sampling with MBR": (sample.run_seq2seq, ["teacher=diffuseq", f"teacher_path={folders / 'diffuseq'}",
                                                         "steps=2", "diffuseq.candidates=2"]),
         "DLM-One train and evaluate": (dlm_one.run_dlm_one, [
             "method=dlm_one", f"teacher_path={folders / 'diffuseq'}", f"run_dir={tmp_path / 'dlm'}",

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from core.paths import REPO_ROOT, RUNS_DIR
-from experiments.config import load_config, run_folder_name
+from experiments.config import load_config
+from experiments.naming import run_folder_name
 from tests.own_data import mr_records, write_jsonl, write_stories_csv
 
 pytestmark = pytest.mark.e2e

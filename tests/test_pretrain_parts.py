@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from experiments.pretrain import PAST_ANY_CURRICULUM, batch_sampler, held_out_eval
+from experiments.recipe import PAST_ANY_CURRICULUM, batch_sampler, held_out_eval
 
 BLOCKS = torch.arange(1000).reshape(100, 10)
 

@@ -7,8 +7,8 @@ import shlex
 import pytest
 
 from core.paths import REPO_ROOT, RUNS_DIR
-from experiments.config import load_config, path_digest, row_suffix
-from experiments.run import results_dir, sample_row_name
+from experiments.config import load_config
+from experiments.naming import path_digest, results_dir, row_suffix, sample_row_name
 
 
 def name_of(*args):

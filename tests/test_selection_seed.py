@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import torch
 
-import experiments.idlm as idlm_recipe
-import experiments.run as run
+import experiments.rows as rows
+import experiments.students as students
 from core.paths import REPO_ROOT
 from core.seeding import validation_seed
 from core.tokenizers import load_tokenizer
@@ -22,15 +22,15 @@ def test_validation_and_reported_samples_differ(monkeypatch):
     teacher = load_teacher(TEACHER, device=torch.device("cpu"))
     tokenizer = load_tokenizer(teacher.tokenizer_name)
     seen = {}
-    monkeypatch.setattr(idlm_recipe, "generative_perplexity",
+    monkeypatch.setattr(students, "generative_perplexity",
                         lambda texts, *a, **k: seen.setdefault("validation", []).append(texts) or {"gen_ppl": 1.0})
-    monkeypatch.setattr(run, "evaluate_texts", lambda texts, *a, **k: seen.setdefault("reported", texts) and {})
-    validate = idlm_recipe.validation("mdlm", teacher.process, tokenizer, cfg, torch.device("cpu"),
+    monkeypatch.setattr(rows, "evaluate_texts", lambda texts, *a, **k: seen.setdefault("reported", texts) and {})
+    validate = students.validation("mdlm", teacher.process, tokenizer, cfg, torch.device("cpu"),
                                       (STUB_EVALUATOR, None, "evaluator"), teacher.seq_len, steps=cfg.idlm.val_steps)
     torch.manual_seed(123)                     # whatever ran before must not matter
     validate(teacher.network)
     validate(teacher.network)
-    run.score_model(teacher, cfg, torch.device("cpu"))
+    rows.score_model(teacher, cfg, torch.device("cpu"))
     first, again = seen["validation"]
     assert first == again                      # validation is reproducible (its own seed) ...
     assert len(first) == len(seen["reported"]) == 4

@@ -22,24 +22,12 @@ from pathlib import Path
 
 from core.paths import REPO_ROOT
 from experiments.compare.unconditional import is_ar
+from experiments.methods import METHODS
 
-# method -> the package and files whose change can change its rows ("{model}": the row's teacher family, in teachers/
-# or baselines/), the distillation recipes included: their validation chooses the checkpoint a row reports. Paths
-# that do not exist (yet, or any more) are harmless to `git log`.
-MODEL = ("teachers/{model}.py", "baselines/{model}.py")
-# the loop a method trains on and the code that writes a student's row beside its controls are its sources too
-STUDENT_ROWS = ("experiments/controls.py", "experiments/match_temperature.py")
-ROUNDS = ("core/training.py", "experiments/rounds.py")
-METHOD_SOURCES = {
-    "sample": MODEL,
-    "real_text": ("core/evaluate/unconditional.py",),
-    "copy_source": ("core/evaluate/seq2seq.py",),
-    "idlm": ("idlm", "core/distill.py", "experiments/idlm.py", *STUDENT_ROWS, *MODEL),
-    "dlm_one": ("dlm_one", "core/distill.py", "experiments/dlm_one.py", "teachers/diffuseq.py"),
-    "dcd": ("teachers/dcd.py", "baselines/dcd.py", "experiments/dcd.py", *ROUNDS, *STUDENT_ROWS, *MODEL),
-    "sdtt": ("sdtt", "baselines/sdtt.py", "baselines/sdtt", "experiments/sdtt.py", *ROUNDS, *STUDENT_ROWS, *MODEL),
-    "ar": ("core/evaluate/reference_ar.py", "teachers/ar.py"),
-}
+# method -> the packages and files whose change can change its rows: each method's MethodSpec.source_paths (its
+# recipe, the loop it trains on, the code that writes its rows, "{model}" its teacher family); every AR row shares one
+METHOD_SOURCES = {**{name: spec.source_paths for name, spec in METHODS.items()},
+                  "ar": ("core/evaluate/reference_ar.py", "teachers/ar.py")}
 MATCH_FIELDS = ("n_samples", "seed", "evaluator", "device")
 SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹"
 

@@ -1,0 +1,28 @@
+"""The config tree as dotted keys, and values as the command line spells them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+
+def flat_keys(cfg, prefix: str = "") -> dict[str, object]:
+    """{dotted key: value} of every leaf of a config tree (or a plain nested dict)."""
+    out = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, (DictConfig, dict)):
+            out.update(flat_keys(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def shown(value) -> str:
+    """A value as it is typed on the command line (true, not Python's True)."""
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"

@@ -1,0 +1,171 @@
+"""Every method of `python -m experiments.run`, one MethodSpec each: what runs it, what it reads, where it trains, what
+it checks at start-up and which source files its rows depend on. The config loader, the start-up checks, the row
+names, the dispatcher and the stale-row check of the tables all read this table; adding a method is one package and
+one entry here (docs/adding-a-method.md).
+
+The table sits below the recipes: it names each recipe by "module:function", which only the dispatcher
+(experiments/run.py) imports, so the config is checked without torch and the recipes read the table freely.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from omegaconf import DictConfig
+
+from core.errors import ConfigError
+
+SEQ2SEQ_TEACHERS = ("diffuseq", "ar_seq2seq")   # trained and scored on a seq2seq `task`, not a `corpus`
+AR_BASELINES = ("ar_lm", "ar_seq2seq")          # transformers GPT-2 folders of the reference AR recipe, not DiTs
+DISCRETE_TEACHERS = ("mdlm", "sedd", "duo", "dcd")
+
+# source paths: "{model}" is the row's teacher family, in teachers/ or baselines/; paths that do not exist are
+# harmless to `git log`. Every method's own recipe module is added (MethodSpec.source_paths).
+MODEL = ("teachers/{model}.py", "baselines/{model}.py")
+STUDENT_ROWS = ("experiments/controls.py", "experiments/match_temperature.py")   # a student's row beside its controls
+ALTERNATING_LOOP = ("core/distill.py", "core/cost.py")
+ONE_MODEL_LOOP = ("core/training.py", "core/cost.py", "experiments/recipe.py", "experiments/rounds.py")
+SAMPLING = ("sampling.",)
+# the keys every distilled discrete student reads besides its own block
+DISCRETE_STUDENT = ("teacher", "steps", "teacher_path", "student_path", "run_dir", *SAMPLING)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    recipe: str                     # "module:function"; function(cfg, device) -> its last row's path (None: rank > 0)
+    summary: str                    # one line of --help
+    # the method-scoped keys it reads ("block." = every key of the block); any other method-scoped key given on the
+    # command line is refused (experiments.checks.method_key_refusal)
+    reads: tuple[str, ...]
+    # why a key (or "block.") it does not read is refused, naming the key to use; "{readers}" is filled in
+    refusals: dict[str, str] = field(default_factory=dict)
+    overlay: dict = field(default_factory=dict)   # config values it sets unless given on the command line
+    teachers: tuple[str, ...] = ()  # the teachers it accepts (empty: any), and how the refusal names them
+    teachers_text: str = ""
+    checks: tuple = ()              # check(cfg) -> None, raising ConfigError, after keys, types and ranges
+    run_folder: str | None = None   # its training run under runs/: {method}, {run} (naming.run_folder_name), {steps}
+    # fields(cfg) -> more {names} for run_folder: settings that change what the run trains beyond the run's identity
+    run_folder_fields: object = None
+    samples: bool = False           # samples a discrete model with the sampling.* options (the teacher or a student)
+    student_rows: bool = False      # writes a distilled discrete student's row beside its controls (controls.py)
+    reads_task: bool = False        # reads `task` (a seq2seq run) whatever `teacher` says
+    student_alone: bool = False     # a student_path= is evaluated without loading the teacher
+    student_family: str | None = None   # the family its students are saved as, when not the teacher's
+    # keys bounded by the diffusion steps T of the DiffuSeq model it loads: key -> how far below T its largest value is
+    diffusion_step_keys: dict[str, int] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()   # files and packages whose change makes its rows stale (besides its recipe)
+
+    @property
+    def source_paths(self) -> tuple[str, ...]:
+        return (self.recipe.split(":")[0].replace(".", "/") + ".py", *self.sources)
+
+    def reads_key(self, key: str) -> bool:
+        """It reads `key`: listed in `reads` (itself or its block), and not refused by name (a block read but for a few
+        keys: SDTT's distill.* without the fake model's)."""
+        if key in self.refusals:
+            return False
+        return any(key == k or (k.endswith(".") and key.startswith(k)) for k in self.reads)
+
+
+def check_halvings(cfg: DictConfig) -> None:
+    """SDTT and Duo-DCD halve the step count each round from `<method>.base_steps` down to K = steps."""
+    key = f"{cfg.method}.base_steps"
+    base = cfg[cfg.method].base_steps
+    ratio = base // cfg.steps
+    if cfg.student_path is None and (ratio < 2 or ratio * cfg.steps != base or ratio & (ratio - 1)):
+        raise ConfigError(f"method={cfg.method} halves the step count each round from {key}={base}: "
+                          f"steps={cfg.steps} must be {key} / 2^n with n >= 1")
+
+
+def idlm_folder_fields(cfg: DictConfig) -> dict:
+    """The losses and the steps the best checkpoint is selected at are part of IDLM's training, so an adversarial run
+    (runs/idlm-adversarial-...) or one selected at other steps (-val<K>: a K = 1 or 2 student) never resumes the
+    default run, nor the reverse; the default run keeps its committed name."""
+    from omegaconf import OmegaConf
+
+    from experiments.keys import CONFIG_DIR
+    default_val_steps = OmegaConf.load(CONFIG_DIR / "defaults.yaml").idlm.val_steps
+    return {"adversarial": "-adversarial" if cfg.idlm.adversarial else "",
+            "selected_at": f"-val{cfg.idlm.val_steps}" if cfg.idlm.val_steps != default_val_steps else ""}
+
+
+def round_method(name: str, teacher: str, summary: str, sources: tuple[str, ...], **fields) -> MethodSpec:
+    """SDTT and Duo-DCD: one student against its own frozen copy, round by round, on the one-model loop. Their
+    student is for K = `steps`, 8 unless given (the public codes' last round); the alternating loop's fake model and
+    length keys have no use there."""
+    why = "method={method} trains no fake model and runs its rounds' steps ({method}.base_steps, {method}.*)"
+    return MethodSpec(
+        recipe=f"experiments.{name}:run_{name}", summary=summary,
+        reads=(*DISCRETE_STUDENT, "distill.", f"{name}."),
+        refusals={k: why.format(method=name) for k in ("distill.max_steps", "distill.fake_lr", "distill.fake_steps")},
+        overlay={"steps": 8}, teachers=(teacher,), teachers_text=f"a teacher={teacher} model", checks=(check_halvings,),
+        run_folder="{method}-{run}-steps{steps}", samples=True, student_rows=True,
+        sources=(*sources, *ONE_MODEL_LOOP, *STUDENT_ROWS, *MODEL), **fields)
+
+
+# the distill.* keys DLM-One reads (experiments/dlm_one.py); its other settings are per stage, in the dlm_one block
+DLM_ONE_READS = ("distill.batch_size", "distill.global_batch", "distill.fake_steps", "distill.ema_warmup",
+                 "distill.save_every", "distill.log_every", "distill.max_minutes")
+PER_STAGE = "method=dlm_one sets it per stage (Table 5 and the dlm_one block)"
+NO_MODEL = "method={method} scores {what}, no model"
+
+METHODS: dict[str, MethodSpec] = {
+    "sample": MethodSpec(
+        recipe="experiments.sample:run_teacher", summary="sample a pretrained teacher at `steps` and evaluate it",
+        reads=("teacher", "steps", "teacher_path", *SAMPLING),
+        refusals={"student_path": "method=sample samples the teacher; a student is evaluated with method={readers}"},
+        samples=True, diffusion_step_keys={"steps": 0}, sources=MODEL),
+    "real_text": MethodSpec(
+        recipe="experiments.yardsticks:run_real_text", summary="the metrics of held-out real text: the yardstick",
+        reads=("sampling.num_samples", "sampling.batch_size"),
+        refusals={k: NO_MODEL.format(method="real_text", what="held-out text")
+                  for k in ("teacher", "teacher_path", "student_path", "steps")},
+        sources=("core/evaluate/unconditional.py",)),
+    "copy_source": MethodSpec(
+        recipe="experiments.yardsticks:run_copy_source", summary="seq2seq yardstick: the source as the output",
+        reads=("sampling.num_samples",),
+        refusals={k: NO_MODEL.format(method="copy_source", what="the source")
+                  for k in ("teacher", "teacher_path", "student_path", "steps")},
+        reads_task=True, sources=("core/evaluate/seq2seq.py",)),
+    "idlm": MethodSpec(
+        recipe="experiments.idlm:run_idlm", summary="distil the teacher with IDLM, rows beside its controls",
+        reads=(*DISCRETE_STUDENT, "distill.", "idlm."),
+        teachers=DISCRETE_TEACHERS, teachers_text=f"a discrete diffusion teacher ({', '.join(DISCRETE_TEACHERS)})",
+        run_folder="{method}{adversarial}-{run}{selected_at}", run_folder_fields=idlm_folder_fields,
+        samples=True, student_rows=True,
+        sources=("idlm", *ALTERNATING_LOOP, *STUDENT_ROWS, *MODEL)),
+    "sdtt": round_method("sdtt", "mdlm", "SDTT of the MDLM teacher down to `steps`",
+                         ("sdtt", "baselines/sdtt.py", "baselines/sdtt")),
+    # the Duo-DCD student is a Duo model saved as family "dcd" (teachers/dcd.py)
+    "dcd": round_method("dcd", "duo", "Duo-DCD of the Duo teacher down to `steps`",
+                        ("teachers/dcd.py", "baselines/dcd.py"), student_family="dcd"),
+    "dlm_one": MethodSpec(
+        recipe="experiments.dlm_one:run_dlm_one", summary="distil the DiffuSeq teacher into a one-step student",
+        reads=("teacher", "teacher_path", "student_path", "run_dir", "sampling.num_samples", "sampling.batch_size",
+               *DLM_ONE_READS, "dlm_one."),
+        refusals={"steps": "method=dlm_one samples its student at dlm_one.steps (1 = one step)",
+                  "distill.": PER_STAGE + ", with no key for it",
+                  **{f"distill.{k}": f"{PER_STAGE}: use dlm_one.{k}" for k in
+                     ("lr", "fake_lr", "betas", "grad_clip", "ema_decay", "precision", "eval_every", "dropout")},
+                  "distill.max_steps": f"{PER_STAGE}: use dlm_one.stage1_steps / dlm_one.stage2_steps"},
+        overlay={"teacher": "diffuseq"}, teachers=("diffuseq",), teachers_text="a DiffuSeq teacher",
+        run_folder="{method}-{run}", reads_task=True, student_alone=True,
+        diffusion_step_keys={"dlm_one.t_init": 1, "dlm_one.t_max": 0},
+        sources=("dlm_one", *ALTERNATING_LOOP, "teachers/diffuseq.py")),
+}
+
+
+def method_spec(name: str) -> MethodSpec:
+    """The spec of method `name`; ConfigError with the list for another name."""
+    if name not in METHODS:
+        raise ConfigError(f"config key 'method' = {name!r} is not one of {list(METHODS)}")
+    return METHODS[name]
+
+
+def readers(key: str) -> list[str]:
+    """The methods that read a method-scoped key."""
+    return [name for name, spec in METHODS.items() if spec.reads_key(key)]
+
+
+def is_seq2seq(cfg: DictConfig) -> bool:
+    """A run on a seq2seq task (task=, DiffuSeq's data and metrics) rather than a corpus."""
+    return cfg.teacher in SEQ2SEQ_TEACHERS or (cfg.method in METHODS and METHODS[cfg.method].reads_task)

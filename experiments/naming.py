@@ -1,0 +1,131 @@
+"""Names and places of runs and rows: a run's folder under runs/, a result row's name and folder, and paths as rows
+record them. A name carries everything that changes what it holds, and is empty of it for the defaults, so the
+committed names stay valid."""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from core.paths import REPO_ROOT, RUNS_DIR, SCRATCH_RESULTS_DIR
+from experiments.keys import CONFIG_DIR
+from experiments.methods import METHODS, SEQ2SEQ_TEACHERS
+
+
+def run_name(cfg: DictConfig) -> str:
+    where = cfg.task if cfg.teacher in SEQ2SEQ_TEACHERS else cfg.corpus
+    return f"{cfg.teacher}-{where}-{cfg.preset}"
+
+
+def run_folder_name(cfg: DictConfig) -> str:
+    """The identity of a training run, its default folder name under runs/: <teacher>-<corpus|task>-<preset>, plus
+    the data folder and the starting teacher when they are not the defaults (data_suffix), so runs on other data
+    never share (and resume) a folder."""
+    return run_name(cfg) + data_suffix(cfg)
+
+
+def method_run_dir(cfg: DictConfig) -> Path:
+    """The run folder a distillation method trains in: run_dir=, else runs/<its MethodSpec.run_folder>."""
+    if cfg.run_dir:
+        return Path(cfg.run_dir)
+    spec = METHODS[cfg.method]
+    if spec.run_folder is None:
+        raise ValueError(f"method={cfg.method} trains nothing: it has no run folder")
+    fields = spec.run_folder_fields(cfg) if spec.run_folder_fields else {}
+    return RUNS_DIR / spec.run_folder.format(method=cfg.method, run=run_folder_name(cfg), steps=cfg.steps, **fields)
+
+
+def path_digest(path) -> str:
+    """A short tag of a model folder (teacher_path, a student): its name and 6 hex digits of its path (relative to the
+    repository when inside it), so two folders of the same name get different tags and the same folder always the
+    same one. Data folders are tagged by their content instead (experiments.data_identity.data_tag)."""
+    from experiments.data_identity import safe_name
+
+    resolved = Path(path).expanduser().resolve()
+    key = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
+    return f"{safe_name(resolved.name)}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+
+
+def is_committed_teacher(cfg: DictConfig) -> bool:
+    """True when the teacher is the default one: no teacher_path, or teacher_path naming checkpoints/<run name>."""
+    if not cfg.teacher_path:
+        return True
+    return Path(cfg.teacher_path).expanduser().resolve() == (REPO_ROOT / "checkpoints" / run_name(cfg)).resolve()
+
+
+def data_suffix(cfg: DictConfig) -> str:
+    """What a run's or row's name adds for the data and teacher it used when they are not the defaults: empty for
+    the embedded corpus/task and the committed teacher, so the default names stay what they have always been."""
+    parts = [data_part(cfg)]
+    if not is_committed_teacher(cfg):
+        parts.append(f"-from-{path_digest(cfg.teacher_path)}")
+    return "".join(parts)
+
+
+def data_part(cfg: DictConfig) -> str:
+    """`-data-<name>-<content hash>` for data.path=, empty for the embedded data: the same data in another folder
+    keeps its run folders and rows, and a changed file gets new ones."""
+    from experiments.data_identity import data_tag
+
+    return f"-data-{data_tag(cfg)}" if cfg.data.path else ""
+
+
+def student_suffix(cfg: DictConfig) -> str:
+    """`-student-<hash>` for a distilled student (MethodSpec.student_rows) other than the committed
+    checkpoints/<method>-<run name>: the student_path= folder, else the run folder's student (what a fresh
+    distillation evaluates)."""
+    student = Path(cfg.student_path) if cfg.student_path else method_run_dir(cfg) / "student"
+    if student.expanduser().resolve() == (REPO_ROOT / "checkpoints" / f"{cfg.method}-{run_name(cfg)}").resolve():
+        return ""
+    return f"-student-{path_digest(student).rsplit('-', 1)[1]}"   # the folder is mostly named "student": hash only
+
+
+def row_suffix(cfg: DictConfig) -> str:
+    """Everything beyond <method/teacher>-<corpus|task>-<preset>-steps<K> that changes a result row's numbers, as a
+    name suffix built the same way by every recipe: sampler options that differ from the defaults, a distilled
+    student other than the committed one, fewer samples than the default, a seed other than the default, and the
+    data folder and teacher (data_suffix). Empty for the default settings, so the committed row names stay valid.
+    A larger sample than the default keeps the name: it measures the same quantity more precisely (the committed
+    real-text and 1024-step MDLM rows use 256 samples), and the row records its sample count."""
+    base, parts = OmegaConf.load(CONFIG_DIR / "defaults.yaml"), []
+    spec = METHODS[cfg.method]
+    s, d = cfg.sampling, cfg.diffuseq
+    if spec.samples and cfg.teacher != "diffuseq":     # the discrete samplers' options
+        parts += [f"-{s.predictor}"] if s.predictor != base.sampling.predictor else []
+        parts += [f"-T{s.temperature:g}"] if s.temperature != base.sampling.temperature else []
+        parts += [f"-p{s.top_p:g}"] if s.top_p != base.sampling.top_p else []
+        parts += ["-fp32"] if s.float64 != base.sampling.float64 else []
+        parts += ["-nocache"] if s.cache != base.sampling.cache else []
+    if cfg.method == "sample" and cfg.teacher == "diffuseq":       # the DiffuSeq sampler's options
+        parts += [f"-{d.sampler}"] if d.sampler != base.diffuseq.sampler else []
+        parts += [f"-respace_{d.respace}"] if d.respace != base.diffuseq.respace else []
+        parts += ["-noclamp"] if d.clamp != base.diffuseq.clamp else []
+    if spec.student_rows:   # the student: the committed one unless student_path= or a fresh run
+        parts += [student_suffix(cfg)]
+    parts += [f"-n{s.num_samples}"] if s.num_samples < base.sampling.num_samples else []
+    parts += [f"-seed{cfg.seed}"] if cfg.seed != base.seed else []
+    return "".join(parts) + data_suffix(cfg)
+
+
+def sample_row_name(cfg: DictConfig) -> str:
+    """<teacher>-<corpus>-<preset>-steps<K>, then whatever else changes the row's numbers (row_suffix)."""
+    return f"{run_name(cfg)}-steps{cfg.steps}{row_suffix(cfg)}"
+
+
+def results_dir(cfg: DictConfig) -> Path:
+    """Where rows and their table go: `results_dir=` when given, else the scratch folder runs/results. The committed
+    set results/ changes only when asked for by name (results_dir=results, as the Makefile's result targets do)."""
+    return Path(cfg.results_dir) if cfg.results_dir else SCRATCH_RESULTS_DIR
+
+
+OUTSIDE_PATH = re.compile(r"(?<![\w.~])/[^\s:]+")   # an absolute path, alone or after "name:"
+
+
+def repo_relative(text: str) -> str:
+    """Paths inside the repository are recorded relative to it, so result rows do not depend on the machine. An
+    absolute path elsewhere is this machine's layout: it keeps its last two parts only (".../parent/name"); the data
+    and models it names are identified by their digests and row names."""
+    return OUTSIDE_PATH.sub(lambda m: "/".join(["...", *m.group().strip("/").split("/")[-2:]]),
+                            str(text).replace(str(REPO_ROOT) + "/", ""))
