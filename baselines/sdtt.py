@@ -114,7 +114,7 @@ def teacher_targets(process, teacher, zt: torch.Tensor, t: torch.Tensor, dt: flo
     for t_i in teacher_times(t, dt, grid, n_steps):
         # 1. the teacher's prediction at the current input, in fp32 (autocast off, as the public code)
         with torch.autocast(device_type=zt.device.type, enabled=False):
-            log_p = process.denoiser_log_probs(teacher, x, t_i.float())
+            log_p = process.denoiser_log_probs(teacher, x, process.schedule.alpha(t_i.float()))
         # 2. one ancestral step t_i → t_i − dt in float64 (a step that would end below 0 unmasks everything)
         weights = process.posterior_weights(log_p.double().exp(), x, t_i, (t_i - dt).clamp_min(0.0))
         x_next = torch.where(x == process.mask_id, sample_categorical(weights, generator=generator), x)
@@ -146,7 +146,7 @@ def sdtt_loss(process, student, teacher, x0: torch.Tensor, *, dt: float, setting
         t = antithetic_times(x0.shape[0], t_min=EPS, device=x0.device, generator=generator)
     zt = process.forward_sample(x0, t, generator=generator)
     target = teacher_targets(process, teacher, zt, t, dt, grid=settings.teacher_grid, generator=generator)
-    log_student = process.denoiser_log_probs(student, zt, t).float()[..., :process.vocab_size]
+    log_student = process.x0_log_probs(student, zt, zt, t).float()
     masked = (zt == process.mask_id).float()
     per_position = sdtt_divergence(log_student, target, settings.loss)
     loss = (per_position * masked).sum() / masked.sum().clamp_min(1.0)
