@@ -20,7 +20,7 @@ normaliser):
     L_adv,i = mean_{m} softplus(−clamp(l_fake, −10, 10)) / ω_i                               (3)
     L_θ     = mean_i [ a_sd L_sid,i + b_adv L_adv,i ]
 Fake / discriminator loss on a DETACHED x_g, real targets x_r = EMB(target ids), the same (t, ε) for both:
-    L_dsm   = mean_{i, m} ‖x_g − f_ψ(x_t^g, t)‖² / E      DiffuSeq's x0-MSE (process.position_loss)   (4)
+    L_dsm   = mean_{i, m} ‖x_g − f_ψ(x_t^g, t)‖² / E      DiffuSeq's x0-MSE (teachers.diffuseq.x0_mse)   (4)
     L_D     = ½ [ mean_{i, m} softplus(−l_real) + mean_{i, m} softplus(l_fake) ]                (5)
     L_ψ     = a_dsm L_dsm + b_adv L_D
 At ψ = φ the bracket's first factor is zero, so L_sid and its gradient vanish (tests/test_dlm_one.py).

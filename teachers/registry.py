@@ -22,21 +22,13 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 
 
 def process_families() -> dict:
-    """family -> process class. Imported lazily so one family's import error stays local."""
+    """family -> process class. An import error in a family's module is raised, not hidden: a missing family would
+    otherwise surface later as an "unknown family" of a folder that is fine."""
+    from teachers.duo import UniformDiffusion
     from teachers.mdlm import MaskedDiffusion
-    families = {"mdlm": MaskedDiffusion}
-    try:
-        from teachers.sedd import AbsorbingScoreProcess
-        families["sedd"] = AbsorbingScoreProcess
-    except ImportError:
-        pass
-    try:
-        from teachers.duo import UniformDiffusion
-        families["duo"] = UniformDiffusion
-        families["dcd"] = UniformDiffusion  # a DCD student is a Duo model with fewer-step training
-    except ImportError:
-        pass
-    return families
+    from teachers.sedd import AbsorbingScoreProcess
+    # a Duo-DCD model (family "dcd", a published or exported few-step model) is a Duo network and process
+    return {"mdlm": MaskedDiffusion, "sedd": AbsorbingScoreProcess, "duo": UniformDiffusion, "dcd": UniformDiffusion}
 
 
 @dataclass
