@@ -34,11 +34,11 @@ from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.data_lengths import warn_truncation
-from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
-                                 train_pairs_and_examples, viewed_references)
+from experiments.seq2seq import encode_pairs, quick_bleu, train_pairs_and_examples, viewed_references
 from experiments.setup import global_batch, teacher_folder
 from teachers.diffuseq_checkpoint import save_pretrained
 from teachers import registry
+from teachers.diffuseq_decode import decode_candidates, tokenizer_from_spec
 
 TEACHER_STEPS = (1, 10, 100, 1000, 2000)   # the teacher rows a student row is paired with, when they exist
 DONE_FILE = "done.json"
@@ -65,8 +65,8 @@ def stage_settings(cfg, paper: PaperStage, steps: int) -> tuple[DistillSettings,
 
 def student_sampler(process, student, cfg, *, t_init: int, steps: int, candidates: int, pad_prob: float,
                     pad_id: int):
-    """sample_ids(batch, seeds) -> ids [B, k, L] for experiments.seq2seq.decode_candidates; decoded as the teacher's
-    rows are (diffuseq.clamp)."""
+    """sample_ids(batch, seeds) -> ids [B, k, L] (core.contracts.CandidateSampler) for
+    teachers.diffuseq_decode.decode_candidates; decoded as the teacher's rows are (diffuseq.clamp)."""
     def sample_ids(batch, seeds):
         return student_generate(process, student, batch, t_init=t_init, steps=steps, k_candidates=candidates,
                                 seeds=seeds, pad_prob=pad_prob, pad_id=pad_id, clamp=cfg.diffuseq.clamp)

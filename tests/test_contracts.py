@@ -131,3 +131,23 @@ def test_contract_violations_name_the_missing_member_and_the_renamed_parameter()
     assert contract_violations(two_seeds, CandidateSampler) == [
         "CandidateSampler.__call__: extra parameter 'extra' has no default"]
     assert contract_violations(Wrong(), DiscreteProcess)[0] == "DiscreteProcess.network_vocab_size: missing"
+
+
+def test_the_teacher_and_the_student_candidate_samplers_share_one_layout():
+    from dlm_one.generator import student_generate
+    from teachers.diffuseq_decode import teacher_candidates
+
+    process = teachers.diffuseq.DiffuSeqProcess(20)
+    torch.manual_seed(0)
+    network = DiffuSeqNet(diffuseq_config("tiny", 11)).eval()
+    batch = {"input_ids": torch.randint(11, (2, 6)), "input_mask": torch.tensor([[0, 0, 1, 1, 1, 1]] * 2)}
+    teacher = teacher_candidates(process, network, steps=2, candidates=3, sampler="ddim", respace="kept", clamp=True)
+
+    def student(batch, seeds):
+        return student_generate(process, network, batch, t_init=19, k_candidates=len(seeds), seeds=seeds)
+
+    for sample_ids in (teacher, student):
+        conforms(sample_ids, CandidateSampler)
+        ids = sample_ids(batch, [0, 1, 2])
+        assert ids.shape == (2, 3, 6)
+        assert torch.equal(ids[:, :, :2], batch["input_ids"][:, None, :2].expand(-1, 3, -1))   # the source, kept
