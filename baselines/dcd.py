@@ -25,11 +25,10 @@ A recipe calls, per optimizer step (Duo's Lightning hooks written out):
     loss, metrics = dcd_loss(process, student, teacher, x0, dt=dt, settings=s)
 Deviations: Duo's `linear_growth_dt` variant and the `posterior` loss types (accepted by its validator but with no
 code path) are not offered; asking for them fails at start-up. Duo copies the teacher lazily inside a no-grad forward;
-here the recipe makes it explicitly with `frozen_copy`.
+here the recipe makes it explicitly with `core.networks.copy_for_training(frozen=True)`.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass
 
 import torch
@@ -79,13 +78,6 @@ def dcd_step_size(step: int, *, base_steps: int, update_teacher_every: int) -> f
 
 def teacher_refresh_due(step: int, update_teacher_every: int) -> bool:
     return step % update_teacher_every == 0
-
-
-def frozen_copy(module: torch.nn.Module) -> torch.nn.Module:
-    """The DCD teacher: a deep copy with gradients off, in eval mode (no dropout in the target)."""
-    teacher = copy.deepcopy(module).eval()
-    teacher.requires_grad_(False)
-    return teacher
 
 
 @torch.no_grad()

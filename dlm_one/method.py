@@ -10,8 +10,7 @@ t ~ randint(t_min, t_max) with the upper bound exclusive, as the discrete-timest
 """
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -45,21 +44,9 @@ class DLMOneSettings:
             raise ValueError(f"need 0 <= t_min < t_max, got [{self.t_min}, {self.t_max}]")
 
 
-def network_copy(network: torch.nn.Module, *, dropout: float | None = None) -> torch.nn.Module:
-    """G_θ / ψ initialisation: the teacher's weights in a trainable module. dropout (if given) replaces both the
-    hidden and the attention dropout of a DiffuSeqNet; the word embedding (source embeddings, rounding and the tied
-    head) stays frozen so the student keeps the teacher's vocabulary geometry."""
-    if dropout is not None and hasattr(network, "config") and hasattr(network.config, "attention_dropout"):
-        clone = type(network)(replace(network.config, dropout=dropout, attention_dropout=dropout))
-        clone.load_state_dict(network.state_dict())
-    else:
-        clone = copy.deepcopy(network)
-    clone.to(next(iter(network.parameters()), torch.zeros(())).device).train().requires_grad_(True)
-    if hasattr(clone, "word_embedding"):
-        clone.word_embedding.requires_grad_(False)
-    if hasattr(clone, "lm_head") and clone.lm_head.bias is not None:
-        clone.lm_head.bias.requires_grad_(False)
-    return clone
+# G_θ and ψ keep the teacher's word embedding (source embeddings, rounding and the tied head) and the head's bias
+# frozen, so the student keeps the teacher's vocabulary geometry: core.networks.copy_for_training(keep_frozen=...)
+VOCABULARY = ("word_embedding", "lm_head.bias")
 
 
 READOUTS = ("linear", "mean")

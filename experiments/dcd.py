@@ -22,12 +22,13 @@ from experiments.setup import corpus_blocks, find_pretrained
 
 def dcd_recipe(cfg, duo, duo_folder, provenance: dict, export_dir) -> Recipe:
     """Duo-DCD of a loaded Duo model `duo` (a registry.Teacher): the student is its network, made trainable."""
-    from baselines.dcd import DCDSettings, dcd_loss, dcd_step_size, frozen_copy, refresh_teacher, teacher_refresh_due
+    from baselines.dcd import DCDSettings, dcd_loss, dcd_step_size, refresh_teacher, teacher_refresh_due
+    from core.networks import copy_for_training
     from experiments.run import repo_relative
     from teachers.registry import save_teacher
 
     student = duo.network.train().requires_grad_(True)
-    frozen = frozen_copy(student)
+    frozen = copy_for_training(student, frozen=True)
     settings = DCDSettings(base_steps=cfg.dcd.base_steps, update_teacher_every=cfg.dcd.update_teacher_every,
                            loss_type=cfg.dcd.loss_type, teacher_ema=cfg.dcd.teacher_ema)
     # the student is trained on blocks of the teacher's own length, whatever data.seq_len says

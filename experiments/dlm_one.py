@@ -26,10 +26,11 @@ from core.checkpoint import atomic_write_json, atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import write_result
+from core.networks import copy_for_training
 from core.paths import RESULTS_DIR, RUNS_DIR
 from core.seeding import derived_generator, validation_seed
 from dlm_one.generator import student_generate
-from dlm_one.method import DLMOneSettings, FakeScoreNetwork, dlm_one_method, network_copy
+from dlm_one.method import VOCABULARY, DLMOneSettings, FakeScoreNetwork, dlm_one_method
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.config import row_suffix, run_folder_name, run_name
 from experiments.data_identity import run_provenance, saved_run_config
@@ -113,8 +114,10 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
         return {key: value[pick].to(device) for key, value in rows.items()}
 
     torch.manual_seed(cfg.seed + stage)
-    generator = network_copy(registry.load_teacher(init_folder, device).network, dropout=cfg.dlm_one.dropout)
-    fake = FakeScoreNetwork(network_copy(teacher, dropout=cfg.dlm_one.dropout),   # ψ always restarts from the teacher
+    generator = copy_for_training(registry.load_teacher(init_folder, device).network, dropout=cfg.dlm_one.dropout,
+                                  keep_frozen=VOCABULARY)
+    # ψ always restarts from the teacher
+    fake = FakeScoreNetwork(copy_for_training(teacher, dropout=cfg.dlm_one.dropout, keep_frozen=VOCABULARY),
                             readout=cfg.dlm_one.readout)
     print(f"stage {stage}: θ from {init_folder}, ψ from the teacher; {steps} steps, losses {vars(settings.stage)}, "
           f"lr θ {loop.generator.lr:g} ψ {loop.fake.lr:g}")

@@ -21,6 +21,7 @@ from core.checkpoint import atomic_write_text
 from core.cost import RunCost
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
+from core.networks import copy_for_training
 from core.paths import RUNS_DIR
 from core.seeding import derived_generator, validation_seed
 from core.tokenizers import load_tokenizer
@@ -28,7 +29,7 @@ from experiments.config import run_folder_name
 from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.setup import corpus_blocks, global_batch
-from idlm.method import IDLMSettings, idlm_method, trainable_copy
+from idlm.method import IDLMSettings, idlm_method
 
 
 def idlm_run_dir(cfg) -> Path:
@@ -119,8 +120,8 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
         return train_blocks[torch.randint(len(train_blocks), (global_batch(cfg.distill),), generator=g)].to(device)
 
     torch.manual_seed(cfg.seed)
-    generator = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
-    fake = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
+    generator = copy_for_training(teacher.network, dropout=cfg.distill.dropout)
+    fake = copy_for_training(teacher.network, dropout=cfg.distill.dropout)
     run_dir.mkdir(parents=True, exist_ok=True)
     if distributed.is_main():
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))

@@ -69,7 +69,7 @@ def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
     from experiments.idlm import keep_learning_curve
     from experiments.pretrain import train_recipe
     from experiments.run import evaluator_from, load_checked_teacher, repo_relative
-    from idlm.method import trainable_copy
+    from core.networks import copy_for_training
 
     teacher, teacher_folder = load_checked_teacher(cfg, device)
     evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
@@ -78,7 +78,7 @@ def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
     else:
         run_dir = round_run_dir(cfg)
         student_folder = run_dir / "student"
-        init = replace(teacher, network=trainable_copy(teacher.network, dropout=cfg.distill.dropout))
+        init = replace(teacher, network=copy_for_training(teacher.network, dropout=cfg.distill.dropout))
         provenance = run_provenance(cfg, method=cfg.method, corpus=cfg.corpus, run_dir=repo_relative(run_dir),
                                     distill=OmegaConf.to_container(cfg.distill),
                                     **{cfg.method: OmegaConf.to_container(cfg[cfg.method])})

@@ -24,13 +24,14 @@ def sdtt_settings(cfg):
 
 def sdtt_recipe(cfg, mdlm, mdlm_folder, provenance: dict, export_dir) -> Recipe:
     """SDTT of a loaded MDLM model `mdlm` (a registry.Teacher whose network is the trainable student)."""
-    from baselines.dcd import frozen_copy, refresh_teacher, teacher_refresh_due
+    from baselines.dcd import refresh_teacher, teacher_refresh_due
     from baselines.sdtt import sdtt_loss, sdtt_step_size
+    from core.networks import copy_for_training
     from experiments.run import repo_relative
     from teachers.registry import save_teacher
 
     student = mdlm.network
-    frozen = frozen_copy(student)
+    frozen = copy_for_training(student, frozen=True)
     settings = sdtt_settings(cfg)
     # the student is trained on blocks of the teacher's own length, whatever data.seq_len says
     train_blocks, valid_blocks, _ = corpus_blocks(OmegaConf.merge(cfg, {"data": {"seq_len": mdlm.seq_len}}),

@@ -1,8 +1,7 @@
 """IDLM as a `core.distill.DistillMethod`: a batch is real token ids x0 [B, L]; a sample is (p, t)."""
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -18,17 +17,6 @@ class IDLMSettings:
     def __post_init__(self):
         if self.loss_time not in LOSS_TIMES:
             raise ValueError(f"unknown idlm loss_time {self.loss_time!r}; valid: {LOSS_TIMES}")
-
-
-def trainable_copy(network: torch.nn.Module, *, dropout: float | None = None) -> torch.nn.Module:
-    """Student / fake initialisation: the teacher's weights in a trainable module (dropout optionally replaced)."""
-    if dropout is not None and hasattr(network, "config") and hasattr(network.config, "dropout"):
-        clone = type(network)(replace(network.config, dropout=dropout))
-        clone.load_state_dict(network.state_dict())
-    else:
-        clone = copy.deepcopy(network)
-    clone.to(next(network.parameters()).device).train()
-    return clone.requires_grad_(True)
 
 
 def idlm_method(process, teacher: torch.nn.Module, settings: IDLMSettings, *, validate=None,

@@ -7,9 +7,10 @@ import torch.nn.functional as F
 
 from core.ema import EMA
 from core.gaussian_duality import duality_for_vocab, gaussian_coefficients
+from core.networks import copy_for_training
 from core.networks.dit import DiT, dit_config
 from baselines.dcd import (DCDSettings, coupled_latents, dcd_loss, dcd_step_size, distillation_divergence,
-                          frozen_copy, refresh_teacher, teacher_refresh_due)
+                          refresh_teacher, teacher_refresh_due)
 from teachers.duo import UniformDiffusion
 
 VOCAB = 13
@@ -72,7 +73,7 @@ def test_divergence_directions_match_torch_kl():
 @pytest.mark.parametrize("loss_type", ["kl-bwd", "kl-fwd"])
 def test_loss_is_zero_for_identical_teacher_at_zero_step(loss_type):
     student = random_dit()
-    teacher = frozen_copy(student)
+    teacher = copy_for_training(student, frozen=True)
     student.eval()                                          # no dropout in the tiny preset, but be explicit
     process = UniformDiffusion(VOCAB)
     settings = DCDSettings(loss_type=loss_type)
@@ -85,7 +86,7 @@ def test_loss_is_zero_for_identical_teacher_at_zero_step(loss_type):
 
 def test_one_dcd_step_updates_student_only():
     student = random_dit()
-    teacher = frozen_copy(student)
+    teacher = copy_for_training(student, frozen=True)
     ema = EMA(student, decay=0.9)
     process = UniformDiffusion(VOCAB)
     settings = DCDSettings(base_steps=4, update_teacher_every=1)
