@@ -16,19 +16,7 @@ import torch
 
 from core.distill import DistillMethod
 from dlm_one.generator import one_step
-from dlm_one.losses import (adversarial_generator_loss, channel_mean_logits, denoising_loss, discriminator_loss,
-                            sid_loss, sid_normaliser)
-from teachers.diffuseq import x0_mse
-
-
-@dataclass
-class StageSettings:
-    """One row of DLM-One Table 5 (the loss coefficients of one stage)."""
-    alpha: float = 1.2                 # μ: SiD's α
-    a_dsm: float = 0.5                 # ψ: weight of the denoising loss
-    b_adv_fake: float = 0.5            # ψ: weight of the discriminator loss
-    a_sd: float = 0.5                  # θ: weight of the SiD loss
-    b_adv_generator: float = 0.5       # θ: weight of the adversarial term
+from dlm_one.losses import StageSettings, channel_mean_logits, fake_loss, generator_loss
 
 
 @dataclass
@@ -83,51 +71,6 @@ class FakeScoreNetwork(torch.nn.Module):
 
 def loss_times(batch_size: int, settings: DLMOneSettings, device) -> torch.Tensor:
     return torch.randint(settings.t_min, settings.t_max, (batch_size,), device=device)
-
-
-def fake_predictions(process, fake, xt: torch.Tensor, t: torch.Tensor, with_logits: bool):
-    """ψ's x0 prediction and (when the adversarial term is on) its per-position logits, from ONE pass."""
-    if not with_logits:
-        return process.denoise(fake, xt, t), None
-    h = fake.hidden_states(xt, process.model_time(t))
-    return fake.read_out(h).to(xt.dtype), fake.logits(h)
-
-
-def fake_loss(process, fake, x_g: torch.Tensor, x_real: torch.Tensor, mask: torch.Tensor, stage: StageSettings,
-              t: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """L_ψ = a_dsm L_dsm + b_adv L_D on detached generator samples and real targets under the same (t, ε)."""
-    x_g = x_g.detach()
-    use_adv = stage.b_adv_fake > 0
-    f_fake, l_fake = fake_predictions(process, fake, process.forward_sample(x_g, t, noise, mask), t, use_adv)
-    dsm = denoising_loss(x0_mse(f_fake, x_g), mask)
-    loss, metrics = stage.a_dsm * dsm, {"dsm": dsm.detach()}
-    if use_adv:
-        h_real = fake.hidden_states(process.forward_sample(x_real, t, noise, mask), process.model_time(t))
-        l_real = fake.logits(h_real)
-        disc = discriminator_loss(l_real, l_fake, mask)
-        loss = loss + stage.b_adv_fake * disc
-        on = mask.bool()
-        metrics.update(disc=disc.detach(), real_logit=l_real[on].mean().detach(),
-                       fake_logit=l_fake[on].mean().detach())
-    return loss, metrics
-
-
-def generator_loss(process, teacher, fake, x_g: torch.Tensor, mask: torch.Tensor, stage: StageSettings,
-                   t: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """L_θ = mean_i [a_sd L_sid,i + b_adv L_adv,i] on one shared x_t for teacher and ψ (both frozen, not detached)."""
-    xt = process.forward_sample(x_g, t, noise, mask)
-    f_teacher = process.denoise(teacher, xt, t)
-    use_adv = stage.b_adv_generator > 0
-    f_fake, l_fake = fake_predictions(process, fake, xt, t, use_adv)
-    omega = sid_normaliser(x_g, f_teacher, mask)
-    sid = sid_loss(x_g, f_teacher, f_fake, mask, alpha=stage.alpha, omega=omega)
-    per_sample = stage.a_sd * sid
-    metrics = {"sid": sid.mean().detach(), "omega": omega.mean()}
-    if use_adv:
-        adv = adversarial_generator_loss(l_fake, mask, omega)
-        per_sample = per_sample + stage.b_adv_generator * adv
-        metrics["adv"] = adv.mean().detach()
-    return per_sample.mean(), metrics
 
 
 def dlm_one_method(process, teacher: torch.nn.Module, embed, settings: DLMOneSettings, *, validate=None,

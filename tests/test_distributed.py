@@ -13,7 +13,8 @@ from core.networks import copy_for_training
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from core.networks.dit import DiT, dit_config
 from core.training import TrainSettings, train
-from dlm_one.method import VOCABULARY, DLMOneSettings, FakeScoreNetwork, StageSettings, dlm_one_method
+from dlm_one.losses import StageSettings
+from dlm_one.method import VOCABULARY, DLMOneSettings, FakeScoreNetwork, dlm_one_method
 from idlm.method import IDLMSettings, idlm_method
 from teachers.diffuseq import DiffuSeqProcess
 from teachers.mdlm import MaskedDiffusion

@@ -11,8 +11,8 @@ from core.distill import DistillSettings, RoleSettings, distill
 from core.networks import copy_for_training
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from dlm_one.generator import insert_pads, one_step, renoise_levels, repack_targets, student_generate
-from dlm_one.losses import adversarial_generator_loss, sid_loss, sid_normaliser
-from dlm_one.method import VOCABULARY, DLMOneSettings, FakeScoreNetwork, StageSettings, dlm_one_method, fake_loss
+from dlm_one.losses import StageSettings, adversarial_generator_loss, fake_loss, sid_loss, sid_normaliser
+from dlm_one.method import VOCABULARY, DLMOneSettings, FakeScoreNetwork, dlm_one_method
 from dlm_one.stages import paper_stage, paper_stage_count
 from teachers.diffuseq import DiffuSeqProcess
 from tests.dlm_one_toy import COVS, LABEL_EMB, MEANS, WEIGHTS, MixtureDenoiser, ToyGenerator, toy_batch, toy_embed, \
