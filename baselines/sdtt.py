@@ -7,7 +7,8 @@ Legend:
     t            t ~ antithetic U[ε, 1], ε = 1e-5 (the sampler's last time)
     z_t          x_0 with each token masked with probability 1 − α_t
     dt           the teacher's step in round n: dt = (1 − ε) / base_steps · 2^n
-    teacher      x_θ⁻: frozen copy of the student, refreshed from its raw weights at the start of every round
+    teacher      x_θ⁻: the round teacher (baselines/rounds.py), a frozen copy of the student refreshed from its raw
+                 weights at the start of every round; not the MDLM model the run starts from
     student      x_θ(z_t): one forward, trained to do in one step of 2·dt what the teacher does in two steps of dt
     T^l          the teacher's target at a position l masked in z_t: its log x_θ⁻ from the step in which l was
                  unmasked; positions still masked after both steps take the last step's prediction

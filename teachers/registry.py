@@ -19,6 +19,10 @@ from core.model_card import display_path, model_card
 from core.networks.dit import DiT, DiTConfig
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# The model family of a few-step Duo network distilled by discrete consistency distillation (the published Duo-DCD,
+# or a student of baselines/dcd.py): a Duo process and sampler under its own name. The family is a kind of model
+# folder (`teacher=dcd` loads one); the DCD *method*, which makes such models in rounds, is baselines/dcd.py.
+DUO_DCD = "dcd"
 
 
 def process_families() -> dict:
@@ -27,8 +31,7 @@ def process_families() -> dict:
     from teachers.duo import UniformDiffusion
     from teachers.mdlm import MaskedDiffusion
     from teachers.sedd import AbsorbingScoreProcess
-    # a Duo-DCD model (family "dcd", a published or exported few-step model) is a Duo network and process
-    return {"mdlm": MaskedDiffusion, "sedd": AbsorbingScoreProcess, "duo": UniformDiffusion, "dcd": UniformDiffusion}
+    return {"mdlm": MaskedDiffusion, "sedd": AbsorbingScoreProcess, "duo": UniformDiffusion, DUO_DCD: UniformDiffusion}
 
 
 @dataclass
@@ -66,7 +69,7 @@ FAMILY_DESCRIPTIONS = {
     "mdlm": "A masked diffusion language model (MDLM: absorbing process, SUBS parameterization)",
     "sedd": "A score entropy discrete diffusion model (SEDD, absorbing graph)",
     "duo": "A uniform-state diffusion language model (Duo)",
-    "dcd": "A few-step Duo model distilled with Duo's discrete consistency distillation (Duo-DCD)",
+    DUO_DCD: "A few-step Duo model distilled with Duo's discrete consistency distillation (Duo-DCD)",
 }
 
 
@@ -129,7 +132,7 @@ def _check_predictor(predictor: str, family: str, valid: list[str]) -> None:
 
 
 # family -> its sampler; `predictor` picks the variant by name. Each takes batch_size, length, steps, device, float64.
-SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, "dcd": _sample_duo, "ar_lm": _sample_ar}
+SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, DUO_DCD: _sample_duo, "ar_lm": _sample_ar}
 
 
 def sample_model(family: str, process, network, *, predictor: str = "default", temperature: float = 1.0,

@@ -29,13 +29,14 @@ from experiments.compare.unconditional import is_ar
 MODEL = ("teachers/{model}.py", "baselines/{model}.py")
 # the loop a method trains on and the code that writes a student's row beside its controls are its sources too
 STUDENT_ROWS = ("experiments/controls.py", "experiments/match_temperature.py")
-ROUNDS = ("core/training.py", "experiments/rounds.py")
+ROUNDS = ("core/training.py", "experiments/rounds.py", "baselines/rounds.py")
 METHOD_SOURCES = {
     "sample": MODEL,
     "real_text": ("core/evaluate/unconditional.py",),
     "copy_source": ("core/evaluate/seq2seq.py",),
     "idlm": ("idlm", "core/distill.py", "experiments/idlm.py", *STUDENT_ROWS, *MODEL),
-    "dlm_one": ("dlm_one", "core/distill.py", "experiments/dlm_one.py", "teachers/diffuseq.py"),
+    "dlm_one": ("dlm_one", "core/distill.py", "experiments/dlm_one.py", "teachers/diffuseq.py",
+                "teachers/diffuseq_decode.py"),
     "dcd": ("teachers/dcd.py", "baselines/dcd.py", "experiments/dcd.py", *ROUNDS, *STUDENT_ROWS, *MODEL),
     "sdtt": ("sdtt", "baselines/sdtt.py", "baselines/sdtt", "experiments/sdtt.py", *ROUNDS, *STUDENT_ROWS, *MODEL),
     "ar": ("core/evaluate/reference_ar.py", "teachers/ar.py"),
