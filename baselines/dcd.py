@@ -7,8 +7,9 @@ Legend:
     γ_t            log-SNR, γ_t = γ_min + t (γ_max − γ_min);  α̃_t, σ̃_t = sqrt(sigmoid(∓γ_t))
     w_t = α̃_t x_0 + σ̃_t ε,  z_t = argmax w_t          (uniform-state sample with α_t = T(γ_t), core/gaussian_duality)
     s = t − dt     the less noisy time on the same trajectory: w_s = α̃_s x_0 + σ̃_s ε,  z_s = argmax w_s
-    student        x_θ(z_t, t)     (trained; initialised from the Duo teacher checkpoint)
-    teacher        x_θ⁻(z_s, s)    (frozen copy, refreshed from the student's EMA at the start of every round)
+    student        x_θ(z_t, t)     (trained; initialised from the Duo model the run starts from, its `teacher=`)
+    round teacher  x_θ⁻(z_s, s)    (frozen copy, refreshed from the student's EMA at the start of every round;
+                                    Duo's code calls it the teacher: baselines/rounds.py)
 
 Loss per token (Duo `loss_type`, default "kl-bwd"):
     kl-bwd:  KL(x_θ(z_t, t) ‖ x_θ⁻(z_s, s)) = Σ_v p_θ(v) (log p_θ(v) − log p_θ⁻(v))                         (1)
@@ -17,24 +18,22 @@ Both networks are conditioned on σ = −log T(γ) of their own time.
 
 Rounds (Duo `_compute_dt`): round n = step // update_teacher_every uses dt = 2^n / base_steps — each round the
 student learns to jump twice as far, so after n rounds one student step covers 2^n of the original 1/T steps. The
-teacher is refreshed at every step with step % update_teacher_every == 0 (so also at step 0).
+round teacher is refreshed at every step with step % update_teacher_every == 0 (so also at step 0).
 
 A recipe calls, per optimizer step (Duo's Lightning hooks written out):
-    if teacher_refresh_due(step, s.update_teacher_every): refresh_teacher(teacher, ema if s.teacher_ema else student)
+    if round_starts(step, s.update_teacher_every): refresh_round_teacher(round_teacher, ema if s.teacher_ema else student)
     dt = dcd_step_size(step, base_steps=s.base_steps, update_teacher_every=s.update_teacher_every)
-    loss, metrics = dcd_loss(process, student, teacher, x0, dt=dt, settings=s)
+    loss, metrics = dcd_loss(process, student, round_teacher, x0, dt=dt, settings=s)
 Deviations: Duo's `linear_growth_dt` variant and the `posterior` loss types (accepted by its validator but with no
-code path) are not offered; asking for them fails at start-up. Duo copies the teacher lazily inside a no-grad forward;
-here the recipe makes it explicitly with `frozen_copy`.
+code path) are not offered; asking for them fails at start-up. Duo copies the round teacher lazily inside a no-grad forward;
+here the recipe makes it explicitly with `core.networks.copy_for_training(frozen=True)`.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass
 
 import torch
 
-from core.ema import EMA
 from core.gaussian_duality import GaussianDuality, duality_for_vocab
 from core.losses import masked_mean
 from core.schedules import antithetic_times
@@ -77,26 +76,6 @@ def dcd_step_size(step: int, *, base_steps: int, update_teacher_every: int) -> f
     return dt
 
 
-def teacher_refresh_due(step: int, update_teacher_every: int) -> bool:
-    return step % update_teacher_every == 0
-
-
-def frozen_copy(module: torch.nn.Module) -> torch.nn.Module:
-    """The DCD teacher: a deep copy with gradients off, in eval mode (no dropout in the target)."""
-    teacher = copy.deepcopy(module).eval()
-    teacher.requires_grad_(False)
-    return teacher
-
-
-@torch.no_grad()
-def refresh_teacher(teacher: torch.nn.Module, source: torch.nn.Module | EMA) -> None:
-    """Copy the student's EMA (Duo `teacher_ema: True`) or its raw weights into the teacher, in place."""
-    if isinstance(source, EMA):
-        source.copy_to(teacher)
-    else:
-        teacher.load_state_dict(source.state_dict())
-
-
 def coupled_latents(duality: GaussianDuality, x0: torch.Tensor, gamma_t: torch.Tensor, gamma_s: torch.Tensor,
                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(w_t, w_s) = (α̃_t x_0 + σ̃_t ε, α̃_s x_0 + σ̃_s ε) with one shared ε. x0 [B, L]; gammas [B] → 2 × [B, L, V]."""
@@ -113,14 +92,14 @@ def distillation_divergence(log_p_student: torch.Tensor, log_p_teacher: torch.Te
     raise ValueError(f"unknown DCD loss_type {loss_type!r}; valid: {LOSS_TYPES}")
 
 
-def dcd_loss(process: UniformDiffusion, student: torch.nn.Module, teacher: torch.nn.Module, x0: torch.Tensor, *,
+def dcd_loss(process: UniformDiffusion, student: torch.nn.Module, round_teacher: torch.nn.Module, x0: torch.Tensor, *,
              dt: float, settings: DCDSettings, attention_mask: torch.Tensor | None = None,
              t: torch.Tensor | None = None, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
     """One DCD loss evaluation (Duo `Distillation.nll`). Returns (mean per-token divergence, metrics).
 
     1. t ~ U[t_min, 1] (antithetic), shifted to t + dt and clipped to 1; s = t − dt.
     2. coupled latents at γ_t, γ_s from one ε; z_t, z_s = their argmaxes; α = T(γ).
-    3. student x_θ(z_t, t) with gradients; teacher x_θ⁻(z_s, s) without.
+    3. student x_θ(z_t, t) with gradients; round teacher x_θ⁻(z_s, s) without.
     4. divergence (eq. 1), averaged over the tokens of attention_mask.
     """
     duality = duality_for_vocab(process.vocab_size)
@@ -133,7 +112,7 @@ def dcd_loss(process: UniformDiffusion, student: torch.nn.Module, teacher: torch
     w_t, w_s = coupled_latents(duality, x0, gamma_t, gamma_s, generator=generator)
     log_p_student = process.denoiser_log_probs(student, w_t.argmax(-1), duality.alpha(gamma_t))
     with torch.no_grad():
-        log_p_teacher = process.denoiser_log_probs(teacher, w_s.argmax(-1), duality.alpha(gamma_s))
+        log_p_teacher = process.denoiser_log_probs(round_teacher, w_s.argmax(-1), duality.alpha(gamma_s))
     token_loss = distillation_divergence(log_p_student, log_p_teacher, settings.loss_type)
     loss = masked_mean(token_loss, attention_mask)
     return loss, {"dcd_kl": loss.detach(), "dt": torch.tensor(dt)}

@@ -7,7 +7,8 @@ Legend:
     t            t ~ antithetic U[ε, 1], ε = 1e-5 (the sampler's last time)
     z_t          x_0 with each token masked with probability 1 − α_t
     dt           the teacher's step in round n: dt = (1 − ε) / base_steps · 2^n
-    teacher      x_θ⁻: frozen copy of the student, refreshed from its raw weights at the start of every round
+    teacher      x_θ⁻: the round teacher (baselines/rounds.py), a frozen copy of the student refreshed from its raw
+                 weights at the start of every round; not the MDLM model the run starts from
     student      x_θ(z_t): one forward, trained to do in one step of 2·dt what the teacher does in two steps of dt
     T^l          the teacher's target at a position l masked in z_t: its log x_θ⁻ from the step in which l was
                  unmasked; positions still masked after both steps take the last step's prediction
@@ -114,7 +115,7 @@ def teacher_targets(process, teacher, zt: torch.Tensor, t: torch.Tensor, dt: flo
     for t_i in teacher_times(t, dt, grid, n_steps):
         # 1. the teacher's prediction at the current input, in fp32 (autocast off, as the public code)
         with torch.autocast(device_type=zt.device.type, enabled=False):
-            log_p = process.denoiser_log_probs(teacher, x, t_i.float())
+            log_p = process.denoiser_log_probs(teacher, x, process.schedule.alpha(t_i.float()))
         # 2. one ancestral step t_i → t_i − dt in float64 (a step that would end below 0 unmasks everything)
         weights = process.posterior_weights(log_p.double().exp(), x, t_i, (t_i - dt).clamp_min(0.0))
         x_next = torch.where(x == process.mask_id, sample_categorical(weights, generator=generator), x)
@@ -146,7 +147,7 @@ def sdtt_loss(process, student, teacher, x0: torch.Tensor, *, dt: float, setting
         t = antithetic_times(x0.shape[0], t_min=EPS, device=x0.device, generator=generator)
     zt = process.forward_sample(x0, t, generator=generator)
     target = teacher_targets(process, teacher, zt, t, dt, grid=settings.teacher_grid, generator=generator)
-    log_student = process.denoiser_log_probs(student, zt, t).float()[..., :process.vocab_size]
+    log_student = process.x0_log_probs(student, zt, zt, t).float()
     masked = (zt == process.mask_id).float()
     per_position = sdtt_divergence(log_student, target, settings.loss)
     loss = (per_position * masked).sum() / masked.sum().clamp_min(1.0)

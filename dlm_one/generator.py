@@ -106,7 +106,7 @@ def student_generate(process, student, batch: dict, *, t_init: int, steps: int =
              seeds: Sequence[int] | None = None, pad_prob: float = 0.0, pad_id: int = 0,
              clamp: bool = True) -> torch.Tensor:
     """k candidates per source, LongTensor [B, k, L] in the layout of batch["input_ids"] (teachers.diffuseq.sample_seq2seq's
-    contract, so experiments.seq2seq decodes and scores both alike). Candidate i draws from seeds[i] (default i)."""
+    contract, so teachers.diffuseq_decode decodes both alike). Candidate i draws from seeds[i] (default i)."""
     seeds = list(range(k_candidates)) if seeds is None else list(seeds)
     if len(seeds) != k_candidates:
         raise ValueError(f"got {len(seeds)} seeds for k_candidates={k_candidates}")

@@ -20,7 +20,7 @@ normaliser):
     L_adv,i = mean_{m} softplus(−clamp(l_fake, −10, 10)) / ω_i                               (3)
     L_θ     = mean_i [ a_sd L_sid,i + b_adv L_adv,i ]
 Fake / discriminator loss on a DETACHED x_g, real targets x_r = EMB(target ids), the same (t, ε) for both:
-    L_dsm   = mean_{i, m} ‖x_g − f_ψ(x_t^g, t)‖² / E      DiffuSeq's x0-MSE (process.position_loss)   (4)
+    L_dsm   = mean_{i, m} ‖x_g − f_ψ(x_t^g, t)‖² / E      DiffuSeq's x0-MSE (teachers.diffuseq.x0_mse)   (4)
     L_D     = ½ [ mean_{i, m} softplus(−l_real) + mean_{i, m} softplus(l_fake) ]                (5)
     L_ψ     = a_dsm L_dsm + b_adv L_D
 At ψ = φ the bracket's first factor is zero, so L_sid and its gradient vanish (tests/test_dlm_one.py).
@@ -35,9 +35,13 @@ part is unchanged at initialisation) and is ψ's only new parameter.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from core.discriminator import discriminator_logit_loss, generator_logit_loss
+
+from teachers.diffuseq import x0_mse
 
 OMEGA_MIN = 1e-5            # SiD clips the normaliser below
 
@@ -73,6 +77,62 @@ def discriminator_loss(l_real: torch.Tensor, l_fake: torch.Tensor, mask: torch.T
     return on_targets(discriminator_logit_loss(l_real, l_fake), mask).sum() / mask.sum().to(l_real.dtype)
 
 
-def denoising_loss(position_loss: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def denoising_loss(per_position: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """L_dsm of (4) from the per-position x0-MSE [B, L]: the mean over target positions."""
-    return on_targets(position_loss, mask).sum() / mask.sum().to(position_loss.dtype)
+    return on_targets(per_position, mask).sum() / mask.sum().to(per_position.dtype)
+
+
+# --- the two losses of one iteration (Table 5's coefficients of one stage) -------------------------------------------
+@dataclass
+class StageSettings:
+    """One row of DLM-One Table 5 (the loss coefficients of one stage)."""
+    alpha: float = 1.2                 # μ: SiD's α
+    a_dsm: float = 0.5                 # ψ: weight of the denoising loss
+    b_adv_fake: float = 0.5            # ψ: weight of the discriminator loss
+    a_sd: float = 0.5                  # θ: weight of the SiD loss
+    b_adv_generator: float = 0.5       # θ: weight of the adversarial term
+
+
+def fake_predictions(process, fake, xt: torch.Tensor, t: torch.Tensor, with_logits: bool):
+    """ψ's x0 prediction and (when the adversarial term is on) its per-position logits, from ONE pass."""
+    if not with_logits:
+        return process.denoise(fake, xt, t), None
+    h = fake.hidden_states(xt, process.model_time(t))
+    return fake.read_out(h).to(xt.dtype), fake.logits(h)
+
+
+def fake_loss(process, fake, x_g: torch.Tensor, x_real: torch.Tensor, mask: torch.Tensor, stage: StageSettings,
+              t: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """L_ψ = a_dsm L_dsm + b_adv L_D on detached generator samples and real targets under the same (t, ε)."""
+    x_g = x_g.detach()
+    use_adv = stage.b_adv_fake > 0
+    f_fake, l_fake = fake_predictions(process, fake, process.forward_sample(x_g, t, noise, mask), t, use_adv)
+    dsm = denoising_loss(x0_mse(f_fake, x_g), mask)
+    loss, metrics = stage.a_dsm * dsm, {"dsm": dsm.detach()}
+    if use_adv:
+        h_real = fake.hidden_states(process.forward_sample(x_real, t, noise, mask), process.model_time(t))
+        l_real = fake.logits(h_real)
+        disc = discriminator_loss(l_real, l_fake, mask)
+        loss = loss + stage.b_adv_fake * disc
+        on = mask.bool()
+        metrics.update(disc=disc.detach(), real_logit=l_real[on].mean().detach(),
+                       fake_logit=l_fake[on].mean().detach())
+    return loss, metrics
+
+
+def generator_loss(process, teacher, fake, x_g: torch.Tensor, mask: torch.Tensor, stage: StageSettings,
+                   t: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """L_θ = mean_i [a_sd L_sid,i + b_adv L_adv,i] on one shared x_t for teacher and ψ (both frozen, not detached)."""
+    xt = process.forward_sample(x_g, t, noise, mask)
+    f_teacher = process.denoise(teacher, xt, t)
+    use_adv = stage.b_adv_generator > 0
+    f_fake, l_fake = fake_predictions(process, fake, xt, t, use_adv)
+    omega = sid_normaliser(x_g, f_teacher, mask)
+    sid = sid_loss(x_g, f_teacher, f_fake, mask, alpha=stage.alpha, omega=omega)
+    per_sample = stage.a_sd * sid
+    metrics = {"sid": sid.mean().detach(), "omega": omega.mean()}
+    if use_adv:
+        adv = adversarial_generator_loss(l_fake, mask, omega)
+        per_sample = per_sample + stage.b_adv_generator * adv
+        metrics["adv"] = adv.mean().detach()
+    return per_sample.mean(), metrics

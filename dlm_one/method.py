@@ -10,26 +10,13 @@ t ~ randint(t_min, t_max) with the upper bound exclusive, as the discrete-timest
 """
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
 from core.distill import DistillMethod
 from dlm_one.generator import one_step
-from dlm_one.losses import (adversarial_generator_loss, denoising_loss, discriminator_loss, sid_loss,
-                            sid_normaliser)
-from teachers.diffuseq import x0_mse
-
-
-@dataclass
-class StageSettings:
-    """One row of DLM-One Table 5 (the loss coefficients of one stage)."""
-    alpha: float = 1.2                 # μ: SiD's α
-    a_dsm: float = 0.5                 # ψ: weight of the denoising loss
-    b_adv_fake: float = 0.5            # ψ: weight of the discriminator loss
-    a_sd: float = 0.5                  # θ: weight of the SiD loss
-    b_adv_generator: float = 0.5       # θ: weight of the adversarial term
+from dlm_one.losses import StageSettings, fake_loss, generator_loss
 
 
 @dataclass
@@ -45,70 +32,13 @@ class DLMOneSettings:
             raise ValueError(f"need 0 <= t_min < t_max, got [{self.t_min}, {self.t_max}]")
 
 
-def network_copy(network: torch.nn.Module, *, dropout: float | None = None) -> torch.nn.Module:
-    """G_θ / ψ initialisation: the teacher's weights in a trainable module. dropout (if given) replaces both the
-    hidden and the attention dropout of a DiffuSeqNet; the word embedding (source embeddings, rounding and the tied
-    head) stays frozen so the student keeps the teacher's vocabulary geometry."""
-    if dropout is not None and hasattr(network, "config") and hasattr(network.config, "attention_dropout"):
-        clone = type(network)(replace(network.config, dropout=dropout, attention_dropout=dropout))
-        clone.load_state_dict(network.state_dict())
-    else:
-        clone = copy.deepcopy(network)
-    clone.to(next(iter(network.parameters()), torch.zeros(())).device).train().requires_grad_(True)
-    if hasattr(clone, "word_embedding"):
-        clone.word_embedding.requires_grad_(False)
-    if hasattr(clone, "lm_head") and clone.lm_head.bias is not None:
-        clone.lm_head.bias.requires_grad_(False)
-    return clone
+# G_θ and ψ keep the teacher's word embedding (source embeddings, rounding and the tied head) and the head's bias
+# frozen, so the student keeps the teacher's vocabulary geometry: core.networks.copy_for_training(keep_frozen=...)
+VOCABULARY = ("word_embedding", "lm_head.bias")
 
 
 def loss_times(batch_size: int, settings: DLMOneSettings, device) -> torch.Tensor:
     return torch.randint(settings.t_min, settings.t_max, (batch_size,), device=device)
-
-
-def fake_predictions(process, fake, xt: torch.Tensor, t: torch.Tensor, with_logits: bool):
-    """ψ's x0 prediction and (when the adversarial term is on) its per-position logits, from ONE pass."""
-    if not with_logits:
-        return process.denoise(fake, xt, t), None
-    h = fake.hidden_states(xt, process.model_time(t))
-    return fake.read_out(h).to(xt.dtype), fake.logits(h)
-
-
-def fake_loss(process, fake, x_g: torch.Tensor, x_real: torch.Tensor, mask: torch.Tensor, stage: StageSettings,
-              t: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """L_ψ = a_dsm L_dsm + b_adv L_D on detached generator samples and real targets under the same (t, ε)."""
-    x_g = x_g.detach()
-    use_adv = stage.b_adv_fake > 0
-    f_fake, l_fake = fake_predictions(process, fake, process.forward_sample(x_g, t, noise, mask), t, use_adv)
-    dsm = denoising_loss(x0_mse(f_fake, x_g), mask)
-    loss, metrics = stage.a_dsm * dsm, {"dsm": dsm.detach()}
-    if use_adv:
-        h_real = fake.hidden_states(process.forward_sample(x_real, t, noise, mask), process.model_time(t))
-        l_real = fake.logits(h_real)
-        disc = discriminator_loss(l_real, l_fake, mask)
-        loss = loss + stage.b_adv_fake * disc
-        on = mask.bool()
-        metrics.update(disc=disc.detach(), real_logit=l_real[on].mean().detach(),
-                       fake_logit=l_fake[on].mean().detach())
-    return loss, metrics
-
-
-def generator_loss(process, teacher, fake, x_g: torch.Tensor, mask: torch.Tensor, stage: StageSettings,
-                   t: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """L_θ = mean_i [a_sd L_sid,i + b_adv L_adv,i] on one shared x_t for teacher and ψ (both frozen, not detached)."""
-    xt = process.forward_sample(x_g, t, noise, mask)
-    f_teacher = process.denoise(teacher, xt, t)
-    use_adv = stage.b_adv_generator > 0
-    f_fake, l_fake = fake_predictions(process, fake, xt, t, use_adv)
-    omega = sid_normaliser(x_g, f_teacher, mask)
-    sid = sid_loss(x_g, f_teacher, f_fake, mask, alpha=stage.alpha, omega=omega)
-    per_sample = stage.a_sd * sid
-    metrics = {"sid": sid.mean().detach(), "omega": omega.mean()}
-    if use_adv:
-        adv = adversarial_generator_loss(l_fake, mask, omega)
-        per_sample = per_sample + stage.b_adv_generator * adv
-        metrics["adv"] = adv.mean().detach()
-    return per_sample.mean(), metrics
 
 
 def dlm_one_method(process, teacher: torch.nn.Module, embed, settings: DLMOneSettings, *, validate=None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dlm_one.method import StageSettings
+from dlm_one.losses import StageSettings
 
 PAPER_T_INIT = 1490
 PAPER_T_RANGE = (0, 1976)

@@ -105,8 +105,8 @@ def run_seq2seq(cfg, device):
     """method=sample teacher=ar_seq2seq task=...: greedy decoding of the task's test sources, DiffuSeq's metrics."""
     from core.evaluate.results import write_result
     from experiments.rows import seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
-    from experiments.seq2seq import decode_candidates, tokenizer_from_spec
     from teachers.ar import seq2seq_decode
+    from teachers.diffuseq_decode import decode_candidates, tokenizer_from_spec
 
     baseline, folder = load_baseline(cfg, device)
     model, tokenizer, seq_len = baseline.network, tokenizer_from_spec(baseline.tokenizer_name), baseline.seq_len

@@ -64,7 +64,8 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     from teachers.ar import seq2seq_decode
     from core.data import load_seq2seq
     from dlm_one.generator import student_generate
-    from experiments.seq2seq import encode_pairs, tokenizer_from_spec
+    from experiments.seq2seq import encode_pairs
+    from teachers.diffuseq_decode import tokenizer_from_spec
     from teachers.registry import load_teacher
 
     loaded = load_teacher(CHECKPOINTS / f"dlm_one-{task}-small-stage2", device)

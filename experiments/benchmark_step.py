@@ -43,20 +43,22 @@ TIMED_UPDATES = 5
 def idlm_models(cfg):
     from core.networks.dit import DiT, dit_config
     from core.tokenizers import load_tokenizer
-    from idlm.method import IDLMSettings, idlm_method, trainable_copy
+    from core.networks import copy_for_training
+    from idlm.method import IDLMSettings, idlm_method
     from teachers.registry import build_process
 
     process = build_process(cfg.teacher, {"vocab_size": load_tokenizer(corpus_tokenizer_name(cfg.corpus)).vocab_size})
     teacher = DiT(dit_config(cfg.preset, process.network_vocab_size)).eval().requires_grad_(False)
     batch = torch.randint(process.vocab_size, (cfg.distill.batch_size, cfg.data.seq_len))
-    student, fake = (trainable_copy(teacher, dropout=cfg.distill.dropout) for _ in range(2))   # as experiments.idlm
+    student, fake = (copy_for_training(teacher, dropout=cfg.distill.dropout) for _ in range(2))   # as experiments.idlm
     return idlm_method(process, teacher, IDLMSettings()), teacher, student, fake, batch
 
 
 def dlm_one_models(cfg):
     from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
     from core.discriminator import FakeScoreNetwork
-    from dlm_one.method import DLMOneSettings, dlm_one_method, network_copy
+    from core.networks import copy_for_training
+    from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
     from dlm_one.stages import PAPER_T_INIT, paper_stage
     from teachers.diffuseq import DiffuSeqProcess
 
@@ -67,7 +69,8 @@ def dlm_one_models(cfg):
     m = cfg.distill.batch_size
     batch = {"input_ids": torch.randint(vocab, (m, seq_len)),
              "input_mask": torch.cat([torch.zeros(m, seq_len // 2), torch.ones(m, seq_len // 2)], 1).long()}
-    return method, teacher, network_copy(teacher), FakeScoreNetwork(network_copy(teacher), "linear"), batch
+    return method, teacher, copy_for_training(teacher, keep_frozen=VOCABULARY), \
+        FakeScoreNetwork(copy_for_training(teacher, keep_frozen=VOCABULARY), "linear"), batch
 
 
 MODELS = {"idlm": idlm_models, "dlm_one": dlm_one_models}

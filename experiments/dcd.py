@@ -3,11 +3,11 @@
     python -m experiments.pretrain teacher=dcd              # the committed checkpoints/dcd-shakespeare-small
     python -m experiments.run method=dcd teacher=duo steps=K   # distil to K steps, then rows beside the controls
 
-Both build the same recipe: the student starts from the Duo weights, the frozen teacher is refreshed from the
-student's EMA (`dcd.teacher_ema`) at the start of every round of `dcd.update_teacher_every` optimizer steps, and dt
-doubles each round from 1/`dcd.base_steps`. The pretraining command trains `train.max_steps` steps with the `train:`
-settings; the method trains exactly the rounds that end at dt = 1/K (log2(base_steps / K) + 1 rounds) with the
-`distill:` settings of every distillation method, and exports the student as `<run_dir>/student`.
+Both build the same recipe: the student starts from the Duo weights, the frozen round teacher (baselines/rounds.py)
+is refreshed from the student's EMA (`dcd.teacher_ema`) at the start of every round of `dcd.update_teacher_every`
+optimizer steps, and dt doubles each round from 1/`dcd.base_steps`. The pretraining command trains `train.max_steps`
+steps with the `train:` settings; the method trains exactly the rounds that end at dt = 1/K (log2(base_steps / K) + 1
+rounds) with the `distill:` settings of every distillation method, and exports the student as `<run_dir>/student`.
 """
 from __future__ import annotations
 
@@ -23,11 +23,13 @@ from experiments.setup import corpus_blocks, find_pretrained
 
 def dcd_recipe(cfg, duo, duo_folder, provenance: dict, export_dir) -> Recipe:
     """Duo-DCD of a loaded Duo model `duo` (a registry.Teacher): the student is its network, made trainable."""
-    from baselines.dcd import DCDSettings, dcd_loss, dcd_step_size, frozen_copy, refresh_teacher, teacher_refresh_due
-    from teachers.registry import save_teacher
+    from baselines.dcd import DCDSettings, dcd_loss, dcd_step_size
+    from baselines.rounds import refresh_round_teacher, round_starts
+    from core.networks import copy_for_training
+    from teachers.registry import DUO_DCD, save_teacher
 
     student = duo.network.train().requires_grad_(True)
-    frozen = frozen_copy(student)
+    frozen = copy_for_training(student, frozen=True)
     settings = DCDSettings(base_steps=cfg.dcd.base_steps, update_teacher_every=cfg.dcd.update_teacher_every,
                            loss_type=cfg.dcd.loss_type, teacher_ema=cfg.dcd.teacher_ema)
     # the student is trained on blocks of the teacher's own length, whatever data.seq_len says
@@ -36,8 +38,8 @@ def dcd_recipe(cfg, duo, duo_folder, provenance: dict, export_dir) -> Recipe:
     dt_now = {"dt": 0.0}
 
     def before_step(step, model, ema):
-        if teacher_refresh_due(step, settings.update_teacher_every):
-            refresh_teacher(frozen, ema if settings.teacher_ema else model)
+        if round_starts(step, settings.update_teacher_every):
+            refresh_round_teacher(frozen, ema if settings.teacher_ema else model)
         dt_now["dt"] = dcd_step_size(step, base_steps=settings.base_steps,
                                      update_teacher_every=settings.update_teacher_every)
 
@@ -46,7 +48,7 @@ def dcd_recipe(cfg, duo, duo_folder, provenance: dict, export_dir) -> Recipe:
         return dcd_loss(duo.process, model, frozen, x0, dt=dt_now["dt"], settings=settings)
 
     def export(model, ema, step):
-        save_teacher(export_dir, family="dcd", network=model, process_config=duo.process.config(),
+        save_teacher(export_dir, family=DUO_DCD, network=model, process_config=duo.process.config(),
                      tokenizer_name=duo.tokenizer_name, seq_len=duo.seq_len, state=ema.full_state_dict(model),
                      dtype=cfg.train.export_dtype,
                      provenance={**provenance, "train_step": step, "distilled_from": repo_relative(duo_folder),

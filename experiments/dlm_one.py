@@ -23,24 +23,25 @@ from omegaconf import OmegaConf
 
 from core import distributed
 from core.checkpoint import atomic_write_json, atomic_write_text
-from core.discriminator import FakeScoreNetwork
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import write_result
+from core.discriminator import FakeScoreNetwork
+from core.networks import copy_for_training
 from core.paths import RESULTS_DIR
 from core.seeding import derived_generator, validation_seed
 from dlm_one.generator import student_generate
-from dlm_one.method import DLMOneSettings, dlm_one_method, network_copy
+from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.data_lengths import warn_truncation
 from experiments.naming import method_run_dir, repo_relative, results_dir, row_suffix, run_name
 from experiments.rows import seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
-from experiments.seq2seq import (decode_candidates, encode_pairs, quick_bleu, tokenizer_from_spec,
-                                 train_pairs_and_examples, viewed_references)
+from experiments.seq2seq import encode_pairs, quick_bleu, train_pairs_and_examples, viewed_references
 from experiments.setup import global_batch, teacher_folder
 from teachers import registry
 from teachers.diffuseq_checkpoint import save_pretrained
+from teachers.diffuseq_decode import decode_candidates, tokenizer_from_spec
 
 TEACHER_STEPS = (1, 10, 100, 1000, 2000)   # the teacher rows a student row is paired with, when they exist
 DONE_FILE = "done.json"
@@ -63,8 +64,8 @@ def stage_settings(cfg, paper: PaperStage, steps: int) -> tuple[DistillSettings,
 
 def student_sampler(process, student, cfg, *, t_init: int, steps: int, candidates: int, pad_prob: float,
                     pad_id: int):
-    """sample_ids(batch, seeds) -> ids [B, k, L] for experiments.seq2seq.decode_candidates; decoded as the teacher's
-    rows are (diffuseq.clamp)."""
+    """sample_ids(batch, seeds) -> ids [B, k, L] (core.contracts.CandidateSampler) for
+    teachers.diffuseq_decode.decode_candidates; decoded as the teacher's rows are (diffuseq.clamp)."""
     def sample_ids(batch, seeds):
         return student_generate(process, student, batch, t_init=t_init, steps=steps, k_candidates=candidates,
                                 seeds=seeds, pad_prob=pad_prob, pad_id=pad_id, clamp=cfg.diffuseq.clamp)
@@ -111,8 +112,10 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
         return {key: value[pick].to(device) for key, value in rows.items()}
 
     torch.manual_seed(cfg.seed + stage)
-    generator = network_copy(registry.load_teacher(init_folder, device).network, dropout=cfg.dlm_one.dropout)
-    fake = FakeScoreNetwork(network_copy(teacher, dropout=cfg.dlm_one.dropout),   # ψ always restarts from the teacher
+    generator = copy_for_training(registry.load_teacher(init_folder, device).network, dropout=cfg.dlm_one.dropout,
+                                  keep_frozen=VOCABULARY)
+    # ψ always restarts from the teacher
+    fake = FakeScoreNetwork(copy_for_training(teacher, dropout=cfg.dlm_one.dropout, keep_frozen=VOCABULARY),
                             readout=cfg.dlm_one.readout)
     print(f"stage {stage}: θ from {init_folder}, ψ from the teacher; {steps} steps, losses {vars(settings.stage)}, "
           f"lr θ {loop.generator.lr:g} ψ {loop.fake.lr:g}")

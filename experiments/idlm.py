@@ -20,6 +20,7 @@ from core import distributed
 from core.checkpoint import atomic_write_text
 from core.cost import RunCost
 from core.distill import distill
+from core.networks import copy_for_training
 from core.seeding import derived_generator
 from core.tokenizers import load_tokenizer
 from experiments.controls import write_student_rows
@@ -28,7 +29,7 @@ from experiments.loading import evaluator_from, load_checked_teacher
 from experiments.naming import method_run_dir, repo_relative
 from experiments.setup import corpus_blocks, global_batch
 from experiments.students import distill_settings, keep_learning_curve, validation
-from idlm.method import IDLMSettings, fake_network, idlm_method, trainable_copy
+from idlm.method import IDLMSettings, fake_network, idlm_method
 
 
 def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Path:
@@ -81,7 +82,7 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
         return train_blocks[torch.randint(len(train_blocks), (global_batch(cfg.distill),), generator=g)].to(device)
 
     torch.manual_seed(cfg.seed)
-    generator = trainable_copy(teacher.network, dropout=cfg.distill.dropout)
+    generator = copy_for_training(teacher.network, dropout=cfg.distill.dropout)
     fake = fake_network(teacher.network, settings, dropout=cfg.distill.dropout)
     run_dir.mkdir(parents=True, exist_ok=True)
     if distributed.is_main():

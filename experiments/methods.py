@@ -23,7 +23,7 @@ DISCRETE_TEACHERS = ("mdlm", "sedd", "duo", "dcd")
 MODEL = ("teachers/{model}.py", "baselines/{model}.py")
 STUDENT_ROWS = ("experiments/controls.py", "experiments/match_temperature.py")   # a student's row beside its controls
 ALTERNATING_LOOP = ("core/distill.py", "core/cost.py")
-ONE_MODEL_LOOP = ("core/training.py", "core/cost.py", "experiments/recipe.py", "experiments/rounds.py")
+ONE_MODEL_LOOP = ("core/training.py", "core/cost.py", "experiments/recipe.py", "experiments/rounds.py", "baselines/rounds.py")
 SAMPLING = ("sampling.",)
 # the keys every distilled discrete student reads besides its own block
 DISCRETE_STUDENT = ("teacher", "steps", "teacher_path", "student_path", "run_dir", *SAMPLING)
@@ -150,7 +150,7 @@ METHODS: dict[str, MethodSpec] = {
         overlay={"teacher": "diffuseq"}, teachers=("diffuseq",), teachers_text="a DiffuSeq teacher",
         run_folder="{method}-{run}", reads_task=True, student_alone=True,
         diffusion_step_keys={"dlm_one.t_init": 1, "dlm_one.t_max": 0},
-        sources=("dlm_one", *ALTERNATING_LOOP, "teachers/diffuseq.py")),
+        sources=("dlm_one", *ALTERNATING_LOOP, "teachers/diffuseq.py", "teachers/diffuseq_decode.py")),
 }
 
 

@@ -8,10 +8,11 @@ from core.distributed import all_gather_cat
 from core.seeding import derived_generator
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from experiments.recipe import Recipe
-from experiments.seq2seq import (build_tokenizer, encode_pairs, generate_texts, quick_bleu, train_pairs_and_examples,
+from experiments.seq2seq import (build_tokenizer, encode_pairs, quick_bleu, train_pairs_and_examples,
                                  viewed_references)
 from teachers.diffuseq import DiffuSeqProcess, make_timestep_sampler, target_recovery
 from teachers.diffuseq_checkpoint import save_pretrained
+from teachers.diffuseq_decode import generate_texts
 
 
 def diffuseq_recipe(cfg, device, provenance, export_dir):

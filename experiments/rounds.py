@@ -30,7 +30,7 @@ from experiments.loading import evaluator_from, load_checked_teacher
 from experiments.naming import method_run_dir, repo_relative
 from experiments.recipe import train_recipe
 from experiments.students import keep_learning_curve, validation
-from idlm.method import trainable_copy
+from core.networks import copy_for_training
 
 
 def round_settings(cfg, total_steps: int) -> TrainSettings:
@@ -72,7 +72,7 @@ def run_round_method(cfg, device, make_recipe, *, total_steps: int) -> Path:
     else:
         run_dir = method_run_dir(cfg)
         student_folder = run_dir / "student"
-        init = replace(teacher, network=trainable_copy(teacher.network, dropout=cfg.distill.dropout))
+        init = replace(teacher, network=copy_for_training(teacher.network, dropout=cfg.distill.dropout))
         provenance = run_provenance(cfg, method=cfg.method, corpus=cfg.corpus, run_dir=repo_relative(run_dir),
                                     distill=OmegaConf.to_container(cfg.distill),
                                     **{cfg.method: OmegaConf.to_container(cfg[cfg.method])})

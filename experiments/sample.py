@@ -29,7 +29,7 @@ def run_seq2seq(cfg, device) -> Path:
     """Sample the DiffuSeq teacher on the task's test sources at `steps` and compute DiffuSeq's metric set."""
     from core.evaluate.results import write_result
     from experiments.data_lengths import warn_truncation
-    from experiments.seq2seq import generate_texts, tokenizer_from_spec
+    from teachers.diffuseq_decode import generate_texts, tokenizer_from_spec
     from experiments.setup import teacher_folder
     from teachers.registry import load_teacher
 

@@ -25,12 +25,13 @@ def sdtt_settings(cfg):
 
 def sdtt_recipe(cfg, mdlm, mdlm_folder, provenance: dict, export_dir) -> Recipe:
     """SDTT of a loaded MDLM model `mdlm` (a registry.Teacher whose network is the trainable student)."""
-    from baselines.dcd import frozen_copy, refresh_teacher, teacher_refresh_due
+    from baselines.rounds import refresh_round_teacher, round_starts
     from baselines.sdtt import sdtt_loss, sdtt_step_size
+    from core.networks import copy_for_training
     from teachers.registry import save_teacher
 
     student = mdlm.network
-    frozen = frozen_copy(student)
+    frozen = copy_for_training(student, frozen=True)
     settings = sdtt_settings(cfg)
     # the student is trained on blocks of the teacher's own length, whatever data.seq_len says
     train_blocks, valid_blocks, _ = corpus_blocks(OmegaConf.merge(cfg, {"data": {"seq_len": mdlm.seq_len}}),
@@ -38,8 +39,8 @@ def sdtt_recipe(cfg, mdlm, mdlm_folder, provenance: dict, export_dir) -> Recipe:
     dt_now = {"dt": 0.0}
 
     def before_step(step, model, ema):
-        if teacher_refresh_due(step, settings.steps_per_round):
-            refresh_teacher(frozen, model)       # the public code: raw weights, not the EMA
+        if round_starts(step, settings.steps_per_round):
+            refresh_round_teacher(frozen, model)       # the public code: raw weights, not the EMA
         dt_now["dt"] = sdtt_step_size(step, settings)
 
     def loss_fn(model, batch):

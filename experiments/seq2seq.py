@@ -1,11 +1,10 @@
-"""Seq2seq pieces of the experiment commands: the DiffuSeq teacher's tokenizer, batches, decoding and metrics.
+"""Seq2seq pieces of the experiment commands: the DiffuSeq teacher's tokenizer, batches and metrics (decoding is
+teachers.diffuseq_decode's).
 
 Shared by `experiments.pretrain teacher=diffuseq` (training + validation BLEU) and `experiments.run teacher=diffuseq`
 (sampling at `steps` + the full DiffuSeq metric set).
 """
 from __future__ import annotations
-
-import torch
 
 from core.data import diffuseq_batch, load_seq2seq, seq2seq_pairs
 from core.evaluate.seq2seq import diffuseq_sentence_bleu, mbr_select, seq2seq_metrics
@@ -26,55 +25,8 @@ def build_tokenizer(cfg, train_pairs):
     return tokenizer, {"base": "bert", "kept_ids": tokenizer.kept_ids}
 
 
-def tokenizer_from_spec(spec: dict):
-    bert = load_tokenizer(spec["base"])
-    return RestrictedTokenizer(bert, spec["kept_ids"]) if "kept_ids" in spec else bert
-
-
 def encode_pairs(pairs, tokenizer, seq_len: int) -> dict:
     return diffuseq_batch(pairs, tokenizer, seq_len)
-
-
-def decode_targets(ids: torch.Tensor, mask: torch.Tensor, tokenizer) -> list[str]:
-    """The generated target: tokens where mask = 1, up to the first [SEP], specials and padding dropped
-    (DiffuSeq's decoding strips [CLS]/[SEP]/[PAD] from the target span)."""
-    texts = []
-    for row, m in zip(ids.tolist(), mask.tolist()):
-        target = [i for i, keep in zip(row, m) if keep]
-        if tokenizer.sep_id in target:
-            target = target[: target.index(tokenizer.sep_id)]
-        target = [i for i in target if i not in (tokenizer.pad_id, tokenizer.cls_id)]
-        texts.append(tokenizer.decode(target, skip_special_tokens=True).strip())
-    return texts
-
-
-@torch.no_grad()
-def generate_texts(process, model, examples, tokenizer, *, seq_len: int, steps: int, candidates: int, sampler: str,
-                   respace: str, clamp: bool, batch_size: int, device, seed: int = 0) -> list[list[str]]:
-    """k candidate targets (texts) per example source from the DiffuSeq teacher's sampler."""
-    from teachers.diffuseq import sample_seq2seq
-
-    def sample_ids(batch, seeds):
-        return sample_seq2seq(process, model, batch, steps=steps, k_candidates=candidates, sampler=sampler,
-                        respace=respace, clamp=clamp, seeds=seeds)
-    return decode_candidates(sample_ids, examples, tokenizer, seq_len=seq_len, candidates=candidates,
-                             batch_size=batch_size, device=device, seed=seed)
-
-
-@torch.no_grad()
-def decode_candidates(sample_ids, examples, tokenizer, *, seq_len: int, candidates: int, batch_size: int, device,
-                      seed: int = 0) -> list[list[str]]:
-    """k candidate texts per example source from any sampler in DiffuSeq's layout:
-    sample_ids(batch {"input_ids", "input_mask"}, seeds) -> LongTensor [B, k, L]. Candidate i draws from seed·k + i,
-    so different `seed`s give disjoint candidate sets."""
-    out = []
-    for i in range(0, len(examples), batch_size):
-        chunk = examples[i:i + batch_size]
-        batch = {k: v.to(device) for k, v in encode_pairs([(e.src, "") for e in chunk], tokenizer, seq_len).items()}
-        ids = sample_ids(batch, [seed * candidates + i for i in range(candidates)])   # [B, k, L]
-        for b in range(len(chunk)):
-            out.append(decode_targets(ids[b], batch["input_mask"][b].expand(candidates, -1), tokenizer))
-    return out
 
 
 def tokenizer_view(text: str, tokenizer) -> str:

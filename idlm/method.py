@@ -1,12 +1,12 @@
 """IDLM as a `core.distill.DistillMethod`: a batch is real token ids x0 [B, L]; a sample is (p, t)."""
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
 from core.discriminator import FakeScoreNetwork
+from core.networks import copy_for_training
 from core.distill import DistillMethod
 from idlm.adversarial import adversarial_fake_loss, adversarial_generator_loss
 from idlm.losses import LOSS_TIMES, fake_loss, generator_loss, loss_times, stratified_times, student_probs
@@ -30,21 +30,10 @@ class IDLMSettings:
             setattr(self, name, weights)
 
 
-def trainable_copy(network: torch.nn.Module, *, dropout: float | None = None) -> torch.nn.Module:
-    """Student / fake initialisation: the teacher's weights in a trainable module (dropout optionally replaced)."""
-    if dropout is not None and hasattr(network, "config") and hasattr(network.config, "dropout"):
-        clone = type(network)(replace(network.config, dropout=dropout))
-        clone.load_state_dict(network.state_dict())
-    else:
-        clone = copy.deepcopy(network)
-    clone.to(next(network.parameters()).device).train()
-    return clone.requires_grad_(True)
-
-
 def fake_network(teacher: torch.nn.Module, settings: IDLMSettings, *, dropout: float | None = None) -> torch.nn.Module:
     """The fake model: a trainable copy of the teacher, with DLM-One's zero-initialised discriminator head on its last
     hidden state when the adversarial term is on."""
-    fake = trainable_copy(teacher, dropout=dropout)
+    fake = copy_for_training(teacher, dropout=dropout)
     return FakeScoreNetwork(fake, readout="linear").to(next(fake.parameters()).device) if settings.adversarial else fake
 
 

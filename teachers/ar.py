@@ -100,7 +100,7 @@ def left_padded_prefixes(ids: torch.Tensor, condition: torch.Tensor, pad_id: int
 def seq2seq_decode(model, batch: dict, *, pad_id: int, sep_id: int, seq_len: int) -> tuple[torch.Tensor, int]:
     """Greedy continuation of each `[CLS] src [SEP]` in a DiffuSeq-layout batch ({"input_ids", "input_mask"}
     [B, L], input_mask 1 where the target goes) until [SEP], written back into that layout so the DiffuSeq
-    decoding (experiments.seq2seq.decode_targets) reads it. Returns (ids [B, 1, L], network calls for the batch)."""
+    decoding (teachers.diffuseq_decode.decode_targets) reads it. Returns (ids [B, 1, L], network calls for the batch)."""
     ids, target = batch["input_ids"], batch["input_mask"]
     prefix, prefix_mask = left_padded_prefixes(ids, 1 - target, pad_id)
     budget = seq_len - int((1 - target).sum(-1).min())   # the shortest condition leaves the most room

@@ -22,12 +22,12 @@ positions included, as the public code does):
     tT          = mean_flat((√ᾱ_{T−1} x0)²)                     (prior term: the mean of q(z_T | x0))
 The logged `nll` (masked −log p(w | f_θ) on target positions) is not part of the loss, as in DiffuSeq.
 
-The distillation contract (what DLM-One needs; the same roles as the discrete processes' forward_relaxed /
-token_loss / x0_log_probs): `forward_sample(x0, t, noise, mask)` is the forward process with explicit time and noise,
-differentiable in the clean embeddings x0; `position_loss(model, x0, z_t, t)` the per-position x0-MSE [B, L] of
-any network; `denoise(model, z_t, t)` the x0 prediction. All pure: the loss-aware timestep sampler is an object the
-training loop owns (`make_timestep_sampler`) and updates with the training losses only, so validation (which calls
-the same loss) never changes it.
+The distillation contract is what DLM-One uses (core.contracts.DiffuSeqProcessContract, DiffuSeqNetworkContract,
+DiffuSeqFunctions): `forward_sample(x0, t, noise, mask)` is the forward process with explicit time and noise,
+differentiable in the clean embeddings x0; `signal_and_noise(t, like)` its (α_t, σ_t); `denoise(model, z_t, t)` the
+x0 prediction of any network, `x0_mse` its per-position regression loss. All pure: the loss-aware timestep sampler
+is an object the training loop owns (`make_timestep_sampler`) and updates with the training losses only, so
+validation (which calls the same loss) never changes it.
 """
 from __future__ import annotations
 
@@ -179,10 +179,6 @@ class DiffuSeqProcess:
         """f(z_t, t): the network's x0 prediction [B, L, E] at integer times t [B] (rescaled as DiffuSeq does)."""
         return model(zt, self.model_time(t))
 
-    def position_loss(self, model, x0: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Per-position x0-regression ‖x0 − f(z_t, t)‖² / E, [B, L] (DiffuSeq's mse before its mean over L)."""
-        return x0_mse(self.denoise(model, zt, t), x0)
-
     def training_losses(self, model, input_ids: torch.Tensor, input_mask: torch.Tensor, t: torch.Tensor,
                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
         """DiffuSeq's per-example loss [B] at the given times t [B] (module docstring), and its logged terms
@@ -225,7 +221,7 @@ class DiffuSeqProcess:
 
 
 def x0_mse(x0_pred: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-    """Mean over the embedding dimension of (x0 − x̂0)², [B, L, E] -> [B, L]."""
+    """Per-position x0-regression ‖x0 − x̂0‖² / E, [B, L, E] -> [B, L] (DiffuSeq's mse before its mean over L)."""
     return ((x0 - x0_pred) ** 2).mean(-1)
 
 

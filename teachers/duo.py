@@ -122,7 +122,8 @@ class UniformDiffusion:
         return -torch.log(alpha)
 
     def denoiser_log_probs(self, network, x_in: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-        """log x_θ: [B, L, V] in ≥ float32. x_in: ids [B, L], or probability vectors [B, L, V] (curriculum)."""
+        """log x_θ: [B, L, V] in ≥ float32 at signal level α_t [B] (core.contracts.X0Denoiser: every family's denoiser
+        takes α, which DCD's duality gives directly). x_in: ids [B, L], or probability vectors [B, L, V] (curriculum)."""
         logits = network(x_in, self.alpha_to_sigma(alpha))
         return logits.to(torch.promote_types(logits.dtype, torch.float32)).log_softmax(dim=-1)
 

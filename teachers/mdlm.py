@@ -73,10 +73,10 @@ class MaskedDiffusion:
         return torch.full((batch_size, length), self.mask_id, dtype=torch.long, device=device)
 
     # --- denoiser --------------------------------------------------------------------------------------------------
-    def network_sigma(self, t: torch.Tensor) -> torch.Tensor:
-        """What the network is conditioned on: σ(t), or zeros for a time-agnostic MDLM."""
-        sigma = self.schedule.sigma(t)
-        return sigma if self.time_conditioning else torch.zeros_like(sigma)
+    def network_sigma(self, alpha: torch.Tensor) -> torch.Tensor:
+        """What the network is conditioned on: σ = −log α_t (MDLM's σ(t) on its schedule), or zeros for a
+        time-agnostic MDLM."""
+        return -torch.log(alpha) if self.time_conditioning else torch.zeros_like(alpha)
 
     def subs_logits(self, logits: torch.Tensor, xt: torch.Tensor) -> torch.Tensor:
         """SUBS: [B, L, V+1] raw logits → log-probabilities with mask suppressed and clean positions copied."""
@@ -87,12 +87,14 @@ class MaskedDiffusion:
         copied = torch.full_like(logits, NEG_INF).scatter(-1, xt[..., None], 0.0)
         return torch.where(unmasked[..., None], copied, logits)
 
-    def denoiser_log_probs(self, network, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.subs_logits(network(xt, self.network_sigma(t)), xt)
+    def denoiser_log_probs(self, network, x_in: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """log x_θ [B, L, V+1] at signal level α_t [B] (core.contracts.X0Denoiser: every family's denoiser takes α);
+        x_in: the ids z_t."""
+        return self.subs_logits(network(x_in, self.network_sigma(alpha)), x_in)
 
     def x0_log_probs(self, network, net_in: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """log x_θ over the data vocabulary [B, L, V] (distillation contract; net_in is z_t itself)."""
-        return self.denoiser_log_probs(network, zt, t)[..., :self.vocab_size]
+        return self.denoiser_log_probs(network, zt, self.schedule.alpha(t))[..., :self.vocab_size]
 
     # --- loss ------------------------------------------------------------------------------------------------------
     def loss_weight(self, t: torch.Tensor) -> torch.Tensor:
@@ -105,7 +107,7 @@ class MaskedDiffusion:
         x0 ids, or a soft x0 [B, L, V] (IDLM: linear in x0, so a soft-label cross-entropy). Unmasked positions are
         zeroed: under carry-over their log x_θ is a one-hot, so a soft x0 there would meet the finite "−∞" (for ids it
         is exactly 0 anyway)."""
-        log_q = self.denoiser_log_probs(network, zt, t)
+        log_q = self.denoiser_log_probs(network, zt, self.schedule.alpha(t))
         nll = torch.where(zt == self.mask_id, cross_entropy(x0, log_q), torch.zeros((), dtype=log_q.dtype,
                                                                                      device=log_q.device))
         return self.loss_weight(t)[:, None] * nll
@@ -158,8 +160,8 @@ def sample(process: MaskedDiffusion, network, *, batch_size: int, length: int, s
         # 1. denoiser x_θ(z_t), recomputed only for rows whose z_t changed (all rows if time-conditioned)
         if stale.any():
             rows = stale.nonzero().squeeze(1)
-            fresh = temper_probs(process.denoiser_log_probs(network, xt[rows], t[rows]), temperature=temperature,
-                                 top_p=top_p, float64=float64)
+            log_p = process.denoiser_log_probs(network, xt[rows], process.schedule.alpha(t[rows]))
+            fresh = temper_probs(log_p, temperature=temperature, top_p=top_p, float64=float64)
             p_x0 = fresh if p_x0 is None else p_x0.index_copy(0, rows, fresh)
             row_evals += len(rows)
         # 2. posterior q(z_s | z_t, x_θ), sampled in float64; clean tokens stay clean (carry-over)
@@ -169,6 +171,6 @@ def sample(process: MaskedDiffusion, network, *, batch_size: int, length: int, s
         xt = x_next
     if noise_removal and (xt == process.mask_id).any():
         t = times[-1].expand(batch_size).float()
-        xt = process.denoiser_log_probs(network, xt, t).argmax(dim=-1)
+        xt = process.denoiser_log_probs(network, xt, process.schedule.alpha(t)).argmax(dim=-1)
         row_evals += batch_size
     return xt, row_evals / batch_size

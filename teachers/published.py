@@ -44,17 +44,17 @@ from safetensors.torch import load_file
 from core.checkpoint import HUB_ID, check_state_dict, fetch_from_hub, first_line, read_json
 from core.errors import ConfigError, DataError
 from core.networks.dit import DiT, DiTConfig
-from teachers.registry import Teacher, build_process, save_teacher
+from teachers.registry import DUO_DCD, Teacher, build_process, save_teacher
 
-FAMILIES = ("mdlm", "sedd", "duo", "dcd")
-HUB_FAMILIES = {  # a DCD student is a Duo network sampled in few steps (registry family "dcd")
+FAMILIES = ("mdlm", "sedd", "duo", DUO_DCD)
+HUB_FAMILIES = {  # Duo-DCD: a Duo network sampled in few steps (teachers.registry.DUO_DCD)
     "kuleshov-group/mdlm-owt": "mdlm",
     "louaaron/sedd-small": "sedd",
     "louaaron/sedd-medium": "sedd",
     "s-sahoo/duo": "duo",
-    "s-sahoo/duo-distilled": "dcd",
+    "s-sahoo/duo-distilled": DUO_DCD,
 }
-CKPT_FAMILIES = {"mdlm": "mdlm", "sedd": "sedd", "duo": "duo", "duo-distilled": "dcd"}  # Duo's Drive file names
+CKPT_FAMILIES = {"mdlm": "mdlm", "sedd": "sedd", "duo": "duo", "duo-distilled": DUO_DCD}  # Duo's Drive file names
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 CHECKPOINT_SUFFIXES = (".ckpt", ".pth", ".pt")
 HUB_PATTERNS = ["config.json", *WEIGHT_FILES]

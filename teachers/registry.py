@@ -19,24 +19,19 @@ from core.model_card import display_path, model_card
 from core.networks.dit import DiT, DiTConfig
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# The model family of a few-step Duo network distilled by discrete consistency distillation (the published Duo-DCD,
+# or a student of baselines/dcd.py): a Duo process and sampler under its own name. The family is a kind of model
+# folder (`teacher=dcd` loads one); the DCD *method*, which makes such models in rounds, is baselines/dcd.py.
+DUO_DCD = "dcd"
 
 
 def process_families() -> dict:
-    """family -> process class. Imported lazily so one family's import error stays local."""
+    """family -> process class. An import error in a family's module is raised, not hidden: a missing family would
+    otherwise surface later as an "unknown family" of a folder that is fine."""
+    from teachers.duo import UniformDiffusion
     from teachers.mdlm import MaskedDiffusion
-    families = {"mdlm": MaskedDiffusion}
-    try:
-        from teachers.sedd import AbsorbingScoreProcess
-        families["sedd"] = AbsorbingScoreProcess
-    except ImportError:
-        pass
-    try:
-        from teachers.duo import UniformDiffusion
-        families["duo"] = UniformDiffusion
-        families["dcd"] = UniformDiffusion  # a DCD student is a Duo model with fewer-step training
-    except ImportError:
-        pass
-    return families
+    from teachers.sedd import AbsorbingScoreProcess
+    return {"mdlm": MaskedDiffusion, "sedd": AbsorbingScoreProcess, "duo": UniformDiffusion, DUO_DCD: UniformDiffusion}
 
 
 @dataclass
@@ -74,7 +69,7 @@ FAMILY_DESCRIPTIONS = {
     "mdlm": "A masked diffusion language model (MDLM: absorbing process, SUBS parameterization)",
     "sedd": "A score entropy discrete diffusion model (SEDD, absorbing graph)",
     "duo": "A uniform-state diffusion language model (Duo)",
-    "dcd": "A few-step Duo model distilled with Duo's discrete consistency distillation (Duo-DCD)",
+    DUO_DCD: "A few-step Duo model distilled with Duo's discrete consistency distillation (Duo-DCD)",
 }
 
 
@@ -145,7 +140,7 @@ def _check_predictor(predictor: str, family: str, valid: list[str]) -> None:
 
 
 # family -> its sampler; `predictor` picks the variant by name. Each takes batch_size, length, steps, device, float64.
-SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, "dcd": _sample_duo, "ar_lm": _sample_ar}
+SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, DUO_DCD: _sample_duo, "ar_lm": _sample_ar}
 
 
 def sample_model(family: str, process, network, *, predictor: str = "default", temperature: float = 1.0,

@@ -156,11 +156,11 @@ class AbsorbingScoreProcess:
         carried = torch.full_like(log_score, -1e6).masked_fill(clean, 0.0)
         return torch.where((zt == self.mask_id)[..., None], log_score.log_softmax(-1), carried)
 
-    def token_loss(self, network, x0: torch.Tensor, net_in: torch.Tensor, xt: torch.Tensor,
+    def token_loss(self, network, x0: torch.Tensor, net_in: torch.Tensor, zt: torch.Tensor,
                    t: torch.Tensor) -> torch.Tensor:
-        """σ'(t) · SE at x_t, [B, L]; its sum over L is SEDD's per-sequence loss (losses.py). x0 ids or soft."""
+        """σ'(t) · SE at x_t = zt, [B, L]; its sum over L is SEDD's per-sequence loss (losses.py). x0 ids or soft."""
         sigma = self.schedule.sigma(t)
-        entropy = self.score_entropy(self.log_score(network, xt, t), sigma, xt, x0)
+        entropy = self.score_entropy(self.log_score(network, zt, t), sigma, zt, x0)
         return self.schedule.dsigma(t).to(entropy.dtype)[:, None] * entropy
 
     def loss(self, network, x0: torch.Tensor, *, attention_mask: torch.Tensor | None = None,

@@ -3,8 +3,9 @@ import torch
 
 from core.cost import PassCounter, RunCost
 from core.distill import DistillSettings, RoleSettings, distill
+from core.networks import copy_for_training
 from core.networks.dit import DiT, dit_config
-from idlm.method import IDLMSettings, idlm_method, trainable_copy
+from idlm.method import IDLMSettings, idlm_method
 from teachers.mdlm import MaskedDiffusion
 
 V, L, B = 5, 8, 4
@@ -14,7 +15,7 @@ def toy():
     torch.manual_seed(0)
     process = MaskedDiffusion(V)
     teacher = DiT(dit_config("tiny", V + 1)).eval().requires_grad_(False)
-    return process, teacher, trainable_copy(teacher), trainable_copy(teacher)
+    return process, teacher, copy_for_training(teacher), copy_for_training(teacher)
 
 
 def test_counter_counts_forward_rows_and_backward_only_through_graphs():

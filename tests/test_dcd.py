@@ -1,4 +1,4 @@
-"""Duo-DCD: schedule, coupled latents, divergence direction, one training step, teacher refresh."""
+"""Duo-DCD: schedule, coupled latents, divergence direction, one training step, round-teacher refresh."""
 from __future__ import annotations
 
 import pytest
@@ -7,9 +7,10 @@ import torch.nn.functional as F
 
 from core.ema import EMA
 from core.gaussian_duality import duality_for_vocab, gaussian_coefficients
+from core.networks import copy_for_training
 from core.networks.dit import DiT, dit_config
-from baselines.dcd import (DCDSettings, coupled_latents, dcd_loss, dcd_step_size, distillation_divergence,
-                          frozen_copy, refresh_teacher, teacher_refresh_due)
+from baselines.dcd import DCDSettings, coupled_latents, dcd_loss, dcd_step_size, distillation_divergence
+from baselines.rounds import refresh_round_teacher, round_starts
 from teachers.duo import UniformDiffusion
 
 VOCAB = 13
@@ -30,7 +31,7 @@ def test_step_size_doubles_every_round():
     assert sizes == [1 / 64, 1 / 64, 2 / 64, 4 / 64, 1.0]
     with pytest.raises(ValueError, match="dt = 2\\^7/64 > 1"):
         dcd_step_size(700, base_steps=base, update_teacher_every=every)
-    assert [teacher_refresh_due(s, every) for s in (0, 1, 100, 150, 200)] == [True, False, True, False, True]
+    assert [round_starts(s, every) for s in (0, 1, 100, 150, 200)] == [True, False, True, False, True]
 
 
 def test_the_method_runs_the_rounds_that_end_at_one_over_k():
@@ -72,7 +73,7 @@ def test_divergence_directions_match_torch_kl():
 @pytest.mark.parametrize("loss_type", ["kl-bwd", "kl-fwd"])
 def test_loss_is_zero_for_identical_teacher_at_zero_step(loss_type):
     student = random_dit()
-    teacher = frozen_copy(student)
+    teacher = copy_for_training(student, frozen=True)
     student.eval()                                          # no dropout in the tiny preset, but be explicit
     process = UniformDiffusion(VOCAB)
     settings = DCDSettings(loss_type=loss_type)
@@ -85,7 +86,7 @@ def test_loss_is_zero_for_identical_teacher_at_zero_step(loss_type):
 
 def test_one_dcd_step_updates_student_only():
     student = random_dit()
-    teacher = frozen_copy(student)
+    teacher = copy_for_training(student, frozen=True)
     ema = EMA(student, decay=0.9)
     process = UniformDiffusion(VOCAB)
     settings = DCDSettings(base_steps=4, update_teacher_every=1)
@@ -93,8 +94,8 @@ def test_one_dcd_step_updates_student_only():
     teacher_before = {k: v.clone() for k, v in teacher.state_dict().items()}
     x0 = torch.randint(0, VOCAB, (8, 6))
     step = 1
-    if teacher_refresh_due(step, settings.update_teacher_every):
-        refresh_teacher(teacher, ema)                       # EMA == initial weights: the teacher is unchanged
+    if round_starts(step, settings.update_teacher_every):
+        refresh_round_teacher(teacher, ema)                       # EMA == initial weights: the teacher is unchanged
     dt = dcd_step_size(step, base_steps=settings.base_steps, update_teacher_every=settings.update_teacher_every)
     assert dt == 0.5
     loss, _ = dcd_loss(process, student, teacher, x0, dt=dt, settings=settings)
@@ -106,8 +107,8 @@ def test_one_dcd_step_updates_student_only():
     assert all(torch.equal(v, teacher_before[k]) for k, v in teacher.state_dict().items())
     assert not torch.equal(student.output_layer.linear.weight, teacher.output_layer.linear.weight)
     # next round: the teacher takes the EMA weights, or the raw student weights
-    refresh_teacher(teacher, ema)
+    refresh_round_teacher(teacher, ema)
     assert torch.allclose(teacher.output_layer.linear.weight, ema.shadow["output_layer.linear.weight"])
-    refresh_teacher(teacher, student)
+    refresh_round_teacher(teacher, student)
     assert torch.equal(teacher.output_layer.linear.weight, student.output_layer.linear.weight)
     assert not any(p.requires_grad for p in teacher.parameters())

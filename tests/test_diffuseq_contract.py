@@ -1,12 +1,12 @@
-"""DiffuSeq's distillation contract: the forward process with explicit (t, ε) and its gradient, the per-position loss,
-the denoiser, the hidden-state read-out, and that validation never touches the loss-aware t history."""
+"""DiffuSeq's distillation contract: the forward process with explicit (t, ε) and its gradient, the denoiser and its
+x0-MSE, the hidden-state read-out, and that validation never touches the loss-aware t history."""
 import math
 
 import pytest
 import torch
 
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
-from teachers.diffuseq import DiffuSeqProcess
+from teachers.diffuseq import DiffuSeqProcess, x0_mse
 from tests.test_diffuseq_toy import ExactDenoiser, toy_batch
 
 
@@ -23,7 +23,7 @@ def test_forward_sample_gradient_is_alpha_on_targets_and_one_on_sources():
     assert torch.allclose(a ** 2 + s ** 2, torch.ones(2, 1, 1))
 
 
-def test_position_loss_and_denoise_on_the_exact_denoiser():
+def test_denoise_and_its_x0_mse_on_the_exact_denoiser():
     p = DiffuSeqProcess(100)
     model = ExactDenoiser(p)
     ids, mask = toy_batch(3)
@@ -32,7 +32,7 @@ def test_position_loss_and_denoise_on_the_exact_denoiser():
     zt = p.forward_sample(x0, t, torch.randn(x0.shape, generator=torch.Generator().manual_seed(0)), mask)
     pred = p.denoise(model, zt, t)
     assert torch.equal(pred, model(zt, p.model_time(t)))
-    loss = p.position_loss(model, x0, zt, t)
+    loss = x0_mse(p.denoise(model, zt, t), x0)
     assert loss.shape == (3, 3)
     assert torch.allclose(loss, ((x0 - pred) ** 2).sum(-1) / 4)
     assert loss[:, 0].abs().max() == 0.0                  # the exact denoiser returns the clean source

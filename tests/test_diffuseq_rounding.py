@@ -161,7 +161,8 @@ def test_samplers_decode_the_reference_tokens(name, draw, clamp, near, monkeypat
 
 def test_committed_student_decodes_the_reference_tokens(monkeypatch):
     from core.data import load_seq2seq
-    from experiments.seq2seq import encode_pairs, tokenizer_from_spec
+    from experiments.seq2seq import encode_pairs
+    from teachers.diffuseq_decode import tokenizer_from_spec
     from teachers.registry import load_teacher
 
     loaded = load_teacher(REPO_ROOT / "checkpoints" / "dlm_one-qqp-small-stage2", "cpu")

@@ -4,8 +4,9 @@ import json
 import torch
 
 from core.distill import DistillMethod, DistillSettings, RoleSettings, distill
+from core.networks import copy_for_training
 from core.networks.dit import DiT, dit_config
-from idlm.method import IDLMSettings, idlm_method, trainable_copy
+from idlm.method import IDLMSettings, idlm_method
 from teachers.mdlm import MaskedDiffusion
 
 V, L = 5, 8
@@ -19,7 +20,7 @@ def idlm_toy(run_dir, max_steps: int, validate=None):
     role = RoleSettings(lr=1e-3, warmup_steps=2, grad_clip=1.0)
     settings = DistillSettings(max_steps=max_steps, generator=role, fake=role, ema_decay=0.9, fake_ema=True,
                                eval_every=2, save_every=3, log_every=1)
-    generator, fake = trainable_copy(teacher), trainable_copy(teacher)
+    generator, fake = copy_for_training(teacher), copy_for_training(teacher)
 
     def get_batch(step, k):
         return torch.randint(V, (4, L), generator=torch.Generator().manual_seed(100 * step + k))
@@ -77,3 +78,22 @@ def test_fake_steps_come_before_the_generator_step_and_see_detached_samples(tmp_
             device=torch.device("cpu"))
     assert order == [("generate", False, False), ("fake", False), ("generate", False, False), ("fake", False),
                      ("generate", True, True), ("generator", False)]
+
+
+def test_copy_for_training_replaces_every_dropout_rate_and_keeps_the_named_parts_frozen():
+    from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
+    from dlm_one.method import VOCABULARY
+
+    torch.manual_seed(0)
+    teacher = DiffuSeqNet(diffuseq_config("tiny", 11)).eval().requires_grad_(False)
+    student = copy_for_training(teacher, dropout=0.3, keep_frozen=VOCABULARY)
+    assert (student.config.dropout, student.config.attention_dropout) == (0.3, 0.3)
+    assert (teacher.config.dropout, teacher.config.attention_dropout) == (0.0, 0.0)
+    assert all(torch.equal(a, b) for a, b in zip(student.state_dict().values(), teacher.state_dict().values()))
+    frozen = {name for name, p in student.named_parameters() if not p.requires_grad}
+    assert frozen == {"word_embedding.weight", "lm_head.bias"} and student.training
+    dit = DiT(dit_config("tiny", 5)).eval()
+    assert copy_for_training(dit, dropout=0.2).config.dropout == 0.2
+    target = copy_for_training(dit, frozen=True)
+    assert not target.training and not any(p.requires_grad for p in target.parameters())
+    assert target.blocks[0].attn_qkv.weight is not dit.blocks[0].attn_qkv.weight   # a copy, not the same module

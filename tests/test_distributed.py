@@ -10,11 +10,13 @@ from safetensors.torch import load_file, save_file
 
 from core.discriminator import FakeScoreNetwork
 from core.distill import DistillSettings, RoleSettings, distill
+from core.networks import copy_for_training
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from core.networks.dit import DiT, dit_config
 from core.training import TrainSettings, train
-from dlm_one.method import DLMOneSettings, StageSettings, dlm_one_method, network_copy
-from idlm.method import IDLMSettings, idlm_method, trainable_copy
+from dlm_one.losses import StageSettings
+from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
+from idlm.method import IDLMSettings, idlm_method
 from teachers.diffuseq import DiffuSeqProcess
 from teachers.mdlm import MaskedDiffusion
 
@@ -51,7 +53,7 @@ def idlm(run_dir, max_steps):
     torch.manual_seed(0)
     teacher = DiT(dit_config("tiny", V + 1)).eval().requires_grad_(False)
     method = idlm_method(MaskedDiffusion(V), teacher, IDLMSettings())
-    generator, fake = trainable_copy(teacher), trainable_copy(teacher)
+    generator, fake = copy_for_training(teacher), copy_for_training(teacher)
 
     def get_batch(step, k):
         return torch.randint(V, (GLOBAL, L), generator=torch.Generator().manual_seed(100 * step + k))
@@ -65,7 +67,8 @@ def dlm_one(run_dir, max_steps):
     ψ's own loss leaves its read-out head unused."""
     torch.manual_seed(0)
     teacher = DiffuSeqNet(diffuseq_config("tiny", 13)).eval().requires_grad_(False)
-    generator, fake = network_copy(teacher), FakeScoreNetwork(network_copy(teacher), "linear")
+    generator = copy_for_training(teacher, keep_frozen=VOCABULARY)
+    fake = FakeScoreNetwork(copy_for_training(teacher, keep_frozen=VOCABULARY), "linear")
     stage = StageSettings(a_sd=0.5, b_adv_generator=0.5, b_adv_fake=0.0)   # ψ's read-out unused in its own loss
     method = dlm_one_method(DiffuSeqProcess(2000), teacher, teacher.get_embeds, DLMOneSettings(t_init=1999,
                                                                                                stage=stage))

@@ -9,10 +9,11 @@ import torch
 
 from core.discriminator import FakeScoreNetwork
 from core.distill import DistillSettings, RoleSettings, distill
+from core.networks import copy_for_training
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from dlm_one.generator import insert_pads, one_step, renoise_levels, repack_targets, student_generate
-from dlm_one.losses import adversarial_generator_loss, sid_loss, sid_normaliser
-from dlm_one.method import DLMOneSettings, StageSettings, dlm_one_method, fake_loss, network_copy
+from dlm_one.losses import StageSettings, adversarial_generator_loss, fake_loss, sid_loss, sid_normaliser
+from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
 from dlm_one.stages import paper_stage, paper_stage_count
 from teachers.diffuseq import DiffuSeqProcess
 from tests.dlm_one_toy import COVS, LABEL_EMB, MEANS, WEIGHTS, MixtureDenoiser, ToyGenerator, toy_batch, toy_embed, \
@@ -49,8 +50,9 @@ def test_sid_loss_and_its_gradient_vanish_when_fake_is_teacher(readout):
     read-out (zero head) the loss is the constant mean_i ½ log 2 / ω_i, and the gradient is still exactly 0."""
     teacher = tiny_diffuseq()
     process = DiffuSeqProcess(2000)
-    generator = network_copy(teacher)
-    fake = network_copy(teacher) if readout is None else FakeScoreNetwork(network_copy(teacher), readout)
+    generator = copy_for_training(teacher, keep_frozen=VOCABULARY)
+    fake = copy_for_training(teacher, keep_frozen=VOCABULARY)
+    fake = fake if readout is None else FakeScoreNetwork(fake, readout)
     fake.eval().requires_grad_(False)
     stage = SID_ONLY if readout is None else StageSettings(a_sd=0.5, b_adv_generator=0.5)
     method = dlm_one_method(process, teacher, teacher.get_embeds, DLMOneSettings(t_init=1999, stage=stage))
@@ -72,7 +74,7 @@ def train_discriminator_alone(readout: str) -> dict:
     """ψ trained with L_ψ = L_D only (a_dsm = 0) for 40 Adam steps: real targets (+1 everywhere) vs generated (−1),
     noised at t < 200 of 2000 under one condition; returns the metrics on held-out draws."""
     process = DiffuSeqProcess(2000)
-    fake = FakeScoreNetwork(network_copy(tiny_diffuseq()), readout=readout)
+    fake = FakeScoreNetwork(copy_for_training(tiny_diffuseq(), keep_frozen=VOCABULARY), readout=readout)
     stage = StageSettings(a_dsm=0.0, b_adv_fake=1.0)
     mask = torch.tensor([[0, 1, 1, 1]]).repeat(16, 1)
     x_real, x_g = torch.ones(16, 4, 16), -torch.ones(16, 4, 16)
@@ -110,7 +112,7 @@ def test_one_step_generator_moves_to_the_conditional_mixture(tmp_path):
     process = DiffuSeqProcess(100)
     teacher = MixtureDenoiser(process, WEIGHTS, MEANS, COVS).requires_grad_(False).eval()
     torch.manual_seed(0)
-    generator, fake = ToyGenerator(), network_copy(teacher)
+    generator, fake = ToyGenerator(), copy_for_training(teacher)
     settings = DLMOneSettings(t_init=99, t_min=0, t_max=100, stage=replace_alpha(SID_ONLY, 1.0))
     method = dlm_one_method(process, teacher, toy_embed, settings)
     before = toy_statistics(method, generator)                             # the MLP's outputs sit off every component

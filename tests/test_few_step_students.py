@@ -8,7 +8,8 @@ from core.discrete_toy import all_sequences, exact_denoiser, toy_pmf, total_vari
 from core.distill import DistillSettings, RoleSettings, distill
 from core.errors import ConfigError
 from core.gaussian_duality import duality_for_vocab, gaussian_coefficients
-from idlm.method import IDLMSettings, idlm_method, trainable_copy
+from core.networks import copy_for_training
+from idlm.method import IDLMSettings, idlm_method
 from teachers.duo import SOFT_INPUT_TAU, UniformDiffusion, sample_from_latent
 from teachers.mdlm import MaskedDiffusion
 from teachers.mdlm import sample as mdlm_sample
@@ -123,8 +124,8 @@ def test_an_idlm_student_trains_and_samples_at_one_and_two_steps(family, predict
     role = RoleSettings(lr=1e-3)
     settings = DistillSettings(max_steps=2, generator=role, fake=role, ema_decay=0.0, eval_every=10**6,
                                save_every=10**6, log_every=10**6)
-    student = trainable_copy(teacher)
-    distill(generator=student, fake=trainable_copy(teacher), method=idlm_method(process, teacher, IDLMSettings()),
+    student = copy_for_training(teacher)
+    distill(generator=student, fake=copy_for_training(teacher), method=idlm_method(process, teacher, IDLMSettings()),
             get_batch=lambda step, k: torch.randint(V, (4, L), generator=torch.Generator().manual_seed(step + k)),
             run_dir=tmp_path, settings=settings, config={}, device=torch.device("cpu"))
     x, nfe = sample_model(family, process, student.eval(), predictor=predictor, batch_size=B, length=L, steps=steps,

@@ -7,9 +7,10 @@ import torch
 
 from core.discrete_toy import _flat_index, all_sequences, exact_denoiser, sample_pmf, toy_pmf, total_variation
 from core.distill import DistillSettings, RoleSettings, distill
+from core.networks import copy_for_training
 from core.networks.dit import DiT, dit_config
 from idlm.losses import fake_loss, generator_loss, loss_times, stratified_times, student_probs
-from idlm.method import IDLMSettings, idlm_method, trainable_copy
+from idlm.method import IDLMSettings, idlm_method
 from teachers.duo import UniformDiffusion
 from teachers.mdlm import MaskedDiffusion
 from teachers.mdlm import sample as mdlm_sample
@@ -30,7 +31,7 @@ def tiny_teacher(family: str, seed: int = 0):
 @pytest.mark.parametrize("family", sorted(PROCESSES))
 def test_generator_loss_and_gradient_vanish_when_fake_equals_teacher(family):
     process, teacher = tiny_teacher(family)
-    student, fake = trainable_copy(teacher), trainable_copy(teacher).requires_grad_(False)
+    student, fake = copy_for_training(teacher), copy_for_training(teacher).requires_grad_(False)
     x0 = torch.randint(V, (B, L))
     torch.manual_seed(1)
     t = stratified_times(B, t_min=1e-3)
@@ -166,8 +167,8 @@ def test_idlm_student_beats_the_exact_teacher_at_few_steps(tmp_path):
     role = RoleSettings(lr=1e-2)
     settings = DistillSettings(max_steps=600, generator=role, fake=role, ema_decay=0.0, eval_every=10**6,
                                save_every=10**6, log_every=10**6)
-    student = trainable_copy(teacher)
-    distill(generator=student, fake=trainable_copy(teacher), method=method,
+    student = copy_for_training(teacher)
+    distill(generator=student, fake=copy_for_training(teacher), method=method,
             get_batch=lambda step, k: sample_pmf(pmf, 512, generator=torch.Generator().manual_seed(2 * step + k)),
             run_dir=tmp_path, settings=settings, config={}, device=torch.device("cpu"))
     for steps, margin in ((2, 0.05), (4, 0.02)):

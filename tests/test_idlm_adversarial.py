@@ -10,7 +10,8 @@ from core.discriminator import FakeScoreNetwork
 from core.distill import DistillSettings, RoleSettings, distill
 from idlm.adversarial import adversarial_fake_loss, adversarial_generator_loss, straight_through
 from idlm.losses import stratified_times, student_probs
-from idlm.method import IDLMSettings, fake_network, idlm_method, trainable_copy
+from core.networks import copy_for_training
+from idlm.method import IDLMSettings, fake_network, idlm_method
 from tests.test_idlm import B, L, PROCESSES, V, tiny_teacher
 
 ADVERSARIAL = IDLMSettings(adversarial=True)   # Table 5's weights: (0.5, 0.5) for both roles
@@ -28,7 +29,7 @@ def test_generator_loss_at_initialisation_is_the_adversarial_constant_and_its_gr
     """student = fake = teacher, zero head: L_G = 0.5 · (ℓ_T − ℓ_F) + 0.5 · Σ_l softplus(0), with ℓ_T − ℓ_F exactly
     0 and the adversarial sum exactly L log 2, and every parameter gradient of the student exactly 0."""
     process, teacher = tiny_teacher(family)
-    student = trainable_copy(teacher)
+    student = copy_for_training(teacher)
     fake = fake_network(teacher, ADVERSARIAL).eval().requires_grad_(False)
     _, p, t = student_output(process, student)
     loss, metrics = adversarial_generator_loss(process, teacher, fake, p, t, ADVERSARIAL.generator_weights)
@@ -46,7 +47,7 @@ def test_the_adversarial_gradient_reaches_the_student(family):
     """With a non-zero head and the IDLM part weighted 0, the student still gets a gradient: through Duo's soft
     input, and through the straight-through input for the hard ids of MDLM and SEDD."""
     process, teacher = tiny_teacher(family)
-    student = trainable_copy(teacher)
+    student = copy_for_training(teacher)
     fake = fake_network(teacher, ADVERSARIAL)
     torch.nn.init.normal_(fake.head.weight)
     fake.eval().requires_grad_(False)
@@ -104,7 +105,7 @@ def test_adversarial_idlm_runs_on_the_core_loop_and_resumes(family, tmp_path):
     role = RoleSettings(lr=1e-3)
     settings = DistillSettings(max_steps=3, generator=role, fake=role, ema_decay=0.9, eval_every=10**6, save_every=10**6,
                                log_every=1)
-    generator, fake = trainable_copy(teacher), fake_network(teacher, ADVERSARIAL)
+    generator, fake = copy_for_training(teacher), fake_network(teacher, ADVERSARIAL)
     assert isinstance(fake, FakeScoreNetwork)
 
     def get_batch(step, k):
@@ -114,7 +115,7 @@ def test_adversarial_idlm_runs_on_the_core_loop_and_resumes(family, tmp_path):
     assert fake.head.weight.abs().sum() > 0
     settings.max_steps = 6
     resumed = fake_network(teacher, ADVERSARIAL)
-    summary = distill(generator=trainable_copy(teacher), fake=resumed, method=method, get_batch=get_batch,
+    summary = distill(generator=copy_for_training(teacher), fake=resumed, method=method, get_batch=get_batch,
                       run_dir=tmp_path, settings=settings, config={}, device=torch.device("cpu"))
     assert summary["step"] == 6 and summary["finished"]
 
@@ -137,7 +138,7 @@ def test_an_adversarial_idlm_mdlm_update_costs_ten_passes_per_sequence(tmp_path)
     settings = DistillSettings(max_steps=2, generator=role, fake=role, ema_decay=0.9, eval_every=10**6,
                                save_every=10**6, log_every=10**6)
     cost = RunCost()
-    distill(generator=trainable_copy(teacher), fake=fake_network(teacher, ADVERSARIAL),
+    distill(generator=copy_for_training(teacher), fake=fake_network(teacher, ADVERSARIAL),
             method=idlm_method(process, teacher, ADVERSARIAL),
             get_batch=lambda step, k: torch.randint(V, (B, L), generator=torch.Generator().manual_seed(step + k)),
             run_dir=tmp_path, settings=settings, config={}, device=torch.device("cpu"), cost=cost)

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from baselines.dcd import teacher_refresh_due
+from baselines.rounds import round_starts
 from baselines.sdtt import (EPS, SDTTSettings, sdtt_divergence, sdtt_loss, sdtt_step_size, teacher_targets,
                             teacher_times)
 from core.discrete_toy import exact_denoiser, exact_masked_posterior, toy_pmf
@@ -23,7 +23,7 @@ def test_rounds_halve_the_steps_from_base_to_k_and_refresh_the_teacher_at_each_s
     assert 2 * sdtt_step_size(69, s) == pytest.approx((1 - EPS) / 8)     # the last round's student step is 1/K
     with pytest.raises(ValueError, match="step 70 is past the last round"):
         sdtt_step_size(70, s)
-    assert [k for k in range(70) if teacher_refresh_due(k, s.steps_per_round)] == [0, 10, 20, 30, 40, 50, 60]
+    assert [k for k in range(70) if round_starts(k, s.steps_per_round)] == [0, 10, 20, 30, 40, 50, 60]
     for k in (12, 1024, 2048):
         with pytest.raises(ValueError, match="base_steps / K must be a power of two >= 2"):
             SDTTSettings(base_steps=1024, final_steps=k)

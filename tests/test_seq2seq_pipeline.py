@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core.tokenizers import RestrictedTokenizer, load_tokenizer
-from experiments.seq2seq import decode_targets, tokenizer_from_spec
+from teachers.diffuseq_decode import decode_targets, tokenizer_from_spec
 from tests.test_experiments import run
 
 
@@ -110,7 +110,7 @@ def test_generate_texts_draws_disjoint_candidates_per_seed(monkeypatch):
     """The CLI seed reaches the sampler: candidate i of seed s uses sampler seed s·k + i."""
     import teachers.diffuseq
     from core.data import Seq2SeqExample
-    from experiments.seq2seq import generate_texts
+    from teachers.diffuseq_decode import generate_texts
 
     used = []
 

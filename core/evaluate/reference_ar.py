@@ -80,7 +80,8 @@ def save_ar(model: GPT2LMHeadModel, tokenizer_name: str | dict, folder: str | os
     """Save HF-style (config.json with the tokenizer name + model.safetensors), `provenance.json` when given and the
     model card (listing `metrics`, result rows, when given; `description`, kept in config.json, replaces the
     evaluator's), as one atomic folder swap (core.checkpoint.atomic_save_folder): never a half-written folder. The
-    tokenizer is a core.tokenizers name, or a seq2seq task-vocabulary spec (experiments.seq2seq.tokenizer_from_spec)."""
+    tokenizer is a core.tokenizers name, or a seq2seq task-vocabulary spec
+    (teachers.diffuseq_decode.tokenizer_from_spec)."""
     setattr(model.config, TOKENIZER_KEY, tokenizer_name)   # so the model's own push_to_hub carries it too
     if description is not None:
         setattr(model.config, DESCRIPTION_KEY, description)
