@@ -1,7 +1,7 @@
 """Entropy-matched control for a result row: sample the row's teacher at the same steps with the softmax temperature
 whose samples have the row's entropy, evaluate it like any run, and write it as its own result row.
 
-    python -m experiments.match_temperature results/<row>.json [key=value ...]
+    python -m experiments.match_temperature results/rows/<row>.json [key=value ...]
 
 Lower entropy buys lower GenPPL for free (a cooler teacher looks "better"); a distilled student must be compared
 with its teacher at matched entropy. The match is made on the reported samples themselves: every probe of the
@@ -27,7 +27,7 @@ from experiments.cli import run_cli
 from experiments.config import load_config
 from experiments.run import draw_samples, evaluate_texts, repo_relative, results_dir
 from experiments.setup import resolve_device, teacher_folder
-from experiments.tables import main as build_tables
+from reports.readme import write_readme
 
 MATCH_TOLERANCE = 0.01   # nats of unigram entropy; about the spread of a 256-sample row's entropy over seeds
 
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
               "teacher_path": repo_relative(folder), "samples": texts[: cfg.eval.num_show], **evaluation}
     path = write_result(record, results_dir(cfg), f"{row_path.stem}-matched-T{temperature:.3f}")
     atomic_write_text(path.with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
-    build_tables(["--results-dir", str(results_dir(cfg))])
+    write_readme(results_dir(cfg))
     print(f"T*={temperature:.4f}: entropy {matched_entropy:.4f}, target {target:.4f} (residual "
           f"{matched_entropy - target:+.4f}) -> {path}")
     return 0

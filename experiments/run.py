@@ -4,7 +4,7 @@ methods
     sample      sample a pretrained discrete teacher at `steps` and evaluate it: GenPPL under the evaluator
                 (gpt2-large if cached locally, else the embedded reference AR model), unigram entropy, the
                 distribution metrics (diversity of the sample set; MAUVE against held-out text, experiments.
-                distribution), seconds per sample. Writes <results_dir>/<name>.json and rebuilds
+                distribution), seconds per sample. Writes <results_dir>/rows/<name>.json and rebuilds
                 <results_dir>/README.md (results_dir: runs/results unless given; results/ is the committed set).
     real_text   the same metrics for held-out real text (the test split cut to the teachers' length): the yardstick.
     copy_source seq2seq yardstick: the source sentence as the output, scored with the DiffuSeq metric set (`task=`).
@@ -370,14 +370,14 @@ def main(argv: list[str]) -> int:
 
     from core.checkpoint import atomic_write_text
     from experiments.setup import resolve_device
-    from experiments.tables import main as build_tables
+    from reports.readme import write_readme
 
     device = resolve_device(cfg.device)
     path = METHODS[cfg.method](cfg, device)
     if path is None:   # a process of rank > 0 under torchrun: it trained, rank 0 writes the rows
         return 0
     atomic_write_text(Path(path).with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
-    build_tables(["--results-dir", str(results_dir(cfg))])
+    write_readme(results_dir(cfg))
     print(f"wrote {path}")
     print(head_lines(Path(path).read_text(), 1500))
     return 0

@@ -1,11 +1,13 @@
-"""The import direction of the layers: core ← teachers ← methods (idlm, dlm_one, baselines) ← experiments. A lower
-layer never imports a higher one, at module level or inside a function, and a method never imports another method."""
+"""The import direction of the layers: core ← teachers ← methods (idlm, dlm_one, baselines) and reports ← experiments.
+A lower layer never imports a higher one, at module level or inside a function, and a package never imports another
+of its layer (a method another method, reports a method)."""
 import ast
 from pathlib import Path
 
 from core.paths import REPO_ROOT
 
-LAYERS = {"core": 0, "teachers": 1, "idlm": 2, "dlm_one": 2, "baselines": 2, "experiments": 3}
+# reports reads rows and exported folders only, beside the methods: experiments' commands rebuild its tables
+LAYERS = {"core": 0, "teachers": 1, "idlm": 2, "dlm_one": 2, "baselines": 2, "reports": 2, "experiments": 3}
 
 
 def imported_packages(path: Path) -> set[str]:

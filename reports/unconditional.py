@@ -15,13 +15,10 @@ that does not reach it on both sides shows "–" (nothing is extrapolated).
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 from core.evaluate.temperature_match import genppl_at_entropy
-from experiments.idlm_report import MATCHED, predictor
-from experiments.markdown import lookup
-
-SAMPLE_METHODS = ("sample", MATCHED)
+from reports.kinds import MATCHED, SAMPLE_METHODS, data_of, is_ar, predictor, variant
+from reports.markdown import lookup
 
 
 # The distribution metrics shown beside GenPPL (experiments/distribution.py): column -> where a row keeps it. Rows
@@ -32,11 +29,6 @@ DISTRIBUTION_COLUMNS = {"mauve_ar": "metrics.mauve_ar", "types_per_600_valid": "
 
 def distribution_values(record: dict) -> dict:
     return {column: lookup(record, key) for column, key in DISTRIBUTION_COLUMNS.items()}
-
-
-def is_ar(record: dict) -> bool:
-    """An autoregressive baseline row: method "ar", or a sampled AR model (teacher "ar", "ar_lm", "ar_seq2seq")."""
-    return record["method"] == "ar" or str(record.get("teacher", "")).split("_")[0] == "ar"
 
 
 # (group, does the row belong to it): the first test a row passes names its group; the order is the table's.
@@ -55,12 +47,6 @@ def group_of(record: dict) -> str:
     return next((name for name, belongs in UNCONDITIONAL_GROUPS if belongs(record)), record["method"])
 
 
-def variant(record: dict) -> str | None:
-    """The student a distilled row was sampled from (its folder name); None for a teacher."""
-    path = record.get("student_path")
-    return Path(path).name if path else None
-
-
 def sweep_key(record: dict) -> tuple:
     return (group_of(record), record["method"].removesuffix(" (entropy-matched)"), record.get("teacher"),
             predictor(record), record["steps"], str(record.get("evaluator")), variant(record))
@@ -74,13 +60,6 @@ def method_label(record: dict) -> str:
     if predictor(record) != "default":
         parts.append(f"({predictor(record)})")
     return " ".join(parts)
-
-
-def data_of(record: dict, embedded: str) -> str:
-    """What a row's table is: its data.path data as `<name>-<6 hex digits of its digest>` (as its name says), else
-    the embedded corpus or task `embedded`; rows on a user's data never join the embedded data's table."""
-    data = record.get("data")
-    return f"{data['name']}-{data['digest'][:6]}" if isinstance(data, dict) and data.get("digest") else embedded
 
 
 def unconditional_records(records: list[dict]) -> dict[str, list[dict]]:

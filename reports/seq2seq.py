@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from experiments.compare.unconditional import data_of, is_ar
+from reports.kinds import data_of, is_ar
 
 DIFFUSEQ_STEPS = (2000, 10, 1)
 SPEEDUP_STEPS = 2000

@@ -1,6 +1,6 @@
 """Write the model card (README.md) of exported model folders, e.g. the committed ones:
 
-    python -m experiments.model_card checkpoints/mdlm-shakespeare-small [more folders] [--results-dir results]
+    python -m reports cards checkpoints/mdlm-shakespeare-small [more folders] [--results-dir results]
 
 Exports write their card themselves (teachers.registry.save_teacher, core.evaluate.reference_ar.save_ar); this command
 (re)writes it for folders exported before, or once result rows exist. A card is generated from the folder's
@@ -9,7 +9,6 @@ scripts/reproduce/<folder>.sh when there is one. Nothing in it is typed by hand.
 """
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -21,8 +20,7 @@ from core.errors import DataError
 from core.evaluate.reference_ar import ar_card, reference_ar_tokenizer
 from core.evaluate.results import load_results
 from core.model_card import display_path, model_card
-from core.paths import REPO_ROOT, RESULTS_DIR
-from experiments.cli import run_cli
+from core.paths import REPO_ROOT
 from teachers.registry import FAMILY_DESCRIPTIONS, teacher_card
 
 # buffers stored beside the weights that are not parameters
@@ -92,18 +90,18 @@ def read_provenance(path: Path) -> dict:
     return yaml.safe_load(path.read_text()) or {}
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", nargs="+", type=Path)
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    args = parser.parse_args(argv)
-    for folder in args.folders:
-        if not folder.is_dir():
+
+def write_cards(folders: list[Path], results_dir: Path) -> list[Path]:
+    """The card of every folder in `folders`, listing the rows of `results_dir` that sampled it."""
+    written = []
+    for folder in folders:
+        if not Path(folder).is_dir():
             raise DataError(f"{folder}: not a folder")
-        atomic_write_text(folder / CARD_FILE, card_for(folder, args.results_dir))
-        print(f"wrote {folder / CARD_FILE}")
-    return 0
+        atomic_write_text(Path(folder) / CARD_FILE, card_for(Path(folder), results_dir))
+        written.append(Path(folder) / CARD_FILE)
+    return written
 
 
-if __name__ == "__main__":
-    run_cli(main)
+def model_folders(root: Path) -> list[Path]:
+    """The exported model folders directly under `root` (each holds its weights), e.g. checkpoints/."""
+    return sorted(p.parent for p in Path(root).glob(f"*/{MODEL_FILE}"))

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from core.paths import REPO_ROOT
-from experiments.compare.unconditional import is_ar
+from reports.kinds import is_ar
 
 # method -> the package and files whose change can change its rows ("{model}": the row's teacher family, in teachers/
 # or baselines/), the distillation recipes included: their validation chooses the checkpoint a row reports. Paths

@@ -1,5 +1,7 @@
 """The comparison tables as Markdown and CSV, from the rows alone: every row names its file (which holds the exact
-command), its commit and whether that commit is current for the method; mismatched rows carry a footnote marker."""
+command), its commit and whether that commit is current for the method; mismatched rows carry a footnote marker.
+`write_comparison_tables` writes them into <results>/tables/ with an index (tables/README.md); results/README.md
+embeds the same section (reports.readme)."""
 from __future__ import annotations
 
 import csv
@@ -7,12 +9,13 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.checkpoint import atomic_write_text
 from core.evaluate.results import git_commit
-from core.paths import REPO_ROOT
-from experiments.compare import seq2seq, unconditional
-from experiments.compare.provenance import GitHistory, Mismatches, row_status
-from experiments.idlm_report import predictor
-from experiments.markdown import cell, markdown_table
+from core.paths import FIGURES, REPO_ROOT, ROWS, TABLES
+from reports import seq2seq, unconditional
+from reports.kinds import predictor, variant
+from reports.markdown import cell, markdown_table
+from reports.provenance import GitHistory, Mismatches, row_status
 
 PROVENANCE_COLUMNS = ["n_samples", "seed", "evaluator", "device", "mismatch", "status", "method_last_change",
                       "commit", "command", "file"]
@@ -25,14 +28,14 @@ UNCONDITIONAL_COLUMNS = ["corpus", "group", "method", "model", "sampler", "stude
 SEQ2SEQ_COLUMNS = ["task", "row", "method", "stage", "steps", "candidates", "bleu", "bleu_ci95_low",
                    "bleu_ci95_high", *seq2seq.COPY, *seq2seq.SCORES, "nfe",
                    "seconds_per_sample", "speedup_vs_diffuseq_2000", *PROVENANCE_COLUMNS]
-STATUS_NOTE = ("*status*: `current` when its method's source files (experiments/compare/provenance.py) are the same "
+STATUS_NOTE = ("*status*: `current` when its method's source files (reports/provenance.py) are the same "
                "at the row's commit as now, `stale` when they have changed since the row was made, `dirty` when it "
                "was made from uncommitted code. *row*: the JSON with the row's command.")
 
 
 @dataclass
 class Table:
-    name: str                       # file stem under results/compare/
+    name: str                       # file stem under results/tables/
     title: str
     intro: list[str]
     headers: list[str]
@@ -74,7 +77,7 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
     mismatches = Mismatches([e["record"] for e in entries])
     students = {}
     for e in entries:
-        students.setdefault((e["group"], e["record"].get("teacher")), set()).add(unconditional.variant(e["record"]))
+        students.setdefault((e["group"], e["record"].get("teacher")), set()).add(variant(e["record"]))
     at_h = f"GenPPL at H* = {cell(target)} ↓" if target is not None else "GenPPL at H* ↓"
     table = Table(
         name=f"idlm_table1_{corpus}", title=f"Unconditional generation, {corpus} (IDLM's Table 1 layout)",
@@ -105,7 +108,7 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
         # the interpolated number is made from two rows of the sweep (peers): their differences mark it too
         at_target, peers = (e["at_target"][0], e["at_target"][1:]) if e["at_target"] else (None, ())
         values = {"corpus": corpus, "group": e["group"], "method": r["method"], "model": r.get("teacher"),
-                  "sampler": predictor(r), "student": unconditional.variant(r), "steps": r["steps"], "nfe": r["nfe"],
+                  "sampler": predictor(r), "student": variant(r), "steps": r["steps"], "nfe": r["nfe"],
                   "temperature": r.get("temperature"), "gen_ppl": m.get("gen_ppl"), "gen_ppl_ci95_low": ci[0],
                   "gen_ppl_ci95_high": ci[1], "entropy": m.get("entropy"), "mauve": m.get("mauve"),
                   **unconditional.distribution_values(r), "seconds_per_sample": r["seconds_per_sample"],
@@ -183,9 +186,9 @@ def _times(ratio: float) -> str:
     return f"{ratio:.0f}×" if ratio >= 100 else f"{ratio:.3g}×"
 
 
-def comparison_tables(records: list[dict], repo: Path = REPO_ROOT, link_prefix: str = "") -> list[Table]:
+def comparison_tables(records: list[dict], repo: Path = REPO_ROOT, link_prefix: str = f"{ROWS}/") -> list[Table]:
     """Every comparison table the rows support: one per corpus, then one per task. `link_prefix` leads from the
-    Markdown file to the rows ("" from results/README.md, "../" from results/compare/)."""
+    Markdown file to the rows ("rows/" from results/README.md, "../rows/" from results/tables/)."""
     history = GitHistory(repo)
     tables = [unconditional_table(corpus, rows, history, link_prefix)
               for corpus, rows in unconditional.unconditional_records(records).items()]
@@ -196,12 +199,35 @@ def comparison_tables(records: list[dict], repo: Path = REPO_ROOT, link_prefix: 
 
 def comparison_markdown(tables: list[Table], figures: list[str], figure_prefix: str = "", heading: str = "##",
                         repo: Path = REPO_ROOT) -> list[str]:
-    """The section results/README.md embeds and results/compare/README.md holds: tables, then the figures. The
+    """The section results/README.md embeds and results/tables/README.md holds: tables, then the figures. The
     statuses hold for the code at `repo`'s HEAD, which the section names."""
     lines = [f"{heading} Method comparison", "",
-             "Generated by `python -m experiments.compare` (`make compare`) from the rows; tables as CSV and "
-             f"Markdown, and the figures, in `results/compare/`. Row statuses as of commit `{git_commit(repo)}`.", ""]
+             "Generated by `python -m reports all` (`make compare`) from the rows; tables as CSV and Markdown in "
+             f"`results/{TABLES}/`, figures in `results/{FIGURES}/`. Row statuses as of commit `{git_commit(repo)}`.",
+             ""]
     for table in tables:
         lines += table.markdown(heading + "#")
     lines += [f"![{name}]({figure_prefix}{name})" for name in figures]
     return lines + ([""] if figures else [])
+
+
+def figure_names(results_dir: Path) -> list[str]:
+    """The figures drawn into <results_dir>/figures/, for the Markdown that shows them."""
+    return sorted(p.name for p in (Path(results_dir) / FIGURES).glob("*.png"))
+
+
+def write_comparison_tables(records: list[dict], results_dir: Path, repo: Path = REPO_ROOT) -> list[Path]:
+    """Every table as <results_dir>/tables/<name>.md and .csv, and the index tables/README.md showing them with the
+    figures already drawn."""
+    out_dir = Path(results_dir) / TABLES
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = comparison_tables(records, repo, link_prefix=f"../{ROWS}/")
+    written = []
+    for table in tables:
+        atomic_write_text(out_dir / f"{table.name}.md", "\n".join(table.markdown("#")) + "\n")
+        atomic_write_text(out_dir / f"{table.name}.csv", table.csv_text())
+        written += [out_dir / f"{table.name}.md", out_dir / f"{table.name}.csv"]
+    index = comparison_markdown(tables, figure_names(results_dir), figure_prefix=f"../{FIGURES}/", heading="#",
+                                repo=repo)
+    atomic_write_text(out_dir / "README.md", "\n".join(index) + "\n")
+    return written + [out_dir / "README.md"]

@@ -1,16 +1,14 @@
-"""Figures from results/*.json (never from typed numbers).
+"""Figures from the rows (never from typed numbers), drawn into results/figures/ by `python -m reports figures`,
+and the way every figure of the project is drawn and saved (Agg backend, `save_figure`).
 
-    python -m experiments.plots [--results-dir results]   (default: runs/results)
-
-Writes results/genppl_vs_steps.png (discrete teachers at temperature 1, with the held-out-text line) and
-results/bleu_vs_steps.png (DiffuSeq per task, single sample and MBR), with 95% bootstrap error bars where the
-rows have them, DLM-One students marked by their NFE, AR seq2seq rows and copying the source as lines; the shapes of the MDLM/Duo and DLM-One
-(Figure 3) plots that show the few-step gap distillation has to close. For IDLM: results/idlm_frontier_<family>.png
-(GenPPL against entropy, see experiments/idlm_report.py) and results/idlm_learning_curves.png.
+`write_figures` draws genppl_vs_steps.png (discrete teachers at temperature 1, with the held-out-text line) and
+bleu_vs_steps.png (DiffuSeq per task, single sample and MBR), with 95% bootstrap error bars where the rows have them,
+DLM-One students marked by their NFE, AR seq2seq rows and copying the source as lines; the shapes of the MDLM/Duo and
+DLM-One (Figure 3) plots that show the few-step gap distillation has to close. For IDLM: idlm_frontier_<family>.png
+(GenPPL against entropy, see reports/students.py) and idlm_learning_curves.png.
 """
 from __future__ import annotations
 
-import argparse
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -20,10 +18,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from core.evaluate.results import load_results  # noqa: E402
-from experiments.cli import add_results_dir, run_cli  # noqa: E402
-from experiments.compare.unconditional import is_ar  # noqa: E402
-from experiments.idlm_report import MATCHED, REFERENCE_STEPS, predictor  # noqa: E402
+from core.paths import FIGURES, TRAINING  # noqa: E402
+from reports.kinds import MATCHED, is_ar, predictor  # noqa: E402
+from reports.students import REFERENCE_STEPS  # noqa: E402
 
 
 def plot_curve(ax, points, label: str) -> None:
@@ -178,20 +175,13 @@ def learning_curve_figure(training_dir: Path, out: Path) -> Path | None:
                          xlabel="generator updates", out=out)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_results_dir(parser)
-    args = parser.parse_args(argv)
-    records = load_results(args.results_dir)
-    paths = [genppl_figure(records, args.results_dir / "genppl_vs_steps.png"),
-             bleu_figure(records, args.results_dir / "bleu_vs_steps.png"),
-             learning_curve_figure(args.results_dir / "training", args.results_dir / "idlm_learning_curves.png"),
-             *frontier_figure(records, args.results_dir)]
-    for path in paths:
-        if path:
-            print(f"wrote {path}")
-    return 0
 
-
-if __name__ == "__main__":
-    run_cli(main)
+def write_figures(records: list[dict], results_dir: Path) -> list[Path]:
+    """The figures above, into <results_dir>/figures/ (the learning curves from <results_dir>/training/)."""
+    out_dir = Path(results_dir) / FIGURES
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [genppl_figure(records, out_dir / "genppl_vs_steps.png"),
+             bleu_figure(records, out_dir / "bleu_vs_steps.png"),
+             learning_curve_figure(Path(results_dir) / TRAINING, out_dir / "idlm_learning_curves.png"),
+             *frontier_figure(records, out_dir)]
+    return [path for path in paths if path is not None]

@@ -1,20 +1,16 @@
-"""Distilled students (IDLM, SDTT, Duo-DCD) beside their controls, from results/*.json and the distillation logs
-(never from typed numbers).
+"""Distilled students (IDLM, SDTT, Duo-DCD) beside their controls, from the rows (never from typed numbers).
 
 A distillation claim is a comparison: the student at K steps against (a) the teacher at K, (b) the teacher at K at
 the temperature whose entropy matches the student's (lower entropy buys lower GenPPL for free), and (c) the teacher at
-1024 steps, each with its 95% interval. `comparison_lines` writes that table for results/README.md; experiments/plots.py
+1024 steps, each with its 95% interval. `comparison_lines` writes that table for results/README.md; reports/figures.py
 draws the matching figures (GenPPL against entropy per family, and the learning curves).
 """
 from __future__ import annotations
 
+from reports.kinds import MATCHED, predictor
+
 REFERENCE_STEPS = 1024
-MATCHED = "sample (entropy-matched)"
 STUDENT_METHODS = ("idlm", "sdtt", "dcd")   # methods whose rows are a distilled student, each beside its controls
-
-
-def predictor(record: dict) -> str:
-    return record.get("predictor", "default")
 
 
 def _key(record: dict) -> tuple:

@@ -1,12 +1,10 @@
-"""The comparison figures, from the same rows as the tables (never from typed numbers):
+"""The comparison figures, from the same rows as the tables (never from typed numbers), in results/figures/:
 
 * genppl_vs_steps_<corpus>.png: GenPPL (log) and entropy against steps (log 2), one curve per method (the table's
   temperature-1 rows), held-out text dashed;
 * frontier_<corpus>.png: GenPPL against entropy, one panel per teacher family, every row of every sweep of each
   method as a point and the method's frontier (points no other point of it beats in both GenPPL and entropy) as a
   line; the common entropy H* of the table as a vertical line;
-* bleu_vs_steps.png: DiffuSeq's BLEU against steps per task, DLM-One students by NFE, AR seq2seq and copying the
-  source as lines (experiments.plots.bleu_figure);
 * pareto.png: quality against seconds per sample (log), one panel per corpus (GenPPL, lower is better) and per task
   (BLEU, higher is better), each method's rows as points and the front over all methods as a dashed line;
 * quality_vs_compute.png: each distillation's learning curve (<results>/training/*.log.jsonl) as its validation
@@ -21,8 +19,9 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from experiments.compare import seq2seq, unconditional
-from experiments.plots import bleu_figure, genppl_figure, plt, save_figure
+from core.evaluate.temperature_match import frontier_ratio
+from reports import seq2seq, unconditional
+from reports.figures import genppl_figure, plt, save_figure
 
 
 def _front(points: list[tuple[float, float]], lower_is_better: bool) -> list[tuple[float, float]]:
@@ -108,8 +107,6 @@ def _pareto_label(record: dict) -> str:
 
 def compute_curves(records: list[dict], training_dir: Path) -> dict[str, list[tuple[float, float]]]:
     """Per learning curve: (million sequence passes, validation GenPPL ÷ the teacher's frontier at K) points."""
-    from experiments.controls import frontier_ratio
-
     curves = {}
     for log in sorted(training_dir.glob("*.log.jsonl")):
         points = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
@@ -146,7 +143,7 @@ def compute_figure(records: list[dict], training_dir: Path, out: Path) -> Path |
 
 
 def comparison_figures(records: list[dict], out_dir: Path, training_dir: Path | None = None) -> list[Path]:
-    """Every figure the rows support, written into `out_dir`."""
+    """Every figure above the rows support, written into `out_dir` (bleu_vs_steps.png is reports.figures')."""
     shown_by_corpus, written = {}, []
     for corpus, rows in unconditional.unconditional_records(records).items():
         target, _ = unconditional.matched_entropy(rows)
@@ -157,7 +154,6 @@ def comparison_figures(records: list[dict], out_dir: Path, training_dir: Path | 
         written.append(frontier_figure(corpus, rows, target, out_dir / f"frontier_{corpus}.png"))
     by_task = {task: [e["record"] for e in seq2seq.table_rows(rows)]
                for task, rows in seq2seq.seq2seq_records(records).items()}
-    written.append(bleu_figure(records, out_dir / "bleu_vs_steps.png"))
     written.append(pareto_figure(shown_by_corpus, by_task, out_dir / "pareto.png"))
     if training_dir is not None:
         written.append(compute_figure(records, training_dir, out_dir / "quality_vs_compute.png"))

@@ -1,4 +1,4 @@
-"""Cells and tables of the generated Markdown (results/README.md, results/compare/): one formatting for every table."""
+"""Cells and tables of the generated Markdown (results/README.md, results/tables/): one formatting for every table."""
 from __future__ import annotations
 
 
