@@ -165,7 +165,7 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
         assert frontier["ratio"] is not None or "sweep_entropy_range" in frontier
     assert student["training_cost"]["updates"] == student["distill_step"]
     assert student["training_cost"]["sequence_passes"] == student["distill_step"] * 7 * 4   # core/cost.py
-    for row in (path, tmp_path / f"mdlm-shakespeare-small-steps4{suffix}.json",
+    for row in (path, tmp_path / "rows" / f"mdlm-shakespeare-small-steps4{suffix}.json",
                 tmp_path / "rows" / f"mdlm-shakespeare-small-steps1024{suffix}.json"):
         assert_distribution_metrics(row, 8)
     matched = list(path.parent.glob(f"{path.stem}-matched-T*.json"))
