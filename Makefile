@@ -37,10 +37,11 @@ gpu-check: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
-# the comparison tables (Markdown + CSV) and figures in results/compare/, embedded in results/README.md
+# every table (results/tables/, Markdown + CSV), figure (results/figures/) and model card, and results/README.md,
+# which embeds them, from the rows in results/rows/
 RESULTS_DIR ?= results
 compare: $(STAMP)
-	$(PY) -m experiments.compare --results-dir $(RESULTS_DIR)
+	$(PY) -m experiments.reports all --results-dir $(RESULTS_DIR)
 
 # --- reproducing results/ (long; each line is one command whose row lands in results/: the committed set is written
 # only where a command names it, results_dir=results; every other run writes to runs/results) -------------------
@@ -57,8 +58,7 @@ results-teachers: $(STAMP)
 	for t in mdlm sedd duo; do for k in $(TEACHER_STEPS); do n=64; [ $$k$$t = 1024mdlm ] && n=256; \
 		$(PY) -m experiments.run results_dir=results teacher=$$t steps=$$k sampling.num_samples=$$n || exit 1; done; done
 	for k in $(DCD_STEPS); do $(PY) -m experiments.run results_dir=results teacher=dcd steps=$$k || exit 1; done
-	$(PY) -m experiments.plots --results-dir results
-	$(PY) -m experiments.compare --results-dir results
+	$(PY) -m experiments.reports all --results-dir results
 
 TASK ?= qqp
 N ?= 64
@@ -67,8 +67,7 @@ results-diffuseq: $(STAMP)
 	$(PY) -m experiments.run results_dir=results method=copy_source task=$(TASK)
 	for k in $(SEQ2SEQ_STEPS); do $(PY) -m experiments.run results_dir=results teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) || exit 1; done
 	for k in 1 10; do $(PY) -m experiments.run results_dir=results teacher=diffuseq task=$(TASK) steps=$$k sampling.num_samples=$(N) diffuseq.candidates=10 || exit 1; done
-	$(PY) -m experiments.plots --results-dir results
-	$(PY) -m experiments.compare --results-dir results
+	$(PY) -m experiments.reports all --results-dir results
 
 # --- IDLM: distil each committed teacher, then evaluate the committed student beside its controls -----------------
 # reproduce-idlm-<teacher>: the exact distillation that made checkpoints/idlm-<teacher>-shakespeare-small (a fresh
@@ -103,7 +102,7 @@ HEADLINE_TEMPERATURES ?= [0.7,0.8]
 results-idlm-headline-%: $(STAMP)
 	$(PY) -m experiments.run results_dir=results method=idlm teacher=$* steps=8 sampling.num_samples=256 \
 		student_path=checkpoints/idlm-$*-shakespeare-small eval.frontier_temperatures=$(HEADLINE_TEMPERATURES)
-	$(PY) -m experiments.compare --results-dir results
+	$(PY) -m experiments.reports all --results-dir results
 
 results-idlm: $(STAMP)
 	for t in mdlm sedd duo dcd; do for k in $(IDLM_STEPS); do \
@@ -112,5 +111,4 @@ results-idlm: $(STAMP)
 	for k in $(IDLM_STEPS); do \
 		$(PY) -m experiments.run results_dir=results method=idlm teacher=duo steps=$$k sampling.predictor=greedy_tail student_path=checkpoints/idlm-duo-shakespeare-small || exit 1; \
 	done
-	$(PY) -m experiments.plots --results-dir results
-	$(PY) -m experiments.compare --results-dir results
+	$(PY) -m experiments.reports all --results-dir results

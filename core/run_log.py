@@ -1,5 +1,5 @@
 """Training logs shared by the pretraining loop and the distillation loop: JSON lines (`log.jsonl`, one record per
-event, the input of `experiments.training_summary` and the plots) and TensorBoard scalars (`<run_dir>/tensorboard`).
+event, the input of `python -m experiments.reports training` and the figures) and TensorBoard scalars (`<run_dir>/tensorboard`).
 
 A resumed run continues the log from its checkpoint's step: records written after that checkpoint (by the run that
 was interrupted) are dropped, so no step appears twice, and so is a last line torn by a kill in the middle of a write.

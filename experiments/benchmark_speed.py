@@ -15,8 +15,7 @@ core.evaluate.speed.ForwardTimer splits one run into time inside the network (th
 DiT, the DiffuSeq transformer, the GPT-2 with its head) and the sampler's own overhead (for DLM-One that includes
 rounding to the nearest embedding and the tied read-out, `teachers.diffuseq_rounding`). The targets:
 an 8-step student >= 5x faster than the KV-cached AR at batch 32, and each diffusion sampler's overhead <= 10% of
-its network time. Rows live in results/benchmarks/, which the result loader (results/*.json) does
-not read.
+its network time. Rows live in results/benchmarks/, which the result loader (results/rows/) does not read.
 """
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ import torch
 from core.checkpoint import atomic_write_text
 from core.evaluate.results import current_command, git_commit, utc_timestamp
 from core.evaluate.speed import ForwardTimer, benchmark, describe_device, synchronize
-from core.paths import REPO_ROOT
+from core.paths import BENCHMARKS, REPO_ROOT
 from experiments.cli import add_results_dir, run_cli
 from experiments.setup import resolve_device
 
@@ -171,7 +170,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
                         help="measure only the configurations whose name starts with one of these (e.g. dlm_one)")
     args = parser.parse_args(argv)
-    args.out = args.out or args.results_dir / "benchmarks" / "speed.json"
+    args.out = args.out or args.results_dir / BENCHMARKS / "speed.json"
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = resolve_device(args.device)

@@ -10,7 +10,8 @@ the generator step of core/distill.py at micro-batch distill.batch_size, timed a
 counted by torch's FlopCounterMode on one update (matrix products and attention, forward and backward); the time is the
 median of TIMED_UPDATES further updates, under the loop's autocast (`distill.precision`, auto by default).
 
-Writes <results_dir>/scale/benchmark-*.json. The row holds the measurement and the estimates derived from it, stated as estimates: the FLOPs of the whole run
+Writes <results_dir>/benchmarks/benchmark-*.json. The row holds the measurement and the estimates derived from it,
+stated as estimates: the FLOPs of the whole run
 (distill.global_batch × distill.max_steps) divided by a GPU's throughput (`GPU`, an assumed utilisation), and the
 memory of the trained state (weights, gradients, AdamW moments, EMA; frozen teacher) plus the activations of one
 micro-batch, read as the growth of this process's resident memory during the measured update.
@@ -28,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from core.checkpoint import atomic_write_json
 from core.evaluate.results import current_command, git_commit, utc_timestamp
-from core.paths import RESULTS_DIR
+from core.paths import BENCHMARKS, RESULTS_DIR
 from core.precision import announce_precision, native_bf16
 from core.training import autocast_context
 from experiments.cli import run_cli
@@ -152,8 +153,8 @@ def main(argv: list[str]) -> int:
                            * rows * steps / 3600, "state_bytes": state_bytes,
                            "gpu_memory_bytes_at_micro_batch": state_bytes + activations}}
     where = cfg.corpus if cfg.method == "idlm" else cfg.task
-    # its own folder: a benchmark row is no sampling row of the results table
-    path = Path(cfg.results_dir or RESULTS_DIR, "scale",
+    # beside the speed benchmark: a benchmark row is no sampling row of the results table
+    path = Path(cfg.results_dir or RESULTS_DIR, BENCHMARKS,
                 f"benchmark-{cfg.method}-{cfg.teacher}-{where}-{cfg.preset}-micro{cfg.distill.batch_size}-{precision}"
                 f"-threads{torch.get_num_threads()}.json")
     record.update(commit=git_commit(), command=current_command(), timestamp=utc_timestamp(), device=device.type)

@@ -8,7 +8,7 @@ The controls a distillation claim needs, all from the same teacher, seed, sample
 3. the teacher at K at the temperature whose samples have the student's entropy (matched_teacher_row, matched on
    the reported samples; also `python -m experiments.match_temperature <row>` for any unconditional row).
 Teacher rows are reused when a row with the same settings and at least as many samples exists in results_dir, or in
-results/ (whence it is copied).
+results/rows/ (whence it is copied).
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from omegaconf import OmegaConf
 from core.checkpoint import atomic_write_text
 from core.errors import DataError
 from core.evaluate.results import load_result, samples_path, write_result
-from core.evaluate.temperature_match import genppl_at_entropy, match_temperature
-from core.paths import RESULTS_DIR
+from core.evaluate.temperature_match import frontier_ratio, genppl_at_entropy, match_temperature
+from core.paths import RESULTS_DIR, rows_dir
 from experiments.distribution import wanted_metrics
 from experiments.naming import repo_relative, results_dir, sample_row_name
 from experiments.rows import draw_samples, evaluate_texts, score_model, teacher_row
@@ -46,7 +46,7 @@ def reusable_row(path: Path, wanted: dict) -> bool:
 def reuse_row(path: Path, wanted: dict) -> bool:
     """True when `path` holds a reusable_row, or the committed row of the same name does (then copied to `path` with
     its samples file, so a run writing elsewhere than results/ does not sample the teacher again)."""
-    committed = RESULTS_DIR / path.name
+    committed = rows_dir(RESULTS_DIR) / path.name
     for source in (path, committed):
         if reusable_row(source, wanted):
             if source != path:
@@ -70,7 +70,7 @@ def teacher_sweep(cfg, device, teacher, teacher_folder: Path, evaluator, steps: 
     for temperature in sorted({1.0, *cfg.eval.frontier_temperatures}):
         step_cfg = OmegaConf.merge(cfg, {"method": "sample", "steps": steps,
                                          "sampling": {"temperature": temperature, "predictor": predictor}})
-        path = results_dir(cfg) / f"{sample_row_name(step_cfg)}.json"
+        path = rows_dir(results_dir(cfg)) / f"{sample_row_name(step_cfg)}.json"
         like = {"n_samples": cfg.sampling.num_samples, "teacher_path": repo_relative(teacher_folder),
                 "float64_sampling": cfg.sampling.float64, "temperature": temperature,
                 "evaluator": repo_relative(evaluator[2]), "metrics": wanted_metrics(cfg)}
@@ -79,18 +79,6 @@ def teacher_sweep(cfg, device, teacher, teacher_folder: Path, evaluator, steps: 
                          results_dir(cfg), sample_row_name(step_cfg))
         rows.append(json.loads(path.read_text()))
     return rows
-
-
-def frontier_ratio(gen_ppl: float, entropy: float, sweep: list[dict]) -> dict:
-    """GenPPL ÷ the sweep's GenPPL at the same entropy, with the bracketing temperatures; the ratio is None (and the
-    sweep's entropy range is given) when no two neighbouring temperatures bracket the entropy."""
-    points = [(r["temperature"], r["metrics"]["entropy"], r["metrics"]["gen_ppl"]) for r in sweep]
-    found = genppl_at_entropy(points, entropy)
-    entropies = [h for _, h, _ in points]
-    if found is None:
-        return {"ratio": None, "genppl_at_entropy": None, "sweep_entropy_range": [min(entropies), max(entropies)]}
-    at, a, b = found
-    return {"ratio": gen_ppl / at, "genppl_at_entropy": at, "bracket_temperatures": [points[a][0], points[b][0]]}
 
 
 def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folder: Path, evaluator, *,

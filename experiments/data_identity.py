@@ -71,7 +71,7 @@ def given_data(cfg: DictConfig) -> str:
 def recorded_data(folder: Path) -> dict | None:
     """{"name", "digest"} of the data the model in `folder` was trained on; None when that cannot be known."""
     from core.checkpoint import read_json
-    from experiments.training_summary import exported_provenance
+    from experiments.reports.training import exported_provenance
 
     provenance = exported_provenance(folder)
     provenance = provenance if isinstance(provenance, dict) else {}

@@ -9,7 +9,8 @@
    Or evaluate `student_path=<folder>` without training;
 3. rows: every stage's student at dlm_one.steps (k = diffuseq.candidates, [PAD] insertion dlm_one.pad_prob) on the
    test sources with DiffuSeq's metric set, the speed-up and paired per-source BLEU gaps against the teacher's rows
-   of the task (diffuseq-<task>-<preset>-steps<n>-k1.json, made by method=sample, in results_dir or else results/).
+   of the task (rows/diffuseq-<task>-<preset>-steps<n>-k1.json, made by method=sample, of results_dir or else
+   results/).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from core.evaluate.bootstrap import mean_interval
 from core.evaluate.results import write_result
 from core.discriminator import FakeScoreNetwork
 from core.networks import copy_for_training
-from core.paths import RESULTS_DIR
+from core.paths import RESULTS_DIR, rows_dir
 from core.seeding import derived_generator, validation_seed
 from dlm_one.generator import student_generate
 from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
@@ -161,7 +162,7 @@ def paired_gaps(student_bleus: list[float], cfg, out_dir: Path) -> dict:
         # the teacher row with the same sources, seed and data (row_suffix), from the rows being written or else the
         # committed set
         name = f"{run_name(cfg)}-steps{steps}-k1{row_suffix(cfg)}.json"
-        path = next((p for p in (out_dir / name, RESULTS_DIR / name) if p.is_file()), None)
+        path = next((p for p in (rows_dir(out_dir) / name, rows_dir(RESULTS_DIR) / name) if p.is_file()), None)
         if path is None:
             continue
         row = json.loads(path.read_text())

@@ -2,7 +2,7 @@
 whose samples have the row's entropy, evaluate it like any run, and write it as its own result row
 (experiments.controls.matched_teacher_row, which every distilled student's rows also call).
 
-    python -m experiments.match_temperature results/<row>.json [key=value ...]
+    python -m experiments.match_temperature results/rows/<row>.json [key=value ...]
 
 Keys after the path override the row's config (e.g. teacher_path=..., sampling.num_samples=...).
 """
@@ -20,7 +20,7 @@ from experiments.config import load_config
 from experiments.controls import matched_teacher_row
 from experiments.naming import results_dir
 from experiments.setup import resolve_device, teacher_folder
-from experiments.tables import build_table
+from experiments.reports.readme import write_readme
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     folder = teacher_folder(cfg)
     path = matched_teacher_row(cfg, device, load_teacher(folder, device=device), folder, row_path)
     atomic_write_text(path.with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
-    print(f"wrote {build_table(results_dir(cfg), results_dir(cfg) / 'README.md')}")
+    write_readme(results_dir(cfg))
     return 0
 
 

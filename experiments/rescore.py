@@ -1,7 +1,7 @@
 """Re-score result rows from the texts they store, with the current metric code.
 
-    python -m experiments.rescore results/diffuseq-qqp-small-steps*-k*.json
-    python -m experiments.rescore runs/results/mdlm-shakespeare-small-steps8.json   # distribution metrics
+    python -m experiments.rescore results/rows/diffuseq-qqp-small-steps*-k*.json
+    python -m experiments.rescore runs/results/rows/mdlm-shakespeare-small-steps8.json   # distribution metrics
 
 Every seq2seq row keeps all its candidate texts (`outputs`), so a metric fix or a new metric field (e.g. the
 per-source `sentence_bleu` that the paired step comparison in results/README.md needs) does not require sampling
@@ -27,9 +27,9 @@ from omegaconf import OmegaConf
 
 from core.data import load_seq2seq
 from core.errors import DataError
-from core.evaluate.results import current_command, git_commit, load_result, load_samples, utc_timestamp, write_result
+from core.evaluate.results import current_command, git_commit, load_result, load_samples, utc_timestamp, write_row
 from core.evaluate.unconditional import load_evaluator
-from core.paths import REPO_ROOT
+from core.paths import REPO_ROOT, results_dir_of, row_file
 from core.tokenizers import load_tokenizer
 from experiments.keys import CONFIG_DIR
 from experiments.seq2seq import evaluate_candidates, task_source, viewed_references, viewed_sources
@@ -45,7 +45,9 @@ def row_source(path: Path, record: dict) -> str:
 
 
 def rescore_row(path: Path, *, bertscore: bool = True, device: str = "cpu") -> Path:
-    """Recompute the metrics of the row at `path` from its stored texts and rewrite it atomically."""
+    """Recompute the metrics of the row at `path` (results/<name>.json finds results/rows/<name>.json) from its
+    stored texts and rewrite it atomically."""
+    path = row_file(path)
     record = load_result(path)
     if "task" not in record:
         return rescore_unconditional(path, record, device=device)
@@ -69,7 +71,7 @@ def rescore_row(path: Path, *, bertscore: bool = True, device: str = "cpu") -> P
 
 def rewrite(record: dict, path: Path) -> Path:
     record["rescored"] = {"command": current_command(), "commit": git_commit(), "timestamp": utc_timestamp()}
-    return write_result(record, path.parent, path.stem)
+    return write_row(record, path)
 
 
 def unconditional_config(path: Path, record: dict):
@@ -127,14 +129,8 @@ def main(argv=None) -> int:
             failed += 1
     if failed:
         return 2   # a user error, as every command reports one (experiments.cli)
-    from experiments.tables import build_table
-
-    folder = args.rows[0].parent
-    try:
-        print(f"wrote {build_table(folder, folder / 'README.md')}")
-    except ValueError as error:   # another row of the folder is broken
-        print(f"experiments.rescore: {error}", file=sys.stderr)
-        return 2
+    from experiments.reports.readme import write_readme
+    print(f"wrote {write_readme(results_dir_of(row_file(args.rows[0])))}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Main entry point: `python -m experiments.run key=value ...` (see --help).
 
 It reads the config (experiments.config), runs the recipe of `method` (experiments.methods, one MethodSpec per
-method), writes the row's config beside it and rebuilds <results_dir>/README.md (results_dir: runs/results unless
+method), writes the row (<results_dir>/rows/) and its config beside it and rebuilds <results_dir>/README.md (results_dir: runs/results unless
 given; results/ is the committed set). The embedded default (`make demo`) samples the committed MDLM teacher on
 tinyshakespeare. Nothing imports this module: the recipes and their helpers live below it.
 """
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
 
     from core.checkpoint import atomic_write_text
     from experiments.setup import resolve_device
-    from experiments.tables import build_table
+    from experiments.reports.readme import write_readme
 
     device = resolve_device(cfg.device)
     path = recipe_of(method_spec(cfg.method))(cfg, device)
@@ -42,9 +42,9 @@ def main(argv: list[str]) -> int:
         return 0
     atomic_write_text(Path(path).with_suffix(".config.yaml"), OmegaConf.to_yaml(cfg))
     try:
-        print(f"wrote {build_table(results_dir(cfg), results_dir(cfg) / 'README.md')}")
+        write_readme(results_dir(cfg))
     except ValueError as error:   # another row of the folder is broken: the new row stands, its table waits
-        print(f"experiments.tables: {error}", file=sys.stderr)
+        print(f"experiments.reports.readme: {error}", file=sys.stderr)
     print(f"wrote {path}")
     print(head_lines(Path(path).read_text(), 1500))
     return 0

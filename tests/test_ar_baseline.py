@@ -137,7 +137,7 @@ def test_unconditional_baseline_trains_apart_from_the_evaluator_and_writes_a_row
               f"eval.evaluator={tmp_path / 'ar' / 'pretrained'}", "sampling.num_samples=4", "sampling.batch_size=2",
               "sampling.top_p=0.9", f"results_dir={tmp_path / 'res'}")
     assert out.returncode == 0, out.stderr[-2000:]
-    (path,) = (tmp_path / "res").glob("ar_lm-shakespeare-tiny-p0.9-n4-*.json")   # top_p, 4 samples, its own model
+    (path,) = (tmp_path / "res" / "rows").glob("ar_lm-shakespeare-tiny-p0.9-n4-*.json")   # top_p, 4 samples, own model
     row = json.loads(path.read_text())
     assert row["teacher"] == "ar_lm" and row["steps"] == row["nfe"] == 31 and row["n_samples"] == 4
     assert row["predictor"] == "kv_cache" and row["top_p"] == 0.9 and row["metrics"]["gen_ppl"] > 0
@@ -152,7 +152,7 @@ def test_seq2seq_baseline_trains_and_writes_a_row_with_the_diffuseq_metrics(tmp_
               f"teacher_path={tmp_path / 's2s' / 'pretrained'}", "sampling.num_samples=4", "sampling.batch_size=2",
               "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}")
     assert out.returncode == 0, out.stderr[-2000:]
-    (path,) = (tmp_path / "res").glob("ar_seq2seq-qqp-tiny-greedy-*.json")   # fewer samples, its own model
+    (path,) = (tmp_path / "res" / "rows").glob("ar_seq2seq-qqp-tiny-greedy-*.json")   # fewer samples, its own model
     row = json.loads(path.read_text())
     assert row["task"] == "qqp" and row["teacher"] == "ar_seq2seq" and row["candidates"] == 1 and row["nfe"] >= 1
     assert {"bleu", "rouge_l", "dist1"} <= set(row["metrics"]["single"]) and len(row["outputs"]) == 4

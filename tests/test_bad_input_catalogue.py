@@ -250,15 +250,11 @@ def test_a_global_batch_that_splits_over_the_processes_is_accepted(monkeypatch):
 
 
 REPORT_CASES = [   # the commands that read result rows and write beside them: (module, args, message)
-    ("experiments.tables", ["--results-dir", "{tmp}/missing"], r"^experiments.tables: \S*missing: no such results "
-                                                               r"folder$"),
-    ("experiments.tables", [], r"^experiments.tables: \S*scratch: no such results folder$"),   # not results/
-    ("experiments.compare.write", ["--results-dir", "{tmp}/missing"], r"^experiments.compare: \S*missing: no such "
-                                                                      r"results folder$"),
-    ("experiments.compare.write", [], r"^experiments.compare: \S*scratch: no such results folder$"),
-    ("experiments.plots", ["--results-dir", "{tmp}/missing"], r"^error: \S*missing: no such results folder$"),
-    ("experiments.plots", [], r"^error: \S*scratch: no such results folder$"),
-    ("experiments.dlm_one_report", ["{tmp}/missing"], r"^error: \S*missing: no such results folder$"),
+    *(("experiments.reports.__main__", [command, "--results-dir", "{tmp}/missing"], r"^error: \S*missing: no such results "
+                                                                        r"folder$")
+      for command in ("all", "figures", "tables", "dlm-one")),
+    ("experiments.reports.__main__", ["all"], r"^error: \S*scratch: no such results folder$"),   # not results/
+    ("experiments.reports.__main__", ["cards", "{tmp}/missing"], r"^error: \S*missing: not a folder$"),
 ]
 
 
@@ -277,10 +273,11 @@ def test_tables_and_compare_write_to_the_scratch_folder_unless_results_is_named(
 
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    shutil.copy(REPO_ROOT / "results" / "real-text-shakespeare-test.json", scratch)
+    (scratch / "rows").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "results" / "rows" / "real-text-shakespeare-test.json", scratch / "rows")
     monkeypatch.setattr("core.paths.SCRATCH_RESULTS_DIR", scratch)
-    committed = listing(REPO_ROOT / "results")
-    assert call_cli("experiments.tables", [], monkeypatch, capsys)[0] == 0
-    assert call_cli("experiments.compare.write", [], monkeypatch, capsys)[0] == 0
-    assert (scratch / "README.md").is_file() and (scratch / "compare" / "README.md").is_file()
-    assert listing(REPO_ROOT / "results") == committed
+    committed = listing(REPO_ROOT / "results") + listing(REPO_ROOT / "checkpoints")
+    assert call_cli("experiments.reports.__main__", ["tables"], monkeypatch, capsys)[0] == 0
+    assert call_cli("experiments.reports.__main__", ["all"], monkeypatch, capsys)[0] == 0
+    assert (scratch / "README.md").is_file() and (scratch / "tables" / "README.md").is_file()
+    assert listing(REPO_ROOT / "results") + listing(REPO_ROOT / "checkpoints") == committed

@@ -1,4 +1,4 @@
-"""python -m experiments.compare on synthetic rows: matched-entropy interpolation, stale rows, mismatch markers, the
+"""python -m experiments.reports on synthetic rows: matched-entropy interpolation, stale rows, mismatch markers, the
 Markdown / CSV contents and the figures."""
 import csv
 import json
@@ -7,11 +7,12 @@ import subprocess
 
 import pytest
 
+from core.errors import DataError
 from core.evaluate.results import git_commit
 from core.evaluate.temperature_match import genppl_at_entropy
-from experiments.compare.provenance import GitHistory, Mismatches, row_status
-from experiments.compare.render import comparison_tables
-from experiments.compare.write import main as compare_main
+from experiments.reports.__main__ import main as reports_main
+from experiments.reports.comparison import comparison_tables
+from experiments.reports.provenance import GitHistory, Mismatches, row_status
 
 
 def test_genppl_at_entropy_interpolates_log_genppl_between_the_bracketing_temperatures():
@@ -142,9 +143,10 @@ def synthetic_rows():
 
 
 def _write(folder, rows):
-    folder.mkdir(exist_ok=True)
+    """The rows as a results folder holds them, in <folder>/rows/."""
+    (folder / "rows").mkdir(parents=True, exist_ok=True)
     for name, row in rows.items():
-        (folder / name).write_text(json.dumps(row))
+        (folder / "rows" / name).write_text(json.dumps(row))
 
 
 def test_mismatched_rows_carry_a_marker_and_a_note():
@@ -161,10 +163,10 @@ def test_mismatched_rows_carry_a_marker_and_a_note():
 
 def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
     _write(tmp_path, synthetic_rows())
-    assert compare_main(["--results-dir", str(tmp_path)]) == 0
-    out = tmp_path / "compare"
+    assert reports_main(["all", "--results-dir", str(tmp_path)]) == 0
+    out = tmp_path / "tables"
     for name in ("genppl_vs_steps_toy.png", "frontier_toy.png", "bleu_vs_steps.png", "pareto.png"):
-        assert (out / name).stat().st_size > 10_000, name
+        assert (tmp_path / "figures" / name).stat().st_size > 10_000, name
 
     with open(out / "idlm_table1_toy.csv") as f:
         reader = csv.DictReader(f)
@@ -199,7 +201,7 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
            "types / 600 ↑ | top-50 share | self-BLEU ↓ | s / sample | GenPPL at H* = 3.1 ↓ | sweep T | " \
            "÷ frontier 1024 ↓ | ÷ frontier K ↓ | budget (M passes / CPU-min) | status | commit | row |" in table
     assert "| teacher | mdlm | default | 8 | 1 | 40 [36, 44] | 3.2 | – | – | – | – | – | 0.5 | 20 | 0.85 0.9 1 1.1 | " \
-           "– | – | – | **unknown commit** | `unknown` | [mdlm8.json](../mdlm8.json) |" in table
+           "– | – | – | **unknown commit** | `unknown` | [mdlm8.json](../rows/mdlm8.json) |" in table
     assert "| IDLM | mdlm | default | 8 | 1 | 20 [18, 22] | 2.9 | – | 0.4 | 174 | 0.69 | 0.02 | 0.5 | – | 1 | " \
            "0.95 | – | 0.672 / 250 | " \
            "**unknown commit** |" in table
@@ -227,7 +229,8 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
 
     readme = (tmp_path / "README.md").read_text()
     assert readme.index("## Method comparison") < readme.index("## Unconditional generation (IDLM)")
-    assert "[mdlm8.json](mdlm8.json)" in readme and "![pareto.png](compare/pareto.png)" in readme
+    assert "[mdlm8.json](rows/mdlm8.json)" in readme and "![pareto.png](figures/pareto.png)" in readme
+    assert "![pareto.png](../figures/pareto.png)" in (out / "README.md").read_text()
     assert "### Conditional generation, qqp (DLM-One's Table 1 layout)" in readme
     assert f"Row statuses as of commit `{git_commit()}`." in readme
     assert (out / "README.md").read_text().count("# Unconditional generation, toy") == 1
@@ -242,18 +245,20 @@ def test_tables_without_ar_sdtt_or_text_rows_still_build():
     assert {row["gen_ppl_at_matched_entropy"] for row in table.csv_rows} == {None}
 
 
-def test_a_broken_row_writes_nothing(tmp_path, capsys):
+def test_a_broken_row_writes_nothing(tmp_path):
     rows = synthetic_rows()
     del rows["d10.json"]["nfe"]
     _write(tmp_path, rows)
-    assert compare_main(["--results-dir", str(tmp_path)]) == 2
-    assert "d10.json: missing required keys ['nfe']" in capsys.readouterr().err
-    assert not (tmp_path / "compare").exists() and not (tmp_path / "README.md").exists()
-    assert compare_main(["--results-dir", str(tmp_path / "nowhere")]) == 2
+    for command in ("all", "figures", "tables"):
+        with pytest.raises(DataError, match=r"d10\.json: missing required keys \['nfe'\]"):
+            reports_main([command, "--results-dir", str(tmp_path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows"]
+    with pytest.raises(DataError, match="nowhere: no such results folder"):
+        reports_main(["all", "--results-dir", str(tmp_path / "nowhere")])
 
 
 def test_quality_against_compute_divides_each_validation_by_the_teachers_frontier(tmp_path):
-    from experiments.compare.figures import compute_curves, compute_figure
+    from experiments.reports.comparison_figures import compute_curves, compute_figure
 
     training = tmp_path / "training"
     training.mkdir()

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from experiments.controls import frontier_ratio
+from core.evaluate.temperature_match import frontier_ratio
 
 
 def sweep(*points):

@@ -216,8 +216,8 @@ def test_command_distils_two_stages_exports_and_resumes(tmp_path):
         from_pretrained(folder)                                             # loadable without training code
         config = pretrained_config(folder)
         assert config["student"] == {"method": "dlm_one", "stage": stage, "t_init": 1999}
-        [path] = (tmp_path / "res").glob(f"dlm_one-diffuseq-qqp-tiny-stage{stage}-steps1-k1-n2-data-task-*-from-"
-                                         f"teacher-??????.json")
+        [path] = (tmp_path / "res" / "rows").glob(f"dlm_one-diffuseq-qqp-tiny-stage{stage}-steps1-k1-n2-data-task-*-"
+                                                   f"teacher-??????.json")
         row = json.loads(path.read_text())
         assert row["nfe"] == 1 and row["stage"] == stage and row["n_samples"] == 2
     assert pretrained_config(tmp_path / "run" / "stage2" / "student")["provenance"]["initialised_from"] == str(
@@ -228,7 +228,7 @@ def test_command_distils_two_stages_exports_and_resumes(tmp_path):
 
 
 def test_report_lines_read_the_rows():
-    from experiments.dlm_one_report import comparison_lines
+    from experiments.reports.dlm_one import comparison_lines
 
     single = {"bleu": 0.1, "bleu_ci95": [0.08, 0.12], "rouge_l": 0.3, "bertscore": 0.5, "dist1": 0.9}
     student = {"method": "dlm_one", "task": "qqp", "stage": 2, "steps": 1, "nfe": 1, "candidates": 1,

@@ -13,7 +13,8 @@ from core.evaluate.results import (SAMPLE_TEXTS, load_results, load_samples, sam
                                    validate_result, write_result)
 from core.evaluate.speed import benchmark  # noqa: E402
 from core.evaluate.temperature_match import match_temperature  # noqa: E402
-from experiments.tables import build_table, main as tables_main  # noqa: E402
+from experiments.reports.__main__ import main as reports_main  # noqa: E402
+from experiments.reports.readme import write_readme  # noqa: E402
 
 
 def unconditional_record():
@@ -24,7 +25,8 @@ def unconditional_record():
 
 
 def seq2seq_record():
-    return {"method": "dlm_one", "task": "qqp", "steps": 1, "nfe": 1, "n_samples": 8, "seconds_per_sample": 0.01,
+    return {"method": "dlm_one", "task": "qqp", "stage": 1, "steps": 1, "nfe": 1, "n_samples": 8,
+            "seconds_per_sample": 0.01,
             "evaluator": "all-MiniLM-L6-v2", "seed": 2,
             "metrics": {"single": {"bleu": 0.21, "sacrebleu": 18.2, "rouge_l": 0.5, "bertscore": 0.8, "dist1": 0.97}},
             "samples": [{"source": "how do i learn?", "reference": "how to learn?", "generated": "how learn?"}]}
@@ -37,7 +39,7 @@ def test_write_result_adds_provenance_and_round_trips(tmp_path):
         assert record[key]
     assert record["load_average"] == round(record["load_average"], 2) >= 0
     assert record["command"].startswith("python ")
-    assert [p.name for p in tmp_path.iterdir()] == ["idlm_mdlm_4steps.json"]   # no temp file left behind
+    assert [p.name for p in (tmp_path / "rows").iterdir()] == ["idlm_mdlm_4steps.json"]   # no temp file left behind
     assert load_results(tmp_path)[0]["metrics"]["gen_ppl"] == 41.5
 
 
@@ -46,7 +48,7 @@ def test_every_sample_text_is_kept_beside_the_row(tmp_path):
     path = write_result({**unconditional_record(), SAMPLE_TEXTS: texts}, tmp_path, "row")
     record = json.loads(path.read_text())
     assert SAMPLE_TEXTS not in record and record["samples_file"] == "row.samples.json.gz"
-    assert samples_path(path) == tmp_path / "row.samples.json.gz" and load_samples(path) == texts
+    assert samples_path(path) == tmp_path / "rows" / "row.samples.json.gz" and load_samples(path) == texts
     assert [r["_file"] for r in load_results(tmp_path)] == ["row.json"]     # the samples file is not a row
     write_result(record, tmp_path, "row")                                     # rewritten without texts: kept
     assert load_samples(path) == texts
@@ -79,17 +81,42 @@ def test_missing_keys_are_named(tmp_path):
 def test_table_from_two_results(tmp_path):
     write_result(unconditional_record(), tmp_path, "a_uncond")
     write_result(seq2seq_record(), tmp_path, "b_seq2seq")
-    out = build_table(tmp_path, tmp_path / "README.md")
+    out = write_readme(tmp_path)
     text = out.read_text()
     assert "| idlm | mdlm | 4 | 4 | 41.5 | [38.25, 45] | 5.1 | 0.62 | 0.25 | 8 | reference-ar:runs/ar | a_uncond.json |" in text
     assert "| dlm_one | qqp | 1 | 1 | 0.21 | 18.2 | 0.5 | 0.8 | 0.97 | 0.01 | 8 | b_seq2seq.json |" in text
     assert "first | sample" in text and "third" in text and "fourth is not shown" not in text
     assert "generated: how learn?" in text
-    # the CLI writes the same file; a broken JSON gives exit code 1
-    assert tables_main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "again.md")]) == 0
-    assert (tmp_path / "again.md").read_text() == text
-    (tmp_path / "c.json").write_text("{broken")
-    assert tables_main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "x.md")]) == 2
+    # the command writes the same file; a broken row stops it, naming the row, before anything is written
+    (tmp_path / "README.md").unlink()
+    assert reports_main(["tables", "--results-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "README.md").read_text() == text
+    assert {p.name for p in (tmp_path / "tables").iterdir()} == {"README.md", "dlm_one.md", "dlm_one_table1_qqp.md",
+                                                                 "dlm_one_table1_qqp.csv", "idlm_table1_?.md",
+                                                                 "idlm_table1_?.csv"}
+    (tmp_path / "rows" / "c.json").write_text("{broken")
+    (tmp_path / "README.md").unlink()
+    with pytest.raises(DataError, match=r"rows/c\.json:1"):
+        reports_main(["tables", "--results-dir", str(tmp_path)])
+    assert not (tmp_path / "README.md").exists()
+
+
+def test_rows_are_written_to_rows_and_read_from_there_or_from_a_flat_folder(tmp_path):
+    from core.evaluate.results import load_result
+    from core.paths import row_file
+
+    path = write_result(unconditional_record(), tmp_path, "new")
+    assert path == tmp_path / "rows" / "new.json"
+    # a folder from before rows/ existed keeps its rows flat: both are read, a name in rows/ wins
+    (tmp_path / "old.json").write_text(json.dumps({**json.loads(path.read_text()), "steps": 2}))
+    (tmp_path / "new.json").write_text(json.dumps({**json.loads(path.read_text()), "steps": 3}))
+    assert [(r["_file"], r["steps"]) for r in load_results(tmp_path)] == [("new.json", 4), ("old.json", 2)]
+    # a row named by its old path results/<name>.json is found in rows/
+    write_result(unconditional_record(), tmp_path, "moved")
+    assert row_file(tmp_path / "moved.json") == tmp_path / "rows" / "moved.json"
+    assert load_result(tmp_path / "moved.json")["steps"] == 4
+    assert row_file(tmp_path / "old.json") == tmp_path / "old.json"
+    assert row_file(tmp_path / "absent.json") == tmp_path / "absent.json"
 
 
 def test_seq2seq_examples_come_from_the_most_steps_single_candidate_row(tmp_path):
@@ -101,7 +128,7 @@ def test_seq2seq_examples_come_from_the_most_steps_single_candidate_row(tmp_path
     write_result(row(10, 1, "ten-"), tmp_path, "a")
     write_result(row(100, 1, "hundred-"), tmp_path, "b")
     write_result(row(1000, 10, "mbr-"), tmp_path, "c")   # k > 1 rows are not the showcase
-    text = build_table(tmp_path, tmp_path / "README.md").read_text()
+    text = write_readme(tmp_path).read_text()
     shown = [line for line in text.splitlines() if line.startswith("generated: ")]
     assert shown == [f"generated: hundred-{i}" for i in range(5)]
 
@@ -116,7 +143,7 @@ def test_teacher_gap_table_is_computed_from_rows(tmp_path):
     write_result(row("teacher", 8, 30.0), tmp_path, "m8")
     write_result(row("teacher", 1024, 10.0, ci=[9.0, 12.0]), tmp_path, "m1024")
     write_result(row("teacher", 1024, 12.0, teacher="sedd"), tmp_path, "s1024")   # no 8-step row: no gap line
-    text = build_table(tmp_path, tmp_path / "README.md").read_text()
+    text = write_readme(tmp_path).read_text()
     gaps = text.split("Teacher gaps")[1].split("##")[0]
     assert "| mdlm | shakespeare | 2 | [1.44, 3] | 3 |" in gaps and "sedd" not in gaps   # 9 / 6.25, 12 / 4
 
@@ -174,7 +201,7 @@ def test_paired_step_gap_table_is_the_mean_per_source_difference(tmp_path):
     write_result(row(2000, 1, [0.75, 0.5, 0.5, 0.25]), tmp_path, "top")
     write_result(row(10, 1, [0.25, 0.0, 0.0]), tmp_path, "ten")
     write_result(row(10, 10, [0.5, 0.75, 0.5, 0.25], selection="mbr"), tmp_path, "ten_mbr")
-    gaps = build_table(tmp_path, tmp_path / "README.md").read_text().split("Paired step gaps")[1].split("##")[0]
+    gaps = write_readme(tmp_path).read_text().split("Paired step gaps")[1].split("##")[0]
     assert "| qqp | 10 | 2000 | 3 | 0.5 | [0.5, 0.5] |" in gaps
     assert "| qqp | 10, MBR-10 | 2000 | 4 | 0 | [-0.1875, 0.1875] |" in gaps
     assert "| qqp | 2000 |" not in gaps

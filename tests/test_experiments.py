@@ -45,7 +45,7 @@ def test_run_writes_result_row_table_and_matched_control(trained, tmp_path):
               "threads=1")
     assert out.returncode == 0, out.stderr[-2000:]
     # 8 samples (fewer than the default) from a teacher other than the committed one: both named in the row's name
-    [path] = tmp_path.glob("mdlm-shakespeare-small-steps4-n8-from-pretrained-*.json")
+    [path] = (tmp_path / "rows").glob("mdlm-shakespeare-small-steps4-n8-from-pretrained-*.json")
     row = json.loads(path.read_text())
     for key in ("gen_ppl", "entropy"):
         assert row["metrics"][key] > 0
@@ -74,7 +74,7 @@ def assert_distribution_metrics(path, n):
 def test_run_missing_teacher_is_one_clear_error(tmp_path):
     out = run("experiments.run", f"teacher_path={tmp_path / 'nothing'}", f"results_dir={tmp_path}")
     assert out.returncode == 2 and "no pretrained model found" in out.stderr and "Traceback" not in out.stderr
-    assert not list(tmp_path.glob("*.json"))  # nothing half-written
+    assert not list(tmp_path.rglob("*.json"))  # nothing half-written
 
 
 def test_match_temperature_refuses_bad_rows(tmp_path):
@@ -113,7 +113,7 @@ def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(trained, t
     assert out.returncode == 0 and "dcd: step 3 of 3 (finished=True)" in out.stdout, out.stderr[-2000:]
     log = [json.loads(line) for line in (tmp_path / "method" / "log.jsonl").read_text().splitlines()]
     assert sorted({r["dt"] for r in log if "dt" in r}) == [1 / 16, 2 / 16, 4 / 16]
-    [path] = tmp_path.glob("dcd-duo-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    [path] = (tmp_path / "rows").glob("dcd-duo-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
     row = json.loads(path.read_text())
     assert row["method"] == "dcd" and row["teacher"] == "duo" and row["distill_step"] == 3
     assert json.loads((tmp_path / "method" / "student" / "config.json").read_text())["family"] == "dcd"
@@ -126,7 +126,7 @@ def test_bleu_plot_has_one_panel_per_task_and_takes_intervals(tmp_path):
     from PIL import Image
 
     from core.evaluate.results import load_results
-    from experiments.plots import bleu_figure
+    from experiments.reports.figures import bleu_figure
 
     def row(task, steps, ci):
         single = {"bleu": 0.1 * steps, **({"bleu_ci95": [0.05, 0.2 * steps]} if ci else {})}
@@ -152,12 +152,12 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
               "distill.eval_every=1", "distill.batch_size=4")
     assert out.returncode == 0, out.stderr[-2000:]
     # the student is a fresh distillation (named by its folder's hash); its teacher's controls are rows of the teacher
-    [path] = tmp_path.glob("idlm-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    [path] = (tmp_path / "rows").glob("idlm-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-*.json")
     student, suffix = json.loads(path.read_text()), path.stem.split("-steps4-student-")[1][6:]
     assert student["method"] == "idlm" and student["distill_step"] in (1, 2) and student["loss_time"] == "coupled"
-    assert (tmp_path / f"mdlm-shakespeare-small-steps4{suffix}.json").is_file()       # the teacher at K
-    assert (tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
-    assert (tmp_path / f"mdlm-shakespeare-small-steps1024-T0.5{suffix}.json").is_file()   # ... and its sweep
+    assert (tmp_path / "rows" / f"mdlm-shakespeare-small-steps4{suffix}.json").is_file()       # the teacher at K
+    assert (tmp_path / "rows" / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
+    assert (tmp_path / "rows" / f"mdlm-shakespeare-small-steps1024-T0.5{suffix}.json").is_file()   # ... and its sweep
     for sweep in ("teacher_at_K", "teacher_1024"):   # read against each frontier, or the entropy range it missed
         frontier = student["frontier"][sweep]
         assert frontier["ratio"] is None or frontier["ratio"] == pytest.approx(
@@ -165,10 +165,10 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
         assert frontier["ratio"] is not None or "sweep_entropy_range" in frontier
     assert student["training_cost"]["updates"] == student["distill_step"]
     assert student["training_cost"]["sequence_passes"] == student["distill_step"] * 7 * 4   # core/cost.py
-    for row in (path, tmp_path / f"mdlm-shakespeare-small-steps4{suffix}.json",
-                tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json"):
+    for row in (path, tmp_path / "rows" / f"mdlm-shakespeare-small-steps4{suffix}.json",
+                tmp_path / "rows" / f"mdlm-shakespeare-small-steps1024{suffix}.json"):
         assert_distribution_metrics(row, 8)
-    matched = list(tmp_path.glob(f"{path.stem}-matched-T*.json"))
+    matched = list(path.parent.glob(f"{path.stem}-matched-T*.json"))
     if matched:   # a 3-step tiny teacher's entropy may lie outside every temperature's: then it says so
         assert json.loads(matched[0].read_text())["matched_to"] == path.name
         assert_distribution_metrics(matched[0], 8)
@@ -219,10 +219,10 @@ def test_sdtt_distils_round_by_round_then_writes_the_student_beside_its_controls
     out = run("experiments.run", *common, "steps=4", f"run_dir={tmp_path / 'run'}")   # 2 rounds: 16 -> 8 -> 4
     assert out.returncode == 0, out.stderr[-2000:]
     # a fresh distillation is named by its student folder's hash, its teacher's controls by the teacher's
-    [path] = tmp_path.glob("sdtt-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    [path] = (tmp_path / "rows").glob("sdtt-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-*.json")
     student, suffix = json.loads(path.read_text()), path.stem.split("-steps4-student-")[1][6:]
     assert student["method"] == "sdtt" and student["distill_step"] == 4 and student["steps"] == 4
-    assert (tmp_path / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
+    assert (tmp_path / "rows" / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
     assert (tmp_path / "run" / "checkpoint" / "sdtt_frozen_teacher.state.safetensors").is_file()
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert sorted({r["dt"] for r in log if "dt" in r}) == pytest.approx([(1 - 1e-5) / 16, 2 * (1 - 1e-5) / 16])

@@ -12,7 +12,7 @@ from core.evaluate.reference_ar import (TOKENIZER_KEY, TOKENIZER_SIDECAR, ar_con
                                         reference_ar_tokenizer, save_ar)
 from core.model_card import model_card
 from core.networks.dit import DiT, DiTConfig, dit_config
-from core.paths import REPO_ROOT, RESULTS_DIR
+from core.paths import REPO_ROOT, RESULTS_DIR, rows_dir
 from teachers.mdlm import MaskedDiffusion
 from teachers.registry import load_teacher, save_teacher
 
@@ -89,7 +89,7 @@ def test_save_teacher_writes_a_model_card_with_provenance_and_result_rows(tmp_pa
     torch.manual_seed(0)
     process = MaskedDiffusion(5)
     network = DiT(dit_config("tiny", process.network_vocab_size))
-    row = json.loads((RESULTS_DIR / "mdlm-shakespeare-small-steps64.json").read_text())
+    row = json.loads((rows_dir(RESULTS_DIR) / "mdlm-shakespeare-small-steps64.json").read_text())
     provenance = {"command": "python -m experiments.pretrain teacher=mdlm preset=tiny", "commit": "abc123+dirty",
                   "train_step": 40}
     folder = save_teacher(tmp_path / "mdlm-tiny", family="mdlm", network=network, process_config=process.config(),
@@ -133,18 +133,18 @@ def test_reference_ar_reads_the_committed_sidecar_folder_and_writes_the_tokenize
 
 
 def test_model_card_command_lists_the_rows_that_sampled_the_folder(tmp_path):
-    from experiments.model_card import main
+    from experiments.reports.__main__ import main
 
     folder = tmp_path / "runs" / "mdlm-copy" / "pretrained"
     shutil.copytree(CHECKPOINTS / "mdlm-shakespeare-small", folder)
     results = tmp_path / "results"
     results.mkdir()
-    row = json.loads((RESULTS_DIR / "mdlm-shakespeare-small-steps64.json").read_text())
+    row = json.loads((rows_dir(RESULTS_DIR) / "mdlm-shakespeare-small-steps64.json").read_text())
     for name, temperature in (("a", 1.0), ("b", 0.9)):
         (results / f"{name}.json").write_text(json.dumps({**row, "teacher_path": str(folder),
                                                           "temperature": temperature}))
     (results / "other.json").write_text(json.dumps(row))   # a row of the committed folder, not of this one
-    assert main([str(folder), "--results-dir", str(results)]) == 0
+    assert main(["cards", str(folder), "--results-dir", str(results)]) == 0
     card = (folder / "README.md").read_text().splitlines()
     assert "# mdlm-copy" in card   # the run's name, not the fixed export name "pretrained"
     assert f'teacher = load_teacher("{folder}")' in card
@@ -155,7 +155,7 @@ def test_model_card_command_lists_the_rows_that_sampled_the_folder(tmp_path):
                      f"| sample | 64 | 1 | {nfe} | 64 | 11.32 | [10.71, 11.97] | 3.109 | `{commit}` |"]
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"empty/model\.safetensors: missing"):
-        main([str(tmp_path / "empty")])
+        main(["cards", str(tmp_path / "empty")])
 
 
 

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 from core.errors import ConfigError
 from core.paths import RUNS_DIR
-from experiments.compare.provenance import METHOD_SOURCES
+from experiments.reports.provenance import METHOD_SOURCES
 from experiments.config import CHOICES, load_config
 from experiments.keys import CONFIG_DIR, flat_keys
 from experiments.methods import METHODS

@@ -68,9 +68,9 @@ def test_a_story_corpus_from_csv_to_a_sampled_row(tmp_path, run_folders):
     assert config["seq_len"] == seq_len and config["provenance"]["data"] == {"name": "stories", "digest": digest}
     run("experiments.pretrain", "teacher=ar", "preset=tiny", f"data.path={lm}", *TRAIN)   # the GenPPL evaluator
     out = run("experiments.run", "teacher=mdlm", "preset=tiny", f"data.path={lm}", *SAMPLE,
-              f"results_dir={tmp_path / 'rows'}")
+              f"results_dir={tmp_path / 'res'}")
     assert f"teacher: {RUNS_DIR / teacher_run / 'pretrained'}" in out.stdout
-    row = json.loads((tmp_path / "rows" / f"mdlm-shakespeare-tiny-steps4-n4-data-stories-{digest[:6]}.json")
+    row = json.loads((tmp_path / "res" / "rows" / f"mdlm-shakespeare-tiny-steps4-n4-data-stories-{digest[:6]}.json")
                      .read_text())
     assert row["evaluator"] == f"reference-ar:runs/{evaluator_run}/pretrained"
     assert row["data"] == {"name": "stories", "digest": digest} and row["sample_length"] == seq_len
@@ -90,8 +90,8 @@ def test_a_meaning_representation_set_from_jsonl_to_a_sampled_row(tmp_path, run_
     config = json.loads((RUNS_DIR / teacher_run / "pretrained" / "config.json").read_text())
     assert config["seq_len"] == seq_len and config["provenance"]["data"] == {"name": "mr_text", "digest": digest}
     run("experiments.run", "teacher=diffuseq", "preset=tiny", f"data.path={s2s}", *SAMPLE,
-        "diffuseq.bertscore=false", f"results_dir={tmp_path / 'rows'}")
-    row = json.loads((tmp_path / "rows" / f"diffuseq-qqp-tiny-steps4-k1-n4-data-mr_text-{digest[:6]}.json")
+        "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}")
+    row = json.loads((tmp_path / "res" / "rows" / f"diffuseq-qqp-tiny-steps4-k1-n4-data-mr_text-{digest[:6]}.json")
                      .read_text())
     assert row["data"] == {"name": "mr_text", "digest": digest} and 0 <= row["metrics"]["single"]["bleu"] <= 1
     assert len(row["outputs"]) == row["n_samples"] <= 4 and portable(row, tmp_path)

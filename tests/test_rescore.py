@@ -26,7 +26,8 @@ def qqp_row(stored_bleu):
 
 def test_rescore_adds_per_source_bleu_and_keeps_provenance(tmp_path):
     path = write_result(qqp_row(2 / 3), tmp_path, "row")
-    rescore_row(path, bertscore=False)
+    assert rescore_row(tmp_path / "row.json", bertscore=False) == path   # a name from before rows/: found there
+    assert not (tmp_path / "row.json").exists()
     record = json.loads(path.read_text())
     assert record["metrics"]["single"]["sentence_bleu"] == pytest.approx([1.0, 1.0, 0.0], abs=1e-9)
     assert record["command"] == "python -m experiments.run" and record["commit"] == "abc"

@@ -67,7 +67,7 @@ def test_data_folder_and_teacher_are_in_the_name(tmp_path):
 
 def committed_single_rows():
     """(file stem, command arguments) of committed rows that one `experiments.run` command wrote as its own row."""
-    for path in sorted((REPO_ROOT / "results").glob("*.json")):
+    for path in sorted((REPO_ROOT / "results" / "rows").glob("*.json")):
         row = json.loads(path.read_text())
         args = shlex.split(row["command"])[3:]
         if row["command"].startswith("python -m experiments.run") and row["method"] in ("sample", "teacher", "real_text",
@@ -102,13 +102,12 @@ def test_makefile_result_targets_write_the_committed_set():
         commands = [c for c in body.split("$(PY)") if c.startswith(" -m experiments.run ")]
         assert commands, name
         assert all(c.startswith(" -m experiments.run results_dir=results ") for c in commands), name
-        reports = [c for c in body.split("$(PY)") if c.startswith((" -m experiments.plots", " -m experiments.compare"))]
-        assert reports and all(c.startswith((" -m experiments.plots --results-dir results\n",
-                                             " -m experiments.compare --results-dir results\n")) for c in reports), name
+        reports = [c for c in body.split("$(PY)") if c.startswith(" -m experiments.reports")]
+        assert reports and all(c.startswith(" -m experiments.reports all --results-dir results\n") for c in reports), name
 
 
 def test_tables_compare_rows_of_the_default_variant_only():
-    from experiments.tables import _teacher_gaps
+    from experiments.reports.readme import _teacher_gaps
 
     def row(steps, ppl, variant=""):
         return {"method": "sample", "teacher": "mdlm", "corpus": "shakespeare", "steps": steps, "temperature": 1.0,
@@ -122,10 +121,10 @@ def test_an_idlm_run_reuses_the_committed_teacher_row_by_copying_it(tmp_path, mo
     from experiments import controls
 
     committed = tmp_path / "results"
-    committed.mkdir()
+    (committed / "rows").mkdir(parents=True)
     row = {"teacher_path": "checkpoints/mdlm-shakespeare-small", "float64_sampling": True, "temperature": 1.0,
            "evaluator": "reference-ar", "n_samples": 64}
-    (committed / "mdlm-shakespeare-small-steps1024.json").write_text(json.dumps(row))
+    (committed / "rows" / "mdlm-shakespeare-small-steps1024.json").write_text(json.dumps(row))
     monkeypatch.setattr(controls, "RESULTS_DIR", committed)
     scratch = tmp_path / "scratch" / "mdlm-shakespeare-small-steps1024.json"
     assert controls.reuse_row(scratch, row) and json.loads(scratch.read_text()) == row
@@ -143,7 +142,7 @@ def test_an_idlm_row_names_a_student_other_than_the_committed_one(tmp_path):
 
 def test_every_committed_idlm_student_row_name_is_what_its_command_names_today():
     rows = [(path.stem, shlex.split(json.loads(path.read_text())["command"])[3:])
-            for path in sorted((REPO_ROOT / "results").glob("idlm-*.json")) if "-matched-" not in path.stem]
+            for path in sorted((REPO_ROOT / "results" / "rows").glob("idlm-*.json")) if "-matched-" not in path.stem]
     assert len(rows) >= 16
     for stem, args in rows:
         assert f"idlm-{sample_row_name(load_config(args))}" == stem, args
@@ -153,7 +152,7 @@ def test_committed_round_method_rows_are_named_after_the_committed_student():
     """An SDTT / Duo-DCD row's command trained the student that is committed as checkpoints/<method>-<run name>
     (its model card's command is the row's): the command names the row as it names a run of that checkpoint,
     and the entropy-matched control is named after the student's row."""
-    rows = {path.stem: json.loads(path.read_text()) for path in sorted((REPO_ROOT / "results").glob("*.json"))}
+    rows = {path.stem: json.loads(path.read_text()) for path in sorted((REPO_ROOT / "results" / "rows").glob("*.json"))}
     students = {stem: row for stem, row in rows.items() if row["method"] in ("sdtt", "dcd")}
     assert {row["method"] for row in students.values()} == {"sdtt", "dcd"}
     for stem, row in students.items():

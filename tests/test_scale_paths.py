@@ -127,7 +127,8 @@ def test_hub_cached_teachers_sample_and_distil_from_the_command_line(stand_ins):
     converted = PUBLISHED_DIR / "kuleshov-group--mdlm-owt"
     assert json.loads((converted / "config.json").read_text())["provenance"]["source"] == "kuleshov-group/mdlm-owt"
     # the row's name says it is not the default variant: 2 samples, a teacher from the hub
-    row = json.loads((root / "results" / "mdlm-openwebtext-small-steps2-n2-from-mdlm_owt-7f56bc.json").read_text())
+    row = json.loads((root / "results" / "rows" / "mdlm-openwebtext-small-steps2-n2-from-mdlm_owt-7f56bc.json")
+                     .read_text())
     assert row["evaluator"] == "gpt2-large" and row["n_samples"] == 2
     assert row["teacher_path"].endswith("kuleshov-group--mdlm-owt")
     out = run(env, "experiments.pretrain", "teacher=dcd", "teacher_path=s-sahoo/duo", "corpus=openwebtext",

@@ -44,7 +44,7 @@ def test_diffuseq_pretrain_then_run_writes_seq2seq_row(tmp_path):
               "sampling.num_samples=4", "sampling.batch_size=2", "diffuseq.candidates=2", "diffuseq.bertscore=false",
               f"results_dir={tmp_path / 'res'}")
     assert out.returncode == 0, out.stderr[-2000:]
-    [path] = (tmp_path / "res").glob("diffuseq-qqp-tiny-steps3-k2-n4-from-pretrained-??????.json")
+    [path] = (tmp_path / "res" / "rows").glob("diffuseq-qqp-tiny-steps3-k2-n4-from-pretrained-??????.json")
     row = json.loads(path.read_text())
     assert row["task"] == "qqp" and row["n_samples"] == 4 and row["candidates"] == 2
     assert {"bleu", "sacrebleu", "rouge_l", "dist1", "self_bleu", "div4"} <= set(row["metrics"]["single"])
@@ -99,7 +99,7 @@ def test_copy_source_yardstick(tmp_path):
     out = run("experiments.run", "method=copy_source", "task=qqp", f"data.path={folder}", "threads=1",
               "sampling.num_samples=6", "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}")
     assert out.returncode == 0, out.stderr[-2000:]
-    [path] = (tmp_path / "res").glob("copy-source-qqp-test-n6-data-task-??????.json")   # own data, 6 of 64 sources
+    [path] = (tmp_path / "res" / "rows").glob("copy-source-qqp-test-n6-data-task-??????.json")   # own data, 6 of 64
     row = json.loads(path.read_text())
     assert row["method"] == "copy_source" and row["n_samples"] == 6 and row["nfe"] == 0
     assert 0.8 < row["metrics"]["single"]["bleu"] < 0.84                 # five of six sentences exact: 5/6 + a tiny bit

@@ -1,4 +1,4 @@
-"""One JSON per evaluated configuration under results/, the input of `python -m experiments.tables`.
+"""One JSON per evaluated configuration in results/rows/ (core.paths.rows_dir), the input of `python -m experiments.reports`.
 
 Every record holds the method, the teacher (unconditional) or task (seq2seq), steps, NFE, a metrics dict, sample
 count, seconds per sample, the evaluator used, the seed, and — added here — the git commit, the exact command,
@@ -21,7 +21,7 @@ import torch
 
 from core.checkpoint import atomic_write_text, read_json
 from core.errors import DataError
-from core.paths import REPO_ROOT
+from core.paths import REPO_ROOT, row_file, rows_dir
 
 REQUIRED_KEYS = ("method", "steps", "nfe", "metrics", "n_samples", "seconds_per_sample", "evaluator", "seed",
                  "commit", "command")
@@ -82,7 +82,7 @@ def samples_path(row_path: str | os.PathLike) -> Path:
 
 def load_samples(row_path: str | os.PathLike) -> list[str]:
     """Every sample text of the row at `row_path`, from its samples file; DataError when it has none."""
-    path = samples_path(row_path)
+    path = samples_path(row_file(row_path))
     if not path.is_file():
         raise DataError(f"{row_path}: no stored samples ({path.name}); only rows written since the samples file "
                         f"exists have one")
@@ -97,10 +97,16 @@ def load_samples(row_path: str | os.PathLike) -> list[str]:
 
 
 def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Path:
-    """Complete `record` (commit, command, timestamp, device unless given), validate it, write <name>.json atomically;
-    record[SAMPLE_TEXTS], when given, goes to <name>.samples.json.gz first."""
+    """Complete `record` (commit, command, timestamp, device unless given), validate it and write it as the row
+    <results_dir>/rows/<name>.json (`write_row`)."""
     if not _NAME.match(name):
         raise ValueError(f"write_result: bad result name {name!r} (letters, digits, . _ = + - only)")
+    return write_row(record, rows_dir(results_dir) / f"{name}.json")
+
+
+def write_row(record: dict, path: str | os.PathLike) -> Path:
+    """`record`, completed and validated, written atomically to `path`; record[SAMPLE_TEXTS], when given, goes to
+    <path stem>.samples.json.gz first."""
     record = dict(record)
     texts = record.pop(SAMPLE_TEXTS, None)
     record.setdefault("commit", git_commit())
@@ -110,7 +116,7 @@ def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Pat
     # seconds_per_sample depends on what else ran: the 1-minute load average says whether the machine was shared
     if hasattr(os, "getloadavg"):
         record.setdefault("load_average", round(os.getloadavg()[0], 2))
-    path = Path(results_dir) / f"{name}.json"
+    path = Path(path)
     if texts is not None:
         record["samples_file"] = samples_path(path).name
     validate_result(record, str(path))
@@ -120,13 +126,21 @@ def write_result(record: dict, results_dir: str | os.PathLike, name: str) -> Pat
     return path
 
 
+def row_paths(results_dir: str | os.PathLike) -> list[Path]:
+    """The rows of a results folder, sorted by file name: <results_dir>/rows/*.json, and rows a checkout from before
+    rows/ existed keeps in <results_dir>/*.json (a name in rows/ wins)."""
+    by_name = {path.name: path for folder in (Path(results_dir), rows_dir(results_dir))
+               for path in folder.glob("*.json")}
+    return [by_name[name] for name in sorted(by_name)]
+
+
 def load_results(results_dir: str | os.PathLike) -> list[dict]:
-    """All results/*.json records, sorted by file name; each gets `_file` (its name) and is validated. A missing
-    folder is a DataError, not an empty set (a mistyped folder would otherwise build an empty table)."""
+    """Every row of `results_dir` (`row_paths`), validated; each gets `_file` (its name). A missing folder is a
+    DataError, not an empty set (a mistyped folder would otherwise build an empty table)."""
     if not Path(results_dir).is_dir():
         raise DataError(f"{results_dir}: no such results folder")
     records = []
-    for path in sorted(Path(results_dir).glob("*.json")):
+    for path in row_paths(results_dir):
         record = load_result(path)
         record["_file"] = path.name
         records.append(record)
@@ -139,8 +153,9 @@ LEGACY_METHOD_NAMES = {"teacher": "sample", "teacher (entropy-matched)": "sample
 
 
 def load_result(path: str | os.PathLike) -> dict:
-    """One validated result record; DataError naming the file (and line) when it is not one."""
-    record = read_json(path, missing="result row not found")
+    """One validated result record; DataError naming the file (and line) when it is not one. A path from before
+    results/ had folders (results/<name>.json) finds the row in results/rows/ (core.paths.row_file)."""
+    record = read_json(row_file(path), missing="result row not found")
     validate_result(record, str(path))
     record["method"] = LEGACY_METHOD_NAMES.get(record["method"], record["method"])
     return record

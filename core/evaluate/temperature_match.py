@@ -9,7 +9,8 @@ unigram entropy; it may be noisy, so the search stops at |H(T) - H_target| <= to
 returns the closest point it evaluated.
 
 `genppl_at_entropy` answers the same question from rows already sampled: it reads a temperature sweep's GenPPL off
-at a given entropy (experiments.compare's "GenPPL at matched entropy" column).
+at a given entropy (the comparison tables' "GenPPL at matched entropy" column); `frontier_ratio` divides a
+student's GenPPL by it (its row's "÷ frontier" and the quality-against-compute figure).
 """
 from __future__ import annotations
 
@@ -62,3 +63,15 @@ def genppl_at_entropy(sweep: list[tuple[float, float, float]], target_entropy: f
             weight = (target_entropy - h_a) / (h_b - h_a)
             return math.exp(math.log(p_a) + weight * (math.log(p_b) - math.log(p_a))), a, b
     return None
+
+
+def frontier_ratio(gen_ppl: float, entropy: float, sweep: list[dict]) -> dict:
+    """GenPPL ÷ the sweep's GenPPL at the same entropy, with the bracketing temperatures; the ratio is None (and the
+    sweep's entropy range is given) when no two neighbouring temperatures bracket the entropy."""
+    points = [(r["temperature"], r["metrics"]["entropy"], r["metrics"]["gen_ppl"]) for r in sweep]
+    found = genppl_at_entropy(points, entropy)
+    entropies = [h for _, h, _ in points]
+    if found is None:
+        return {"ratio": None, "genppl_at_entropy": None, "sweep_entropy_range": [min(entropies), max(entropies)]}
+    at, a, b = found
+    return {"ratio": gen_ppl / at, "genppl_at_entropy": at, "bracket_temperatures": [points[a][0], points[b][0]]}

@@ -1,3 +1,0 @@
-from experiments.compare.write import main
-
-raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""DLM-One students beside their teacher, from the rows (never from typed numbers):
+`python -m experiments.reports dlm-one [--results-dir results] [--run runs/dlm_one-diffuseq-<task>-small ...]` writes
+<results_dir>/tables/dlm_one.md, and per run a learning-curve figure <results_dir>/figures/<run name>-learning.png
+(validation BLEU and the discriminator's mean logits against generator updates, stages laid end to end) from the
+run's logs.
+
+Per task: every DLM-One row (stage, steps, MBR-k, [PAD] probability) with DiffuSeq's metric set and its speed, then
+the paired per-source BLEU gaps each row stores against the teacher's rows of the same task (student − teacher on the
+sources both decoded, bootstrap 95% interval: an interval above 0 is a win the sources resolve), and the teacher rows
+themselves for reference. `comparison_lines` is the table.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.checkpoint import atomic_write_text
+from core.data import read_jsonl
+from core.paths import FIGURES, TABLES
+from experiments.reports.seq2seq import SCORES, row_label, selection_metrics
+
+GAP_STEPS = (1, 10, 2000)
+
+
+def _num(value, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _row(r: dict) -> str:
+    m = selection_metrics(r)
+    ci = m["bleu_ci95"]
+    bleu = _num(m["bleu"]) + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
+    cells = [bleu, *(_num(m[k]) for k in SCORES)]
+    return f"| {row_label(r)} | {' | '.join(cells)} | {r['nfe']} | {r['seconds_per_sample']:.4g} |"
+
+
+def _gap(r: dict, steps: int) -> str:
+    g = r.get("paired_gaps", {}).get(f"teacher_steps{steps}")
+    if g is None:
+        return "–"
+    low, high = g["bleu_gap_ci95"]
+    return f"{g['bleu_gap']:+.4f} [{low:+.4f}, {high:+.4f}]" + (f", {g['speedup']:.0f}×" if steps > 1 else "")
+
+
+def comparison_lines(records: list[dict]) -> list[str]:
+    students = [r for r in records if r["method"] == "dlm_one"]
+    lines = []
+    for task in sorted({r["task"] for r in students}):
+        mine = sorted((r for r in students if r["task"] == task),
+                      key=lambda r: (r.get("stage", 0), r["steps"], r.get("candidates", 1), r.get("pad_prob", 0)))
+        teacher = sorted((r for r in records if r["method"] == "sample" and r.get("task") == task
+                          and r.get("candidates", 1) == 1), key=lambda r: r["steps"])
+        lines += [f"## {task}", "", "| row | BLEU [95% CI] | ROUGE-L | BERTScore | dist-1 | self-BLEU | div-4 | NFE | "
+                  "s/sample |", "|---|---|---|---|---|---|---|---|---|", *(_row(r) for r in mine + teacher), ""]
+        lines += ["Paired per-source BLEU gap, student − teacher at n steps [95% CI], and the speed-up (teacher "
+                  "s/sample ÷ student's):", "",
+                  "| row | " + " | ".join(f"vs {n} steps" for n in GAP_STEPS) + " |",
+                  "|---|" + "---|" * len(GAP_STEPS),
+                  *(f"| {row_label(r)} | " + " | ".join(_gap(r, n) for n in GAP_STEPS) + " |" for r in mine), ""]
+    return lines
+
+
+def learning_figure(run_dir: Path, out: Path) -> Path:
+    """Validation BLEU (valid split, 1 step) and the discriminator's mean real / fake logits per stage."""
+    from experiments.reports.figures import plt, save_figure  # matplotlib (Agg) only when a figure is drawn
+
+    fig, (bleu_ax, logit_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    offset = 0
+    for stage_dir in sorted(run_dir.glob("stage*")):
+        records = [r for _, r in read_jsonl(stage_dir / "log.jsonl", torn_tail=True)]
+        val = [(offset + r["step"], r["val/bleu"]) for r in records if "val/bleu" in r]
+        train = [r for r in records if "fake/real_logit" in r]
+        if val:
+            bleu_ax.plot(*zip(*val), marker=".", label=stage_dir.name)
+        for key in ("real", "fake"):
+            if train:
+                logit_ax.plot([offset + r["step"] for r in train], [r[f"fake/{key}_logit"] for r in train],
+                              label=f"{stage_dir.name} {key}")
+        offset += max([r["step"] for r in records], default=0)
+    bleu_ax.set(xlabel="generator updates", ylabel="validation BLEU, 1 step ↑", title=run_dir.name)
+    logit_ax.set(xlabel="generator updates", ylabel="mean discriminator logit", title="ψ as discriminator")
+    for ax in (bleu_ax, logit_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return save_figure(fig, out)
+
+
+
+def write_dlm_one_report(records: list[dict], results_dir: Path, runs: list[Path] = ()) -> list[Path]:
+    """<results_dir>/tables/dlm_one.md from `records`, and the learning-curve figure of each run folder in `runs`."""
+    written = []
+    for run_dir in runs:
+        (Path(results_dir) / FIGURES).mkdir(parents=True, exist_ok=True)
+        written.append(learning_figure(run_dir, Path(results_dir) / FIGURES / f"{run_dir.name}-learning.png"))
+    text = "\n".join(["# DLM-One results", "", "Generated by `python -m experiments.reports dlm-one` from the rows in ../rows/; "
+                      "every row names its command and commit.", "", *comparison_lines(records)])
+    out = Path(results_dir) / TABLES / "dlm_one.md"
+    atomic_write_text(out, text + "\n")
+    return written + [out]

@@ -1,0 +1,134 @@
+"""May a row stand in a comparison table as it is? Two checks, both from fields the row already records.
+
+Stale rows. A row is *current* when its method's source files (METHOD_SOURCES) are the same at the commit the row
+records as at the current commit (`git diff --quiet <row commit> HEAD -- <paths>`), *stale* when they differ: the code
+has changed since the row was made, though the change may not move its numbers (a rename counts too). Comparing the
+files rather than the order of commits keeps a row made on a branch current after a merge that left its sources
+as they were. "The method's last change" (`git log -1 -- <paths>`) is reported beside it. A row whose commit ends
+in "+dirty" was made from uncommitted code and is marked *dirty*; a commit this repository does not know is
+*unknown commit*; a method with no source
+path in the table and no history is *sources unknown*. The evaluator is not part of a method's sources: an
+evaluator change shows up as a different `evaluator` string, which the mismatch check below catches.
+
+Mismatched rows. Rows that differ in sample count, seed, evaluator or device never sit side by side silently: each
+table takes the most common value of every MATCH_FIELDS field over its rows, and a row (or an interpolated number)
+that differs gets a footnote marker whose note lists the differing fields.
+"""
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from core.paths import REPO_ROOT
+from experiments.methods import METHODS
+from experiments.reports.kinds import is_ar
+
+# method -> the packages and files whose change can change its rows: each method's MethodSpec.source_paths (its
+# recipe, the loop it trains on, the code that writes its rows, "{model}" its teacher family); every AR row shares one
+METHOD_SOURCES = {**{name: spec.source_paths for name, spec in METHODS.items()},
+                  "ar": ("core/evaluate/reference_ar.py", "teachers/ar.py")}
+MATCH_FIELDS = ("n_samples", "seed", "evaluator", "device")
+SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def source_key(record: dict) -> str:
+    """The METHOD_SOURCES entry of a row: every AR row shares one, so does every Duo-DCD row (the DCD model
+    sampled, or the dcd method); the entropy-matched control is the sampling method."""
+    method = record["method"].removesuffix(" (entropy-matched)")
+    if is_ar(record):
+        return "ar"
+    return "dcd" if method == "sample" and record.get("teacher") == "dcd" else method
+
+
+def source_paths(record: dict) -> tuple[str, ...]:
+    key = source_key(record)
+    templates = METHOD_SOURCES.get(key, (key, f"baselines/{key}.py", f"baselines/{key}"))
+    return tuple(t.format(model=record.get("teacher", "")) for t in templates)
+
+
+class GitHistory:
+    """The git questions the tables ask of one repository, each asked once per build of the tables."""
+
+    def __init__(self, repo: Path = REPO_ROOT):
+        self.repo = Path(repo)
+        self._changes: dict[tuple, str | None] = {}
+        self._changed: dict[tuple, bool | None] = {}
+
+    def _git(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=self.repo, capture_output=True, text=True)
+
+    def last_change(self, paths: tuple[str, ...]) -> str | None:
+        """The newest commit touching any of `paths`; None without history for them (or outside a git checkout)."""
+        if paths not in self._changes:
+            out = self._git("log", "-1", "--format=%H", "--", *paths)
+            self._changes[paths] = (out.stdout.strip() or None) if out.returncode == 0 else None
+        return self._changes[paths]
+
+    def sources_changed(self, commit: str, paths: tuple[str, ...]) -> bool | None:
+        """Whether `paths` differ between `commit` and HEAD; None when `commit` is not in this repository."""
+        if (commit, paths) not in self._changed:
+            if self._git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+                self._changed[(commit, paths)] = None
+            else:
+                code = self._git("diff", "--quiet", commit, "HEAD", "--", *paths).returncode
+                self._changed[(commit, paths)] = {0: False, 1: True}.get(code)
+        return self._changed[(commit, paths)]
+
+
+def row_status(record: dict, history: GitHistory) -> tuple[str, str | None]:
+    """(status, the method's last change) for one row; status is current / stale / dirty / unknown commit /
+    sources unknown."""
+    change = history.last_change(source_paths(record))
+    commit = str(record.get("commit") or "unknown")
+    if commit.endswith("+dirty"):
+        return "dirty", change
+    if change is None:
+        return "sources unknown", None
+    changed = history.sources_changed(commit, source_paths(record))
+    return ("unknown commit" if changed is None else "stale" if changed else "current"), change
+
+
+class Mismatches:
+    """Footnote markers for rows whose MATCH_FIELDS differ from the most common values among `records`."""
+
+    def __init__(self, records: list[dict]):
+        self.usual = {field: _most_common([_value(r, field) for r in records]) for field in MATCH_FIELDS}
+        self.markers: dict[tuple, str] = {}
+
+    def differences(self, record: dict) -> tuple:
+        return tuple((f, _value(record, f)) for f in MATCH_FIELDS if _value(record, f) != self.usual[f])
+
+    def marker(self, *records: dict) -> str:
+        """"" when every record has the usual values, else the marker of their combined differences."""
+        differing = tuple(sorted({d for r in records for d in self.differences(r)}, key=str))
+        if not differing:
+            return ""
+        if differing not in self.markers:
+            n = len(self.markers)
+            self.markers[differing] = SUPERSCRIPTS[n] if n < len(SUPERSCRIPTS) else f"^{n + 1}"
+        return self.markers[differing]
+
+    def describe(self, *records: dict) -> str:
+        """The differing fields as text (the CSV's `mismatch` column)."""
+        differing = sorted({d for r in records for d in self.differences(r)}, key=str)
+        return "; ".join(f"{f}={v}" for f, v in differing)
+
+    def notes(self) -> list[str]:
+        if not self.markers:
+            return []
+        usual = ", ".join(f"{f} = {v}" for f, v in self.usual.items())
+        return [f"Rows without a marker share {usual}. Marked numbers differ:", "",
+                *(f"* {marker} " + ", ".join(f"{f} = {v}" for f, v in differing)
+                  for differing, marker in self.markers.items()), ""]
+
+
+def _value(record: dict, field: str):
+    value = record.get(field)
+    return None if value is None else str(value)
+
+
+def _most_common(values: list) -> str | None:
+    """Ties go to the value that sorts first, so the choice does not depend on row order."""
+    counts = Counter(values)
+    return min(counts, key=lambda v: (-counts[v], str(v))) if counts else None
