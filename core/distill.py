@@ -11,7 +11,9 @@ Algorithm (IDLM Alg. 1; SiD / DLM-One Alg. 1 have the same shape), one iteration
 
 A method supplies only `DistillMethod`: how the generator makes a sample and the two losses (teacher and data live
 in its closures). The loop knows nothing of tokens or embeddings. Every update draws a fresh batch:
-`get_batch(step, k)` must be a pure function of (step, k) so a resumed run sees the same data.
+`get_batch(step, k)` must be a pure function of (step, k) so a resumed run sees the same data. A method with a
+`rollout` (DiDi-Instruct) instead draws one batch per iteration, get_batch(step, 0): each micro-batch is rolled out
+once, without gradient, and that rollout is the sample of the fake step(s) and the input of the generator step.
 
 Resumable: `<run_dir>/checkpoint` holds both models, both optimizers, the EMAs, the best-so-far record, the RNG and
 the step (atomic folder swap). Rerunning continues bit-identically on CPU (tests/test_distill_loop.py).
@@ -80,6 +82,11 @@ class DistillMethod:
     generator_loss: Callable           # (fake, sample, batch) -> (loss, metrics)
     validate: Callable | None = None   # (generator) -> metrics, generator holds its EMA weights, eval mode, no grad
     select_key: str | None = None      # metric of `validate` that picks the best checkpoint (lower is better)
+    # One rollout reused by both updates (DiDi-Instruct): (generator, batch) -> rollout, run without gradient once per
+    # micro-batch and iteration. The fake step then gets fake_loss(fake, rollout, batch); the generator step gets
+    # generator_loss(fake, generate(generator, rollout), batch), generate recomputing with gradient what it needs.
+    rollout: Callable | None = None
+    group_size: int = 1                # rows that must share a micro-batch (DiDi's reward groups); rollout only
 
 
 class BestRecord:
@@ -95,14 +102,15 @@ class BestRecord:
         self.value, self.step = float(state["value"]), int(state["step"])
 
 
-def _update(model: torch.nn.Module, optimizer, wrapped, plan, batch, purpose: str, clip: float):
+def _update(model: torch.nn.Module, optimizer, wrapped, plan, batch, purpose: str, clip: float, prepare=None):
     """One optimizer step of `model` on the global `batch`, accumulated over this process's micro-batches; returns
-    (grad norm, last micro-batch's loss, its metrics)."""
+    (grad norm, last micro-batch's loss, its metrics). prepare(c, micro-batch) replaces micro-batch c (a rollout)."""
     optimizer.zero_grad(set_to_none=True)
     chunks = plan.chunks(batch)
     for i, c in enumerate(chunks):
         with plan.sync_context(wrapped, i, len(chunks)):
-            loss, metrics = wrapped(plan.chunk(batch, c, purpose))
+            part = plan.chunk(batch, c, purpose)
+            loss, metrics = wrapped(part if prepare is None else prepare(c, part))
             (loss / len(chunks)).backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip if clip > 0 else float("inf"))
     optimizer.step()
@@ -141,6 +149,8 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     precision = announce_precision(s.precision, device) if main else resolve_precision(s.precision, device)
 
     def fake_loss(model, batch):   # the generator's samples are made per micro-batch, without gradient
+        if method.rollout is not None:   # (rollout, batch): the rollout is the sample
+            return method.fake_loss(model, *batch)
         with torch.no_grad(), autocast_context(device, precision):
             sample = method.generate(generator, batch)
         return method.fake_loss(model, sample, batch)
@@ -148,8 +158,9 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
     fake_wrapped = distributed.wrap(fake, fake_loss, device, find_unused=True)
 
     def generator_loss(model, batch):   # ψ stays outside DDP here: frozen, its module used as is
+        rollout, batch = batch if method.rollout is not None else (batch, batch)
         with autocast_context(device, precision):
-            sample = method.generate(model, batch)
+            sample = method.generate(model, rollout)
         return method.generator_loss(fake, sample, batch)
     generator_wrapped = distributed.wrap(generator, generator_loss, device)
 
@@ -183,14 +194,27 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
         set_lr(optimizers["generator"], lr_at(step, lr=s.generator.lr, warmup_steps=s.generator.warmup_steps))
         set_lr(optimizers["fake"], lr_at(step, lr=s.fake.lr, warmup_steps=s.fake.warmup_steps))
         record = {"step": step + 1}
+        rollouts, prepare = {}, None
+        if method.rollout is not None:   # one batch and one rollout per micro-batch, seen by every update below
+            shared = get_batch(step, 0)
+
+            def prepare(c: int, part):
+                if c not in rollouts:
+                    if distributed.batch_rows(part) % method.group_size:
+                        raise ValueError(f"a micro-batch of {distributed.batch_rows(part)} rows splits the groups "
+                                         f"of {method.group_size} rows; make it a multiple of {method.group_size}")
+                    with torch.no_grad(), autocast_context(device, precision):
+                        rollouts[c] = (method.rollout(generator, part), part)
+                return rollouts[c]
         # 1. fake step(s): ψ fits the teacher's own loss on detached generator samples
         generator.eval()
         fake.train()
         for p in teacher_free:
             p.requires_grad_(True)
         for k in range(s.fake_steps):
-            record["fake_grad_norm"], loss, metrics = _update(fake, optimizers["fake"], fake_wrapped, plan,
-                                                              get_batch(step, k), f"fake-{step}-{k}", s.fake.grad_clip)
+            batch = shared if prepare is not None else get_batch(step, k)
+            record["fake_grad_norm"], loss, metrics = _update(fake, optimizers["fake"], fake_wrapped, plan, batch,
+                                                              f"fake-{step}-{k}", s.fake.grad_clip, prepare)
             if "fake" in emas:
                 emas["fake"].update(fake)
         record.update({"fake_loss": loss.item(), **{f"fake/{k}": v for k, v in metrics.items()}})
@@ -199,9 +223,10 @@ def distill(*, generator: torch.nn.Module, fake: torch.nn.Module, method: Distil
         for p in teacher_free:
             p.requires_grad_(False)
         generator.train()
-        batch = get_batch(step, s.fake_steps)
+        batch = shared if prepare is not None else get_batch(step, s.fake_steps)
         record["generator_grad_norm"], loss, metrics = _update(generator, optimizers["generator"], generator_wrapped,
-                                                               plan, batch, f"generator-{step}", s.generator.grad_clip)
+                                                               plan, batch, f"generator-{step}", s.generator.grad_clip,
+                                                               prepare)
         emas["generator"].update(generator)
         return record, loss, metrics
 

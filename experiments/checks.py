@@ -63,6 +63,28 @@ RANGES = {
     "idlm.select_min_entropy_ratio": (lambda v: 0 < v <= 1.5, "in (0, 1.5] (x the teacher's validation entropy)"),
     "idlm.fake_weights": (lambda v: len(v) == 2 and min(v) >= 0, "two weights >= 0 (IDLM loss, adversarial)"),
     "idlm.generator_weights": (lambda v: len(v) == 2 and min(v) >= 0, "two weights >= 0 (IDLM loss, adversarial)"),
+    "didi.lr": (lambda v: v > 0, "> 0"),
+    "didi.discriminator_lr": (lambda v: v > 0, "> 0"),
+    "didi.warmup_steps": (lambda v: v >= 0, ">= 0"),
+    "didi.grad_clip": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "didi.discriminator_grad_clip": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "didi.discriminator_blocks": (lambda v: v >= 1, POSITIVE + " (at most the teacher's blocks)"),
+    "didi.group_size": (lambda v: v >= 2, ">= 2 (a reward is normalised within its group)"),
+    "didi.tau_min": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "didi.tau_max": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "didi.t_end": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "didi.label_smoothing": (lambda v: 0 <= v < 0.5, "in [0, 0.5)"),
+    "didi.reward_clip": (lambda v: v > 0, "> 0"),
+    "didi.advantage_clip": (lambda v: v > 0, "> 0"),
+    "didi.weight_min": (lambda v: v > 0, "> 0"),
+    "didi.weight_max": (lambda v: v > 0, "> 0"),
+    "didi.kl_beta": (lambda v: v >= 0, ">= 0"),
+    "didi.entropy_beta": (lambda v: v >= 0, ">= 0"),
+    "didi.val_steps": (lambda v: v >= 1, POSITIVE),
+    "didi.val_samples": (lambda v: v >= 1, POSITIVE),
+    "didi.select_min_entropy_ratio": (lambda v: 0 < v <= 1.5, "in (0, 1.5] (x the teacher's validation entropy)"),
+    "didi.rerank_fraction": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "didi.candidates": (lambda v: v >= 1, POSITIVE),
     "dlm_one.steps": (lambda v: v >= 1, POSITIVE),
     "dlm_one.betas": (lambda v: all(0 <= b < 1 for b in v), BETAS),
     "dlm_one.stage1_steps": (lambda v: v >= 1, POSITIVE),
@@ -81,7 +103,9 @@ RANGES = {
     "eval.diversity_valid_words": (lambda v: v >= 1, POSITIVE),
 }
 # key -> (the key it must stay below, why)
-BELOW = {"dlm_one.t_min": ("dlm_one.t_max", "the loss levels are t ~ randint(t_min, t_max), t_max exclusive")}
+BELOW = {"dlm_one.t_min": ("dlm_one.t_max", "the loss levels are t ~ randint(t_min, t_max), t_max exclusive"),
+         "didi.tau_min": ("didi.tau_max", "the rollout's tau is clamped to [tau_min, tau_max]"),
+         "didi.weight_min": ("didi.weight_max", "the time weight is clamped to [weight_min, weight_max]")}
 FROM_SCRATCH = ("mdlm", "sedd", "duo", "ar", "diffuseq")   # pretraining families that start from no teacher
 # method blocks experiments.pretrain reads too, and what their refusal under another method adds
 PRETRAIN_READS = {"dcd.": " (and experiments.pretrain teacher=dcd)"}

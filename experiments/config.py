@@ -42,6 +42,7 @@ CHOICES = {
     "diffuseq.sampler": ["ddim", "ancestral"],
     "diffuseq.respace": ["kept", "diffuseq"],
     "idlm.loss_time": ["coupled", "same", "independent"],
+    "didi.tau": ["beta22", "uniform"],
     "distill.precision": ["auto", "fp32", "bf16"],
     "dlm_one.precision": ["auto", "fp32", "bf16"],
     "dlm_one.readout": ["linear", "mean"],

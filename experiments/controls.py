@@ -82,10 +82,11 @@ def teacher_sweep(cfg, device, teacher, teacher_folder: Path, evaluator, steps: 
 
 
 def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folder: Path, evaluator, *,
-                       fields=lambda provenance: {}) -> Path:
+                       fields=lambda provenance: {}, sampler=None) -> Path:
     """The rows of a distilled student (any method, `cfg.method`) and its controls (module docstring), written to
     results_dir; the student's as `<method>-<teacher>-<corpus>-<preset>-steps<K>`. `fields(provenance)` adds
-    method-specific entries from the student's provenance to its row. Returns the student row's path."""
+    method-specific entries from the student's provenance to its row; `sampler` replaces the teacher's own sampler
+    for the student alone (rows.draw_samples; the controls keep the teacher's). Returns the student row's path."""
     from teachers.registry import load_teacher, process_families
 
     student = load_teacher(student_folder, device=device)
@@ -98,13 +99,14 @@ def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folde
     # 1. the teacher's sweeps at K and at 1024 steps
     sweeps = {"teacher_at_K": teacher_sweep(cfg, device, teacher, teacher_folder, evaluator, cfg.steps),
               "teacher_1024": teacher_sweep(cfg, device, teacher, teacher_folder, evaluator, TEACHER_REFERENCE_STEPS)}
-    # 2. the student at K, with the teacher's own sampler, read against both frontiers
+    # 2. the student at K, with the teacher's own sampler (or `sampler`), read against both frontiers
     provenance = student.config.get("provenance", {})
     record = {"method": cfg.method, "teacher": cfg.teacher, "corpus": cfg.corpus, "preset": cfg.preset,
               "predictor": cfg.sampling.predictor, "student_path": repo_relative(student_folder),
               "teacher_path": repo_relative(teacher_folder),
               "distill_step": provenance.get("distill_step", provenance.get("train_step")),
-              "training_cost": provenance.get("cost"), **fields(provenance), **score_model(student, cfg, device)}
+              "training_cost": provenance.get("cost"), **fields(provenance),
+              **score_model(student, cfg, device, sampler=sampler)}
     metrics = record["metrics"]
     record["frontier"] = {name: frontier_ratio(metrics["gen_ppl"], metrics["entropy"], sweep)
                           for name, sweep in sweeps.items()}

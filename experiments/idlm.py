@@ -28,8 +28,30 @@ from experiments.data_identity import run_provenance, saved_run_config
 from experiments.loading import evaluator_from, load_checked_teacher
 from experiments.naming import method_run_dir, repo_relative
 from experiments.setup import corpus_blocks, global_batch
-from experiments.students import distill_settings, keep_learning_curve, validation
+from experiments.students import distill_settings, keep_learning_curve, selecting_validation
 from idlm.method import IDLMSettings, fake_network, idlm_method
+
+
+def selecting_validation(cfg, teacher, process, device, evaluator, *, steps: int, samples: int,
+                         min_entropy_ratio: float):
+    """(validate_and_select, the teacher's validation record): validation at `steps` whose "select" metric is the
+    GenPPL of a checkpoint whose sample entropy keeps at least `min_entropy_ratio` x the teacher's, else inf.
+    (None, {}) without an evaluator (the processes of rank > 0 under torchrun)."""
+    if evaluator is None:
+        return None, {}
+    validate = validation(teacher.family, process, load_tokenizer(teacher.tokenizer_name), cfg, device, evaluator,
+                          teacher.seq_len, steps=steps, samples=samples)
+    with torch.random.fork_rng(devices=[]):
+        reference = validate(teacher.network)
+    entropy_floor = min_entropy_ratio * reference["entropy"]
+    print(f"teacher at {steps} steps: GenPPL {reference['gen_ppl']:.3f}, entropy "
+          f"{reference['entropy']:.4f}; the best student must keep entropy >= {entropy_floor:.4f}")
+
+    def validate_and_select(network) -> dict:
+        metrics = validate(network)
+        metrics["select"] = metrics["gen_ppl"] if metrics["entropy"] >= entropy_floor else math.inf
+        return metrics
+    return validate_and_select, reference
 
 
 def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Path:
@@ -43,22 +65,9 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                                        teacher.tokenizer_name)
     student_process_config = teacher.process.student_config()
     student_process = build_process(teacher.family, student_process_config)
-    tokenizer = load_tokenizer(teacher.tokenizer_name)
-    validate_and_select, reference = None, {}
-    if evaluator is not None:   # rank 0 validates (the other processes under torchrun have no evaluator)
-        validate = validation(teacher.family, student_process, tokenizer, cfg, device, evaluator, teacher.seq_len,
-                              steps=cfg.idlm.val_steps)
-        with torch.random.fork_rng(devices=[]):
-            reference = validate(teacher.network)
-        entropy_floor = cfg.idlm.select_min_entropy_ratio * reference["entropy"]
-        print(f"teacher at {cfg.idlm.val_steps} steps: GenPPL {reference['gen_ppl']:.3f}, entropy "
-              f"{reference['entropy']:.4f}; the best student must keep entropy >= {entropy_floor:.4f}")
-
-        def validate_and_select(network) -> dict:
-            metrics = validate(network)
-            metrics["select"] = metrics["gen_ppl"] if metrics["entropy"] >= entropy_floor else math.inf
-            return metrics
-
+    validate_and_select, reference = selecting_validation(cfg, teacher, student_process, device, evaluator,
+                                                          steps=cfg.idlm.val_steps, samples=cfg.idlm.val_samples,
+                                                          min_entropy_ratio=cfg.idlm.select_min_entropy_ratio)
     settings = IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min, adversarial=cfg.idlm.adversarial,
                             fake_weights=tuple(cfg.idlm.fake_weights),
                             generator_weights=tuple(cfg.idlm.generator_weights))

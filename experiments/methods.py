@@ -21,7 +21,8 @@ DISCRETE_TEACHERS = ("mdlm", "sedd", "duo", "dcd")
 # source paths: "{model}" is the row's teacher family, in teachers/ or baselines/; paths that do not exist are
 # harmless to `git log`. Every method's own recipe module is added (MethodSpec.source_paths).
 MODEL = ("teachers/{model}.py", "baselines/{model}.py")
-STUDENT_ROWS = ("experiments/controls.py", "experiments/match_temperature.py")   # a student's row beside its controls
+# a student's row beside its controls, and the validation that picks the checkpoint it reports
+STUDENT_ROWS = ("experiments/controls.py", "experiments/match_temperature.py", "experiments/students.py")
 ALTERNATING_LOOP = ("core/distill.py", "core/cost.py")
 ONE_MODEL_LOOP = ("core/training.py", "core/cost.py", "experiments/recipe.py", "experiments/rounds.py", "baselines/rounds.py")
 SAMPLING = ("sampling.",)
@@ -88,6 +89,29 @@ def idlm_folder_fields(cfg: DictConfig) -> dict:
             "selected_at": f"-val{cfg.idlm.val_steps}" if cfg.idlm.val_steps != default_val_steps else ""}
 
 
+# DiDi-Instruct's reward-guided sampler: its own options, and the teacher sampler's options it has no use for
+RGAS_KEYS = ("didi.guidance_start", "didi.guidance_end", "didi.rerank_fraction", "didi.candidates")
+IGNORED_BY_RGAS = ("sampling.predictor", "sampling.temperature", "sampling.top_p", "sampling.float64")
+
+
+def check_didi(cfg: DictConfig) -> None:
+    """DiDi-Instruct's reward groups are whole within a micro-batch (core.distill refuses a split one); the RGAS keys
+    need didi.rgas=true, and RGAS ignores the tempering keys."""
+    from omegaconf import OmegaConf
+
+    from experiments.keys import CONFIG_DIR, flat_keys, shown
+
+    if cfg.distill.batch_size % cfg.didi.group_size:
+        raise ConfigError(f"distill.batch_size={cfg.distill.batch_size} must be a multiple of didi.group_size="
+                          f"{cfg.didi.group_size}: a reward group is normalised within one micro-batch")
+    values, defaults = flat_keys(cfg), flat_keys(OmegaConf.load(CONFIG_DIR / "defaults.yaml"))
+    for key in IGNORED_BY_RGAS if cfg.didi.rgas else RGAS_KEYS:
+        if values[key] != defaults[key]:
+            why = "the reward-guided sampler does not read it" if cfg.didi.rgas else "it is an option of didi.rgas=true"
+            raise ConfigError(f"{key}={shown(values[key])} has no effect here: {why}; leave it at its default "
+                              f"({shown(defaults[key])})")
+
+
 def round_method(name: str, teacher: str, summary: str, sources: tuple[str, ...], **fields) -> MethodSpec:
     """SDTT and Duo-DCD: one student against its own frozen copy, round by round, on the one-model loop. Their
     student is for K = `steps`, 8 unless given (the public codes' last round); the alternating loop's fake model and
@@ -133,6 +157,17 @@ METHODS: dict[str, MethodSpec] = {
         run_folder="{method}{adversarial}-{run}{selected_at}", run_folder_fields=idlm_folder_fields,
         samples=True, student_rows=True,
         sources=("idlm", *ALTERNATING_LOOP, *STUDENT_ROWS, *MODEL)),
+    # DiDi-Instruct: the student against a discriminator (the loop's second role), one rollout for both updates;
+    # its per-role optimizer settings live in the didi block (the code sets them per role)
+    "didi": MethodSpec(
+        recipe="experiments.didi:run_didi", summary="distil the MDLM teacher with DiDi-Instruct, rows beside its controls",
+        reads=(*DISCRETE_STUDENT, "distill.", "didi."),
+        refusals={f"distill.{k}": f"method=didi sets it per role: use {own}" for k, own in (
+            ("lr", "didi.lr"), ("fake_lr", "didi.discriminator_lr"), ("warmup_steps", "didi.warmup_steps"),
+            ("grad_clip", "didi.grad_clip / didi.discriminator_grad_clip"), ("ema_warmup", "didi.ema_warmup"))},
+        teachers=("mdlm",), teachers_text="the MDLM teacher (teacher=mdlm)", checks=(check_didi,),
+        run_folder="{method}-{run}", samples=True, student_rows=True,
+        sources=("didi", *ALTERNATING_LOOP, *STUDENT_ROWS, *MODEL)),
     "sdtt": round_method("sdtt", "mdlm", "SDTT of the MDLM teacher down to `steps`",
                          ("sdtt", "baselines/sdtt.py", "baselines/sdtt")),
     # the Duo-DCD student is a Duo model saved as family "dcd" (teachers/dcd.py)

@@ -98,6 +98,7 @@ def row_suffix(cfg: DictConfig) -> str:
         parts += [f"-p{s.top_p:g}"] if s.top_p != base.sampling.top_p else []
         parts += ["-fp32"] if s.float64 != base.sampling.float64 else []
         parts += ["-nocache"] if s.cache != base.sampling.cache else []
+        parts += ["-rgas"] if cfg.method == "didi" and cfg.didi.rgas else []   # DiDi's reward-guided sampler
     if cfg.method == "sample" and cfg.teacher == "diffuseq":       # the DiffuSeq sampler's options
         parts += [f"-{d.sampler}"] if d.sampler != base.diffuseq.sampler else []
         parts += [f"-respace_{d.respace}"] if d.respace != base.diffuseq.respace else []

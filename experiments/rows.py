@@ -23,8 +23,10 @@ def sample_teacher(teacher, *, batch_size: int, steps: int, sampling, device, te
                         steps=steps, device=device, float64=sampling.float64)
 
 
-def draw_samples(teacher, cfg, device, temperature: float | None = None) -> tuple[torch.Tensor, float, dict]:
+def draw_samples(teacher, cfg, device, temperature: float | None = None, sampler=None
+                 ) -> tuple[torch.Tensor, float, dict]:
     """Draw cfg.sampling.num_samples sequences batch by batch and time the batches (the first is the warm-up).
+    `sampler` (same arguments as sample_teacher) replaces the family's own, e.g. DiDi-Instruct's reward-guided one.
     Returns (ids [N, L], nfe per sample, speed record)."""
     import torch
 
@@ -35,8 +37,9 @@ def draw_samples(teacher, cfg, device, temperature: float | None = None) -> tupl
     outputs = []
 
     def one_batch():
-        outputs.append(sample_teacher(teacher, batch_size=batch_size, steps=cfg.steps, sampling=cfg.sampling,
-                                      device=device, temperature=temperature))
+        draw = sampler or sample_teacher
+        outputs.append(draw(teacher, batch_size=batch_size, steps=cfg.steps, sampling=cfg.sampling, device=device,
+                            temperature=temperature))
     speed = benchmark(one_batch, batch_size=batch_size, n_warmup=1 if n_batches > 1 else 0,
                       n_repeat=max(1, n_batches - 1), tokens_per_sample=teacher.seq_len, nfe=0, device=device,
                       progress=f"sampling {cfg.sampling.num_samples} at {cfg.steps} steps")
@@ -84,7 +87,7 @@ def identity_fields(cfg) -> dict:
     return fields
 
 
-def score_model(model, cfg, device, *, temperature: float | None = None) -> dict:
+def score_model(model, cfg, device, *, temperature: float | None = None, sampler=None) -> dict:
     """Sample a teacher or a distilled student (a registry.Teacher) at cfg.steps and score it: a row's common part."""
     import torch
 
@@ -92,7 +95,7 @@ def score_model(model, cfg, device, *, temperature: float | None = None) -> dict
 
     tokenizer = load_tokenizer(model.tokenizer_name)
     torch.manual_seed(cfg.seed)
-    ids, nfe, speed = draw_samples(model, cfg, device, temperature=temperature)
+    ids, nfe, speed = draw_samples(model, cfg, device, temperature=temperature, sampler=sampler)
     texts = tokenizer.batch_decode(ids.tolist())
     return {"steps": cfg.steps, "nfe": nfe,
             "temperature": cfg.sampling.temperature if temperature is None else temperature,

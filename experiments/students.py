@@ -1,8 +1,9 @@
-"""What the distillation recipes of a discrete student share (IDLM, SDTT, Duo-DCD): the alternating loop's settings
+"""What the distillation recipes of a discrete student share (IDLM, DiDi-Instruct, SDTT, Duo-DCD): the alternating loop's settings
 from the `distill:` block, the sampled validation that selects and plots checkpoints, and the learning curve kept
 beside the rows."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -27,9 +28,10 @@ def distill_settings(cfg) -> DistillSettings:
                            max_minutes=d.max_minutes, budget=d.budget, micro_batch=d.batch_size, seed=cfg.seed)
 
 
-def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int, *, steps: int):
-    """validate(network) -> {gen_ppl, entropy}: `idlm.val_samples` samples at `steps`, drawn from the validation
-    seed (never the reported rows' seed, so checkpoint selection does not leak into them)."""
+def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len: int, *, steps: int,
+               samples: int | None = None):
+    """validate(network) -> {gen_ppl, entropy}: `samples` (default `idlm.val_samples`) samples at `steps`, drawn from
+    the validation seed (never the reported rows' seed, so checkpoint selection does not leak into them)."""
     from teachers.registry import sample_model
 
     model, eval_tokenizer, _ = evaluator
@@ -37,13 +39,37 @@ def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len:
     def validate(network) -> dict:
         torch.manual_seed(validation_seed(cfg.seed))
         ids, _ = sample_model(family, process, network, predictor=cfg.sampling.predictor,
-                              batch_size=cfg.idlm.val_samples, length=seq_len, steps=steps,
+                              batch_size=samples or cfg.idlm.val_samples, length=seq_len, steps=steps,
                               device=device, float64=cfg.sampling.float64)
         ppl = generative_perplexity(tokenizer.batch_decode(ids.tolist()), model, eval_tokenizer,
                                     batch_size=cfg.sampling.batch_size, max_length=model.config.n_positions,
                                     device=device, float64=cfg.eval.float64)
         return {"gen_ppl": ppl["gen_ppl"], "entropy": unigram_entropy(ids), "steps": steps}
     return validate
+
+
+def selecting_validation(cfg, teacher, process, device, evaluator, *, steps: int, samples: int,
+                         min_entropy_ratio: float):
+    """(validate_and_select, the teacher's validation record): validation at `steps` whose "select" metric is the
+    GenPPL of a checkpoint whose sample entropy keeps at least `min_entropy_ratio` x the teacher's, else inf.
+    (None, {}) without an evaluator (the processes of rank > 0 under torchrun)."""
+    from core.tokenizers import load_tokenizer
+
+    if evaluator is None:
+        return None, {}
+    validate = validation(teacher.family, process, load_tokenizer(teacher.tokenizer_name), cfg, device, evaluator,
+                          teacher.seq_len, steps=steps, samples=samples)
+    with torch.random.fork_rng(devices=[]):
+        reference = validate(teacher.network)
+    entropy_floor = min_entropy_ratio * reference["entropy"]
+    print(f"teacher at {steps} steps: GenPPL {reference['gen_ppl']:.3f}, entropy "
+          f"{reference['entropy']:.4f}; the best student must keep entropy >= {entropy_floor:.4f}")
+
+    def validate_and_select(network) -> dict:
+        metrics = validate(network)
+        metrics["select"] = metrics["gen_ppl"] if metrics["entropy"] >= entropy_floor else math.inf
+        return metrics
+    return validate_and_select, reference
 
 
 def keep_learning_curve(run_dir: Path, cfg) -> None:

@@ -42,7 +42,12 @@ RUN_CASES = [
     (["dcd.base_steps=64"], r"dcd.base_steps=64 has no effect here: dcd.\* keys apply to method=dcd \(and "
                             r"experiments.pretrain teacher=dcd\) only"),
     (["method=sample", "distill.max_steps=3"], r"^error: distill.max_steps=3 has no effect here: method=sample distils "
-                                               r"nothing; distill.\* keys apply to method=idlm\|sdtt\|dcd\|dlm_one$"),
+                                               r"nothing; distill.\* keys apply to method=idlm\|didi\|sdtt\|dcd\|dlm_one$"),
+    (["method=didi", "teacher=duo"], r"^error: method=didi distils the MDLM teacher \(teacher=mdlm\), not teacher=duo$"),
+    (["method=didi", "distill.fake_lr=1e-3"], r"method=didi sets it per role: use didi.discriminator_lr$"),
+    (["method=didi", "distill.batch_size=6"], r"distill.batch_size=6 must be a multiple of didi.group_size=4"),
+    (["method=didi", "didi.candidates=2"], r"didi.candidates=2 has no effect here: it is an option of didi.rgas=true"),
+    (["method=didi", "didi.rgas=true", "sampling.top_p=0.9"], r"the reward-guided sampler does not read it"),
     (["method=dlm_one", "distill.lr=1e-3"], r"^error: distill.lr=0.001 has no effect here: method=dlm_one sets it per "
                                             r"stage \(Table 5 and the dlm_one block\): use dlm_one.lr$"),
     (["method=dlm_one", "distill.max_steps=5"], r"use dlm_one.stage1_steps / dlm_one.stage2_steps$"),

@@ -185,6 +185,31 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
     assert out.returncode == 2 and "Traceback" not in out.stderr and "nothing" in out.stderr
 
 
+@pytest.mark.e2e   # pretrains tiny teachers and runs the commands: the second tier
+def test_didi_distils_exports_its_discriminator_and_writes_rows(trained, tmp_path):
+    ar, teacher = trained / "ar" / "pretrained", trained / "mdlm" / "pretrained"
+    common = ["method=didi", "teacher=mdlm", f"teacher_path={teacher}", "steps=4", f"eval.evaluator={ar}",
+              "sampling.num_samples=8", "sampling.batch_size=8", f"results_dir={tmp_path}", "threads=1",
+              "didi.val_samples=4", "didi.discriminator_blocks=1", "eval.frontier_temperatures=[0.5,1.5]"]
+    out = run("experiments.run", *common, f"run_dir={tmp_path / 'run'}", "distill.max_steps=2",
+              "distill.eval_every=1", "distill.batch_size=4")
+    assert out.returncode == 0, out.stderr[-2000:]
+    [path] = tmp_path.glob("didi-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    student = json.loads(path.read_text())
+    assert student["method"] == "didi" and student["distill_step"] in (1, 2) and student["predictor"] == "default"
+    # one update: rollout 2B, discriminator 2 x 2B, student 2 x 2B, teacher 2B, reward B (core/cost.py)
+    assert student["training_cost"]["sequence_passes"] == student["distill_step"] * 13 * 4
+    folder = tmp_path / "run" / student["student_path"].split("/")[-1]
+    assert json.loads((folder / "config.json").read_text())["provenance"]["method"] == "didi"
+    discriminator = folder.with_name(folder.name + "-discriminator")
+    assert json.loads((discriminator / "config.json").read_text())["kind"] == "didi-discriminator"
+    assert (tmp_path / "README.md").is_file()
+    out = run("experiments.run", *common, f"student_path={folder}", "didi.rgas=true", "didi.candidates=2")
+    assert out.returncode == 0, out.stderr[-2000:]
+    [rgas] = tmp_path.glob("didi-mdlm-shakespeare-small-steps4-rgas-student-*.json")
+    assert json.loads(rgas.read_text())["predictor"] == "rgas"
+
+
 def test_the_final_print_keeps_whole_lines():
     from experiments.run import head_lines
 

@@ -16,7 +16,7 @@ from experiments.gpu_check import main, paths
 def test_paths_cover_every_method_and_write_only_into_their_folder(tmp_path):
     listed = paths(tmp_path, "cuda")
     methods = {a.split("=", 1)[1] for _, _, args in listed for a in args if a.startswith("method=")}
-    assert methods == {"idlm", "sdtt", "dcd", "dlm_one"}
+    assert methods == {"idlm", "sdtt", "dcd", "dlm_one", "didi"}
     teachers = {a.split("=", 1)[1] for _, module, args in listed for a in args
                 if a.startswith("teacher=") and module == "experiments.pretrain"}
     assert teachers == {"mdlm", "ar", "duo", "ar_lm", "diffuseq", "ar_seq2seq"}

@@ -1,4 +1,4 @@
-"""The import direction of the layers: core ← teachers ← methods (idlm, dlm_one, baselines) ← experiments (recipes,
+"""The import direction of the layers: core ← teachers ← methods (idlm, dlm_one, didi, baselines) ← experiments (recipes,
 CLI and the reporting package experiments/reports). A lower layer never imports a higher one, at module level or inside
 a function, and a package never imports another of its layer (a method another method); inside experiments/ the
 modules form an acyclic graph."""
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.paths import REPO_ROOT
 
-LAYERS = {"core": 0, "teachers": 1, "idlm": 2, "dlm_one": 2, "baselines": 2, "experiments": 3}
+LAYERS = {"core": 0, "teachers": 1, "idlm": 2, "dlm_one": 2, "didi": 2, "baselines": 2, "experiments": 3}
 
 
 def imported_packages(path: Path) -> set[str]:

@@ -49,12 +49,12 @@ def test_run_folders_keep_their_names():
 @pytest.mark.parametrize("args, message", [
     (["method=real_text", "sampling.temperature=0.5"],
      r"^sampling.temperature=0.5 has no effect here: method=real_text reads only sampling.num_samples, "
-     r"sampling.batch_size of the sampling.\* keys; sampling.temperature applies to method=sample\|idlm\|sdtt\|dcd$"),
+     r"sampling.batch_size of the sampling.\* keys; sampling.temperature applies to method=sample\|idlm\|didi\|sdtt\|dcd$"),
     (["method=dlm_one", "sampling.top_p=0.9"], r"^sampling.top_p=0.9 has no effect here: method=dlm_one reads only"),
     (["method=copy_source", "sampling.batch_size=4"], r"method=copy_source reads only sampling.num_samples of"),
     (["method=sample", "run_dir=elsewhere"],
      r"^run_dir=elsewhere has no effect here: method=sample does not read it; it applies to "
-     r"method=idlm\|sdtt\|dcd\|dlm_one$"),
+     r"method=idlm\|didi\|sdtt\|dcd\|dlm_one$"),
     (["method=sample", "distill.max_steps=3"], r"^distill.max_steps=3 has no effect here: method=sample distils "
                                                r"nothing"),
     (["method=dlm_one", "distill.fake_lr=1e-3"], r"per stage \(Table 5 and the dlm_one block\): use dlm_one.fake_lr$"),

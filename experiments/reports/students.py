@@ -7,10 +7,12 @@ draws the matching figures (GenPPL against entropy per family, and the learning 
 """
 from __future__ import annotations
 
+from experiments.methods import METHODS
 from experiments.reports.kinds import MATCHED, predictor
 
 REFERENCE_STEPS = 1024
-STUDENT_METHODS = ("idlm", "sdtt", "dcd")   # methods whose rows are a distilled student, each beside its controls
+# the methods whose rows are a distilled student, each beside its controls
+STUDENT_METHODS = tuple(name for name, spec in METHODS.items() if spec.student_rows)
 
 
 def _key(record: dict) -> tuple:
