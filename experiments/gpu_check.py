@@ -27,9 +27,10 @@ def paths(root: Path, device: str) -> list[tuple[str, str, list[str]]]:
     def trained(name):
         return f"teacher_path={root / name / 'pretrained'}"
 
-    def rows(name):   # every row of a run, and its training state, stays in the temporary folder
+    def rows(name, args):   # every row of a run, and a method's training state, stays in the temporary folder
+        trains = any(a.startswith("method=") for a in args)   # method=sample refuses a run_dir it would not read
         return ["sampling.num_samples=4", "sampling.batch_size=4", f"device={device}",
-                f"results_dir={root / 'results'}", f"run_dir={root / name.replace(' ', '-')}"]
+                f"results_dir={root / 'results'}", *([f"run_dir={root / name.replace(' ', '-')}"] if trains else [])]
     evaluator = f"eval.evaluator={root / 'ar' / 'pretrained'}"
     distill = ["distill.batch_size=4", "distill.log_every=1", "eval.frontier_temperatures=[0.5,1.5]"]
     seq2seq = ["task=qqp", "preset=tiny", "diffuseq.bertscore=false"]
@@ -38,7 +39,7 @@ def paths(root: Path, device: str) -> list[tuple[str, str, list[str]]]:
                   for teacher, extra in (("mdlm", []), ("ar", []), ("duo", []), ("ar_lm", ["seed=1"]),
                                          ("diffuseq", ["task=qqp", "diffuseq.val_sources=2", "diffuseq.val_steps=2"]),
                                          ("ar_seq2seq", ["task=qqp"]))]
-    return pretrained + [(name, "experiments.run", args + rows(name)) for name, args in [
+    return pretrained + [(name, "experiments.run", args + rows(name, args)) for name, args in [
         ("sample mdlm", ["teacher=mdlm", trained("mdlm"), "steps=4", evaluator]),
         ("sample diffuseq mbr", ["teacher=diffuseq", trained("diffuseq"), "steps=2", "diffuseq.candidates=2",
                                  *seq2seq]),

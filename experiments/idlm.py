@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from core.cost import RunCost
 from core.distill import distill
 from core.networks import copy_for_training
 from core.seeding import derived_generator
-from core.tokenizers import load_tokenizer
 from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.loading import evaluator_from, load_checked_teacher
@@ -30,28 +28,6 @@ from experiments.naming import method_run_dir, repo_relative
 from experiments.setup import corpus_blocks, global_batch
 from experiments.students import distill_settings, keep_learning_curve, selecting_validation
 from idlm.method import IDLMSettings, fake_network, idlm_method
-
-
-def selecting_validation(cfg, teacher, process, device, evaluator, *, steps: int, samples: int,
-                         min_entropy_ratio: float):
-    """(validate_and_select, the teacher's validation record): validation at `steps` whose "select" metric is the
-    GenPPL of a checkpoint whose sample entropy keeps at least `min_entropy_ratio` x the teacher's, else inf.
-    (None, {}) without an evaluator (the processes of rank > 0 under torchrun)."""
-    if evaluator is None:
-        return None, {}
-    validate = validation(teacher.family, process, load_tokenizer(teacher.tokenizer_name), cfg, device, evaluator,
-                          teacher.seq_len, steps=steps, samples=samples)
-    with torch.random.fork_rng(devices=[]):
-        reference = validate(teacher.network)
-    entropy_floor = min_entropy_ratio * reference["entropy"]
-    print(f"teacher at {steps} steps: GenPPL {reference['gen_ppl']:.3f}, entropy "
-          f"{reference['entropy']:.4f}; the best student must keep entropy >= {entropy_floor:.4f}")
-
-    def validate_and_select(network) -> dict:
-        metrics = validate(network)
-        metrics["select"] = metrics["gen_ppl"] if metrics["entropy"] >= entropy_floor else math.inf
-        return metrics
-    return validate_and_select, reference
 
 
 def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Path:

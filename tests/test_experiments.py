@@ -152,7 +152,7 @@ def test_idlm_distils_then_writes_the_student_beside_its_controls(trained, tmp_p
               "distill.eval_every=1", "distill.batch_size=4")
     assert out.returncode == 0, out.stderr[-2000:]
     # the student is a fresh distillation (named by its folder's hash); its teacher's controls are rows of the teacher
-    [path] = (tmp_path / "rows").glob("idlm-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-*.json")
+    [path] = (tmp_path / "rows").glob("idlm-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
     student, suffix = json.loads(path.read_text()), path.stem.split("-steps4-student-")[1][6:]
     assert student["method"] == "idlm" and student["distill_step"] in (1, 2) and student["loss_time"] == "coupled"
     assert (tmp_path / "rows" / f"mdlm-shakespeare-small-steps4{suffix}.json").is_file()       # the teacher at K
@@ -194,7 +194,7 @@ def test_didi_distils_exports_its_discriminator_and_writes_rows(trained, tmp_pat
     out = run("experiments.run", *common, f"run_dir={tmp_path / 'run'}", "distill.max_steps=2",
               "distill.eval_every=1", "distill.batch_size=4")
     assert out.returncode == 0, out.stderr[-2000:]
-    [path] = tmp_path.glob("didi-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
+    [path] = (tmp_path / "rows").glob("didi-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
     student = json.loads(path.read_text())
     assert student["method"] == "didi" and student["distill_step"] in (1, 2) and student["predictor"] == "default"
     # one update: rollout 2B, discriminator 2 x 2B, student 2 x 2B, teacher 2B, reward B (core/cost.py)
@@ -206,7 +206,7 @@ def test_didi_distils_exports_its_discriminator_and_writes_rows(trained, tmp_pat
     assert (tmp_path / "README.md").is_file()
     out = run("experiments.run", *common, f"student_path={folder}", "didi.rgas=true", "didi.candidates=2")
     assert out.returncode == 0, out.stderr[-2000:]
-    [rgas] = tmp_path.glob("didi-mdlm-shakespeare-small-steps4-rgas-student-*.json")
+    [rgas] = (tmp_path / "rows").glob("didi-mdlm-shakespeare-small-steps4-rgas-student-??????-n8-from-pretrained-??????.json")
     assert json.loads(rgas.read_text())["predictor"] == "rgas"
 
 
@@ -244,7 +244,7 @@ def test_sdtt_distils_round_by_round_then_writes_the_student_beside_its_controls
     out = run("experiments.run", *common, "steps=4", f"run_dir={tmp_path / 'run'}")   # 2 rounds: 16 -> 8 -> 4
     assert out.returncode == 0, out.stderr[-2000:]
     # a fresh distillation is named by its student folder's hash, its teacher's controls by the teacher's
-    [path] = (tmp_path / "rows").glob("sdtt-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-*.json")
+    [path] = (tmp_path / "rows").glob("sdtt-mdlm-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
     student, suffix = json.loads(path.read_text()), path.stem.split("-steps4-student-")[1][6:]
     assert student["method"] == "sdtt" and student["distill_step"] == 4 and student["steps"] == 4
     assert (tmp_path / "rows" / f"mdlm-shakespeare-small-steps1024{suffix}.json").is_file()    # the teacher at 1024
