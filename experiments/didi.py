@@ -21,20 +21,17 @@ import torch
 from omegaconf import OmegaConf
 
 from core import distributed
-from core.checkpoint import atomic_write_text
 from core.cost import RunCost
-from core.distill import distill
 from core.networks import copy_for_training
-from core.seeding import derived_generator
 from didi.discriminator import Discriminator, discriminator_folder, load_discriminator, save_discriminator
 from didi.method import DiDiSettings, didi_method
 from didi.sampler import rgas_sample
 from experiments.controls import write_student_rows
-from experiments.data_identity import run_provenance, saved_run_config
+from experiments.data_identity import run_provenance
 from experiments.loading import evaluator_from, load_checked_teacher
 from experiments.naming import method_run_dir, repo_relative
-from experiments.setup import corpus_blocks, global_batch
-from experiments.students import distill_settings, keep_learning_curve, selecting_validation
+from experiments.setup import corpus_blocks
+from experiments.students import block_batches, distill_settings, run_alternating, selecting_validation
 
 METHOD_KEYS = ("group_size", "tau", "tau_min", "tau_max", "t_end", "label_smoothing", "reward_clip", "advantage_clip",
                "weight_min", "weight_max", "kl_beta", "entropy_beta")   # the didi block's keys DiDiSettings takes
@@ -84,21 +81,10 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                      state=ema.full_state_dict(generator), dtype=cfg.train.export_dtype,
                      provenance={**record, "discriminator": repo_relative(discriminator_folder(folder))})
 
-    def get_batch(step: int, k: int) -> torch.Tensor:   # real rows of one iteration (k is 0: one batch, one rollout)
-        g = derived_generator(cfg.seed, f"didi-batch-{step}-{k}")
-        return train_blocks[torch.randint(len(train_blocks), (global_batch(cfg.distill),), generator=g)].to(device)
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if distributed.is_main():
-        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
-    summary = distill(generator=student, fake=discriminator, method=method, get_batch=get_batch, run_dir=run_dir,
-                      settings=didi_distill_settings(cfg), config=saved_run_config(cfg), device=device,
-                      on_checkpoint=export, cost=cost)
-    print(f"distillation: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
-    if not distributed.is_main():
-        return None
-    keep_learning_curve(run_dir, cfg)
-    return best_folder if (best_folder / "config.json").is_file() else last_folder
+    return run_alternating(cfg, run_dir, settings=didi_distill_settings(cfg), device=device, generator=student,
+                           fake=discriminator, method=method,
+                           get_batch=block_batches(cfg, train_blocks, device, "didi"),   # one batch, one rollout
+                           on_checkpoint=export, cost=cost)
 
 
 def rgas_sampler(cfg, student_folder: Path, device):

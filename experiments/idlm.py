@@ -16,17 +16,14 @@ import torch
 from omegaconf import OmegaConf
 
 from core import distributed
-from core.checkpoint import atomic_write_text
 from core.cost import RunCost
-from core.distill import distill
 from core.networks import copy_for_training
-from core.seeding import derived_generator
 from experiments.controls import write_student_rows
-from experiments.data_identity import run_provenance, saved_run_config
+from experiments.data_identity import run_provenance
 from experiments.loading import evaluator_from, load_checked_teacher
 from experiments.naming import method_run_dir, repo_relative
-from experiments.setup import corpus_blocks, global_batch
-from experiments.students import distill_settings, keep_learning_curve, selecting_validation
+from experiments.setup import corpus_blocks
+from experiments.students import block_batches, distill_settings, run_alternating, selecting_validation
 from idlm.method import IDLMSettings, fake_network, idlm_method
 
 
@@ -62,24 +59,12 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                                  "cost": cost.summary(step, distributed.world_size()),
                                  "exported": time.strftime("%Y-%m-%d %H:%M:%S")})
 
-    def get_batch(step: int, k: int) -> torch.Tensor:   # the global batch; each process trains on its share
-        g = derived_generator(cfg.seed, f"idlm-batch-{step}-{k}")
-        return train_blocks[torch.randint(len(train_blocks), (global_batch(cfg.distill),), generator=g)].to(device)
-
     torch.manual_seed(cfg.seed)
     generator = copy_for_training(teacher.network, dropout=cfg.distill.dropout)
     fake = fake_network(teacher.network, settings, dropout=cfg.distill.dropout)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if distributed.is_main():
-        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
-    summary = distill(generator=generator, fake=fake, method=method, get_batch=get_batch, run_dir=run_dir,
-                      settings=distill_settings(cfg), config=saved_run_config(cfg), device=device,
-                      on_checkpoint=export, cost=cost)
-    print(f"distillation: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
-    if not distributed.is_main():
-        return None
-    keep_learning_curve(run_dir, cfg)
-    return best_folder if (best_folder / "config.json").is_file() else last_folder
+    return run_alternating(cfg, run_dir, settings=distill_settings(cfg), device=device, generator=generator,
+                           fake=fake, method=method, get_batch=block_batches(cfg, train_blocks, device, "idlm"),
+                           on_checkpoint=export, cost=cost)
 
 
 def run_idlm(cfg, device) -> Path:

@@ -8,11 +8,16 @@ from pathlib import Path
 
 import torch
 
+from omegaconf import OmegaConf
+
+from core import distributed
 from core.checkpoint import atomic_write_text
-from core.distill import DistillSettings, RoleSettings
+from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
-from core.seeding import validation_seed
+from core.seeding import derived_generator, validation_seed
+from experiments.data_identity import saved_run_config
 from experiments.naming import results_dir
+from experiments.setup import global_batch
 
 
 def distill_settings(cfg) -> DistillSettings:
@@ -77,3 +82,28 @@ def keep_learning_curve(run_dir: Path, cfg) -> None:
     lines = [line for line in (run_dir / "log.jsonl").read_text().splitlines() if '"val/' in line]
     atomic_write_text(results_dir(cfg) / "training" / f"{run_dir.name}.log.jsonl",
                       "".join(line + "\n" for line in lines))
+
+
+def block_batches(cfg, blocks: torch.Tensor, device, name: str):
+    """get_batch(step, k) for the loop: the global batch of rows of `blocks` drawn from a seed derived from the run's
+    seed, `name`, the step and k, so a resumed run draws the same batches; each process trains on its share."""
+    def get_batch(step: int, k: int) -> torch.Tensor:
+        rng = derived_generator(cfg.seed, f"{name}-batch-{step}-{k}")
+        return blocks[torch.randint(len(blocks), (global_batch(cfg.distill),), generator=rng)].to(device)
+    return get_batch
+
+
+def run_alternating(cfg, run_dir: Path, *, settings: DistillSettings, device, **loop) -> Path | None:
+    """Run (or resume) the alternating loop in `run_dir` (loop: generator, fake, method, get_batch, on_checkpoint,
+    cost), keep its learning curve, and return the folder of the best student (`student/`, else `last/`); None on
+    processes of rank > 0."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if distributed.is_main():
+        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
+    summary = distill(run_dir=run_dir, settings=settings, config=saved_run_config(cfg), device=device, **loop)
+    print(f"distillation: step {summary['step']} (finished={summary['finished']}), best {summary['best']}")
+    if not distributed.is_main():
+        return None
+    keep_learning_curve(run_dir, cfg)
+    best = run_dir / "student"
+    return best if (best / "config.json").is_file() else run_dir / "last"
