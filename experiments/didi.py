@@ -25,7 +25,7 @@ from core.checkpoint import atomic_write_text
 from core.cost import RunCost
 from core.distill import distill
 from core.networks import copy_for_training
-from core.seeding import derived_generator
+from core.seeding import derived_rng
 from didi.discriminator import Discriminator, discriminator_folder, load_discriminator, save_discriminator
 from didi.method import DiDiSettings, didi_method
 from didi.sampler import rgas_sample
@@ -85,7 +85,7 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                      provenance={**record, "discriminator": repo_relative(discriminator_folder(folder))})
 
     def get_batch(step: int, k: int) -> torch.Tensor:   # real rows of one iteration (k is 0: one batch, one rollout)
-        g = derived_generator(cfg.seed, f"didi-batch-{step}-{k}")
+        g = derived_rng(cfg.seed, f"didi-batch-{step}-{k}")
         return train_blocks[torch.randint(len(train_blocks), (global_batch(cfg.distill),), generator=g)].to(device)
 
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from core.checkpoint import atomic_write_text
 from core.cost import RunCost
 from core.distill import distill
 from core.networks import copy_for_training
-from core.seeding import derived_generator
+from core.seeding import derived_rng
 from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.loading import evaluator_from, load_checked_teacher
@@ -63,7 +63,7 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                                  "exported": time.strftime("%Y-%m-%d %H:%M:%S")})
 
     def get_batch(step: int, k: int) -> torch.Tensor:   # the global batch; each process trains on its share
-        g = derived_generator(cfg.seed, f"idlm-batch-{step}-{k}")
+        g = derived_rng(cfg.seed, f"idlm-batch-{step}-{k}")
         return train_blocks[torch.randint(len(train_blocks), (global_batch(cfg.distill),), generator=g)].to(device)
 
     torch.manual_seed(cfg.seed)

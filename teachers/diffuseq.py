@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.seeding import derived_generator
+from core.seeding import derived_rng
 from teachers.diffuseq_rounding import decode_ids, nearest_token, round_targets
 
 MAX_BETA = 0.999            # DiffuSeq `betas_for_alpha_bar` default
@@ -353,7 +353,7 @@ def sample_seq2seq(process: DiffuSeqProcess, model, batch: dict, *, steps: int, 
     """k candidates per source. batch: {"input_ids": [B, L], "input_mask": [B, L]} (target slots of input_ids are
     ignored). Candidate i uses seeds[i] (default i). Returns LongTensor [B, k, L]: the source ids where mask = 0,
     the argmax-decoded target elsewhere. The seeds are user-facing; the noise comes from
-    `derived_generator(seed, SAMPLING_STREAM)`. MBR selection is `core.evaluate.seq2seq.mbr_select`'s job."""
+    `derived_rng(seed, SAMPLING_STREAM)`. MBR selection is `core.evaluate.seq2seq.mbr_select`'s job."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; valid: {list(SAMPLERS)}")
     seeds = list(range(k_candidates)) if seeds is None else list(seeds)
@@ -363,7 +363,7 @@ def sample_seq2seq(process: DiffuSeqProcess, model, batch: dict, *, steps: int, 
     x_src = model.get_embeds(ids)
     candidates = []
     for seed in seeds:
-        rng = derived_generator(seed, SAMPLING_STREAM, ids.device)   # never the model-init stream (core/seeding.py)
+        rng = derived_rng(seed, SAMPLING_STREAM, ids.device)   # never the model-init stream (core/seeding.py)
         if sampler == "ddim":
             z = sample_ddim(process, model, x_src, mask, steps=steps, respace=respace, clamp=clamp, rng=rng)
         else:

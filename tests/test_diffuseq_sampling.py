@@ -158,10 +158,10 @@ def test_prior_noise_is_not_the_initial_embedding_table():
 
 
 def test_derived_seeds_depend_on_purpose_and_are_reproducible():
-    from core.seeding import derived_generator, derived_seed
+    from core.seeding import derived_rng, derived_seed
 
     assert derived_seed(0, "a") == derived_seed(0, "a")
     assert len({derived_seed(0, "a"), derived_seed(1, "a"), derived_seed(0, "b"), 0}) == 4
     assert 0 <= derived_seed(123, "a") < 2 ** 63
-    draws = [torch.rand(3, generator=derived_generator(7, "a")) for _ in range(2)]
+    draws = [torch.rand(3, generator=derived_rng(7, "a")) for _ in range(2)]
     assert torch.equal(*draws)
