@@ -77,9 +77,9 @@ def dcd_step_size(step: int, *, base_steps: int, update_teacher_every: int) -> f
 
 
 def coupled_latents(duality: GaussianDuality, x0: torch.Tensor, gamma_t: torch.Tensor, gamma_s: torch.Tensor,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                    rng: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(w_t, w_s) = (α̃_t x_0 + σ̃_t ε, α̃_s x_0 + σ̃_s ε) with one shared ε. x0 [B, L]; gammas [B] → 2 × [B, L, V]."""
-    noise = torch.randn((*x0.shape, duality.vocab_size), device=x0.device, generator=generator)
+    noise = torch.randn((*x0.shape, duality.vocab_size), device=x0.device, generator=rng)
     return duality.latent(x0, gamma_t, noise), duality.latent(x0, gamma_s, noise)
 
 
@@ -94,7 +94,7 @@ def distillation_divergence(log_p_student: torch.Tensor, log_p_teacher: torch.Te
 
 def dcd_loss(process: UniformDiffusion, student: torch.nn.Module, round_teacher: torch.nn.Module, x0: torch.Tensor, *,
              dt: float, settings: DCDSettings, attention_mask: torch.Tensor | None = None,
-             t: torch.Tensor | None = None, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+             t: torch.Tensor | None = None, rng: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
     """One DCD loss evaluation (Duo `Distillation.nll`). Returns (mean per-token divergence, metrics).
 
     1. t ~ U[t_min, 1] (antithetic), shifted to t + dt and clipped to 1; s = t − dt.
@@ -104,12 +104,12 @@ def dcd_loss(process: UniformDiffusion, student: torch.nn.Module, round_teacher:
     """
     duality = duality_for_vocab(process.vocab_size)
     if t is None:
-        t = antithetic_times(x0.shape[0], t_min=settings.t_min, device=x0.device, generator=generator)
+        t = antithetic_times(x0.shape[0], t_min=settings.t_min, device=x0.device, rng=rng)
     t = (t + dt).clamp(max=1.0)
     s = t - dt
     span = settings.gamma_max - settings.gamma_min
     gamma_t, gamma_s = settings.gamma_min + t * span, settings.gamma_min + s * span
-    w_t, w_s = coupled_latents(duality, x0, gamma_t, gamma_s, generator=generator)
+    w_t, w_s = coupled_latents(duality, x0, gamma_t, gamma_s, rng=rng)
     log_p_student = process.denoiser_log_probs(student, w_t.argmax(-1), duality.alpha(gamma_t))
     with torch.no_grad():
         log_p_teacher = process.denoiser_log_probs(round_teacher, w_s.argmax(-1), duality.alpha(gamma_s))

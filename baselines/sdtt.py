@@ -106,7 +106,7 @@ def teacher_times(t: torch.Tensor, dt: float, grid: str, n_steps: int = TEACHER_
 
 @torch.no_grad()
 def teacher_targets(process, teacher, zt: torch.Tensor, t: torch.Tensor, dt: float, *, grid: str = "even",
-                    n_steps: int = TEACHER_STEPS, generator: torch.Generator | None = None) -> torch.Tensor:
+                    n_steps: int = TEACHER_STEPS, rng: torch.Generator | None = None) -> torch.Tensor:
     """T: the teacher's log x_θ⁻ [B, L, V] (data vocabulary) for every position of z_t [B, L], taken from the step in
     which the position was unmasked, else from the last step. Positions unmasked in z_t are 0 (no loss reads them)."""
     vocab = process.vocab_size
@@ -118,7 +118,7 @@ def teacher_targets(process, teacher, zt: torch.Tensor, t: torch.Tensor, dt: flo
             log_p = process.denoiser_log_probs(teacher, x, process.schedule.alpha(t_i.float()))
         # 2. one ancestral step t_i → t_i − dt in float64 (a step that would end below 0 unmasks everything)
         weights = process.posterior_weights(log_p.double().exp(), x, t_i, (t_i - dt).clamp_min(0.0))
-        x_next = torch.where(x == process.mask_id, sample_categorical(weights, generator=generator), x)
+        x_next = torch.where(x == process.mask_id, sample_categorical(weights, rng=rng), x)
         # 3. positions unmasked in this step keep this step's prediction as their target
         unmasked_now = x_next != x
         targets[unmasked_now] = log_p[..., :vocab][unmasked_now]
@@ -136,7 +136,7 @@ def sdtt_divergence(log_student: torch.Tensor, log_target: torch.Tensor, loss: s
 
 
 def sdtt_loss(process, student, teacher, x0: torch.Tensor, *, dt: float, settings: SDTTSettings,
-              t: torch.Tensor | None = None, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+              t: torch.Tensor | None = None, rng: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
     """One SDTT loss evaluation. Returns (mean divergence over the positions masked in z_t, metrics).
 
     1. t ~ antithetic U[ε, 1]; z_t by masking x_0.
@@ -144,9 +144,9 @@ def sdtt_loss(process, student, teacher, x0: torch.Tensor, *, dt: float, setting
     3. the student's log x_θ(z_t) with gradient; divergence (1) on the positions masked in z_t.
     """
     if t is None:
-        t = antithetic_times(x0.shape[0], t_min=EPS, device=x0.device, generator=generator)
-    zt = process.forward_sample(x0, t, generator=generator)
-    target = teacher_targets(process, teacher, zt, t, dt, grid=settings.teacher_grid, generator=generator)
+        t = antithetic_times(x0.shape[0], t_min=EPS, device=x0.device, rng=rng)
+    zt = process.forward_sample(x0, t, rng=rng)
+    target = teacher_targets(process, teacher, zt, t, dt, grid=settings.teacher_grid, rng=rng)
     log_student = process.x0_log_probs(student, zt, zt, t).float()
     masked = (zt == process.mask_id).float()
     per_position = sdtt_divergence(log_student, target, settings.loss)

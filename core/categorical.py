@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 
-def sample_categorical(probs: torch.Tensor, *, float64: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_categorical(probs: torch.Tensor, *, float64: bool = True, rng: torch.Generator | None = None) -> torch.Tensor:
     """Draw one index per row from (possibly unnormalised) non-negative weights.
 
     probs: [..., V] → LongTensor [...]. Uses the exponential race argmax_i p_i / E_i with E_i ~ Exp(1), which is exact
@@ -18,7 +18,7 @@ def sample_categorical(probs: torch.Tensor, *, float64: bool = True, generator: 
     """
     dtype = torch.float64 if float64 else torch.float32
     p = probs.to(dtype)
-    u = torch.rand(p.shape, dtype=dtype, device=p.device, generator=generator)
+    u = torch.rand(p.shape, dtype=dtype, device=p.device, generator=rng)
     exp_noise = -torch.log(u.clamp_min(torch.finfo(dtype).tiny))
     return (p / exp_noise).argmax(dim=-1)
 

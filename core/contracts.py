@@ -38,11 +38,11 @@ class DiscreteProcess(Protocol):
 
     def student_config(self) -> dict: ...                      # the process a distilled student is saved with
 
-    def forward_sample(self, x0: Tensor, t: Tensor, generator: torch.Generator | None = None) -> Tensor: ...
+    def forward_sample(self, x0: Tensor, t: Tensor, rng: torch.Generator | None = None) -> Tensor: ...
 
     def prior_sample(self, batch_size: int, length: int, device=None) -> Tensor: ...
 
-    def forward_relaxed(self, x0: Tensor, t: Tensor, generator: torch.Generator | None = None
+    def forward_relaxed(self, x0: Tensor, t: Tensor, rng: torch.Generator | None = None
                         ) -> tuple[Tensor, Tensor]: ...        # (network input, z_t); differentiable in a soft x0
 
     def x0_log_probs(self, network, net_in: Tensor, zt: Tensor, t: Tensor) -> Tensor: ...   # log x_θ [B, L, V]
@@ -112,7 +112,7 @@ class DiffuSeqFunctions(Protocol):
 
     def anchor(self, x: Tensor, x_src: Tensor, mask: Tensor) -> Tensor: ...
 
-    def randn_like(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor: ...
+    def randn_like(self, x: Tensor, rng: torch.Generator | None = None) -> Tensor: ...
 
     def x0_mse(self, x0_pred: Tensor, x0: Tensor) -> Tensor: ...                     # [B, L, E] -> [B, L]
 
@@ -129,7 +129,7 @@ class FamilySampler(Protocol):
 
     def __call__(self, process, network, *, batch_size: int, length: int, steps: int, device=None,
                  temperature: float = 1.0, float64: bool = True,
-                 generator: torch.Generator | None = None) -> tuple[Tensor, float]: ...
+                 rng: torch.Generator | None = None) -> tuple[Tensor, float]: ...
 
 
 @runtime_checkable

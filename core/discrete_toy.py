@@ -8,7 +8,7 @@ API (all pmfs are float64 tensors of shape [V] * L, i.e. pmf[x^1, ..., x^L] = p(
 `all_sequences`):
     toy_pmf(vocab_size, length, seed)               → pmf [V]*L, strictly positive, *not* a product of marginals
     all_sequences(vocab_size, length)               → LongTensor [V^L, L], row n ↔ pmf.flatten()[n]
-    sample_pmf(pmf, n, generator=None)              → LongTensor [n, L] i.i.d. draws from the pmf
+    sample_pmf(pmf, n, rng=None)                    → LongTensor [n, L] i.i.d. draws from the pmf
     pmf_entropy(pmf)                                → H(p) in nats for the whole sequence (divide by L for per token)
     total_variation(samples, pmf)                   → ½ Σ_x |p̂(x) − p(x)|, p̂ the empirical pmf of samples [n, L]
     exact_masked_posterior(pmf, z, mask_id)         → probs [B, L, V]: p(x^l = v | z) under the data pmf
@@ -34,8 +34,8 @@ def toy_pmf(vocab_size: int, length: int, seed: int = 0, *, spread: float = 1.5)
     """
     if vocab_size < 2 or length < 1:
         raise ValueError(f"toy_pmf needs vocab_size >= 2 and length >= 1, got V={vocab_size}, L={length}")
-    generator = torch.Generator().manual_seed(seed)
-    logits = spread * torch.randn(vocab_size ** length, generator=generator, dtype=torch.float64)
+    rng = torch.Generator().manual_seed(seed)
+    logits = spread * torch.randn(vocab_size ** length, generator=rng, dtype=torch.float64)
     return logits.softmax(0).reshape([vocab_size] * length)
 
 
@@ -51,10 +51,10 @@ def _flat_index(x: torch.Tensor, vocab_size: int) -> torch.Tensor:
     return (x * powers).sum(-1)
 
 
-def sample_pmf(pmf: torch.Tensor, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_pmf(pmf: torch.Tensor, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
     """n i.i.d. sequences from the pmf, LongTensor [n, L] (on the pmf's device)."""
     vocab_size, length = pmf.shape[0], pmf.dim()
-    flat = torch.multinomial(pmf.reshape(-1), n, replacement=True, generator=generator)
+    flat = torch.multinomial(pmf.reshape(-1), n, replacement=True, generator=rng)
     return all_sequences(vocab_size, length).to(pmf.device)[flat]
 
 

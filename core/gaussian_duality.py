@@ -89,13 +89,13 @@ class GaussianDuality:
         return (g_inc[right - 1] + frac * (g_inc[right] - g_inc[right - 1])).to(alpha.dtype)
 
     def latent(self, x0: torch.Tensor, gamma: torch.Tensor, noise: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               rng: torch.Generator | None = None) -> torch.Tensor:
         """w = α̃ · onehot(x0) + σ̃ · ε.  x0: [B, L] ids; gamma: [B]; noise: [B, L, V] (drawn if None) → [B, L, V].
 
         Passing the same `noise` at two γ gives the coupled pair (w_t, w_s) used by consistency distillation.
         """
         if noise is None:
-            noise = torch.randn((*x0.shape, self.vocab_size), device=x0.device, generator=generator)
+            noise = torch.randn((*x0.shape, self.vocab_size), device=x0.device, generator=rng)
         alpha_tilde, sigma_tilde = gaussian_coefficients(gamma.to(noise.dtype))
         onehot = torch.nn.functional.one_hot(x0, self.vocab_size).to(noise.dtype)
         return alpha_tilde[:, None, None] * onehot + sigma_tilde[:, None, None] * noise

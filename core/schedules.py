@@ -39,10 +39,10 @@ class LogLinearSchedule:
         return {"name": "loglinear", "eps": self.eps}
 
 
-def antithetic_times(batch_size: int, *, t_min: float = 1e-3, device=None, generator=None) -> torch.Tensor:
+def antithetic_times(batch_size: int, *, t_min: float = 1e-3, device=None, rng=None) -> torch.Tensor:
     """Low-discrepancy t for a batch (MDLM `_sample_t` with antithetic sampling): one uniform offset shared by
     B evenly spaced points, mapped to [t_min, 1]. Same expectation as i.i.d. uniform t, lower loss variance."""
-    u = torch.rand(1, device=device, generator=generator)
+    u = torch.rand(1, device=device, generator=rng)
     t = (u + torch.arange(batch_size, device=device) / batch_size) % 1.0
     return (1.0 - t_min) * t + t_min
 

@@ -21,7 +21,7 @@ def derived_seed(seed: int, purpose: str) -> int:
     return int.from_bytes(digest[:8], "little") >> 1
 
 
-def derived_generator(seed: int, purpose: str, device="cpu") -> torch.Generator:
+def derived_rng(seed: int, purpose: str, device="cpu") -> torch.Generator:
     """A torch.Generator on `device` seeded with `derived_seed(seed, purpose)`."""
     return torch.Generator(device=device).manual_seed(derived_seed(seed, purpose))
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import torch
 
-from core.seeding import derived_generator
+from core.seeding import derived_rng
 from teachers.diffuseq import SAMPLING_STREAM, anchor, randn_like
 from teachers.diffuseq_rounding import decode_ids, round_targets
 
@@ -113,7 +113,7 @@ def student_generate(process, student, batch: dict, *, t_init: int, steps: int =
     ids, mask = batch["input_ids"], batch["input_mask"]
     candidates = []
     for seed in seeds:
-        rng = derived_generator(seed, SAMPLING_STREAM, ids.device)
+        rng = derived_rng(seed, SAMPLING_STREAM, ids.device)
         used_ids, used_mask = insert_pads(ids, mask, pad_prob, pad_id, rng)
         x_src = student.get_embeds(used_ids)
         x, rounded = sample(process, student, x_src, used_mask, t_init=t_init, steps=steps, clamp=clamp, rng=rng)

@@ -30,7 +30,7 @@ from core.evaluate.results import write_result
 from core.discriminator import FakeScoreNetwork
 from core.networks import copy_for_training
 from core.paths import RESULTS_DIR, rows_dir
-from core.seeding import derived_generator, validation_seed
+from core.seeding import derived_rng, validation_seed
 from dlm_one.generator import student_generate
 from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
@@ -108,7 +108,7 @@ def run_stage(stage: int, steps: int, cfg, teacher, process, spec: dict, data: d
     rows = data["train_rows"]
 
     def get_batch(step: int, k: int) -> dict:
-        g = derived_generator(cfg.seed, f"dlm-one-stage{stage}-batch-{step}-{k}")
+        g = derived_rng(cfg.seed, f"dlm-one-stage{stage}-batch-{step}-{k}")
         pick = torch.randint(len(rows["input_ids"]), (global_batch(cfg.distill),), generator=g)   # all processes' rows
         return {key: value[pick].to(device) for key, value in rows.items()}
 

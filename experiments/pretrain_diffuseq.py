@@ -5,7 +5,7 @@ import torch
 
 from core.data import seq2seq_pairs
 from core.distributed import all_gather_cat
-from core.seeding import derived_generator
+from core.seeding import derived_rng
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from experiments.recipe import Recipe
 from experiments.seq2seq import (build_tokenizer, encode_pairs, quick_bleu, train_pairs_and_examples,
@@ -56,11 +56,11 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
                                         clamp=cfg.diffuseq.clamp, batch_size=cfg.train.batch_size, device=device)
             out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_refs)
             # how much of the conditioning is learned: near T only the source can tell the target words
-            gen = derived_generator(0, "diffuseq-recovery", device)   # not the model-init stream
+            rng = derived_rng(0, "diffuseq-recovery", device)   # not the model-init stream
             T = process.num_steps
             for t in (T // 2 - 1, 3 * T // 4 - 1, T - 1):
                 out[f"recovery_t{t}"] = target_recovery(process, model, recovery_ids, recovery_mask, t,
-                                                        ignore_id=tokenizer.pad_id, generator=gen)
+                                                        ignore_id=tokenizer.pad_id, rng=rng)
             return out
         return eval_fn
 

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from core import distributed
 from core.checkpoint import atomic_write_text
-from core.seeding import derived_generator
+from core.seeding import derived_rng
 from core.training import TrainSettings, train
 from experiments.data_identity import saved_run_config
 from experiments.setup import global_batch
@@ -50,7 +50,7 @@ def batch_sampler(blocks: torch.Tensor, batch_size: int, seed: int, device):
     the global batch, which the loop shares out over processes and micro-batches.
     Each step's rows come from their own derived stream (core.seeding), never from the model-init stream."""
     def get_batch(step: int):
-        g = derived_generator(seed, f"pretrain-batch-{step}")
+        g = derived_rng(seed, f"pretrain-batch-{step}")
         return blocks[torch.randint(len(blocks), (batch_size,), generator=g)].to(device), step
     return get_batch
 

@@ -14,7 +14,7 @@ from core import distributed
 from core.checkpoint import atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
-from core.seeding import derived_generator, validation_seed
+from core.seeding import derived_rng, validation_seed
 from experiments.data_identity import saved_run_config
 from experiments.naming import results_dir
 from experiments.setup import global_batch
@@ -88,7 +88,7 @@ def block_batches(cfg, blocks: torch.Tensor, device, name: str):
     """get_batch(step, k) for the loop: the global batch of rows of `blocks` drawn from a seed derived from the run's
     seed, `name`, the step and k, so a resumed run draws the same batches; each process trains on its share."""
     def get_batch(step: int, k: int) -> torch.Tensor:
-        rng = derived_generator(cfg.seed, f"{name}-batch-{step}-{k}")
+        rng = derived_rng(cfg.seed, f"{name}-batch-{step}-{k}")
         return blocks[torch.randint(len(blocks), (global_batch(cfg.distill),), generator=rng)].to(device)
     return get_batch
 

@@ -29,20 +29,20 @@ import torch
 LOSS_TIMES = ("coupled", "same", "independent")
 
 
-def stratified_times(batch_size: int, *, t_min: float, device=None, generator=None) -> torch.Tensor:
+def stratified_times(batch_size: int, *, t_min: float, device=None, rng=None) -> torch.Tensor:
     """MDLM `_sample_t`: one uniform u ∈ [0, 1) and B strata, t_i = t_min + (1 − t_min)(u + i)/B, [B]."""
-    u = torch.rand(1, device=device, generator=generator)
+    u = torch.rand(1, device=device, generator=rng)
     return t_min + (1.0 - t_min) * (u + torch.arange(batch_size, device=device)) / batch_size
 
 
-def loss_times(t: torch.Tensor, mode: str, *, t_min: float, generator=None) -> torch.Tensor:
+def loss_times(t: torch.Tensor, mode: str, *, t_min: float, rng=None) -> torch.Tensor:
     """t' for the losses, given the student's times t [B] (module docstring)."""
     if mode == "same":
         return t
     if mode == "coupled":
-        return stratified_times(t.shape[0], t_min=t_min, device=t.device, generator=generator)
+        return stratified_times(t.shape[0], t_min=t_min, device=t.device, rng=rng)
     if mode == "independent":
-        return t_min + (1.0 - t_min) * torch.rand(t.shape, device=t.device, generator=generator)
+        return t_min + (1.0 - t_min) * torch.rand(t.shape, device=t.device, generator=rng)
     raise ValueError(f"unknown loss_time {mode!r}; valid: {LOSS_TIMES}")
 
 

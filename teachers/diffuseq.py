@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.seeding import derived_generator
+from core.seeding import derived_rng
 from teachers.diffuseq_rounding import decode_ids, nearest_token, round_targets
 
 MAX_BETA = 0.999            # DiffuSeq `betas_for_alpha_bar` default
@@ -67,9 +67,9 @@ class UniformTimestepSampler:
     def __init__(self, num_steps: int):
         self.num_steps = num_steps
 
-    def sample(self, batch_size: int, device, generator: torch.Generator | None = None):
-        draw_on = generator.device if generator is not None else device   # a generator draws on its own device
-        t = torch.randint(0, self.num_steps, (batch_size,), device=draw_on, generator=generator)
+    def sample(self, batch_size: int, device, rng: torch.Generator | None = None):
+        draw_on = rng.device if rng is not None else device   # an rng draws on its own device
+        t = torch.randint(0, self.num_steps, (batch_size,), device=draw_on, generator=rng)
         return t.to(device), torch.ones(batch_size, device=device)
 
     def update(self, t: torch.Tensor, losses: torch.Tensor) -> None:
@@ -94,10 +94,10 @@ class LossSecondMomentResampler:
         w = w / w.sum() * (1.0 - self.uniform_prob) + self.uniform_prob / self.num_steps
         return w / w.sum()
 
-    def sample(self, batch_size: int, device, generator: torch.Generator | None = None):
+    def sample(self, batch_size: int, device, rng: torch.Generator | None = None):
         p = torch.from_numpy(self.probabilities())
-        cpu_gen = generator if generator is not None and generator.device.type == "cpu" else None  # p lives on CPU
-        t = torch.multinomial(p, batch_size, replacement=True, generator=cpu_gen)
+        cpu_rng = rng if rng is not None and rng.device.type == "cpu" else None  # p lives on CPU
+        t = torch.multinomial(p, batch_size, replacement=True, generator=cpu_rng)
         weights = 1.0 / (self.num_steps * p[t])
         return t.to(device), weights.float().to(device)
 
@@ -159,10 +159,10 @@ class DiffuSeqProcess:
         return ab.sqrt(), (1.0 - ab).sqrt()
 
     # forward process
-    def x_start(self, x_emb: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def x_start(self, x_emb: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
         """x0 = EMB(w) + √(1−ᾱ_0) ε  (DiffuSeq `_get_x_start`)."""
         std = math.sqrt(1.0 - self.alpha_bars[0].item())
-        return x_emb + std * randn_like(x_emb, generator)
+        return x_emb + std * randn_like(x_emb, rng)
 
     def forward_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """z_t = √ᾱ_t x0 + √(1−ᾱ_t) ε on mask = 1 positions; x0 itself on the source (mask = 0). Shapes [B, L, E].
@@ -170,9 +170,9 @@ class DiffuSeqProcess:
         alpha, sigma = self.signal_and_noise(t, x0)
         return anchor(alpha * x0 + sigma * noise, x0, mask)
 
-    def prior_sample(self, x_src: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | None = None):
+    def prior_sample(self, x_src: torch.Tensor, mask: torch.Tensor, rng: torch.Generator | None = None):
         """z_T: N(0, I) on target positions, the clean source embeddings elsewhere (`sample_seq2seq.py`)."""
-        return anchor(randn_like(x_src, generator), x_src, mask)
+        return anchor(randn_like(x_src, rng), x_src, mask)
 
     # the denoiser and its loss
     def denoise(self, model, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -180,15 +180,15 @@ class DiffuSeqProcess:
         return model(zt, self.model_time(t))
 
     def training_losses(self, model, input_ids: torch.Tensor, input_mask: torch.Tensor, t: torch.Tensor,
-                        generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+                        rng: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
         """DiffuSeq's per-example loss [B] at the given times t [B] (module docstring), and its logged terms
         (floats). Pure: nothing outside the returned values changes."""
         if input_ids.shape != input_mask.shape:
             raise ValueError(f"input_ids {tuple(input_ids.shape)} and input_mask {tuple(input_mask.shape)} differ")
         batch = input_ids.shape[0]
         x_emb = model.get_embeds(input_ids)                                     # EMB(w)  [B, L, E]
-        x0 = self.x_start(x_emb, generator)                                     # 1. z_0
-        xt = self.forward_sample(x0, t, randn_like(x0, generator), input_mask)       # 2. partial noising
+        x0 = self.x_start(x_emb, rng)                                           # 1. z_0
+        xt = self.forward_sample(x0, t, randn_like(x0, rng), input_mask)             # 2. partial noising
         x0_pred = self.denoise(model, xt, t)                                    # 3. f_θ(z_t, t)
         target = torch.where((t == 0).view(-1, 1, 1), x_emb, x0)               #    t = 0: clean-embedding target
         mse = x0_mse(x0_pred, target).mean(-1)                                  # 4. x0-regression
@@ -208,14 +208,14 @@ class DiffuSeqProcess:
 
     def training_loss(self, model, input_ids: torch.Tensor, input_mask: torch.Tensor, *,
                       t: torch.Tensor | None = None, weights: torch.Tensor | None = None,
-                      generator: torch.Generator | None = None):
+                      rng: torch.Generator | None = None):
         """Returns (scalar loss, metrics dict of floats): the weighted mean of `training_losses`.
         t defaults to uniform draws (unbiased; a training loop that samples t loss-aware passes its t and importance
         weights, and updates its sampler with `training_losses` itself)."""
         if t is None:
             t, weights = UniformTimestepSampler(self.num_steps).sample(input_ids.shape[0], input_ids.device,
-                                                                       generator)
-        per_example, metrics = self.training_losses(model, input_ids, input_mask, t, generator)
+                                                                       rng)
+        per_example, metrics = self.training_losses(model, input_ids, input_mask, t, rng)
         loss = per_example.mean() if weights is None else (per_example * weights).mean()
         return loss, {"loss": loss.item(), **metrics}
 
@@ -225,8 +225,8 @@ def x0_mse(x0_pred: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
     return ((x0 - x0_pred) ** 2).mean(-1)
 
 
-def randn_like(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    return torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=generator)
+def randn_like(x: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
+    return torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=rng)
 
 
 def anchor(x: torch.Tensor, x_src: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -291,14 +291,14 @@ def predict_x0(process: DiffuSeqProcess, model, x: torch.Tensor, t: int, *, clam
 
 @torch.no_grad()
 def target_recovery(process: DiffuSeqProcess, model, input_ids: torch.Tensor, input_mask: torch.Tensor, t: int, *,
-                    ignore_id: int | None = None, generator: torch.Generator | None = None) -> float:
+                    ignore_id: int | None = None, rng: torch.Generator | None = None) -> float:
     """Fraction of target tokens (mask = 1, `ignore_id` e.g. padding excluded) that rounding f_θ(z_t, t) to the
     nearest embedding recovers. A diagnostic, not in DiffuSeq: near t = T the target is noise and only the
     source can tell the word, so this is how much of the conditioning has been learned (the denoising loss is
     dominated by small t, where z_t alone identifies the token)."""
-    x0 = process.x_start(model.get_embeds(input_ids), generator)
+    x0 = process.x_start(model.get_embeds(input_ids), rng)
     t_vec = torch.full((input_ids.shape[0],), t, dtype=torch.long, device=input_ids.device)
-    xt = process.forward_sample(x0, t_vec, randn_like(x0, generator), input_mask)
+    xt = process.forward_sample(x0, t_vec, randn_like(x0, rng), input_mask)
     predicted = nearest_token(predict_x0(process, model, xt, t, clamp=False), model.word_embedding.weight)
     scored = input_mask.bool() if ignore_id is None else input_mask.bool() & (input_ids != ignore_id)
     return (predicted[scored] == input_ids[scored]).float().mean().item()
@@ -307,7 +307,7 @@ def target_recovery(process: DiffuSeqProcess, model, input_ids: torch.Tensor, in
 @torch.no_grad()
 def sample_ancestral(process: DiffuSeqProcess, model, x_src: torch.Tensor, mask: torch.Tensor, *,
                      steps: int | None = None, clamp: bool = True, variance: str = "fixedlarge",
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     rng: torch.Generator | None = None) -> torch.Tensor:
     """DiffuSeq `p_sample_loop`: z_prev ~ N(μ̃(z_t, x̂0), σ²) with the posterior mean of q(z_prev | z_t, x0)
         μ̃ = √ᾱ_prev β/(1−ᾱ_t) · x̂0 + √(1−β)(1−ᾱ_prev)/(1−ᾱ_t) · z_t,   β = 1 − ᾱ_t/ᾱ_prev,
     σ² = β ("fixedlarge", DiffuSeq's sigma_small=False) or β(1−ᾱ_prev)/(1−ᾱ_t) ("fixedsmall"); no noise on the last
@@ -317,7 +317,7 @@ def sample_ancestral(process: DiffuSeqProcess, model, x_src: torch.Tensor, mask:
     if variance not in VARIANCES:
         raise ValueError(f"unknown variance {variance!r}; valid: {list(VARIANCES)}")
     plan = step_plan(process, steps or process.num_steps, "kept")
-    x = process.prior_sample(x_src, mask, generator)
+    x = process.prior_sample(x_src, mask, rng)
     for i, (t, ab, ab_prev) in enumerate(zip(*plan)):
         ab, ab_prev = ab.item(), ab_prev.item()
         beta = 1.0 - ab / ab_prev
@@ -325,18 +325,18 @@ def sample_ancestral(process: DiffuSeqProcess, model, x_src: torch.Tensor, mask:
         mean = (math.sqrt(ab_prev) * beta / (1 - ab)) * x0 + (math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab)) * x
         if i < len(plan[0]) - 1:                                                            # 2. add noise
             var = beta if variance == "fixedlarge" else beta * (1 - ab_prev) / (1 - ab)
-            mean = mean + math.sqrt(var) * randn_like(x, generator)
+            mean = mean + math.sqrt(var) * randn_like(x, rng)
         x = anchor(mean, x_src, mask)                                                       # 3. re-anchor source
     return x
 
 
 @torch.no_grad()
 def sample_ddim(process: DiffuSeqProcess, model, x_src: torch.Tensor, mask: torch.Tensor, *, steps: int,
-                respace: str = "kept", clamp: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+                respace: str = "kept", clamp: bool = True, rng: torch.Generator | None = None) -> torch.Tensor:
     """DDIM with η = 0 (Song et al., 2021, eq. 12):
         ε̂ = (z_t − √ᾱ_t x̂0)/√(1−ᾱ_t),   z_prev = √ᾱ_prev x̂0 + √(1−ᾱ_prev) ε̂,
     over `step_plan(process, steps, respace)`. Only the prior draw is random. Returns the last z [B, L, E]."""
-    x = process.prior_sample(x_src, mask, generator)
+    x = process.prior_sample(x_src, mask, rng)
     for t, ab, ab_prev in zip(*step_plan(process, steps, respace)):
         ab, ab_prev = ab.item(), ab_prev.item()
         x0 = predict_x0(process, model, x, t.item(), clamp=clamp, mask=mask)                # 1. x̂0
@@ -353,7 +353,7 @@ def sample_seq2seq(process: DiffuSeqProcess, model, batch: dict, *, steps: int, 
     """k candidates per source. batch: {"input_ids": [B, L], "input_mask": [B, L]} (target slots of input_ids are
     ignored). Candidate i uses seeds[i] (default i). Returns LongTensor [B, k, L]: the source ids where mask = 0,
     the argmax-decoded target elsewhere. The seeds are user-facing; the noise comes from
-    `derived_generator(seed, SAMPLING_STREAM)`. MBR selection is `core.evaluate.seq2seq.mbr_select`'s job."""
+    `derived_rng(seed, SAMPLING_STREAM)`. MBR selection is `core.evaluate.seq2seq.mbr_select`'s job."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; valid: {list(SAMPLERS)}")
     seeds = list(range(k_candidates)) if seeds is None else list(seeds)
@@ -363,12 +363,12 @@ def sample_seq2seq(process: DiffuSeqProcess, model, batch: dict, *, steps: int, 
     x_src = model.get_embeds(ids)
     candidates = []
     for seed in seeds:
-        gen = derived_generator(seed, SAMPLING_STREAM, ids.device)   # never the model-init stream (core/seeding.py)
+        rng = derived_rng(seed, SAMPLING_STREAM, ids.device)   # never the model-init stream (core/seeding.py)
         if sampler == "ddim":
-            z = sample_ddim(process, model, x_src, mask, steps=steps, respace=respace, clamp=clamp, generator=gen)
+            z = sample_ddim(process, model, x_src, mask, steps=steps, respace=respace, clamp=clamp, rng=rng)
         else:
             if respace != "kept":
                 raise ValueError("respace='diffuseq' is a DDIM behaviour; the ancestral sampler only respaces 'kept'")
-            z = sample_ancestral(process, model, x_src, mask, steps=steps, clamp=clamp, generator=gen)
+            z = sample_ancestral(process, model, x_src, mask, steps=steps, clamp=clamp, rng=rng)
         candidates.append(decode_ids(model, z, ids, mask))
     return torch.stack(candidates, dim=1)

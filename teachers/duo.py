@@ -99,20 +99,20 @@ class UniformDiffusion:
         return self.vocab_size  # no mask token: the DiT predicts over the data vocabulary
 
     # --- forward process -------------------------------------------------------------------------------------------
-    def forward_sample_alpha(self, x0: torch.Tensor, alpha: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward_sample_alpha(self, x0: torch.Tensor, alpha: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
         """z_t ~ q(z_t | x): keep each token with probability α, else a uniform draw over V (which may equal x).
         x0: [B, L]; alpha: [B] → [B, L]."""
-        resample = torch.rand(x0.shape, device=x0.device, generator=generator) < (1.0 - alpha)[:, None]
-        uniform = torch.randint(0, self.vocab_size, x0.shape, device=x0.device, generator=generator)
+        resample = torch.rand(x0.shape, device=x0.device, generator=rng) < (1.0 - alpha)[:, None]
+        uniform = torch.randint(0, self.vocab_size, x0.shape, device=x0.device, generator=rng)
         return torch.where(resample, uniform, x0)
 
     def forward_sample(self, x0: torch.Tensor, t: torch.Tensor,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.forward_sample_alpha(x0, self.schedule.alpha(t), generator=generator)
+                       rng: torch.Generator | None = None) -> torch.Tensor:
+        return self.forward_sample_alpha(x0, self.schedule.alpha(t), rng=rng)
 
     def prior_sample(self, batch_size: int, length: int, device=None,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randint(0, self.vocab_size, (batch_size, length), device=device, generator=generator)
+                     rng: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randint(0, self.vocab_size, (batch_size, length), device=device, generator=rng)
 
     # --- denoiser --------------------------------------------------------------------------------------------------
     @staticmethod
@@ -128,7 +128,7 @@ class UniformDiffusion:
         return logits.to(torch.promote_types(logits.dtype, torch.float32)).log_softmax(dim=-1)
 
     # --- distillation contract (IDLM) -------------------------------------------------------------------------------
-    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None
+    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, rng: torch.Generator | None = None
                         ) -> tuple[torch.Tensor, torch.Tensor]:
         """z_t through the Gaussian duality, differentiable in a soft x0: (softmax(w / τ), argmax w) with
         w = α̃ x0 + σ̃ ε at the log-SNR γ where T(γ) = α_t. x0: ids [B, L] or probabilities [B, L, V].
@@ -142,7 +142,7 @@ class UniformDiffusion:
         x = x0 if x0.is_floating_point() else F.one_hot(x0, self.vocab_size).float()
         gamma = duality.gamma(self.schedule.alpha(t))
         alpha_tilde, sigma_tilde = gaussian_coefficients(gamma.to(x.dtype))
-        noise = torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=generator)
+        noise = torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=rng)
         w = alpha_tilde[:, None, None] * x + sigma_tilde[:, None, None] * noise
         return torch.softmax(w / SOFT_INPUT_TAU, dim=-1), w.argmax(dim=-1)
 
@@ -248,7 +248,7 @@ NOISE_REMOVAL = ("ancestral", "greedy", "none")
 @torch.no_grad()
 def sample(process: UniformDiffusion, network, *, batch_size: int, length: int, steps: int, device=None,
            temperature: float = 1.0, top_p: float = 1.0, float64: bool = True, noise_removal: str = "ancestral",
-           t_end: float = SAMPLER_T_END, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+           t_end: float = SAMPLER_T_END, rng: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
     """Ancestral sampling on a uniform grid of `steps` (Duo `generate_samples`, predictor ancestral). → (tokens, nfe).
 
     Every step calls the network (the model is time-conditioned, so no caching). noise_removal at t_end:
@@ -259,7 +259,7 @@ def sample(process: UniformDiffusion, network, *, batch_size: int, length: int, 
     if noise_removal not in NOISE_REMOVAL:
         raise ValueError(f"unknown noise_removal {noise_removal!r}; valid: {NOISE_REMOVAL}")
     times = uniform_time_grid(steps, t_end=t_end, device=device)
-    xt = process.prior_sample(batch_size, length, device=device, generator=generator)
+    xt = process.prior_sample(batch_size, length, device=device, rng=rng)
     alphas = process.schedule.alpha(times).to(torch.float64)
 
     def step(xt, alpha_t, alpha_s):
@@ -267,7 +267,7 @@ def sample(process: UniformDiffusion, network, *, batch_size: int, length: int, 
         x_theta = temper_probs(log_x_theta, temperature=temperature, top_p=top_p, float64=float64)
         posterior = process.posterior_probs(x_theta, xt, alpha_t.expand(batch_size),             # 2. eq. (1)
                                             alpha_s.expand(batch_size))
-        return sample_categorical(posterior, float64=float64, generator=generator)              # 3. z_s
+        return sample_categorical(posterior, float64=float64, rng=rng)                    # 3. z_s
 
     for i in range(steps):
         xt = step(xt, alphas[i], alphas[i + 1])
@@ -284,7 +284,7 @@ def sample(process: UniformDiffusion, network, *, batch_size: int, length: int, 
 @torch.no_grad()
 def sample_from_latent(process: UniformDiffusion, network, *, batch_size: int, length: int, device=None,
                        temperature: float = 1.0, top_p: float = 1.0, float64: bool = True, greedy: bool = False,
-                       generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+                       rng: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
     """One step through the Gaussian latent: noise → one forward → tokens (a 1-step student's sampler). → (tokens, 1).
 
     1. ε ~ N(0, I) [B, L, V];  w = σ̃ ε at γ = T⁻¹(α(1)): the input `forward_relaxed` gives the student at t = 1 with
@@ -299,10 +299,10 @@ def sample_from_latent(process: UniformDiffusion, network, *, batch_size: int, l
     V = process.vocab_size
     alpha = process.schedule.alpha(torch.ones(batch_size, device=device))
     _, sigma_tilde = gaussian_coefficients(duality_for_vocab(V).gamma(alpha))
-    noise = torch.randn((batch_size, length, V), device=device, generator=generator)
+    noise = torch.randn((batch_size, length, V), device=device, generator=rng)
     w = sigma_tilde[:, None, None] * noise                                                          # 1.
     log_x_theta = process.denoiser_log_probs(network, torch.softmax(w / SOFT_INPUT_TAU, dim=-1), alpha)   # 2.
     if greedy:                                                                                      # 3.
         return log_x_theta.argmax(dim=-1), 1
     x_theta = temper_probs(log_x_theta, temperature=temperature, top_p=top_p, float64=float64)
-    return sample_categorical(x_theta, float64=float64, generator=generator), 1
+    return sample_categorical(x_theta, float64=float64, rng=rng), 1

@@ -56,17 +56,17 @@ class MaskedDiffusion:
         return self.vocab_size + 1
 
     # --- forward process -------------------------------------------------------------------------------------------
-    def forward_sample(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward_sample(self, x0: torch.Tensor, t: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
         """z_t ~ q(z_t | x): each token independently replaced by [MASK] with probability 1 − α_t. t: [B].
         x0: ids [B, L], or a soft x0 [B, L, V] (IDLM): z_t ~ Cat(α_t p + (1 − α_t) e_m), a hard draw (no gradient)."""
         if x0.is_floating_point():
-            x0 = sample_categorical(x0.detach(), generator=generator)
-        return mask_tokens(x0, 1.0 - self.schedule.alpha(t), self.mask_id, generator=generator)
+            x0 = sample_categorical(x0.detach(), rng=rng)
+        return mask_tokens(x0, 1.0 - self.schedule.alpha(t), self.mask_id, rng=rng)
 
-    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None
+    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, rng: torch.Generator | None = None
                         ) -> tuple[torch.Tensor, torch.Tensor]:
         """(network input, z_t): for a masked process both are the token ids z_t (distillation contract)."""
-        zt = self.forward_sample(x0, t, generator)
+        zt = self.forward_sample(x0, t, rng)
         return zt, zt
 
     def prior_sample(self, batch_size: int, length: int, device=None) -> torch.Tensor:
@@ -139,7 +139,7 @@ class MaskedDiffusion:
 @torch.no_grad()
 def sample(process: MaskedDiffusion, network, *, batch_size: int, length: int, steps: int, device=None,
            temperature: float = 1.0, top_p: float = 1.0, float64: bool = True, cache: bool = True,
-           noise_removal: bool = True, t_end: float = SAMPLER_T_END, generator: torch.Generator | None = None
+           noise_removal: bool = True, t_end: float = SAMPLER_T_END, rng: torch.Generator | None = None
            ) -> tuple[torch.Tensor, float]:
     """Ancestral sampling on a uniform grid of `steps` (MDLM `_ddpm_caching_update`). Returns (tokens [B, L], nfe).
 
@@ -165,7 +165,7 @@ def sample(process: MaskedDiffusion, network, *, batch_size: int, length: int, s
             p_x0 = fresh if p_x0 is None else p_x0.index_copy(0, rows, fresh)
             row_evals += len(rows)
         # 2. posterior q(z_s | z_t, x_θ), sampled in float64; clean tokens stay clean (carry-over)
-        proposal = sample_categorical(process.posterior_weights(p_x0, xt, t, s), float64=float64, generator=generator)
+        proposal = sample_categorical(process.posterior_weights(p_x0, xt, t, s), float64=float64, rng=rng)
         x_next = torch.where(xt == process.mask_id, proposal, xt)
         stale = (x_next != xt).any(dim=1) if use_cache else torch.ones_like(stale)
         xt = x_next

@@ -75,9 +75,9 @@ class AbsorbingScoreProcess:
 
     # --- forward process -------------------------------------------------------------------------------------------
     def forward_sample(self, x0: torch.Tensor, t: torch.Tensor,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+                       rng: torch.Generator | None = None) -> torch.Tensor:
         """x_t ~ e^{σ(t) Q}(· | x0): each token independently → m with probability 1 − e^{−σ(t)}. t: [B]."""
-        return mask_tokens(x0, 1.0 - self.schedule.alpha(t), self.mask_id, generator)
+        return mask_tokens(x0, 1.0 - self.schedule.alpha(t), self.mask_id, rng)
 
     def prior_sample(self, batch_size: int, length: int, device=None) -> torch.Tensor:
         return torch.full((batch_size, length), self.mask_id, dtype=torch.long, device=device)
@@ -139,13 +139,13 @@ class AbsorbingScoreProcess:
         return torch.where(masked, positive - negative + const, torch.zeros_like(positive))
 
     # --- distillation contract -------------------------------------------------------------------------------------
-    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None = None
+    def forward_relaxed(self, x0: torch.Tensor, t: torch.Tensor, rng: torch.Generator | None = None
                         ) -> tuple[torch.Tensor, torch.Tensor]:
         """(network input, x_t), both the token ids x_t. x0: ids, or a soft x0 [B, L, V] whose clean token is drawn
         first (x_t ~ Cat(α p + (1 − α) e_m), a hard sample without gradient, as for MDLM)."""
         if x0.is_floating_point():
-            x0 = sample_categorical(x0.detach(), generator=generator)
-        xt = self.forward_sample(x0, t, generator)
+            x0 = sample_categorical(x0.detach(), rng=rng)
+        xt = self.forward_sample(x0, t, rng)
         return xt, xt
 
     def x0_log_probs(self, network, net_in: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -197,7 +197,7 @@ def temper_score(log_score: torch.Tensor, xt: torch.Tensor, mask_id: int, temper
 @torch.no_grad()
 def sample(process: AbsorbingScoreProcess, network, *, batch_size: int, length: int, steps: int, device=None,
            predictor: str = "analytic", float64: bool = True, denoise: bool = True, t_end: float = SAMPLER_T_END,
-           temperature: float = 1.0, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+           temperature: float = 1.0, rng: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
     """SEDD's PC sampler without corrector (`sampling.get_pc_sampler`) on a uniform grid 1 = t_0 > ... > t_K = t_end.
     Returns (tokens [B, L], nfe). nfe = steps (+1 with the final denoise step).
 
@@ -235,7 +235,7 @@ def sample(process: AbsorbingScoreProcess, network, *, batch_size: int, length: 
             probs = torch.nn.functional.one_hot(xt, process.vocab_size + 1).to(dtype)
             probs = probs + step_rate * process.reverse_rate(xt, score)
         # 3. sample; negative entries (a too-large step, an imperfect score) get probability 0, as SEDD's Gumbel draw
-        xt = sample_categorical(probs.clamp_min(0.0), float64=float64, generator=generator)
+        xt = sample_categorical(probs.clamp_min(0.0), float64=float64, rng=rng)
     if not denoise:
         return xt, steps
     # 4. denoise: jump from σ(t_end) straight to σ = 0 and forbid the mask
@@ -244,5 +244,5 @@ def sample(process: AbsorbingScoreProcess, network, *, batch_size: int, length: 
     score = temper_score(process.log_score(network, xt, t.float().expand(batch_size)).to(dtype), xt, process.mask_id,
                          temperature)
     probs = process.staggered_score(score, sigma) * process.transp_transition(xt, sigma, dtype)
-    xt = sample_categorical(probs[..., :process.mask_id].clamp_min(0.0), float64=float64, generator=generator)
+    xt = sample_categorical(probs[..., :process.mask_id].clamp_min(0.0), float64=float64, rng=rng)
     return xt, steps + 1

@@ -127,8 +127,8 @@ def test_discriminator_separates_a_separable_toy():
     tau = torch.full((32,), 0.5)
     sigma = process.schedule.sigma(tau)
     for _ in range(150):
-        real = process.forward_sample(torch.randint(0, 2, (32, 8), generator=g), tau, generator=g)
-        fake = process.forward_sample(torch.randint(2, 4, (32, 8), generator=g), tau, generator=g)
+        real = process.forward_sample(torch.randint(0, 2, (32, 8), generator=g), tau, rng=g)
+        fake = process.forward_sample(torch.randint(2, 4, (32, 8), generator=g), tau, rng=g)
         loss, metrics = discriminator_loss(discriminator(real, sigma), real == 5, discriminator(fake, sigma),
                                            fake == 5, label_smoothing=0.1)
         optimizer.zero_grad()
@@ -192,7 +192,7 @@ def test_didi_student_beats_the_exact_teacher_at_two_steps(tmp_path):
                                ema_decay=0.0, eval_every=10**6, save_every=10**6, log_every=10**6)
     student = copy_for_training(teacher)
     distill(generator=student, fake=TableDiscriminator(vocab, length), method=method,
-            get_batch=lambda step, k: sample_pmf(pmf, 1024, generator=torch.Generator().manual_seed(step)),
+            get_batch=lambda step, k: sample_pmf(pmf, 1024, rng=torch.Generator().manual_seed(step)),
             run_dir=tmp_path, settings=settings, config={}, device=torch.device("cpu"))
     teacher_tv, student_tv = tv(teacher), tv(student)
     assert student_tv < teacher_tv - 0.05, (teacher_tv, student_tv)

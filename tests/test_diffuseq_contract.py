@@ -44,7 +44,7 @@ def test_training_loss_is_the_weighted_mean_of_training_losses():
     ids, mask = toy_batch(4)
     t, w = torch.tensor([1, 5, 50, 99]), torch.tensor([0.5, 1.0, 2.0, 0.5])
     per_example, _ = p.training_losses(model, ids, mask, t, torch.Generator().manual_seed(3))
-    loss, m = p.training_loss(model, ids, mask, t=t, weights=w, generator=torch.Generator().manual_seed(3))
+    loss, m = p.training_loss(model, ids, mask, t=t, weights=w, rng=torch.Generator().manual_seed(3))
     assert loss.item() == pytest.approx((per_example * w).mean().item(), rel=1e-6)
     assert m["loss"] == pytest.approx(loss.item())
 

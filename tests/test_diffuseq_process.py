@@ -47,7 +47,7 @@ def test_loss_terms_match_their_definitions():
     model = ExactDenoiser(p)
     ids, mask = toy_batch(4)
     t = torch.tensor([0, 5, 50, 99])
-    loss, m = p.training_loss(model, ids, mask, t=t, generator=torch.Generator().manual_seed(1))
+    loss, m = p.training_loss(model, ids, mask, t=t, rng=torch.Generator().manual_seed(1))
     # replay the same draws to check each term independently
     g = torch.Generator().manual_seed(1)
     x_emb = model.get_embeds(ids)
@@ -80,7 +80,7 @@ def test_exact_denoiser_has_lower_loss_than_perturbed():
     losses = {}
     for name, model in (("exact", exact), ("perturbed", Perturbed(p, exact.s2)),
                         ("clean-target", ExactDenoiser(p, 0.0))):
-        _, m = p.training_loss(model, ids, mask, t=t, generator=torch.Generator().manual_seed(1))
+        _, m = p.training_loss(model, ids, mask, t=t, rng=torch.Generator().manual_seed(1))
         losses[name] = m["mse"]
     assert losses["exact"] < losses["perturbed"]
     assert losses["exact"] < losses["clean-target"]
@@ -152,8 +152,8 @@ def test_target_recovery_at_the_ends_of_the_schedule():
     pairs = torch.multinomial(PMF.flatten(), 4000, replacement=True, generator=torch.Generator().manual_seed(0))
     ids = torch.stack([torch.full_like(pairs, SOURCE_TOKEN), pairs // 4, pairs % 4], dim=1)
     mask = MASK.repeat(len(ids), 1)
-    gen = torch.Generator().manual_seed(1)
-    assert target_recovery(p, model, ids, mask, 0, generator=gen) > 0.99
-    assert target_recovery(p, model, ids, mask, 99, generator=gen) == pytest.approx(
+    rng = torch.Generator().manual_seed(1)
+    assert target_recovery(p, model, ids, mask, 0, rng=rng) > 0.99
+    assert target_recovery(p, model, ids, mask, 99, rng=rng) == pytest.approx(
         (ids[:, 1:] == 0).float().mean().item(), abs=1e-9)
-    assert target_recovery(p, model, ids, mask, 99, ignore_id=0, generator=gen) == 0.0
+    assert target_recovery(p, model, ids, mask, 99, ignore_id=0, rng=rng) == 0.0

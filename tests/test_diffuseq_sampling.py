@@ -34,11 +34,11 @@ def toy():
 
 def test_ancestral_reproduces_pmf_and_clamping_sharpens(toy):
     process, model, x_src, mask = toy
-    z = sample_ancestral(process, model, x_src, mask, clamp=False, generator=torch.Generator().manual_seed(0))
+    z = sample_ancestral(process, model, x_src, mask, clamp=False, rng=torch.Generator().manual_seed(0))
     tokens, _ = joint(z)
     assert empirical_tv(tokens) <= 0.03
     n = 20_000   # enough to see a 0.17 TV; keeps the test fast
-    z = sample_ancestral(process, model, x_src[:n], mask[:n], clamp=True, generator=torch.Generator().manual_seed(0))
+    z = sample_ancestral(process, model, x_src[:n], mask[:n], clamp=True, rng=torch.Generator().manual_seed(0))
     tokens, p = joint(z)
     tv = empirical_tv(tokens)
     print(f"ancestral with clamping: TV = {tv:.3f}, p(0,0) = {p[0, 0]:.3f} (true {PMF[0, 0]:.2f})")
@@ -49,7 +49,7 @@ def test_ancestral_reproduces_pmf_and_clamping_sharpens(toy):
 def test_fixedsmall_variance_also_reproduces_pmf(toy):
     process, model, x_src, mask = toy
     z = sample_ancestral(process, model, x_src[:20000], mask[:20000], clamp=False, variance="fixedsmall",
-                         generator=torch.Generator().manual_seed(1))
+                         rng=torch.Generator().manual_seed(1))
     assert empirical_tv(joint(z)[0]) <= 0.03
     with pytest.raises(ValueError, match="unknown variance"):
         sample_ancestral(process, model, x_src[:2], mask[:2], variance="learned")
@@ -57,7 +57,7 @@ def test_fixedsmall_variance_also_reproduces_pmf(toy):
 
 def test_ddim_reproduces_pmf(toy):
     process, model, x_src, mask = toy
-    z = sample_ddim(process, model, x_src, mask, steps=100, clamp=False, generator=torch.Generator().manual_seed(0))
+    z = sample_ddim(process, model, x_src, mask, steps=100, clamp=False, rng=torch.Generator().manual_seed(0))
     assert empirical_tv(joint(z)[0]) <= 0.03
 
 
@@ -68,7 +68,7 @@ def test_ddim_respaced_kept_vs_diffuseq():
     ids, mask = toy_batch(N)
     x_src = model.get_embeds(ids)
     tv = {r: empirical_tv(joint(sample_ddim(process, model, x_src, mask, steps=10, respace=r, clamp=False,
-                                            generator=torch.Generator().manual_seed(0)))[0])
+                                            rng=torch.Generator().manual_seed(0)))[0])
           for r in ("kept", "diffuseq")}
     assert tv["kept"] <= 0.03
     assert tv["diffuseq"] > 0.2
@@ -90,7 +90,7 @@ def test_ddim_with_all_steps_equals_unrespaced_reference():
         x = torch.where(mask[..., None] == 0, x_src, a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps)
     for respace in ("kept", "diffuseq"):
         z = sample_ddim(process, model, x_src, mask, steps=30, respace=respace, clamp=False,
-                        generator=torch.Generator().manual_seed(3))
+                        rng=torch.Generator().manual_seed(3))
         assert torch.allclose(z, x, rtol=0, atol=1e-10), respace
 
 
@@ -106,7 +106,7 @@ def test_source_positions_are_bit_identical(sampler, kwargs, clamp):
     mask = torch.tensor([[0, 0, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1], [0, 1, 1, 1, 1, 1]])
     x_src = model.get_embeds(ids)
     fn = sample_ancestral if sampler == "ancestral" else sample_ddim
-    z = fn(process, model, x_src, mask, clamp=clamp, generator=torch.Generator().manual_seed(0), **kwargs)
+    z = fn(process, model, x_src, mask, clamp=clamp, rng=torch.Generator().manual_seed(0), **kwargs)
     src = mask == 0
     assert torch.equal(z[src], x_src[src])
     assert not torch.equal(z[~src], x_src[~src])
@@ -158,10 +158,10 @@ def test_prior_noise_is_not_the_initial_embedding_table():
 
 
 def test_derived_seeds_depend_on_purpose_and_are_reproducible():
-    from core.seeding import derived_generator, derived_seed
+    from core.seeding import derived_rng, derived_seed
 
     assert derived_seed(0, "a") == derived_seed(0, "a")
     assert len({derived_seed(0, "a"), derived_seed(1, "a"), derived_seed(0, "b"), 0}) == 4
     assert 0 <= derived_seed(123, "a") < 2 ** 63
-    draws = [torch.rand(3, generator=derived_generator(7, "a")) for _ in range(2)]
+    draws = [torch.rand(3, generator=derived_rng(7, "a")) for _ in range(2)]
     assert torch.equal(*draws)

@@ -34,7 +34,7 @@ def test_entropy_and_total_variation_known_values():
     all_zero = torch.zeros(10, L, dtype=torch.long)                         # a point mass on (0, 0, 0)
     assert total_variation(all_zero, uniform) == pytest.approx(1 - 1 / V ** L)
     pmf = toy_pmf(V, L, seed=2)
-    assert total_variation(sample_pmf(pmf, 200_000, generator=torch.Generator().manual_seed(0)), pmf) < 0.01
+    assert total_variation(sample_pmf(pmf, 200_000, rng=torch.Generator().manual_seed(0)), pmf) < 0.01
 
 
 def test_exact_posterior_conditions_on_unmasked_tokens():

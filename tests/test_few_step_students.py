@@ -35,13 +35,13 @@ def test_mdlm_one_step_sees_only_the_all_mask_input_and_fills_every_position():
     process, network = tiny_teacher("mdlm")
     recorder = Recorder(network)
     x, nfe = mdlm_sample(process, recorder, batch_size=B, length=L, steps=1,
-                         generator=torch.Generator().manual_seed(0))
+                         rng=torch.Generator().manual_seed(0))
     assert x.shape == (B, L) and x.max() < V and 1 <= nfe < 2
     assert torch.equal(recorder.inputs[0], torch.full((B, L), V))      # the one step's input: a constant
     again, _ = mdlm_sample(process, network, batch_size=B, length=L, steps=1,
-                           generator=torch.Generator().manual_seed(0))
+                           rng=torch.Generator().manual_seed(0))
     other, _ = mdlm_sample(process, network, batch_size=B, length=L, steps=1,
-                           generator=torch.Generator().manual_seed(1))
+                           rng=torch.Generator().manual_seed(1))
     assert torch.equal(x, again) and not torch.equal(x, other)
 
 
@@ -64,7 +64,7 @@ def test_mdlm_one_step_is_the_product_of_marginals_even_with_an_exact_denoiser()
 
     def samples(steps):
         x, _ = mdlm_sample(process, table, batch_size=100_000, length=length, steps=steps, cache=False,
-                           generator=torch.Generator().manual_seed(3))
+                           rng=torch.Generator().manual_seed(3))
         return x
     one = samples(1)
     assert total_variation(one, product) < 0.01 < 0.1 < total_variation(one, pmf)
@@ -74,11 +74,11 @@ def test_mdlm_one_step_is_the_product_of_marginals_even_with_an_exact_denoiser()
 def test_latent_one_step_is_one_call_deterministic_given_the_rng():
     process, network = tiny_teacher("duo")
     recorder = Recorder(network)
-    x, nfe = sample_from_latent(process, recorder, batch_size=B, length=L, generator=torch.Generator().manual_seed(0))
+    x, nfe = sample_from_latent(process, recorder, batch_size=B, length=L, rng=torch.Generator().manual_seed(0))
     assert x.shape == (B, L) and 0 <= x.min() and x.max() < V and nfe == 1 and len(recorder.inputs) == 1
     assert recorder.inputs[0].shape == (B, L, V)                      # the soft input softmax(w / τ)
-    again, _ = sample_from_latent(process, network, batch_size=B, length=L, generator=torch.Generator().manual_seed(0))
-    other, _ = sample_from_latent(process, network, batch_size=B, length=L, generator=torch.Generator().manual_seed(1))
+    again, _ = sample_from_latent(process, network, batch_size=B, length=L, rng=torch.Generator().manual_seed(0))
+    other, _ = sample_from_latent(process, network, batch_size=B, length=L, rng=torch.Generator().manual_seed(1))
     assert torch.equal(x, again) and not torch.equal(x, other)
 
 
@@ -88,7 +88,7 @@ def test_latent_one_step_input_is_the_gaussian_latent_at_t1():
     process = UniformDiffusion(V)
     recorder = Recorder(lambda x, sigma: 50.0 * x)
     x, _ = sample_from_latent(process, recorder, batch_size=B, length=L, greedy=True,
-                              generator=torch.Generator().manual_seed(4))
+                              rng=torch.Generator().manual_seed(4))
     noise = torch.randn((B, L, V), generator=torch.Generator().manual_seed(4))
     _, sigma_tilde = gaussian_coefficients(duality_for_vocab(V).gamma(process.schedule.alpha(torch.ones(1))))
     torch.testing.assert_close(recorder.inputs[0], torch.softmax(sigma_tilde * noise / SOFT_INPUT_TAU, -1))
@@ -102,7 +102,7 @@ def test_latent_one_step_can_correlate_positions():
     process = UniformDiffusion(V)
     copy_first = lambda x, sigma: 50.0 * x[:, :1].expand(-1, x.shape[1], -1)  # noqa: E731
     x, _ = sample_from_latent(process, copy_first, batch_size=400, length=L, greedy=True,
-                              generator=torch.Generator().manual_seed(5))
+                              rng=torch.Generator().manual_seed(5))
     assert torch.equal(x, x[:, :1].expand(-1, L))
     counts = torch.bincount(x[:, 0], minlength=V)
     assert counts.min() > 400 / V / 2                                 # every token starts some samples

@@ -169,7 +169,7 @@ def test_idlm_student_beats_the_exact_teacher_at_few_steps(tmp_path):
                                save_every=10**6, log_every=10**6)
     student = copy_for_training(teacher)
     distill(generator=student, fake=copy_for_training(teacher), method=method,
-            get_batch=lambda step, k: sample_pmf(pmf, 512, generator=torch.Generator().manual_seed(2 * step + k)),
+            get_batch=lambda step, k: sample_pmf(pmf, 512, rng=torch.Generator().manual_seed(2 * step + k)),
             run_dir=tmp_path, settings=settings, config={}, device=torch.device("cpu"))
     for steps, margin in ((2, 0.05), (4, 0.02)):
         teacher_tv, student_tv = tv(teacher, steps), tv(student, steps)

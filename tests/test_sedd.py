@@ -96,7 +96,7 @@ def test_samplers_reproduce_the_toy_pmf(predictor):
     pmf = toy_pmf(V, L, seed=0)
     process = AbsorbingScoreProcess(V)
     tokens, nfe = sample(process, exact_sedd_network(pmf, process.mask_id), batch_size=100_000, length=L, steps=50,
-                         predictor=predictor, generator=torch.Generator().manual_seed(0))
+                         predictor=predictor, rng=torch.Generator().manual_seed(0))
     assert nfe == 51
     # sampling noise alone is ≈ ½ Σ_x sqrt(2 p(x) / (π n)) ≈ 0.006 here; 0.02 leaves room for the O(L²/K) leap error
     # (measured: 0.013 at K = 50, 0.007 at K = 100)
@@ -123,13 +123,13 @@ def test_dse_nelbo_of_exact_denoiser_is_the_entropy():
     pmf = toy_pmf(V, L, seed=0)
     process = AbsorbingScoreProcess(V)
     n = 400_000
-    x0 = sample_pmf(pmf, n, generator=torch.Generator().manual_seed(1))
+    x0 = sample_pmf(pmf, n, rng=torch.Generator().manual_seed(1))
     t = (1 - process.t_min) * torch.rand(n, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     t = t + process.t_min
     entropy = pmf_entropy(pmf)
 
     def nelbo_draws(network):  # [n] whole-sequence nats; the same masks for every network (common random numbers)
-        xt = process.forward_sample(x0, t, generator=torch.Generator().manual_seed(3))
+        xt = process.forward_sample(x0, t, rng=torch.Generator().manual_seed(3))
         return process.token_loss(network, x0, xt, xt, t).sum(-1)
 
     exact = nelbo_draws(exact_sedd_network(pmf, process.mask_id))
