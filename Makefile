@@ -90,11 +90,19 @@ reproduce-idlm-%: $(STAMP)
 	rm -rf checkpoints/idlm-$*-shakespeare-small
 	cp -r runs/idlm-$*-shakespeare-small/student checkpoints/idlm-$*-shakespeare-small
 
-# reproduce-sdtt-mdlm: SDTT's student at the same budget
+# reproduce-sdtt-mdlm: SDTT's student at the same budget, in fp32
 reproduce-sdtt-mdlm: $(STAMP)
-	$(PY) -m experiments.run method=sdtt teacher=mdlm steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_minutes=0
+	$(PY) -m experiments.run method=sdtt teacher=mdlm steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_minutes=0 distill.precision=fp32
 	rm -rf checkpoints/sdtt-mdlm-shakespeare-small
 	cp -r runs/sdtt-mdlm-shakespeare-small-steps8/student checkpoints/sdtt-mdlm-shakespeare-small
+
+# reproduce-didi-mdlm: DiDi-Instruct's student at the same budget (416 passes per update: 647 updates), in fp32 as
+# the IDLM student was (precision=auto picks bf16 on a CPU with avx512_bf16); its discriminator is copied beside it
+reproduce-didi-mdlm: $(STAMP)
+	$(PY) -m experiments.run method=didi teacher=mdlm steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32
+	rm -rf checkpoints/didi-mdlm-shakespeare-small checkpoints/didi-mdlm-shakespeare-small-discriminator
+	cp -r runs/didi-mdlm-shakespeare-small/student checkpoints/didi-mdlm-shakespeare-small
+	cp -r runs/didi-mdlm-shakespeare-small/student-discriminator checkpoints/didi-mdlm-shakespeare-small-discriminator
 
 # a committed student's headline rows: 256 samples, the student at K = 8 beside the teacher's temperature sweeps at
 # K and at 1024 steps (the frontiers its GenPPL is divided by) and the entropy-matched teacher
