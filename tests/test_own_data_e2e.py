@@ -1,6 +1,7 @@
 """Own data end to end, through the commands a user types: a story CSV and a meaning-representation JSONL are
 prepared, tiny teachers and a tiny AR evaluator are pretrained on them for 2 steps (data.seq_len=auto), and
-`run method=sample data.path=<folder>` finds both by itself and writes a row naming the data by content."""
+`run data.path=<folder>` finds them by itself: it samples them, distils them (method=idlm, method=dlm_one, with their
+controls) and writes rows naming the data by content."""
 import hashlib
 import json
 import re
@@ -110,21 +111,49 @@ def test_idlm_distils_a_teacher_of_your_own_data_and_writes_its_controls(stories
     assert matched or f"no entropy-matched teacher row for {path.name}" in out.stdout
 
 
-def test_a_meaning_representation_set_from_jsonl_to_a_sampled_row(tmp_path, run_folders):
+@pytest.fixture(scope="module")
+def mr_text(tmp_path_factory, run_folders):
+    """A meaning-representation JSONL prepared into a seq2seq data.path folder, with a tiny DiffuSeq teacher
+    pretrained on it in its default run folder."""
+    tmp_path = tmp_path_factory.mktemp("mr")
     write_jsonl(tmp_path / "mr.jsonl", mr_records(40))
     s2s = tmp_path / "mr_text"
     out = run("experiments.data", "prepare", tmp_path / "mr.jsonl", s2s, "--src-field", "mr", "--trg-field", "ref")
-    seq_len = int(re.search(r"^data.seq_len=(\d+) holds 99% of the train pairs whole", out.stdout, re.M)[1])
-    digest = hashlib.sha256((s2s / "train.jsonl").read_bytes()).hexdigest()
     [teacher_run] = expect_fresh(
         run_folders, load_config(["teacher=diffuseq", "preset=tiny", f"data.path={s2s}"], command="pretrain"))
     run("experiments.pretrain", "teacher=diffuseq", "preset=tiny", f"data.path={s2s}", *TRAIN,
         "diffuseq.val_sources=2", "diffuseq.val_steps=2")
-    config = json.loads((RUNS_DIR / teacher_run / "pretrained" / "config.json").read_text())
-    assert config["seq_len"] == seq_len and config["provenance"]["data"] == {"name": "mr_text", "digest": digest}
-    run("experiments.run", "teacher=diffuseq", "preset=tiny", f"data.path={s2s}", *SAMPLE,
+    return SimpleNamespace(
+        folder=s2s, digest=hashlib.sha256((s2s / "train.jsonl").read_bytes()).hexdigest(), teacher_run=teacher_run,
+        root=tmp_path, seq_len=int(re.search(r"^data.seq_len=(\d+) holds 99% of the train pairs whole", out.stdout,
+                                             re.M)[1]))
+
+
+def test_a_meaning_representation_set_from_jsonl_to_a_sampled_row(mr_text, tmp_path):
+    digest = mr_text.digest
+    config = json.loads((RUNS_DIR / mr_text.teacher_run / "pretrained" / "config.json").read_text())
+    assert config["seq_len"] == mr_text.seq_len
+    assert config["provenance"]["data"] == {"name": "mr_text", "digest": digest}
+    run("experiments.run", "teacher=diffuseq", "preset=tiny", f"data.path={mr_text.folder}", *SAMPLE,
         "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}")
     row = json.loads((tmp_path / "res" / "rows" / f"diffuseq-qqp-tiny-steps4-k1-n4-data-mr_text-{digest[:6]}.json")
                      .read_text())
     assert row["data"] == {"name": "mr_text", "digest": digest} and 0 <= row["metrics"]["single"]["bleu"] <= 1
-    assert len(row["outputs"]) == row["n_samples"] <= 4 and portable(row, tmp_path)
+    assert len(row["outputs"]) == row["n_samples"] <= 4 and portable(row, mr_text.root)
+
+
+def test_dlm_one_distils_a_teacher_of_your_own_pairs_and_pairs_its_rows_with_the_teacher(mr_text, tmp_path):
+    """method=dlm_one data.path=<it> finds the DiffuSeq teacher trained on it, runs both stages for 2 updates each
+    and writes one row per stage on the same data, paired with the teacher's 1-step row (rc 0)."""
+    data, results = [f"data.path={mr_text.folder}", "diffuseq.bertscore=false"], f"results_dir={tmp_path / 'res'}"
+    run("experiments.run", "teacher=diffuseq", "preset=tiny", *data, *SAMPLE[:1], "steps=1", *SAMPLE[2:], results)
+    run("experiments.run", "method=dlm_one", "preset=tiny", *data, *SAMPLE[:1], *SAMPLE[2:], results,
+        "dlm_one.stage1_steps=2", "dlm_one.stage2_steps=2", "dlm_one.eval_every=1", "dlm_one.val_sources=2",
+        "distill.batch_size=4", f"run_dir={tmp_path / 'run'}")
+    tag = f"-n4-data-mr_text-{mr_text.digest[:6]}"
+    for stage in (1, 2):
+        row = json.loads((tmp_path / "res" / "rows" / f"dlm_one-diffuseq-qqp-tiny-stage{stage}-steps1-k1{tag}.json")
+                         .read_text())
+        assert row["method"] == "dlm_one" and row["stage"] == stage and portable(row, mr_text.root)
+        assert row["data"] == {"name": "mr_text", "digest": mr_text.digest}
+        assert row["paired_gaps"]["teacher_steps1"]["row"] == f"diffuseq-qqp-tiny-steps1-k1{tag}.json"
