@@ -75,7 +75,7 @@ def stories(tmp_path_factory, run_folders):
 
 def test_a_story_corpus_from_csv_to_a_sampled_row(stories, tmp_path):
     lm, digest, seq_len, teacher_run = stories.folder, stories.digest, stories.seq_len, stories.teacher_run
-    assert teacher_run == f"mdlm-shakespeare-tiny-data-stories-{digest[:6]}"
+    assert teacher_run == f"mdlm-stories-tiny-data-{digest[:6]}"
     assert f"data.seq_len=auto: {seq_len} tokens hold" in stories.pretrained.stdout
     assert "warning" not in stories.pretrained.stderr
     config = json.loads((RUNS_DIR / teacher_run / "pretrained" / "config.json").read_text())
@@ -83,7 +83,7 @@ def test_a_story_corpus_from_csv_to_a_sampled_row(stories, tmp_path):
     out = run("experiments.run", "teacher=mdlm", "preset=tiny", f"data.path={lm}", *SAMPLE,
               f"results_dir={tmp_path / 'res'}")
     assert f"teacher: {RUNS_DIR / teacher_run / 'pretrained'}" in out.stdout
-    row = json.loads((tmp_path / "res" / "rows" / f"mdlm-shakespeare-tiny-steps4-n4-data-stories-{digest[:6]}.json")
+    row = json.loads((tmp_path / "res" / "rows" / f"mdlm-stories-tiny-steps4-n4-data-{digest[:6]}.json")
                      .read_text())
     assert row["evaluator"] == f"reference-ar:runs/{stories.evaluator_run}/pretrained"
     assert row["data"] == {"name": "stories", "digest": digest} and row["sample_length"] == seq_len
@@ -97,13 +97,13 @@ def test_idlm_distils_a_teacher_of_your_own_data_and_writes_its_controls(stories
               "distill.max_steps=2", "distill.eval_every=1", "distill.batch_size=4", "idlm.val_samples=4",
               "idlm.val_steps=4", "eval.frontier_temperatures=[0.5,1.5]", f"run_dir={tmp_path / 'run'}",
               f"results_dir={tmp_path / 'res'}")
-    data = f"-n4-data-stories-{stories.digest[:6]}"
-    [path] = (tmp_path / "res" / "rows").glob(f"idlm-mdlm-shakespeare-tiny-steps4-student-??????{data}.json")
+    data = f"-n4-data-{stories.digest[:6]}"
+    [path] = (tmp_path / "res" / "rows").glob(f"idlm-mdlm-stories-tiny-steps4-student-??????{data}.json")
     student = json.loads(path.read_text())
     assert student["method"] == "idlm" and student["distill_step"] in (1, 2)
     assert student["data"] == {"name": "stories", "digest": stories.digest} and portable(student, stories.root)
     for control in (f"steps4{data}", f"steps1024{data}", f"steps1024-T0.5{data}"):   # the teacher's sweeps
-        row = json.loads((tmp_path / "res" / "rows" / f"mdlm-shakespeare-tiny-{control}.json").read_text())
+        row = json.loads((tmp_path / "res" / "rows" / f"mdlm-stories-tiny-{control}.json").read_text())
         assert row["data"] == student["data"] and row["evaluator"] == student["evaluator"]
         assert row["teacher_path"] == f"runs/{stories.teacher_run}/pretrained"
     matched = list(path.parent.glob(f"{path.stem}-matched-T*.json"))   # the entropy-matched teacher, or why not
@@ -136,9 +136,10 @@ def test_a_meaning_representation_set_from_jsonl_to_a_sampled_row(mr_text, tmp_p
     assert config["provenance"]["data"] == {"name": "mr_text", "digest": digest}
     run("experiments.run", "teacher=diffuseq", "preset=tiny", f"data.path={mr_text.folder}", *SAMPLE,
         "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}")
-    row = json.loads((tmp_path / "res" / "rows" / f"diffuseq-qqp-tiny-steps4-k1-n4-data-mr_text-{digest[:6]}.json")
+    row = json.loads((tmp_path / "res" / "rows" / f"diffuseq-mr_text-tiny-steps4-k1-n4-data-{digest[:6]}.json")
                      .read_text())
     assert row["data"] == {"name": "mr_text", "digest": digest} and 0 <= row["metrics"]["single"]["bleu"] <= 1
+    assert row["task"] == "mr_text"   # the data's name, not the embedded task whose settings the run starts from
     assert len(row["outputs"]) == row["n_samples"] <= 4 and portable(row, mr_text.root)
 
 
@@ -147,13 +148,15 @@ def test_dlm_one_distils_a_teacher_of_your_own_pairs_and_pairs_its_rows_with_the
     and writes one row per stage on the same data, paired with the teacher's 1-step row (rc 0)."""
     data, results = [f"data.path={mr_text.folder}", "diffuseq.bertscore=false"], f"results_dir={tmp_path / 'res'}"
     run("experiments.run", "teacher=diffuseq", "preset=tiny", *data, *SAMPLE[:1], "steps=1", *SAMPLE[2:], results)
-    run("experiments.run", "method=dlm_one", "preset=tiny", *data, *SAMPLE[:1], *SAMPLE[2:], results,
+    out = run("experiments.run", "method=dlm_one", "preset=tiny", *data, *SAMPLE[:1], *SAMPLE[2:], results,
         "dlm_one.stage1_steps=2", "dlm_one.stage2_steps=2", "dlm_one.eval_every=1", "dlm_one.val_sources=2",
         "distill.batch_size=4", f"run_dir={tmp_path / 'run'}")
-    tag = f"-n4-data-mr_text-{mr_text.digest[:6]}"
+    assert "are those tuned for task=qqp, applied to data 'mr_text'" in out.stdout
+    tag = f"-n4-data-{mr_text.digest[:6]}"
     for stage in (1, 2):
-        row = json.loads((tmp_path / "res" / "rows" / f"dlm_one-diffuseq-qqp-tiny-stage{stage}-steps1-k1{tag}.json")
+        row = json.loads((tmp_path / "res" / "rows" / f"dlm_one-diffuseq-mr_text-tiny-stage{stage}-steps1-k1{tag}.json")
                          .read_text())
-        assert row["method"] == "dlm_one" and row["stage"] == stage and portable(row, mr_text.root)
+        assert row["method"] == "dlm_one" and row["stage"] == stage and row["task"] == "mr_text"
+        assert portable(row, mr_text.root)
         assert row["data"] == {"name": "mr_text", "digest": mr_text.digest}
-        assert row["paired_gaps"]["teacher_steps1"]["row"] == f"diffuseq-qqp-tiny-steps1-k1{tag}.json"
+        assert row["paired_gaps"]["teacher_steps1"]["row"] == f"diffuseq-mr_text-tiny-steps1-k1{tag}.json"
