@@ -3,6 +3,7 @@ experiments' commands (experiments.cli) and the reports' (`python -m experiments
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -10,6 +11,7 @@ from core import paths
 from core.errors import ConfigError, DataError
 
 USER_ERRORS = (ConfigError, DataError, FileNotFoundError)
+RANK_0_GRACE_SECONDS = 1.0   # torchrun polls its processes every 0.1 s
 
 
 def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
@@ -24,6 +26,8 @@ def run_cli(main: Callable[[list[str]], int], extra_errors: tuple = ()) -> None:
     except USER_ERRORS + tuple(extra_errors) as exc:
         if launched_rank() == 0:
             print(f"error: {exc}", file=sys.stderr)
+        else:   # torchrun stops the other processes when one exits: rank 0 gets the time to say why first
+            time.sleep(RANK_0_GRACE_SECONDS)
         sys.exit(2)
     except Interrupted as stop:
         print(stop, file=sys.stderr)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from core.errors import ConfigError
-from experiments.naming import repo_relative, results_dir, row_suffix, run_name
+from experiments.naming import data_label, repo_relative, results_dir, row_suffix, run_name
 from experiments.recipe import Recipe
 
 LM_DESCRIPTION = ("An autoregressive baseline (the IDLM paper's \"Transformer AR\" row): a GPT-2-architecture causal "
@@ -98,7 +98,7 @@ def run_lm(cfg, device):
               "teacher_path": repo_relative(folder), "predictor": "kv_cache" if cfg.sampling.cache else "recompute",
               "top_p": cfg.sampling.top_p, **score_model(baseline, cfg, device)}
     record["steps"] = record["nfe"]   # one network call per generated token: steps are not a knob of AR decoding
-    return write_result(record, results_dir(cfg), f"ar_lm-{cfg.corpus}-{cfg.preset}{row_suffix(cfg)}")
+    return write_result(record, results_dir(cfg), f"{run_name(cfg)}{row_suffix(cfg)}")
 
 
 def run_seq2seq(cfg, device):
@@ -124,8 +124,8 @@ def run_seq2seq(cfg, device):
     candidates, speed = timed_seq2seq(texts_of, examples, cfg, device, seq_len=seq_len, nfe=0)
     nfe = sum(calls) / len(calls)   # network calls per batch: the longest output of the batch, plus one
     speed["nfe"] = nfe
-    record = {"method": "sample", "teacher": "ar_seq2seq", "task": cfg.task, "preset": cfg.preset, "steps": nfe,
+    record = {"method": "sample", "teacher": "ar_seq2seq", "task": data_label(cfg), "preset": cfg.preset, "steps": nfe,
               "nfe": nfe, "candidates": 1, "sampler": "greedy_kv_cache",
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed, "teacher_path": repo_relative(folder),
               **seq2seq_evaluation(candidates, examples, tokenizer, cfg, device)}
-    return write_result(record, results_dir(cfg), f"ar_seq2seq-{cfg.task}-{cfg.preset}-greedy{row_suffix(cfg)}")
+    return write_result(record, results_dir(cfg), f"{run_name(cfg)}-greedy{row_suffix(cfg)}")

@@ -3,7 +3,8 @@
 A run's data is {"name", "digest"}: the name of its data.path folder (or data.name=) or of the embedded corpus or
 task, and the sha256 of its training split's bytes (core.data_digest). Every exported teacher, evaluator and student
 records it in its provenance, `run` refuses a model trained on other data (unless data.allow_mismatch=true), and the
-run folders and rows of a data.path are named after it, so the same data in another folder keeps them.
+run folders and rows of a data.path are named after it (experiments.naming), so the same data in another folder
+keeps them.
 """
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def _digest(stamps: tuple) -> str:
 
 
 def data_tag(cfg: DictConfig) -> str:
-    """<name>-<6 hex digits of the content digest>: what run folders and rows of data.path= are named with."""
+    """<name>-<6 hex digits of the content digest>: the data.path= data in one word (its token cache's file name;
+    run folders and rows put the name in the corpus's place, experiments.naming)."""
     identity = data_identity(cfg)
     return f"{safe_name(identity['name'])}-{identity['digest'][:TAG_DIGITS]}"
 

@@ -36,7 +36,7 @@ from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.data_lengths import warn_truncation
-from experiments.naming import method_run_dir, repo_relative, results_dir, row_suffix, run_name
+from experiments.naming import data_label, method_run_dir, repo_relative, results_dir, row_suffix, run_name
 from experiments.rows import seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
 from experiments.seq2seq import encode_pairs, quick_bleu, train_pairs_and_examples, viewed_references
 from experiments.setup import global_batch, teacher_folder
@@ -142,6 +142,9 @@ def distill_stages(cfg, device) -> list[Path]:
             "val_refs": viewed_references(val_examples, tokenizer),
             "train_rows": encode_pairs(train_pairs, tokenizer, spec["seq_len"])}
     stages = cfg.dlm_one.stages or paper_stage_count(cfg.task)
+    if cfg.data.path:   # Table 5 is tuned per task: on other data it is a starting point, said so
+        print(f"dlm_one: the stage count and losses (DLM-One Table 5) are those tuned for task={cfg.task}, applied "
+              f"to data {data_label(cfg)!r} as they are (task= picks another task's; dlm_one.* set them)")
     students, init = [], source
     for stage in range(1, stages + 1):
         steps = cfg.dlm_one.stage1_steps if stage == 1 else cfg.dlm_one.stage2_steps
@@ -200,7 +203,7 @@ def evaluate_student(folder: Path, cfg, device) -> Path:
         gap["speedup"] = gap.pop("teacher_seconds_per_sample") / speed["seconds_per_sample"]
     provenance = spec.get("provenance", {})
     stage = info.get("stage", 0)
-    record = {"method": "dlm_one", "teacher": "diffuseq", "task": cfg.task, "preset": cfg.preset, "steps": o.steps,
+    record = {"method": "dlm_one", "teacher": "diffuseq", "task": data_label(cfg), "preset": cfg.preset, "steps": o.steps,
               "nfe": o.steps, "candidates": k, "stage": stage, "t_init": t_init, "pad_prob": o.pad_prob,
               "distill_step": provenance.get("distill_step"), "student_path": repo_relative(folder),
               "teacher_path": repo_relative(provenance.get("distilled_from", "")),

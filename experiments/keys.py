@@ -5,6 +5,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+# The embedded corpora use the vocabulary a small CPU model learns fast; the real ones the papers' tokenizers
+# (MDLM/SEDD/Duo: GPT-2 on OpenWebText and its zero-shot sets, bert-base-uncased on LM1B). A data.path folder of text
+# is tokenized with the tokenizer of corpus=.
+CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe", "openwebtext": "gpt2", "wikitext103": "gpt2",
+                     "wikitext2": "gpt2", "lm1b": "bert"}
+
 
 def flat_keys(cfg, prefix: str = "") -> dict[str, object]:
     """{dotted key: value} of every leaf of a config tree (or a plain nested dict)."""

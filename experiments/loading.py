@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.errors import ConfigError
-from experiments.naming import data_part
+from experiments.naming import data_label, data_part
 
 EVALUATOR_PRESET = "small"  # the embedded reference AR evaluator is trained once per corpus, at this size
 
@@ -50,7 +50,7 @@ def reference_evaluator(cfg) -> Path | None:
 
 def reference_evaluator_name(cfg, preset: str = EVALUATOR_PRESET) -> str:
     """The run folder name of `evaluator_command(cfg)` (naming.run_folder_name of teacher=ar)."""
-    return f"ar-{cfg.corpus}-{preset}{data_part(cfg)}"
+    return f"ar-{data_label(cfg, seq2seq=False)}-{preset}{data_part(cfg)}"
 
 
 def evaluator_command(cfg) -> str:

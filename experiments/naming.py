@@ -10,13 +10,25 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from core.paths import REPO_ROOT, RUNS_DIR, SCRATCH_RESULTS_DIR
-from experiments.keys import CONFIG_DIR
-from experiments.methods import METHODS, SEQ2SEQ_TEACHERS
+from experiments.keys import CONFIG_DIR, CORPUS_TOKENIZERS
+from experiments.methods import METHODS, SEQ2SEQ_TEACHERS, is_seq2seq
 
 
-def run_name(cfg: DictConfig) -> str:
-    where = cfg.task if cfg.teacher in SEQ2SEQ_TEACHERS else cfg.corpus
-    return f"{cfg.teacher}-{where}-{cfg.preset}"
+def run_name(cfg: DictConfig, teacher: str | None = None) -> str:
+    """<teacher>-<data>-<preset>: the data is the data.path set's name, else the embedded corpus or task.
+    `teacher` names another model of the same data and size (the evaluator, DCD's Duo teacher)."""
+    teacher = teacher or cfg.teacher
+    return f"{teacher}-{data_label(cfg, seq2seq=teacher in SEQ2SEQ_TEACHERS)}-{cfg.preset}"
+
+
+def data_label(cfg: DictConfig, seq2seq: bool | None = None) -> str:
+    """What names and rows call a run's data: the name of its data.path set (data.name=, else the folder's name),
+    else the embedded task (a seq2seq run) or corpus."""
+    from experiments.data_identity import data_name, safe_name
+
+    if cfg.data.path:
+        return safe_name(data_name(cfg))
+    return cfg.task if (is_seq2seq(cfg) if seq2seq is None else seq2seq) else cfg.corpus
 
 
 def run_folder_name(cfg: DictConfig) -> str:
@@ -65,11 +77,18 @@ def data_suffix(cfg: DictConfig) -> str:
 
 
 def data_part(cfg: DictConfig) -> str:
-    """`-data-<name>-<content hash>` for data.path=, empty for the embedded data: the same data in another folder
-    keeps its run folders and rows, and a changed file gets new ones."""
-    from experiments.data_identity import data_tag
+    """`-data-<content hash>` for data.path= (its name is the name's data part, run_name), and the tokenizer of
+    corpus= when a text folder is read with another than the default corpus's; empty for the embedded data. The same
+    data in another folder keeps its run folders and rows, and a changed file gets new ones."""
+    from experiments.data_identity import TAG_DIGITS, data_identity
 
-    return f"-data-{data_tag(cfg)}" if cfg.data.path else ""
+    if not cfg.data.path:
+        return ""
+    seq2seq = is_seq2seq(cfg)
+    default_corpus = OmegaConf.load(CONFIG_DIR / "defaults.yaml").corpus
+    tokenizer = CORPUS_TOKENIZERS[cfg.corpus]
+    read_as = f"-{tokenizer}" if not seq2seq and tokenizer != CORPUS_TOKENIZERS[default_corpus] else ""
+    return f"-data-{data_identity(cfg)['digest'][:TAG_DIGITS]}{read_as}"
 
 
 def student_suffix(cfg: DictConfig) -> str:

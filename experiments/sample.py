@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.naming import repo_relative, results_dir, row_suffix, run_name, sample_row_name
+from experiments.naming import data_label, repo_relative, results_dir, row_suffix, run_name, sample_row_name
 from experiments.rows import score_model, seq2seq_evaluation, seq2seq_test_examples, teacher_row, timed_seq2seq
 
 
@@ -46,7 +46,7 @@ def run_seq2seq(cfg, device) -> Path:
                               respace=cfg.diffuseq.respace, clamp=cfg.diffuseq.clamp,
                               batch_size=cfg.sampling.batch_size, device=device, seed=cfg.seed)
     candidates, speed = timed_seq2seq(texts_of, examples, cfg, device, seq_len=seq_len, nfe=cfg.steps)
-    record = {"method": "sample", "teacher": "diffuseq", "task": cfg.task, "preset": cfg.preset, "steps": cfg.steps,
+    record = {"method": "sample", "teacher": "diffuseq", "task": data_label(cfg), "preset": cfg.preset, "steps": cfg.steps,
               "nfe": cfg.steps, "candidates": cfg.diffuseq.candidates, "sampler": cfg.diffuseq.sampler,
               "respace": cfg.diffuseq.respace, "clamp": cfg.diffuseq.clamp,
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed,

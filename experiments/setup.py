@@ -13,13 +13,10 @@ from core.errors import ConfigError, DataError
 from core.token_cache import lm_text_batches, read_lm_blocks, write_lm_blocks
 from core.paths import REPO_ROOT, RUNS_DIR
 from core.tokenizers import UnknownCharacter, load_tokenizer
+from experiments.keys import CORPUS_TOKENIZERS
 
 EMBEDDED_CORPORA = ("shakespeare", "english")
 TOKEN_CACHE_DIR = RUNS_DIR / "cache"   # token blocks of the `datasets` corpora (delete a file to tokenize again)
-# The embedded corpora use the vocabulary a small CPU model learns fast; the real ones the papers' tokenizers
-# (MDLM/SEDD/Duo: GPT-2 on OpenWebText and its zero-shot sets, bert-base-uncased on LM1B).
-CORPUS_TOKENIZERS = {"shakespeare": "char", "english": "small_bpe", "openwebtext": "gpt2", "wikitext103": "gpt2",
-                     "wikitext2": "gpt2", "lm1b": "bert"}
 
 
 def resolve_device(name: str) -> torch.device:

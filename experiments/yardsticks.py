@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.naming import results_dir, row_suffix
+from experiments.naming import data_label, results_dir, row_suffix
 from experiments.rows import evaluate_texts, seq2seq_evaluation, seq2seq_test_examples
 
 
@@ -21,7 +21,7 @@ def run_real_text(cfg, device) -> Path:
     record = {"method": "real_text", "teacher": "none", "corpus": cfg.corpus, "preset": "-", "steps": 0, "nfe": 0,
               "n_samples": len(texts), "seconds_per_sample": 0.0, "seed": cfg.seed,
               "samples": texts[: cfg.eval.num_show], **evaluation}
-    return write_result(record, results_dir(cfg), f"real-text-{cfg.corpus}-test{row_suffix(cfg)}")
+    return write_result(record, results_dir(cfg), f"real-text-{data_label(cfg)}-test{row_suffix(cfg)}")
 
 
 def run_copy_source(cfg, device) -> Path:
@@ -33,7 +33,7 @@ def run_copy_source(cfg, device) -> Path:
     tokenizer = load_tokenizer("bert")
     examples = seq2seq_test_examples(cfg)
     candidates = [[tokenizer_view(e.src, tokenizer)] for e in examples]
-    record = {"method": "copy_source", "teacher": "none", "task": cfg.task, "preset": "-", "steps": 0, "nfe": 0,
+    record = {"method": "copy_source", "teacher": "none", "task": data_label(cfg), "preset": "-", "steps": 0, "nfe": 0,
               "candidates": 1, "seconds_per_sample": 0.0,
               **seq2seq_evaluation(candidates, examples, tokenizer, cfg, device)}
-    return write_result(record, results_dir(cfg), f"copy-source-{cfg.task}-test{row_suffix(cfg)}")
+    return write_result(record, results_dir(cfg), f"copy-source-{data_label(cfg)}-test{row_suffix(cfg)}")

@@ -160,9 +160,9 @@ def test_the_default_run_folder_is_named_after_the_data(tmp_path):
     assert run_folder_name(load_config(["teacher=diffuseq"], command="pretrain")) == "diffuseq-qqp-small"
     cfg = load_config(["teacher=diffuseq", f"data.path={tmp_path / 'qqp2'}"], command="pretrain")
     digest = hashlib.sha256(b'{"src": "a", "trg": "b"}\n').hexdigest()
-    assert run_folder_name(cfg) == f"diffuseq-qqp-small-data-qqp2-{digest[:6]}"
+    assert run_folder_name(cfg) == f"diffuseq-qqp2-small-data-{digest[:6]}"
     named = load_config(["teacher=diffuseq", f"data.path={tmp_path / 'qqp2'}", "data.name=my_qqp"], command="pretrain")
-    assert run_folder_name(named) == f"diffuseq-qqp-small-data-my_qqp-{digest[:6]}"
+    assert run_folder_name(named) == f"diffuseq-my_qqp-small-data-{digest[:6]}"
 
 
 def test_a_run_on_other_data_uses_the_teacher_pretrained_on_it(tmp_path, monkeypatch):
@@ -180,7 +180,7 @@ def test_a_run_on_other_data_uses_the_teacher_pretrained_on_it(tmp_path, monkeyp
     (tmp_path / "a" / "train.jsonl").write_text('{"src": "a", "trg": "b"}\n')
     args = ["teacher=diffuseq", f"data.path={tmp_path / 'a'}", f"results_dir={tmp_path / 'out'}"]
     with pytest.raises(ConfigError, match=r"needs the teacher trained on it: pass teacher_path=.*\(none at .*runs/"
-                                          r"diffuseq-qqp-small-data-a-[0-9a-f]{6}/pretrained"):
+                                          r"diffuseq-a-small-data-[0-9a-f]{6}/pretrained"):
         load_config(args)
     exported = tmp_path / "runs" / run_folder_name(load_config(args[:2], command="pretrain")) / "pretrained"
     exported.mkdir(parents=True)

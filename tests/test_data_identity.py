@@ -44,14 +44,14 @@ def test_the_digest_is_the_training_split_s_bytes_wherever_the_folder_lives(tmp_
     args = ["teacher=diffuseq", "diffuseq.bertscore=false"]
     names = {run_folder_name(load_config([*args, f"data.path={tmp_path / w / 'mine'}"], command="pretrain"))
              for w in "bc"}
-    assert names == {f"diffuseq-qqp-small-data-mine-{digest[:6]}"}
+    assert names == {f"diffuseq-mine-small-data-{digest[:6]}"}
     rows = {row_suffix(load_config(["method=copy_source", f"data.path={tmp_path / w / 'mine'}"])) for w in "bc"}
-    assert rows == {f"-data-mine-{digest[:6]}"}
+    assert rows == {f"-data-{digest[:6]}"}
     # the folder's name is the data's name unless data.name= gives it
     shutil.copytree(tmp_path / "b" / "mine", tmp_path / "renamed")
     assert identity_of(tmp_path / "renamed")["digest"] == digest
     assert row_suffix(load_config(["method=copy_source", f"data.path={tmp_path / 'renamed'}", "data.name=mine"])) \
-        == f"-data-mine-{digest[:6]}"
+        == f"-data-{digest[:6]}"
     # the valid and test splits are not the training data; a changed training file is other data
     (tmp_path / "renamed" / "test.jsonl").write_text('{"src": "x", "trg": "y"}\n')
     assert identity_of(tmp_path / "renamed")["digest"] == digest
@@ -143,10 +143,10 @@ def test_the_evaluator_trained_on_the_data_is_found_or_its_command_named(tmp_pat
     lm_folder(tmp_path / "stories", {s: ["Tom saw a cat. Ann met the dog."] * 3 for s in ("train", "valid", "test")})
     args = ["method=real_text", f"data.path={tmp_path / 'stories'}", f"results_dir={tmp_path / 'out'}"]
     code, out = call_cli("experiments.run", args, monkeypatch, capsys)
-    tag = f"stories-{identity_of(tmp_path / 'stories')['digest'][:6]}"
+    tag = identity_of(tmp_path / 'stories')['digest'][:6]
     assert code == 2 and out.err == (
         f"error: GenPPL needs an evaluator: gpt2-large is not in the local Hugging Face cache and no reference AR "
-        f"model was trained on data.path={tmp_path / 'stories'} (none at runs/ar-shakespeare-small-data-{tag}/"
+        f"model was trained on data.path={tmp_path / 'stories'} (none at runs/ar-stories-small-data-{tag}/"
         f"pretrained); train it with `python -m experiments.pretrain teacher=ar corpus=shakespeare "
         f"data.path={tmp_path / 'stories'}`, or pass eval.evaluator=<a model folder>\n")
     # what that command writes: runs/<its run folder>/pretrained
@@ -155,5 +155,5 @@ def test_the_evaluator_trained_on_the_data_is_found_or_its_command_named(tmp_pat
     pretrain = load_config(["teacher=ar", f"data.path={tmp_path / 'stories'}"], command="pretrain")
     exported = tmp_path / "runs" / run_folder_name(pretrain) / "pretrained"
     shutil.copytree(REPO_ROOT / "checkpoints" / "ar-shakespeare-small", exported)
-    assert run_folder_name(pretrain) == f"ar-shakespeare-small-data-{tag}"
+    assert run_folder_name(pretrain) == f"ar-stories-small-data-{tag}"
     assert reference_evaluator(load_config(args)) == exported

@@ -216,7 +216,7 @@ def test_command_distils_two_stages_exports_and_resumes(tmp_path):
         from_pretrained(folder)                                             # loadable without training code
         config = pretrained_config(folder)
         assert config["student"] == {"method": "dlm_one", "stage": stage, "t_init": 1999}
-        [path] = (tmp_path / "res" / "rows").glob(f"dlm_one-diffuseq-qqp-tiny-stage{stage}-steps1-k1-n2-data-task-*-"
+        [path] = (tmp_path / "res" / "rows").glob(f"dlm_one-diffuseq-task-tiny-stage{stage}-steps1-k1-n2-data-*-"
                                                    f"teacher-??????.json")
         row = json.loads(path.read_text())
         assert row["nfe"] == 1 and row["stage"] == stage and row["n_samples"] == 2

@@ -50,7 +50,7 @@ def test_data_folder_and_teacher_are_in_the_name(tmp_path):
     (corpus / "train.txt").write_text("To be, or not to be\n")
     (tmp_path / "b" / "teacher").mkdir(parents=True)
     # the data are named by their folder and the sha256 of the training split's bytes
-    a = "corpus-" + hashlib.sha256(b"To be, or not to be\n").hexdigest()[:6]
+    a = hashlib.sha256(b"To be, or not to be\n").hexdigest()[:6]
     evaluator = f"eval.evaluator={REPO_ROOT / 'checkpoints' / 'ar-shakespeare-small'}"   # none trained on it here
     assert row_suffix(load_config(["method=real_text", f"data.path={corpus}", evaluator])) == f"-data-{a}"
     # a model folder by its path: inside the repository the tag does not depend on where the clone lives
@@ -62,7 +62,7 @@ def test_data_folder_and_teacher_are_in_the_name(tmp_path):
     assert name_of(f"teacher_path={tmp_path / 'b' / 'teacher'}") == f"mdlm-shakespeare-small-steps64-from-{b}"
     # a teacher recorded as trained on the embedded corpus runs on this data only when told to
     assert name_of(f"teacher_path={tmp_path / 'b' / 'teacher'}", f"data.path={corpus}", "data.allow_mismatch=true",
-                   evaluator) == f"mdlm-shakespeare-small-steps64-data-{a}-from-{b}"
+                   evaluator) == f"mdlm-corpus-small-steps64-data-{a}-from-{b}"
 
 
 def committed_single_rows():

@@ -99,7 +99,7 @@ def test_copy_source_yardstick(tmp_path):
     out = run("experiments.run", "method=copy_source", "task=qqp", f"data.path={folder}", "threads=1",
               "sampling.num_samples=6", "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}")
     assert out.returncode == 0, out.stderr[-2000:]
-    [path] = (tmp_path / "res" / "rows").glob("copy-source-qqp-test-n6-data-task-??????.json")   # own data, 6 of 64
+    [path] = (tmp_path / "res" / "rows").glob("copy-source-task-test-n6-data-??????.json")   # own data, 6 of 64
     row = json.loads(path.read_text())
     assert row["method"] == "copy_source" and row["n_samples"] == 6 and row["nfe"] == 0
     assert 0.8 < row["metrics"]["single"]["bleu"] < 0.84                 # five of six sentences exact: 5/6 + a tiny bit
