@@ -21,6 +21,7 @@ from core.evaluate.reference_ar import ar_card, reference_ar_tokenizer
 from core.evaluate.results import load_results
 from core.model_card import display_path, model_card
 from core.paths import REPO_ROOT
+from didi.discriminator import KIND as DISCRIMINATOR_KIND
 from teachers.registry import FAMILY_DESCRIPTIONS, teacher_card
 
 # buffers stored beside the weights that are not parameters
@@ -45,6 +46,8 @@ def card_for(folder: Path, results_dir: Path) -> str:
         return ar_card(folder, GPT2Config.from_pretrained(folder), parameters, tokenizer_name, provenance, rows,
                        reproduce)
     config = read_json(folder / CONFIG_FILE, missing="missing (an exported model folder holds config.json)")
+    if config.get("kind") == DISCRIMINATOR_KIND:
+        return discriminator_card(folder, config, parameters)
     family = config.get("family")
     if family in FAMILY_DESCRIPTIONS:
         return teacher_card(folder, config, parameters, rows, reproduce)
@@ -52,6 +55,23 @@ def card_for(folder: Path, results_dir: Path) -> str:
         return diffuseq_card(where, config, parameters, rows, reproduce)
     raise DataError(f"{folder}: no model card for family {family!r}; valid: "
                     f"{sorted([*FAMILY_DESCRIPTIONS, 'diffuseq'])} or a reference AR model")
+
+
+def discriminator_card(folder: Path, config: dict, parameters: int) -> str:
+    """A DiDi-Instruct discriminator: it reads the sequences of the student exported beside it (its tokenizer and
+    length), and has no rows of its own (the student's -rgas rows use it)."""
+    student = folder.with_name(folder.name.removesuffix("-discriminator"))
+    student_config = read_json(student / CONFIG_FILE, missing="missing (a discriminator is exported beside its student)")
+    net = config["network"]
+    description = (f"The DiDi-Instruct discriminator exported beside `{display_path(student)}`: the teacher's DiT "
+                   f"({net['n_blocks']} blocks, hidden size {net['hidden_size']}) with its last "
+                   f"{config['trainable_blocks']} blocks trained and a linear head on the final hidden state, scoring "
+                   f"how far a partly masked sequence looks like data rather than the student's. Reward-guided "
+                   f"sampling (`didi.rgas=true`) reads it. Exported by dlm-distill.")
+    load = f"from didi.discriminator import load_discriminator\ndiscriminator = load_discriminator(\"{display_path(folder)}\")"
+    return model_card(folder=display_path(folder), family=DISCRIMINATOR_KIND, description=description,
+                      parameters=parameters, tokenizer=student_config["tokenizer"], seq_len=student_config["seq_len"],
+                      load=load, provenance=config.get("provenance"))
 
 
 def diffuseq_card(where: str, config: dict, parameters: int, rows: list[dict], reproduce: str | None) -> str:
