@@ -26,9 +26,7 @@ from core.networks import copy_for_training
 from didi.discriminator import Discriminator, discriminator_folder, load_discriminator, save_discriminator
 from didi.method import DiDiSettings, didi_method
 from didi.sampler import rgas_sample
-from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance
-from experiments.loading import evaluator_from, load_checked_teacher
 from experiments.naming import method_run_dir, repo_relative
 from experiments.setup import corpus_blocks
 from experiments.students import block_batches, distill_settings, run_alternating, selecting_validation
@@ -99,15 +97,8 @@ def rgas_sampler(cfg, student_folder: Path, device):
     return sample
 
 
-def run_didi(cfg, device) -> Path:
-    teacher, teacher_folder = load_checked_teacher(cfg, device)
-    evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
-    student_folder = Path(cfg.student_path) if cfg.student_path else distill_student(cfg, teacher, teacher_folder,
-                                                                                        device, evaluator)
-    if not distributed.is_main():   # under torchrun rank 0 alone evaluates and writes the rows
-        return None
-    sampler = rgas_sampler(cfg, student_folder, device) if cfg.didi.rgas else None
-    return write_student_rows(cfg, device, teacher, teacher_folder, student_folder, evaluator, sampler=sampler,
-                              fields=lambda provenance: {"predictor": "rgas" if cfg.didi.rgas else
-                                                         cfg.sampling.predictor,
-                                                         "discriminator": provenance.get("discriminator")})
+def run_didi(cfg, device) -> Path | None:
+    return distil_and_write_rows(
+        cfg, device, distill_student, sampler_for=(lambda folder: rgas_sampler(cfg, folder, device)) if cfg.didi.rgas
+        else None, fields=lambda provenance: {"predictor": "rgas" if cfg.didi.rgas else cfg.sampling.predictor,
+                                              "discriminator": provenance.get("discriminator")})

@@ -18,12 +18,11 @@ from omegaconf import OmegaConf
 from core import distributed
 from core.cost import RunCost
 from core.networks import copy_for_training
-from experiments.controls import write_student_rows
 from experiments.data_identity import run_provenance
-from experiments.loading import evaluator_from, load_checked_teacher
 from experiments.naming import method_run_dir, repo_relative
 from experiments.setup import corpus_blocks
-from experiments.students import block_batches, distill_settings, run_alternating, selecting_validation
+from experiments.students import (block_batches, distil_and_write_rows, distill_settings, run_alternating,
+                                  selecting_validation)
 from idlm.method import IDLMSettings, fake_network, idlm_method
 
 
@@ -67,12 +66,6 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
                            on_checkpoint=export, cost=cost)
 
 
-def run_idlm(cfg, device) -> Path:
-    teacher, teacher_folder = load_checked_teacher(cfg, device)
-    evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
-    student_folder = Path(cfg.student_path) if cfg.student_path else distill_student(cfg, teacher, teacher_folder,
-                                                                                        device, evaluator)
-    if not distributed.is_main():   # under torchrun rank 0 alone evaluates and writes the rows
-        return None
-    return write_student_rows(cfg, device, teacher, teacher_folder, student_folder, evaluator,
-                              fields=lambda provenance: {"loss_time": provenance.get("idlm", {}).get("loss_time")})
+def run_idlm(cfg, device) -> Path | None:
+    return distil_and_write_rows(cfg, device, distill_student, fields=lambda provenance: {
+        "loss_time": provenance.get("idlm", {}).get("loss_time")})

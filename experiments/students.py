@@ -15,7 +15,9 @@ from core.checkpoint import atomic_write_text
 from core.distill import DistillSettings, RoleSettings, distill
 from core.evaluate.unconditional import generative_perplexity, unigram_entropy
 from core.seeding import derived_rng, validation_seed
+from experiments.controls import write_student_rows
 from experiments.data_identity import saved_run_config
+from experiments.loading import evaluator_from, load_checked_teacher
 from experiments.naming import results_dir
 from experiments.setup import global_batch
 
@@ -107,3 +109,18 @@ def run_alternating(cfg, run_dir: Path, *, settings: DistillSettings, device, **
     keep_learning_curve(run_dir, cfg)
     best = run_dir / "student"
     return best if (best / "config.json").is_file() else run_dir / "last"
+
+
+def distil_and_write_rows(cfg, device, distil_student, *, fields, sampler_for=None) -> Path | None:
+    """A student recipe's outline: load the checked teacher and the evaluator, distil with
+    `distil_student(cfg, teacher, teacher_folder, device, evaluator)` (or take `student_path=`), then write the
+    student's rows beside its controls, with `sampler_for(student_folder)` as its sampler when given."""
+    teacher, teacher_folder = load_checked_teacher(cfg, device)
+    evaluator = evaluator_from(cfg, device) if distributed.is_main() else None
+    student_folder = Path(cfg.student_path) if cfg.student_path else distil_student(cfg, teacher, teacher_folder,
+                                                                                    device, evaluator)
+    if not distributed.is_main():   # under torchrun rank 0 alone evaluates and writes the rows
+        return None
+    sampler = sampler_for(student_folder) if sampler_for else None
+    return write_student_rows(cfg, device, teacher, teacher_folder, student_folder, evaluator, sampler=sampler,
+                              fields=fields)
