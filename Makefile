@@ -76,7 +76,7 @@ IDLM_STEPS ?= 4 8 16 32
 # the common budget of every distillation method, in sequence passes (core/cost.py): 1200 IDLM-MDLM updates at
 # batch 32 (224 passes per sequence each), which the committed MDLM student received; validation GenPPL of IDLM-MDLM
 # plateaus after about 700 updates. A method whose update costs less gets more updates: SDTT's (128 passes) gives
-# 2100 = 7 rounds of its default 300.
+# 2100 = 7 rounds of its default 300, the DCD method's (96) 2800 = 4 rounds of 700.
 DISTILL_BUDGET ?= 268800
 
 # reproduce-<folder>: the committed teacher or evaluator checkpoints/<folder>, from scratch (scripts/reproduce/)
@@ -95,6 +95,13 @@ reproduce-sdtt-mdlm: $(STAMP)
 	$(PY) -m experiments.run method=sdtt teacher=mdlm steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_minutes=0 distill.precision=fp32
 	rm -rf checkpoints/sdtt-mdlm-shakespeare-small
 	cp -r runs/sdtt-mdlm-shakespeare-small-steps8/student checkpoints/sdtt-mdlm-shakespeare-small
+
+# reproduce-dcd-duo: the DCD method's student at the same budget (96 passes per update: 4 rounds of 700, dt 1/64 to
+# 1/8), in fp32
+reproduce-dcd-duo: $(STAMP)
+	$(PY) -m experiments.run method=dcd teacher=duo steps=8 dcd.update_teacher_every=700 distill.budget=$(DISTILL_BUDGET) distill.max_minutes=0 distill.precision=fp32
+	rm -rf checkpoints/dcd-duo-shakespeare-small
+	cp -r runs/dcd-duo-shakespeare-small-steps8/student checkpoints/dcd-duo-shakespeare-small
 
 # reproduce-didi-mdlm: DiDi-Instruct's student at the same budget (416 passes per update: 647 updates), in fp32 as
 # the IDLM student was (precision=auto picks bf16 on a CPU with avx512_bf16); its discriminator is copied beside it
