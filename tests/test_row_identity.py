@@ -148,21 +148,22 @@ def test_every_committed_idlm_student_row_name_is_what_its_command_names_today()
         assert f"idlm-{sample_row_name(load_config(args))}" == stem, args
 
 
-def test_committed_round_method_rows_are_named_after_the_committed_student():
-    """An SDTT / Duo-DCD row's command trained the student that is committed as checkpoints/<method>-<run name>
-    (its model card's command is the row's): the command names the row as it names a run of that checkpoint,
-    and the entropy-matched control is named after the student's row."""
+def test_committed_distilled_rows_are_named_by_the_command_that_trained_the_committed_student():
+    """An SDTT / Duo-DCD / DiDi-Instruct row's command trained the student that is committed as
+    checkpoints/<method>-<run name> (its model card's command is the row's), the row is named as that command names
+    it (the run folder's student: `-student-<hash>`, the same in every clone; older rows: the checkpoint's name), and the entropy-matched control is
+    named after the student's row."""
     rows = {path.stem: json.loads(path.read_text()) for path in sorted((REPO_ROOT / "results" / "rows").glob("*.json"))}
-    students = {stem: row for stem, row in rows.items() if row["method"] in ("sdtt", "dcd")}
-    assert {row["method"] for row in students.values()} == {"sdtt", "dcd"}
+    students = {stem: row for stem, row in rows.items() if row["method"] in ("sdtt", "dcd", "didi")}
+    assert {row["method"] for row in students.values()} == {"sdtt", "dcd", "didi"}
     for stem, row in students.items():
         args = shlex.split(row["command"])[3:]
         cfg = load_config(args)
         checkpoint = REPO_ROOT / "checkpoints" / f"{cfg.method}-{cfg.teacher}-{cfg.corpus}-{cfg.preset}"
         made_by = json.loads((checkpoint / "config.json").read_text())["provenance"]["command"]
         assert made_by == row["command"], stem
-        cfg = load_config([*args, f"student_path={checkpoint}"])
-        assert f"{cfg.method}-{sample_row_name(cfg)}" == stem, args
+        as_checkpoint = load_config([*args, f"student_path={checkpoint}"])   # rows made before -student-<hash>
+        assert stem in {f"{c.method}-{sample_row_name(c)}" for c in (cfg, as_checkpoint)}, args
     matched = [(stem, row) for stem, row in rows.items() if row.get("matched_to", "").removesuffix(".json") in students]
     assert len(matched) == len(students)
     for stem, row in matched:
