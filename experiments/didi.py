@@ -29,7 +29,8 @@ from didi.sampler import rgas_sample
 from experiments.data_identity import run_provenance
 from experiments.naming import method_run_dir, repo_relative
 from experiments.setup import corpus_blocks
-from experiments.students import block_batches, distill_settings, run_alternating, selecting_validation
+from experiments.students import (block_batches, distil_and_write_rows, distill_settings, run_alternating,
+                                  selecting_validation)
 
 METHOD_KEYS = ("group_size", "tau", "tau_min", "tau_max", "t_end", "label_smoothing", "reward_clip", "advantage_clip",
                "weight_min", "weight_max", "kl_beta", "entropy_beta")   # the didi block's keys DiDiSettings takes
