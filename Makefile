@@ -46,7 +46,7 @@ compare: $(STAMP)
 # --- reproducing results/ (long; each line is one command whose row lands in results/: the committed set is written
 # only where a command names it, results_dir=results; every other run writes to runs/results) -------------------
 TEACHER_STEPS ?= 8 16 32 64 128 256 1024
-DCD_STEPS ?= 1 2 4 8 16 32
+DUO_DISTILLED_STEPS ?= 1 2 4 8 16 32
 SEQ2SEQ_STEPS ?= 1 10 100 1000 2000
 
 .PHONY: results-teachers results-diffuseq
@@ -57,7 +57,7 @@ results-teachers: $(STAMP)
 	$(PY) -m experiments.run results_dir=results method=real_text sampling.num_samples=256
 	for t in mdlm sedd duo; do for k in $(TEACHER_STEPS); do n=64; [ $$k$$t = 1024mdlm ] && n=256; \
 		$(PY) -m experiments.run results_dir=results teacher=$$t steps=$$k sampling.num_samples=$$n || exit 1; done; done
-	for k in $(DCD_STEPS); do $(PY) -m experiments.run results_dir=results teacher=dcd steps=$$k || exit 1; done
+	for k in $(DUO_DISTILLED_STEPS); do $(PY) -m experiments.run results_dir=results teacher=duo_distilled steps=$$k || exit 1; done
 	$(PY) -m experiments.reports all --results-dir results
 
 TASK ?= qqp
@@ -120,7 +120,7 @@ results-idlm-headline-%: $(STAMP)
 	$(PY) -m experiments.reports all --results-dir results
 
 results-idlm: $(STAMP)
-	for t in mdlm sedd duo dcd; do for k in $(IDLM_STEPS); do \
+	for t in mdlm sedd duo duo_distilled; do for k in $(IDLM_STEPS); do \
 		$(PY) -m experiments.run results_dir=results method=idlm teacher=$$t steps=$$k student_path=checkpoints/idlm-$$t-shakespeare-small || exit 1; \
 	done; done
 	for k in $(IDLM_STEPS); do \

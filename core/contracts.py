@@ -1,9 +1,9 @@
 """What the methods require of the teachers, written down as `typing.Protocol`s and checked (tests/test_contracts.py).
 
 Three contracts:
-  * the discrete process (MDLM, SEDD, Duo, and Duo-DCD models, which are Duo processes): `DiscreteProcess` is what IDLM,
-    the teacher registry and pretraining use of every family; `X0Denoiser` adds the x0-denoiser SDTT and DCD call
-    (MDLM and Duo); `MaskedX0Process` the rest of what SDTT uses (MDLM).
+  * the discrete process (MDLM, SEDD, Duo, and duo_distilled models, which are Duo processes): `DiscreteProcess` is
+    what IDLM, the teacher registry and pretraining use of every family; `X0Denoiser` adds the x0-denoiser SDTT and
+    DCD call (MDLM and Duo); `MaskedX0Process` the rest of what SDTT uses (MDLM).
   * DiffuSeq as DLM-One uses it: `DiffuSeqProcessContract` (the process), `DiffuSeqNetworkContract` (the network G_θ,
     ψ and the teacher share) and `DiffuSeqFunctions` (the module-level pieces of teachers/diffuseq.py and
     teachers/diffuseq_rounding.py that dlm_one/ imports).

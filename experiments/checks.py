@@ -108,7 +108,7 @@ BELOW = {"dlm_one.t_min": ("dlm_one.t_max", "the loss levels are t ~ randint(t_m
          "didi.weight_min": ("didi.weight_max", "the time weight is clamped to [weight_min, weight_max]")}
 FROM_SCRATCH = ("mdlm", "sedd", "duo", "ar", "diffuseq")   # pretraining families that start from no teacher
 # method blocks experiments.pretrain reads too, and what their refusal under another method adds
-PRETRAIN_READS = {"dcd.": " (and experiments.pretrain teacher=dcd)"}
+PRETRAIN_READS = {"dcd.": " (and experiments.pretrain teacher=duo_distilled)"}
 # the blocks only experiments.run reads: sampling, evaluation, distillation and every method's own block
 RUN_ONLY_BLOCKS = ("sampling.", "eval.", "distill.",
                    *(f"{name}." for name in METHODS if f"{name}." not in PRETRAIN_READS))
@@ -152,7 +152,7 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
     seq2seq = is_seq2seq(cfg) if command == "run" else cfg.teacher in SEQ2SEQ_TEACHERS
     if "data.name" in given and not cfg.data.path:
         refuse("data.name", "it names a data.path= folder (the embedded data are named after their corpus or task)")
-    loads_model = cfg.teacher == "dcd" if command == "pretrain" else spec.reads_key("teacher_path")
+    loads_model = cfg.teacher == "duo_distilled" if command == "pretrain" else spec.reads_key("teacher_path")
     if "data.allow_mismatch" in given and not loads_model:
         refuse("data.allow_mismatch", "this command loads no trained model whose data could differ from the run's")
     if "task" in given and not seq2seq:
@@ -167,8 +167,8 @@ def check_applicable(cfg: DictConfig, given: dict, command: str) -> None:
         for key in [k for k in given if k.startswith(RUN_ONLY_BLOCKS) or k in ("student_path", "results_dir")]:
             refuse(key, "pretraining neither samples nor evaluates; this key belongs to experiments.run")
         if "teacher_path" in given and cfg.teacher in FROM_SCRATCH:
-            refuse("teacher_path", f"teacher={cfg.teacher} is pretrained from scratch (only teacher=dcd starts from "
-                                   f"a teacher)")
+            refuse("teacher_path", f"teacher={cfg.teacher} is pretrained from scratch (only teacher=duo_distilled "
+                                   f"starts from a teacher)")
         return
     for key in given:
         why = method_key_refusal(cfg.method, key)

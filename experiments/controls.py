@@ -90,7 +90,7 @@ def write_student_rows(cfg, device, teacher, teacher_folder: Path, student_folde
     from teachers.registry import load_teacher, process_families
 
     student = load_teacher(student_folder, device=device)
-    # a Duo-DCD student is saved as family "dcd": the same process and sampler as its Duo teacher
+    # a Duo-DCD student is saved as family "duo_distilled": the same process and sampler as its Duo teacher
     families = process_families()
     same_process = families.get(student.family) is families.get(teacher.family)
     if not same_process or student.tokenizer_name != teacher.tokenizer_name:

@@ -1,13 +1,14 @@
-"""Duo-DCD (baselines/dcd.py) on the pretraining loop, two ways in:
+"""The DCD method (baselines/dcd.py) on the pretraining loop, two ways in:
 
-    python -m experiments.pretrain teacher=dcd              # the committed checkpoints/dcd-shakespeare-small
+    python -m experiments.pretrain teacher=duo_distilled     # committed: checkpoints/duo_distilled-shakespeare-small
     python -m experiments.run method=dcd teacher=duo steps=K   # distil to K steps, then rows beside the controls
 
-Both build the same recipe: the student starts from the Duo weights, the frozen round teacher (baselines/rounds.py)
-is refreshed from the student's EMA (`dcd.teacher_ema`) at the start of every round of `dcd.update_teacher_every`
-optimizer steps, and dt doubles each round from 1/`dcd.base_steps`. The pretraining command trains `train.max_steps`
-steps with the `train:` settings; the method trains exactly the rounds that end at dt = 1/K (log2(base_steps / K) + 1
-rounds) with the `distill:` settings of every distillation method, and exports the student as `<run_dir>/student`.
+Both build the same recipe and export a Duo model after DCD (family duo_distilled): the student starts from the Duo
+weights, the frozen round teacher (baselines/rounds.py) is refreshed from the student's EMA (`dcd.teacher_ema`) at
+the start of every round of `dcd.update_teacher_every` optimizer steps, and dt doubles each round from
+1/`dcd.base_steps`. The pretraining command trains `train.max_steps` steps with the `train:` settings; the method
+trains exactly the rounds that end at dt = 1/K (log2(base_steps / K) + 1 rounds) with the `distill:` settings of
+every distillation method, and exports the student as `<run_dir>/student`.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def dcd_recipe(cfg, duo, duo_folder, provenance: dict, export_dir) -> Recipe:
     from baselines.dcd import DCDSettings, dcd_loss, dcd_step_size
     from baselines.rounds import refresh_round_teacher, round_starts
     from core.networks import copy_for_training
-    from teachers.registry import DUO_DCD, save_teacher
+    from teachers.registry import DUO_DISTILLED, save_teacher
 
     student = duo.network.train().requires_grad_(True)
     frozen = copy_for_training(student, frozen=True)
@@ -48,7 +49,7 @@ def dcd_recipe(cfg, duo, duo_folder, provenance: dict, export_dir) -> Recipe:
         return dcd_loss(duo.process, model, frozen, x0, dt=dt_now["dt"], settings=settings)
 
     def export(model, ema, step):
-        save_teacher(export_dir, family=DUO_DCD, network=model, process_config=duo.process.config(),
+        save_teacher(export_dir, family=DUO_DISTILLED, network=model, process_config=duo.process.config(),
                      tokenizer_name=duo.tokenizer_name, seq_len=duo.seq_len, state=ema.full_state_dict(model),
                      dtype=cfg.train.export_dtype,
                      provenance={**provenance, "train_step": step, "distilled_from": repo_relative(duo_folder),
@@ -60,13 +61,13 @@ def dcd_recipe(cfg, duo, duo_folder, provenance: dict, export_dir) -> Recipe:
 
 
 def dcd_pretrain_recipe(cfg, device, provenance, export_dir) -> Recipe:
-    """`experiments.pretrain teacher=dcd`: distil `teacher_path` (default the embedded Duo)."""
-    from teachers.registry import load_teacher
+    """`experiments.pretrain teacher=duo_distilled`: distil `teacher_path` (default the embedded Duo)."""
+    from teachers.registry import DUO_DISTILLED, load_teacher
 
     source = find_pretrained(f"duo-{cfg.corpus}-{cfg.preset}", cfg.teacher_path)
     duo = load_teacher(source, device=device)
-    if duo.family not in ("duo", "dcd"):
-        raise ConfigError(f"teacher=dcd distils a Duo model, but {source} holds a {duo.family!r} teacher")
+    if duo.family not in ("duo", DUO_DISTILLED):
+        raise ConfigError(f"teacher={DUO_DISTILLED} distils a Duo model, but {source} holds a {duo.family!r} teacher")
     return dcd_recipe(cfg, duo, source, provenance, export_dir)
 
 

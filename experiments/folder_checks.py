@@ -98,14 +98,18 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     if cfg.teacher in AR_BASELINES:
         check_data_matches(cfg, folder, key)
         return   # transformers GPT-2 folders, not project teachers: their loader checks them (experiments/ar_baseline.py)
+    from teachers.registry import DUO_DISTILLED, check_dit_teacher_config, with_current_family
     config = read_json(folder / "config.json", missing="no config.json (expected a pretrained model folder)")
     if not isinstance(config, dict):
         raise ConfigError(f"{folder / 'config.json'}: expected a JSON object, got {type(config).__name__}")
+    config = with_current_family(config)   # a folder saved as family "dcd" is a duo_distilled one
     family = config.get("family")
-    # a DCD model is a Duo model (same process and sampler) saved as family "dcd": the teacher=dcd checkpoint, and
-    # the student of method=dcd teacher=duo (MethodSpec.student_family)
+    # the Duo model after DCD is a Duo model (same process and sampler) saved as family "duo_distilled": the
+    # teacher=duo_distilled checkpoint (pretrain starts it from a Duo), and the student of method=dcd teacher=duo
+    # (MethodSpec.student_family)
     student_family = method_spec(cfg.method).student_family if key == "student_path" and command == "run" else None
-    wanted = ("duo", "dcd") if cfg.teacher == "dcd" else (cfg.teacher, *([student_family] if student_family else []))
+    wanted = ("duo", DUO_DISTILLED) if cfg.teacher == DUO_DISTILLED else \
+        (cfg.teacher, *([student_family] if student_family else []))
     if family not in wanted:
         raise ConfigError(f"{key}={folder} holds a {family or config.get('model_type') or 'non-project'!r} model "
                           f"(its config.json), not a teacher={cfg.teacher} model")
@@ -113,7 +117,6 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
     if key == "student_path":
         check_student_provenance(cfg, folder, provenance)
     if family != "diffuseq":
-        from teachers.registry import check_dit_teacher_config
         check_dit_teacher_config(config, folder / "config.json")
         check_tokenizer_fits(config, folder / "config.json")
     elif command == "run":
@@ -161,7 +164,7 @@ def model_folders(cfg: DictConfig, command: str) -> list[tuple[str, Path]]:
     spec = method_spec(cfg.method) if command == "run" else None
     loads_teacher = (command == "run" and spec.reads_key("teacher_path") and not (spec.student_alone and
                                                                                    cfg.student_path)) \
-        or (command == "pretrain" and cfg.teacher == "dcd")
+        or (command == "pretrain" and cfg.teacher == "duo_distilled")
     if loads_teacher and command == "run" and cfg.data.path and not cfg.teacher_path:
         trained_here = RUNS_DIR / run_folder_name(cfg) / "pretrained"   # what `pretrain data.path=<same>` wrote
         if not (trained_here / "config.json").is_file():
@@ -170,7 +173,7 @@ def model_folders(cfg: DictConfig, command: str) -> list[tuple[str, Path]]:
                               f"embedded {'task' if is_seq2seq(cfg) else 'corpus'})")
         folders.append(("teacher_path", trained_here))
     elif loads_teacher:
-        # the default: the committed teacher (pretrain teacher=dcd starts from the committed Duo)
+        # the default: the committed teacher (pretrain teacher=duo_distilled starts from the committed Duo)
         default = f"duo-{cfg.corpus}-{cfg.preset}" if command == "pretrain" else run_name(cfg)
         folders.append(("teacher_path", Path(cfg.teacher_path).expanduser() if cfg.teacher_path
                         else CHECKPOINTS_DIR / default))

@@ -1,4 +1,5 @@
-"""`python -m experiments.run method=idlm teacher=mdlm|sedd|duo|dcd steps=K`: distil, then evaluate with controls.
+"""`python -m experiments.run method=idlm teacher=mdlm|sedd|duo|duo_distilled steps=K`: distil, then evaluate with
+controls.
 
 1. load the teacher (committed, or teacher_path=), frozen;
 2. distil it with IDLM on the core loop (resumable in runs/idlm-<teacher>-<corpus>-<preset>, see methods.idlm_folder_fields; a

@@ -17,7 +17,7 @@ def load_checked_teacher(cfg, device):
 
     folder = teacher_folder(cfg)
     teacher = load_teacher(folder, device=device)
-    if teacher.family != cfg.teacher and not (cfg.teacher == "dcd" and teacher.family == "duo"):
+    if teacher.family != cfg.teacher and not (cfg.teacher == "duo_distilled" and teacher.family == "duo"):
         raise ConfigError(f"{folder} holds a {teacher.family!r} teacher but teacher={cfg.teacher}")
     warn_truncation(cfg, "test", teacher.seq_len, teacher=True)
     return teacher, folder

@@ -16,11 +16,13 @@ from core.errors import ConfigError
 
 SEQ2SEQ_TEACHERS = ("diffuseq", "ar_seq2seq")   # trained and scored on a seq2seq `task`, not a `corpus`
 AR_BASELINES = ("ar_lm", "ar_seq2seq")          # transformers GPT-2 folders of the reference AR recipe, not DiTs
-DISCRETE_TEACHERS = ("mdlm", "sedd", "duo", "dcd")
+DISCRETE_TEACHERS = ("mdlm", "sedd", "duo", "duo_distilled")   # duo_distilled: the Duo model after DCD
 
-# source paths: "{model}" is the row's teacher family, in teachers/ or baselines/; paths that do not exist are
-# harmless to `git log`. Every method's own recipe module is added (MethodSpec.source_paths).
+# source paths: "{model}" is the row's teacher family, in teachers/ or baselines/ (MODEL_SOURCES: a family made by a
+# method, under the method's name); paths that do not exist are harmless to `git log`. Every method's own recipe
+# module is added (MethodSpec.source_paths).
 MODEL = ("teachers/{model}.py", "baselines/{model}.py")
+MODEL_SOURCES = {"duo_distilled": "dcd"}   # the Duo model after DCD: made by the DCD method, baselines/dcd.py
 # a student's row beside its controls, and the validation that picks the checkpoint it reports
 STUDENT_ROWS = ("experiments/controls.py", "experiments/match_temperature.py", "experiments/students.py")
 ALTERNATING_LOOP = ("core/distill.py", "core/cost.py")
@@ -170,9 +172,9 @@ METHODS: dict[str, MethodSpec] = {
         sources=("didi", *ALTERNATING_LOOP, *STUDENT_ROWS, *MODEL)),
     "sdtt": round_method("sdtt", "mdlm", "SDTT of the MDLM teacher down to `steps`",
                          ("sdtt", "baselines/sdtt.py", "baselines/sdtt")),
-    # the Duo-DCD student is a Duo model saved as family "dcd" (teachers/dcd.py)
-    "dcd": round_method("dcd", "duo", "Duo-DCD of the Duo teacher down to `steps`",
-                        ("teachers/dcd.py", "baselines/dcd.py"), student_family="dcd"),
+    # the Duo-DCD student is a Duo model saved as family "duo_distilled" (teachers.registry.DUO_DISTILLED)
+    "dcd": round_method("dcd", "duo", "Duo-DCD of the Duo teacher down to `steps`", ("baselines/dcd.py",),
+                        student_family="duo_distilled"),
     "dlm_one": MethodSpec(
         recipe="experiments.dlm_one:run_dlm_one", summary="distil the DiffuSeq teacher into a one-step student",
         reads=("teacher", "teacher_path", "student_path", "run_dir", "sampling.num_samples", "sampling.batch_size",

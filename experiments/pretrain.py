@@ -21,7 +21,7 @@ from experiments.config import parse_args
 from experiments.data_identity import run_provenance
 from experiments.data_lengths import warn_truncation
 from experiments.dcd import (
-    dcd_pretrain_recipe,  # Duo-DCD lives with its method (experiments.run method=dcd)
+    dcd_pretrain_recipe,  # the Duo model after DCD is made by its method (experiments.run method=dcd)
 )
 from experiments.naming import run_folder_name
 from experiments.pretrain_recipes import ar_recipe, discrete_recipe
@@ -29,8 +29,9 @@ from experiments.recipe import train_recipe
 from experiments.setup import resolve_device
 
 # teacher -> recipe(cfg, device, provenance, export_dir) -> Recipe
-RECIPES = {"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discrete_recipe, "dcd": dcd_pretrain_recipe,
-           "ar": ar_recipe, "ar_lm": ar_baseline.lm_recipe, "ar_seq2seq": ar_baseline.seq2seq_recipe}
+RECIPES = {"mdlm": discrete_recipe, "sedd": discrete_recipe, "duo": discrete_recipe,
+           "duo_distilled": dcd_pretrain_recipe, "ar": ar_recipe, "ar_lm": ar_baseline.lm_recipe,
+           "ar_seq2seq": ar_baseline.seq2seq_recipe}
 
 
 def settings_from(cfg) -> TrainSettings:
@@ -47,7 +48,7 @@ def main(argv: list[str]) -> int:
         return 0
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
-    if cfg.teacher != "dcd":   # DCD trains on blocks of its Duo teacher's length
+    if cfg.teacher != "duo_distilled":   # DCD trains on blocks of its Duo teacher's length
         warn_truncation(cfg, "train", cfg.data.seq_len)
     run_dir = cfg.run_dir or str(RUNS_DIR / run_folder_name(cfg))
     provenance = run_provenance(cfg)

@@ -1,6 +1,7 @@
-"""method=sample: sample a pretrained teacher at `steps` and score it. A discrete teacher (MDLM, SEDD, Duo, DCD) on
-unconditional text (GenPPL under the evaluator, entropy, the distribution metrics, seconds per sample), DiffuSeq on
-its seq2seq task with DiffuSeq's metric set, the AR baselines by their own recipes (experiments.ar_baseline)."""
+"""method=sample: sample a pretrained teacher at `steps` and score it. A discrete teacher (MDLM, SEDD, Duo,
+duo_distilled) on unconditional text (GenPPL under the evaluator, entropy, the distribution metrics, seconds per
+sample), DiffuSeq on its seq2seq task with DiffuSeq's metric set, the AR baselines by their own recipes
+(experiments.ar_baseline)."""
 from __future__ import annotations
 
 from pathlib import Path

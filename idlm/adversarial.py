@@ -10,8 +10,8 @@ Losses (summed over positions, mean over the batch, as IDLM's own):
     generator:  a_G · L_G + b_G · Σ_l softplus(−clamp(l^g, −10, 10))            the non-saturating term
 (a_F, b_F) and (a_G, b_G) are DLM-One Table 5's (a_dsm, b_adv) of ψ and (a_sd, b_adv) of θ.
 
-The generator's path to the logits. Duo/DCD already feed the frozen networks the soft input softmax(w'/τ), w' = α̃ p +
-σ̃ ε', differentiable in p; the logits use that same input. MDLM/SEDD feed hard ids x_t' (a draw from
+The generator's path to the logits. Duo and duo_distilled already feed the frozen networks the soft input
+softmax(w'/τ), w' = α̃ p + σ̃ ε', differentiable in p; the logits use that same input. MDLM/SEDD feed hard ids x_t' (a draw from
 Cat(α p + (1 − α) e_m)), which carry no gradient: for the logits the fake network reads the straight-through input
 onehot(x_t') + (p − sg(p)) at the positions x_t' left unmasked (their token was drawn from p), equal in value to the
 ids (the soft lookup p @ E of a one-hot is the id lookup), so ℓ_F and the logits come from one pass. In that pass

@@ -1,4 +1,4 @@
-"""Load the published discrete-diffusion checkpoints (MDLM, SEDD, Duo, Duo-DCD) as project `Teacher`s.
+"""Load the published discrete-diffusion checkpoints (MDLM, SEDD, Duo, Duo distilled) as project `Teacher`s.
 
 Accepted sources (`name_or_path`):
   * a hub name — `kuleshov-group/mdlm-owt`, `louaaron/sedd-small`, `s-sahoo/duo`, `s-sahoo/duo-distilled` (any other
@@ -44,17 +44,17 @@ from safetensors.torch import load_file
 from core.checkpoint import HUB_ID, check_state_dict, fetch_from_hub, first_line, read_json
 from core.errors import ConfigError, DataError
 from core.networks.dit import DiT, DiTConfig
-from teachers.registry import DUO_DCD, Teacher, build_process, save_teacher
+from teachers.registry import DUO_DISTILLED, Teacher, build_process, save_teacher
 
-FAMILIES = ("mdlm", "sedd", "duo", DUO_DCD)
-HUB_FAMILIES = {  # Duo-DCD: a Duo network sampled in few steps (teachers.registry.DUO_DCD)
+FAMILIES = ("mdlm", "sedd", "duo", DUO_DISTILLED)
+HUB_FAMILIES = {  # duo-distilled: a Duo network after DCD, sampled in few steps (registry.DUO_DISTILLED)
     "kuleshov-group/mdlm-owt": "mdlm",
     "louaaron/sedd-small": "sedd",
     "louaaron/sedd-medium": "sedd",
     "s-sahoo/duo": "duo",
-    "s-sahoo/duo-distilled": DUO_DCD,
+    "s-sahoo/duo-distilled": DUO_DISTILLED,
 }
-CKPT_FAMILIES = {"mdlm": "mdlm", "sedd": "sedd", "duo": "duo", "duo-distilled": DUO_DCD}  # Duo's Drive file names
+CKPT_FAMILIES = {"mdlm": "mdlm", "sedd": "sedd", "duo": "duo", "duo-distilled": DUO_DISTILLED}  # Duo's Drive file names
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 CHECKPOINT_SUFFIXES = (".ckpt", ".pth", ".pt")
 HUB_PATTERNS = ["config.json", *WEIGHT_FILES]
@@ -76,9 +76,9 @@ LIGHTNING_WORKAROUND = (
 def load_published(name_or_path: str, *, family: str | None = None, device="cpu", use_ema: bool = True) -> Teacher:
     """Build a frozen `Teacher` (network in eval mode on `device`) from a published checkpoint.
 
-    family: "mdlm" | "sedd" | "duo" | "dcd"; inferred from a known hub name, a Duo-style .ckpt file name or the
-    config when omitted. use_ema: use the checkpoint's EMA weights when it carries them (Lightning `ema`); hub exports
-    hold one set of weights and ignore it.
+    family: "mdlm" | "sedd" | "duo" | "duo_distilled"; inferred from a known hub name, a Duo-style .ckpt file name or
+    the config when omitted. use_ema: use the checkpoint's EMA weights when it carries them (Lightning `ema`); hub
+    exports hold one set of weights and ignore it.
     """
     source = resolve_source(name_or_path)
     state, ema, config, info = read_source(source)
@@ -274,4 +274,4 @@ def process_config_for(family: str, config: dict | None, network_vocab: int, sou
         if graph != "absorb":
             raise ConfigError(f"{source}: SEDD graph {graph!r} is not supported (only the absorbing graph)")
         return {"vocab_size": network_vocab - 1, "t_min": T_MIN}
-    return {"vocab_size": network_vocab, "t_min": T_MIN}  # duo / dcd: uniform over every network output
+    return {"vocab_size": network_vocab, "t_min": T_MIN}  # duo / duo_distilled: uniform over every network output

@@ -1,6 +1,6 @@
 """Save and load discrete teachers HF-style: a folder with `config.json` + `model.safetensors`.
 
-config.json = {"family": "mdlm"|"sedd"|"duo"|"dcd", "network": DiTConfig fields, "process": the process's init
+config.json = {"family": "mdlm"|"sedd"|"duo"|"duo_distilled", "network": DiTConfig fields, "process": the process's init
 arguments, "tokenizer": a core.tokenizers name, "seq_len": int, "provenance": {...}}; README.md is the generated model
 card (core.model_card). Nothing is unpickled: weights are safetensors, everything else JSON. `load_teacher` rebuilds
 network + process without any training code, from a folder or a Hub repository holding one; `DiT.from_pretrained`
@@ -19,10 +19,14 @@ from core.model_card import display_path, model_card
 from core.networks.dit import DiT, DiTConfig
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-# The model family of a few-step Duo network distilled by discrete consistency distillation (the published Duo-DCD,
-# or a student of baselines/dcd.py): a Duo process and sampler under its own name. The family is a kind of model
-# folder (`teacher=dcd` loads one); the DCD *method*, which makes such models in rounds, is baselines/dcd.py.
-DUO_DCD = "dcd"
+# The model family of a few-step Duo network distilled by discrete consistency distillation (Duo's authors publish
+# theirs as s-sahoo/duo-distilled; a student of baselines/dcd.py is one too): a Duo process and sampler under its own
+# name. The family is a kind of model folder (`teacher=duo_distilled` loads one); the DCD *method*, which makes such
+# models in rounds, is `method=dcd` (baselines/dcd.py).
+DUO_DISTILLED = "duo_distilled"
+# Folders exported before that family had its own name say "dcd" (the committed ones included, whose files stay as
+# they were made): they load under today's name, so the rest of the code knows one name.
+LEGACY_FAMILIES = {"dcd": DUO_DISTILLED}
 
 
 def process_families() -> dict:
@@ -31,7 +35,14 @@ def process_families() -> dict:
     from teachers.duo import UniformDiffusion
     from teachers.mdlm import MaskedDiffusion
     from teachers.sedd import AbsorbingScoreProcess
-    return {"mdlm": MaskedDiffusion, "sedd": AbsorbingScoreProcess, "duo": UniformDiffusion, DUO_DCD: UniformDiffusion}
+    return {"mdlm": MaskedDiffusion, "sedd": AbsorbingScoreProcess, "duo": UniformDiffusion,
+            DUO_DISTILLED: UniformDiffusion}
+
+
+def with_current_family(config: dict) -> dict:
+    """A model folder's config.json with a legacy family name (LEGACY_FAMILIES) read as today's."""
+    family = config.get("family")
+    return {**config, "family": LEGACY_FAMILIES[family]} if family in LEGACY_FAMILIES else config
 
 
 @dataclass
@@ -69,7 +80,7 @@ FAMILY_DESCRIPTIONS = {
     "mdlm": "A masked diffusion language model (MDLM: absorbing process, SUBS parameterization)",
     "sedd": "A score entropy discrete diffusion model (SEDD, absorbing graph)",
     "duo": "A uniform-state diffusion language model (Duo)",
-    DUO_DCD: "A few-step Duo model distilled with Duo's discrete consistency distillation (Duo-DCD)",
+    DUO_DISTILLED: "A few-step Duo model distilled with Duo's discrete consistency distillation (Duo-DCD)",
 }
 
 
@@ -140,7 +151,8 @@ def _check_predictor(predictor: str, family: str, valid: list[str]) -> None:
 
 
 # family -> its sampler; `predictor` picks the variant by name. Each takes batch_size, length, steps, device, float64.
-SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, DUO_DCD: _sample_duo, "ar_lm": _sample_ar}
+SAMPLERS = {"mdlm": _sample_mdlm, "sedd": _sample_sedd, "duo": _sample_duo, DUO_DISTILLED: _sample_duo,
+            "ar_lm": _sample_ar}
 
 
 def sample_model(family: str, process, network, *, predictor: str = "default", temperature: float = 1.0,
@@ -180,6 +192,7 @@ def _read_model(folder: str | Path):
         family = "ar_seq2seq" if isinstance(tokenizer, dict) else "ar_lm"
         return family, network, None, tokenizer, network.config.n_positions, network.config.to_dict()
     state, config = load_pretrained(folder)
+    config = with_current_family(config)
     check_dit_teacher_config(config, Path(folder, "config.json"))
     network = DiT(DiTConfig(**config["network"]))
     state = {k: v.float() for k, v in state.items()}
@@ -199,7 +212,7 @@ def check_dit_teacher_config(config: dict, source: Path) -> None:
     family = config.get("family")
     if family not in process_families():
         what = f"a {config['model_type']!r} model's" if "model_type" in config else f"family {family!r}"
-        raise DataError(f"{source}: {what} config, not a DiT teacher's (family mdlm, sedd, duo or dcd)")
+        raise DataError(f"{source}: {what} config, not a DiT teacher's (family mdlm, sedd, duo or duo_distilled)")
     missing = [k for k in ("network", "process", "tokenizer", "seq_len") if k not in config]
     if missing:
         raise DataError(f"{source}: a {family} teacher config without {missing}")

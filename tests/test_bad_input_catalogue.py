@@ -10,6 +10,8 @@ import pytest
 from core.paths import REPO_ROOT
 from tests.bad_input import CHECKPOINTS, MDLM_TEACHER, QG_TEACHER, SEDD_TEACHER, call_cli, listing
 
+# the old name of the Duo model after DCD is refused with the new one, never read as an alias
+RENAMED_DCD = r"^error: teacher=dcd: the Duo model after DCD is teacher=duo_distilled \(method=dcd is the DCD method\)$"
 RUN_CASES = [
     (["sampling.num_samples=-5"], r"sampling.num_samples=-5 is out of range: it must be a positive integer"),
     (["sampling.num_samples=0"], r"sampling.num_samples=0 is out of range"),
@@ -40,7 +42,9 @@ RUN_CASES = [
     (["method=idlm", "sdtt.steps_per_round=4"], r"sdtt.steps_per_round=4 has no effect here: sdtt.\* keys apply to "
                                                 r"method=sdtt only"),
     (["dcd.base_steps=64"], r"dcd.base_steps=64 has no effect here: dcd.\* keys apply to method=dcd \(and "
-                            r"experiments.pretrain teacher=dcd\) only"),
+                            r"experiments.pretrain teacher=duo_distilled\) only"),
+    (["teacher=dcd"], RENAMED_DCD),
+    (["method=idlm", "teacher=dcd"], RENAMED_DCD),
     (["method=sample", "distill.max_steps=3"], r"^error: distill.max_steps=3 has no effect here: method=sample distils "
                                                r"nothing; distill.\* keys apply to method=idlm\|didi\|sdtt\|dcd\|dlm_one$"),
     (["method=didi", "teacher=duo"], r"^error: method=didi distils the MDLM teacher \(teacher=mdlm\), not teacher=duo$"),
@@ -115,7 +119,7 @@ RUN_CASES = [
      r"^error: student_path=\S*sdtt-mdlm-shakespeare-small holds a student made by method=sdtt \(its config.json\), "
      r"not by method=idlm; evaluate it with method=sdtt$"),
     (["method=sdtt", f"student_path={CHECKPOINTS / 'idlm-mdlm-shakespeare-small'}"], r"made by method=idlm"),
-    (["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'idlm-dcd-shakespeare-small'}"],
+    (["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'idlm-duo_distilled-shakespeare-small'}"],
      r"made by method=idlm \(its config.json\), not by method=dcd"),
 ]
 PRETRAIN_CASES = [
@@ -132,7 +136,9 @@ PRETRAIN_CASES = [
     (["distill.max_steps=5"], r"^error: distill.max_steps=5 has no effect here: pretraining neither samples nor "
                               r"evaluates; this key belongs to experiments.run; did you mean train.max_steps\?$"),
     (["results_dir={tmp}/rows"], r"results_dir=.* has no effect here: pretraining"),
-    (["teacher=dcd", f"teacher_path={MDLM_TEACHER}"], r"holds a 'mdlm' model .*, not a teacher=dcd model"),
+    (["teacher=duo_distilled", f"teacher_path={MDLM_TEACHER}"], r"holds a 'mdlm' model .*, not a "
+                                                                r"teacher=duo_distilled model"),
+    (["teacher=dcd"], RENAMED_DCD),
     (["teacher=ar", "preset=base"], r"preset=base has no reference AR model size"),
     (["run_dir={tmp}/afile"], r"run_dir=.*afile is a file, not a folder"),
     (["teacher=mdlm", "data.allow_mismatch=true"], r"data.allow_mismatch=true has no effect here: this command loads"),
@@ -173,7 +179,8 @@ def test_the_catalogue_covers_at_least_thirty_cases():
     ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS / 'diffuseq-qqp-small'}"],   # the teacher's own map
     ["method=sdtt", f"student_path={CHECKPOINTS / 'sdtt-mdlm-shakespeare-small'}"],
     ["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'dcd-duo-shakespeare-small'}"],
-    ["method=idlm", "teacher=dcd", f"student_path={CHECKPOINTS / 'idlm-dcd-shakespeare-small'}"],
+    # folders saved as family "dcd" before the model was named duo_distilled
+    ["method=idlm", "teacher=duo_distilled", f"student_path={CHECKPOINTS / 'idlm-duo_distilled-shakespeare-small'}"],
 ])
 def test_a_student_is_accepted_under_the_method_and_task_that_made_it(args, tmp_path):
     from experiments.config import load_config
@@ -211,7 +218,7 @@ except SystemExit as stop:
 """
 
 
-@pytest.mark.parametrize("args", [["some.typo=1"], ["sampling.top_p=2"], ["distill.max_steps=3"]])
+@pytest.mark.parametrize("args", [["some.typo=1"], ["sampling.top_p=2"], ["distill.max_steps=3"], ["teacher=dcd"]])
 def test_a_config_error_is_refused_before_torch_is_imported(args):
     """torch and transformers take seconds to import: the arguments are read first."""
     out = subprocess.run([sys.executable, "-c", REFUSED_BEFORE_TORCH, *args], cwd=REPO_ROOT, capture_output=True,

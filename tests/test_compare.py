@@ -12,7 +12,8 @@ from core.evaluate.results import git_commit
 from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.reports.__main__ import main as reports_main
 from experiments.reports.comparison import comparison_tables
-from experiments.reports.provenance import GitHistory, Mismatches, row_status
+from experiments.reports.kinds import load_rows
+from experiments.reports.provenance import GitHistory, Mismatches, row_status, source_paths
 
 
 def test_genppl_at_entropy_interpolates_log_genppl_between_the_bracketing_temperatures():
@@ -73,7 +74,9 @@ def test_rows_older_than_their_methods_last_change_are_stale(tmp_path):
     _git(tmp_path, "mv", "teachers/dcd.py", "baselines/dcd.py")
     _git(tmp_path, "commit", "-q", "-m", "move")
     moved = _git(tmp_path, "rev-parse", "HEAD")
-    assert status(dcd, teacher="dcd") == ("stale", moved) and status(moved, method="dcd", teacher="duo")[0] == "current"
+    # a row of the model DCD makes depends on the DCD code, wherever it lives
+    assert status(dcd, teacher="duo_distilled") == ("stale", moved)
+    assert status(moved, method="dcd", teacher="duo")[0] == "current"
     # a row made on a branch stays current after a merge that leaves its sources as they were
     trunk = _git(tmp_path, "rev-parse", "--abbrev-ref", "HEAD")
     _git(tmp_path, "checkout", "-q", "-b", "side")
@@ -128,7 +131,7 @@ def synthetic_rows():
         _row("idlm8-matched.json", method="teacher (entropy-matched)", temperature=0.85,
              metrics={"entropy": 2.9, "gen_ppl": 9.0}),
         _row("sdtt8.json", method="sdtt", student_path="checkpoints/sdtt-mdlm-toy", evaluator="gpt2-large"),
-        _row("dcd8.json", teacher="dcd"),
+        _row("dcd8.json", teacher="duo_distilled"),
         _seq2seq("d2000.json", "sample", 2000, 10.0, 0.07),
         _seq2seq("d10.json", "sample", 10, 0.1, 0.06),
         _seq2seq("d100.json", "sample", 100, 1.0, 0.065),                  # not in the paper's layout
@@ -243,6 +246,25 @@ def test_tables_without_ar_sdtt_or_text_rows_still_build():
     assert [row["group"] for row in table.csv_rows] == ["teacher", "teacher", "Duo-DCD", "IDLM"]
     assert "GenPPL at H* ↓" in table.headers and "no held-out-text row" in table.intro[0]
     assert {row["gen_ppl_at_matched_entropy"] for row in table.csv_rows} == {None}
+
+
+def test_rows_written_when_the_model_was_named_dcd_are_reported_as_duo_distilled(tmp_path):
+    """Committed rows keep teacher "dcd" and the old folder names (provenance); the reports read today's names."""
+    rows = synthetic_rows()
+    rows["dcd8.json"].update(teacher="dcd", teacher_path="checkpoints/dcd-shakespeare-small")
+    rows["idlm-dcd8.json"] = dict(rows["idlm8.json"], teacher="dcd",
+                                  student_path="checkpoints/idlm-dcd-shakespeare-small")
+    _write(tmp_path, rows)
+    loaded = {r["_file"]: r for r in load_rows(tmp_path)}
+    sampled, student = loaded["dcd8.json"], loaded["idlm-dcd8.json"]
+    assert sampled["teacher"] == student["teacher"] == "duo_distilled"
+    assert sampled["teacher_path"] == "checkpoints/duo_distilled-shakespeare-small"
+    assert student["student_path"] == "checkpoints/idlm-duo_distilled-shakespeare-small"
+    assert json.loads((tmp_path / "rows" / "dcd8.json").read_text())["teacher"] == "dcd"   # the file as written
+    assert "baselines/dcd.py" in source_paths(sampled) and "baselines/dcd.py" in source_paths(student)
+    table = next(t for t in comparison_tables(list(loaded.values())) if t.name == "idlm_table1_toy")
+    assert {(r["group"], r["model"], r["student"]) for r in table.csv_rows if "dcd" in r["file"]} == {
+        ("Duo-DCD", "duo_distilled", None), ("IDLM", "duo_distilled", "idlm-duo_distilled-shakespeare-small")}
 
 
 def test_a_broken_row_writes_nothing(tmp_path):

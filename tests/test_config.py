@@ -67,7 +67,7 @@ def test_teacher_ar_is_refused_by_run_and_accepted_by_pretrain_at_its_sizes():
                                           r"tiny or small$"):
         load_config(["teacher=ar", "preset=base"], command="pretrain")
     with pytest.raises(ConfigError, match=r"^method=idlm distils a discrete diffusion teacher \(mdlm, sedd, duo, "
-                                          r"dcd\), not teacher=diffuseq$"):
+                                          r"duo_distilled\), not teacher=diffuseq$"):
         load_config(["method=idlm", "teacher=diffuseq"])
     with pytest.raises(ValueError, match="unknown command 'train'"):
         load_config([], command="train")
@@ -91,7 +91,7 @@ def test_ancestral_diffuseq_sampler_refuses_the_ddim_respacing():
     ("ar_seq2seq", "eval.diversity_valid_words", "300", "600"),
     ("sedd", "sampling.cache", "false", "true"),
     ("duo", "sampling.cache", "false", "true"),
-    ("dcd", "sampling.cache", "false", "true"),
+    ("duo_distilled", "sampling.cache", "false", "true"),
 ])
 def test_options_the_teacher_would_ignore_are_refused_unless_default(teacher, key, value, default):
     with pytest.raises(ConfigError, match=rf"^{key}={value} has no effect with teacher={teacher}, whose sampler "

@@ -12,7 +12,7 @@ from core.networks.dit import DiT, dit_config
 from teachers import duo, mdlm, registry, sedd
 
 V, L, B = 7, 5, 3
-FAMILIES = sorted(registry.process_families())   # mdlm, sedd, duo and dcd, each a discrete process
+FAMILIES = sorted(registry.process_families())   # mdlm, sedd, duo and duo_distilled, each a discrete process
 
 
 def conforms(obj, protocol) -> None:
@@ -27,7 +27,7 @@ def tiny(family: str):
 
 
 def test_the_families_are_the_four_discrete_ones():
-    assert FAMILIES == ["dcd", "duo", "mdlm", "sedd"]
+    assert FAMILIES == ["duo", "duo_distilled", "mdlm", "sedd"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -47,7 +47,8 @@ def test_every_discrete_family_meets_the_discrete_process_contract(family):
     assert process.prior_sample(B, L).shape == (B, L)
 
 
-@pytest.mark.parametrize("family, denoises", [("mdlm", True), ("duo", True), ("dcd", True), ("sedd", False)])
+@pytest.mark.parametrize("family, denoises", [("mdlm", True), ("duo", True), ("duo_distilled", True),
+                                               ("sedd", False)])
 def test_the_x0_denoiser_takes_the_signal_level_alpha(family, denoises):
     """MDLM and Duo (SDTT's and DCD's processes) share one convention: α_t, not t. SEDD predicts a score instead."""
     process, network = tiny(family)

@@ -97,7 +97,7 @@ def test_match_temperature_refuses_bad_rows(tmp_path):
 def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(trained, tmp_path):
     out = run("experiments.pretrain", "teacher=duo", f"run_dir={tmp_path / 'duo'}", *TINY)
     assert out.returncode == 0, out.stderr[-2000:]
-    dcd = ["teacher=dcd", f"teacher_path={tmp_path / 'duo' / 'pretrained'}", f"run_dir={tmp_path / 'dcd'}",
+    dcd = ["teacher=duo_distilled", f"teacher_path={tmp_path / 'duo' / 'pretrained'}", f"run_dir={tmp_path / 'dcd'}",
            "dcd.update_teacher_every=2", *TINY]
     out = run("experiments.pretrain", *dcd)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -116,7 +116,7 @@ def test_dcd_pretrain_keeps_its_frozen_teacher_in_the_resumable_state(trained, t
     [path] = (tmp_path / "rows").glob("dcd-duo-shakespeare-small-steps4-student-??????-n8-from-pretrained-??????.json")
     row = json.loads(path.read_text())
     assert row["method"] == "dcd" and row["teacher"] == "duo" and row["distill_step"] == 3
-    assert json.loads((tmp_path / "method" / "student" / "config.json").read_text())["family"] == "dcd"
+    assert json.loads((tmp_path / "method" / "student" / "config.json").read_text())["family"] == "duo_distilled"
 
 
 def test_bleu_plot_has_one_panel_per_task_and_takes_intervals(tmp_path):

@@ -17,7 +17,8 @@ from teachers.mdlm import MaskedDiffusion
 from teachers.registry import load_teacher, save_teacher
 
 CHECKPOINTS = REPO_ROOT / "checkpoints"
-DIT_FOLDERS = ["mdlm-shakespeare-small", "sedd-shakespeare-small", "duo-shakespeare-small", "dcd-shakespeare-small"]
+DIT_FOLDERS = ["mdlm-shakespeare-small", "sedd-shakespeare-small", "duo-shakespeare-small",
+               "duo_distilled-shakespeare-small"]
 
 
 @pytest.mark.parametrize("name", DIT_FOLDERS)
@@ -157,6 +158,31 @@ def test_model_card_command_lists_the_rows_that_sampled_the_folder(tmp_path):
     with pytest.raises(DataError, match=r"empty/model\.safetensors: missing"):
         main(["cards", str(tmp_path / "empty")])
 
+
+def test_a_folder_saved_as_family_dcd_loads_checks_and_gets_its_card_as_duo_distilled(tmp_path):
+    """Folders exported before the Duo model after DCD was named duo_distilled say "family": "dcd" (the committed ones
+    too): the loader, the start-up checks and the model card read them under today's name, rewriting nothing."""
+    from experiments.config import load_config
+    from experiments.reports.model_cards import card_for
+    from teachers.duo import UniformDiffusion
+
+    torch.manual_seed(0)
+    process = UniformDiffusion(66)   # the char tokenizer's vocabulary
+    network = DiT(dit_config("tiny", process.network_vocab_size)).eval()
+    folder = save_teacher(tmp_path / "old-export", family="duo_distilled", network=network,
+                          process_config=process.config(), tokenizer_name="char", seq_len=16)
+    saved = json.loads((folder / CONFIG_FILE).read_text())
+    (folder / CONFIG_FILE).write_text(json.dumps({**saved, "family": "dcd"}))
+    teacher = load_teacher(folder)
+    assert teacher.family == teacher.config["family"] == "duo_distilled"
+    assert isinstance(teacher.process, UniformDiffusion) and teacher.process.config() == process.config()
+    x, sigma = torch.randint(0, 66, (2, 16)), torch.rand(2)
+    with torch.no_grad():
+        assert torch.equal(teacher.network(x, sigma), network(x, sigma))
+    cfg = load_config(["teacher=duo_distilled", f"teacher_path={folder}", f"results_dir={tmp_path / 'rows'}"])
+    assert cfg.teacher_path == str(folder)
+    assert "| family | `duo_distilled` |" in card_for(folder, RESULTS_DIR).splitlines()
+    assert json.loads((folder / CONFIG_FILE).read_text())["family"] == "dcd"
 
 
 @pytest.mark.parametrize("name", ["diffuseq-qqp-small", "dlm_one-qqp-small-stage2"])

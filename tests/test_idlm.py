@@ -193,7 +193,7 @@ def test_auto_evaluator_without_an_embedded_one_says_what_it_tried(monkeypatch):
     assert evaluator_from(cfg, "cpu")[2] == "gpt2-large"
 
 
-@pytest.mark.parametrize("folder", ["mdlm", "sedd", "duo", "dcd", "diffuseq-qqp"])
+@pytest.mark.parametrize("folder", ["mdlm", "sedd", "duo", "duo_distilled", "diffuseq-qqp"])
 def test_one_load_teacher_for_every_family_and_always_frozen(folder):
     from core.paths import REPO_ROOT
     from teachers.registry import load_teacher

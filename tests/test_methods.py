@@ -43,6 +43,9 @@ def test_run_folders_keep_their_names():
     assert method_run_dir(load_config(["method=sdtt"])) == RUNS_DIR / "sdtt-mdlm-shakespeare-small-steps8"
     assert method_run_dir(load_config(["method=dcd", "teacher=duo", "steps=16"])) == \
         RUNS_DIR / "dcd-duo-shakespeare-small-steps16"
+    # the DCD method names its runs; the model it makes is the teacher duo_distilled
+    assert method_run_dir(load_config(["method=idlm", "teacher=duo_distilled"])) == \
+        RUNS_DIR / "idlm-duo_distilled-shakespeare-small"
     assert method_run_dir(load_config(["method=dlm_one", "task=qg"])) == RUNS_DIR / "dlm_one-diffuseq-qg-small"
 
 

@@ -113,7 +113,8 @@ def test_sedd_uniform_graph_is_refused(tmp_path):
 
 
 def test_duo_layout_from_hub_cache(tmp_path, monkeypatch):
-    """`s-sahoo/duo-distilled` found in the HF cache (offline): family dcd, uniform process over all outputs."""
+    """`s-sahoo/duo-distilled` found in the HF cache (offline): family duo_distilled, uniform process over all
+    outputs."""
     from huggingface_hub import constants
     cache = tmp_path / "hub"
     repo = cache / "models--s-sahoo--duo-distilled"
@@ -124,7 +125,7 @@ def test_duo_layout_from_hub_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     teacher = load_published("s-sahoo/duo-distilled")
-    assert teacher.family == "dcd"
+    assert teacher.family == "duo_distilled"
     assert isinstance(teacher.process, UniformDiffusion) and teacher.process.vocab_size == V
     assert torch.equal(logits(teacher), reference_logits(state))
 

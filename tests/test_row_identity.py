@@ -9,6 +9,7 @@ import pytest
 from core.paths import REPO_ROOT, RUNS_DIR
 from experiments.config import load_config
 from experiments.naming import path_digest, results_dir, row_suffix, sample_row_name
+from tests.recorded_commands import todays_args, todays_row_name
 
 
 def name_of(*args):
@@ -66,14 +67,15 @@ def test_data_folder_and_teacher_are_in_the_name(tmp_path):
 
 
 def committed_single_rows():
-    """(file stem, command arguments) of committed rows that one `experiments.run` command wrote as its own row."""
+    """(file stem, command arguments) of committed rows that one `experiments.run` command wrote as its own row,
+    both under today's names (tests/recorded_commands.py)."""
     for path in sorted((REPO_ROOT / "results" / "rows").glob("*.json")):
         row = json.loads(path.read_text())
-        args = shlex.split(row["command"])[3:]
+        args = todays_args(row["command"])
         if row["command"].startswith("python -m experiments.run") and row["method"] in ("sample", "teacher", "real_text",
                                                                                          "copy_source"):
             if "method=idlm" not in args:
-                yield path.stem, args
+                yield todays_row_name(path.stem, row["command"]), args
 
 
 def test_every_committed_row_name_is_what_its_command_names_today():
@@ -141,18 +143,19 @@ def test_an_idlm_row_names_a_student_other_than_the_committed_one(tmp_path):
 
 
 def test_every_committed_idlm_student_row_name_is_what_its_command_names_today():
-    rows = [(path.stem, shlex.split(json.loads(path.read_text())["command"])[3:])
-            for path in sorted((REPO_ROOT / "results" / "rows").glob("idlm-*.json")) if "-matched-" not in path.stem]
-    assert len(rows) >= 16
-    for stem, args in rows:
-        assert f"idlm-{sample_row_name(load_config(args))}" == stem, args
+    commands = [(path.stem, json.loads(path.read_text())["command"])
+                for path in sorted((REPO_ROOT / "results" / "rows").glob("idlm-*.json")) if "-matched-" not in path.stem]
+    assert len(commands) >= 16
+    for stem, command in commands:
+        args = todays_args(command)
+        assert f"idlm-{sample_row_name(load_config(args))}" == todays_row_name(stem, command), args
 
 
 def test_committed_distilled_rows_are_named_by_the_command_that_trained_the_committed_student():
     """An SDTT / Duo-DCD / DiDi-Instruct row's command trained the student that is committed as
     checkpoints/<method>-<run name> (its model card's command is the row's), the row is named as that command names
-    it (the run folder's student: `-student-<hash>`, the same in every clone; older rows: the checkpoint's name), and the entropy-matched control is
-    named after the student's row."""
+    it (the run folder's student: `-student-<hash>`, the same in every clone; older rows: the checkpoint's name),
+    and the entropy-matched control is named after the student's row."""
     rows = {path.stem: json.loads(path.read_text()) for path in sorted((REPO_ROOT / "results" / "rows").glob("*.json"))}
     students = {stem: row for stem, row in rows.items() if row["method"] in ("sdtt", "dcd", "didi")}
     assert {row["method"] for row in students.values()} == {"sdtt", "dcd", "didi"}

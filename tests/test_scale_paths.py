@@ -131,12 +131,12 @@ def test_hub_cached_teachers_sample_and_distil_from_the_command_line(stand_ins):
                      .read_text())
     assert row["evaluator"] == "gpt2-large" and row["n_samples"] == 2
     assert row["teacher_path"].endswith("kuleshov-group--mdlm-owt")
-    out = run(env, "experiments.pretrain", "teacher=dcd", "teacher_path=s-sahoo/duo", "corpus=openwebtext",
+    out = run(env, "experiments.pretrain", "teacher=duo_distilled", "teacher_path=s-sahoo/duo", "corpus=openwebtext",
               f"data.path={root / 'openwebtext'}", "train.max_steps=1", "train.batch_size=2", "train.eval_batches=1",
               f"run_dir={root / 'dcd'}", "threads=1")
     assert out.returncode == 0, out.stderr[-2000:]
     config = json.loads((root / "dcd" / "pretrained" / "config.json").read_text())
-    assert config["family"] == "dcd" and config["tokenizer"] == "gpt2" and config["seq_len"] == 32
+    assert config["family"] == "duo_distilled" and config["tokenizer"] == "gpt2" and config["seq_len"] == 32
 
 
 def test_unreachable_corpus_and_teacher_say_how_to_provide_them(stand_ins, tmp_path):

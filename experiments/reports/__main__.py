@@ -17,10 +17,10 @@ import argparse
 from pathlib import Path
 
 from core.cli import add_results_dir, run_cli
-from core.evaluate.results import load_results
 from core.paths import FIGURES, REPO_ROOT, RESULTS_DIR, TRAINING
 from experiments.reports.comparison import write_comparison_tables
 from experiments.reports.dlm_one import write_dlm_one_report
+from experiments.reports.kinds import load_rows
 from experiments.reports.readme import write_readme
 from experiments.reports.training import write_summaries, write_training_index
 
@@ -44,7 +44,7 @@ def write_tables(records: list[dict], results_dir: Path) -> list[Path]:
 def write_all(results_dir: Path) -> list[Path]:
     """Every figure and table; the index of the pretraining summaries; and, for the committed results/, the cards of
     the committed model folders (a card lists the committed rows, so a scratch folder leaves them alone)."""
-    records = load_results(results_dir)
+    records = load_rows(results_dir)
     written = draw_figures(records, results_dir) + write_tables(records, results_dir)
     if any((results_dir / TRAINING).glob("*.json")):
         written.append(write_training_index(results_dir / TRAINING))
@@ -77,11 +77,11 @@ def main(argv: list[str]) -> int:
     if args.command == "all":
         written = write_all(results_dir)
     elif args.command == "figures":
-        written = draw_figures(load_results(results_dir), results_dir)
+        written = draw_figures(load_rows(results_dir), results_dir)
     elif args.command == "tables":
-        written = write_tables(load_results(results_dir), results_dir)
+        written = write_tables(load_rows(results_dir), results_dir)
     elif args.command == "dlm-one":
-        written = write_dlm_one_report(load_results(results_dir), results_dir, args.run)
+        written = write_dlm_one_report(load_rows(results_dir), results_dir, args.run)
     elif args.command == "cards":
         from experiments.reports.model_cards import write_cards
 

@@ -18,11 +18,11 @@ from transformers import GPT2Config
 from core.checkpoint import CARD_FILE, CONFIG_FILE, MODEL_FILE, atomic_write_text, read_json
 from core.errors import DataError
 from core.evaluate.reference_ar import ar_card, reference_ar_tokenizer
-from core.evaluate.results import load_results
 from core.model_card import display_path, model_card
 from core.paths import REPO_ROOT
 from didi.discriminator import KIND as DISCRIMINATOR_KIND
-from teachers.registry import FAMILY_DESCRIPTIONS, teacher_card
+from experiments.reports.kinds import load_rows
+from teachers.registry import FAMILY_DESCRIPTIONS, teacher_card, with_current_family
 
 # buffers stored beside the weights that are not parameters
 BUFFERS = ("rotary_emb.inv_freq", "position_ids")
@@ -34,7 +34,7 @@ def card_for(folder: Path, results_dir: Path) -> str:
     """The card of one exported folder: a discrete teacher, a DiffuSeq teacher or the reference AR model."""
     name, where = folder.name, display_path(folder)
     # the model that drew a row: a student row names its teacher too, but belongs on the student's card
-    rows = sorted((r for r in load_results(results_dir) if (r.get("student_path") or r.get("teacher_path")) == where),
+    rows = sorted((r for r in load_rows(results_dir) if (r.get("student_path") or r.get("teacher_path")) == where),
                   key=lambda r: (r["method"], r.get("candidates", 1), r.get("temperature", 1.0), r["steps"]))
     script = REPO_ROOT / "scripts" / "reproduce" / f"{name}.sh"
     reproduce = f"scripts/reproduce/{name}.sh" if script.is_file() else None
@@ -45,7 +45,8 @@ def card_for(folder: Path, results_dir: Path) -> str:
         provenance = read_provenance(provenance_file) if provenance_file.is_file() else None
         return ar_card(folder, GPT2Config.from_pretrained(folder), parameters, tokenizer_name, provenance, rows,
                        reproduce)
-    config = read_json(folder / CONFIG_FILE, missing="missing (an exported model folder holds config.json)")
+    config = with_current_family(read_json(folder / CONFIG_FILE,
+                                           missing="missing (an exported model folder holds config.json)"))
     if config.get("kind") == DISCRIMINATOR_KIND:
         return discriminator_card(folder, config, parameters)
     family = config.get("family")

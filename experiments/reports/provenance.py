@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from core.paths import REPO_ROOT
-from experiments.methods import METHODS
+from experiments.methods import METHODS, MODEL_SOURCES
 from experiments.reports.kinds import is_ar
 
 # method -> the packages and files whose change can change its rows: each method's MethodSpec.source_paths (its
@@ -33,18 +33,19 @@ SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹"
 
 
 def source_key(record: dict) -> str:
-    """The METHOD_SOURCES entry of a row: every AR row shares one, so does every Duo-DCD row (the DCD model
-    sampled, or the dcd method); the entropy-matched control is the sampling method."""
+    """The METHOD_SOURCES entry of a row: every AR row shares one, so does every Duo-DCD row (the model DCD makes,
+    duo_distilled, sampled, or the dcd method); the entropy-matched control is the sampling method."""
     method = record["method"].removesuffix(" (entropy-matched)")
     if is_ar(record):
         return "ar"
-    return "dcd" if method == "sample" and record.get("teacher") == "dcd" else method
+    return "dcd" if method == "sample" and record.get("teacher") == "duo_distilled" else method
 
 
 def source_paths(record: dict) -> tuple[str, ...]:
     key = source_key(record)
     templates = METHOD_SOURCES.get(key, (key, f"baselines/{key}.py", f"baselines/{key}"))
-    return tuple(t.format(model=record.get("teacher", "")) for t in templates)
+    model = record.get("teacher", "")
+    return tuple(t.format(model=MODEL_SOURCES.get(model, model)) for t in templates)
 
 
 class GitHistory:

@@ -35,9 +35,11 @@ def distribution_values(record: dict) -> dict:
 UNCONDITIONAL_GROUPS = (
     ("held-out text", lambda r: r["method"] == "real_text"),
     ("AR", is_ar),
-    ("teacher", lambda r: r["method"] in SAMPLE_METHODS and r.get("teacher") != "dcd"),
+    ("teacher", lambda r: r["method"] in SAMPLE_METHODS and r.get("teacher") != "duo_distilled"),
     ("SDTT", lambda r: r["method"] == "sdtt"),
-    ("Duo-DCD", lambda r: r["method"] == "dcd" or (r["method"] in SAMPLE_METHODS and r.get("teacher") == "dcd")),
+    # the DCD method's rows and those of the model it makes (teacher=duo_distilled)
+    ("Duo-DCD", lambda r: r["method"] == "dcd" or (r["method"] in SAMPLE_METHODS
+                                                   and r.get("teacher") == "duo_distilled")),
     ("IDLM", lambda r: r["method"] == "idlm"),
 )
 GROUP_ORDER = [name for name, _ in UNCONDITIONAL_GROUPS]

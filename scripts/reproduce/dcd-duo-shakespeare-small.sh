@@ -3,7 +3,8 @@
 # (baselines/dcd.py, experiments/dcd.py), distilled to 8 steps in 4 rounds of 60 optimizer steps of batch 32 (dt =
 # 1/64, 2/64, 4/64, 8/64; the frozen teacher <- the student's EMA at every round start), lr 6e-5 (the Duo code's)
 # with the distill: block's other settings; the student is the EMA after the last round. Not to be confused with
-# checkpoints/dcd-shakespeare-small, the DCD model `experiments.pretrain teacher=dcd` made from an earlier Duo.
+# checkpoints/duo_distilled-shakespeare-small, the Duo model after DCD that `experiments.pretrain
+# teacher=duo_distilled` made from an earlier Duo.
 # Options: see common.sh (DRY_RUN=1 prints the command).
 #
 # Hardware and time of the original: one thread (threads=1) on a shared 2-core Intel Xeon CPU, beside other runs;

@@ -2,7 +2,7 @@
 # checkpoints/duo-shakespeare-small: the Duo teacher (uniform-state diffusion, DiT small, 4.1M parameters, char
 # tinyshakespeare, seq_len 128; Gaussian curriculum over the first 800 steps), 14,000 steps of batch 32 in three
 # phases. Options: see common.sh (DRY_RUN=1 prints the commands; UNTIL=6000 stops after phase 2, which is the Duo
-# that checkpoints/dcd-shakespeare-small was distilled from).
+# that checkpoints/duo_distilled-shakespeare-small was distilled from).
 #
 # Hardware and time of the original: one thread (threads=1) on a shared 2-core Intel Xeon CPU, beside other runs;
 # 191.0 minutes of training in all (about 5,000 tokens/s; results/training/README.md), of which phase 1 took 34.6,
