@@ -179,8 +179,14 @@ def test_benchmark_targets_read_the_batch32_rows():
             {"name": "ar_lm-kv-cache", "batch_size": 32, "seconds_per_sample": 0.06,
              "overhead_fraction_of_network": 0.5},
             {"name": "dlm_one-qqp-student-1step", "batch_size": 1, "seconds_per_sample": 0.01,
-             "overhead_fraction_of_network": 0.12}]
+             "overhead_fraction_of_network": 0.12},
+            {"name": "idlm-mdlm-student-1step", "steps": 1, "batch_size": 32, "seconds_per_sample": 0.003,
+             "overhead_fraction_of_network": 0.02},
+            {"name": "idlm-mdlm-student-2steps", "steps": 2, "batch_size": 32, "seconds_per_sample": 0.004,
+             "overhead_fraction_of_network": 0.02}]
     t = targets(rows)
+    assert t["fastest_le2step_student_batch32"] == "idlm-mdlm-student-1step"
+    assert t["fastest_le2step_vs_ar_kv_speedup_batch32"] == pytest.approx(20.0)
     assert t["student8_vs_ar_kv_speedup_batch32"] == pytest.approx(6.0) and t["speedup_met"]
     assert t["idlm_max_overhead_fraction"] == 0.04 and t["idlm_overhead_met"]   # the AR loop is not a target
     assert t["dlm_one_max_overhead_fraction"] == 0.12 and not t["dlm_one_overhead_met"]
@@ -191,6 +197,7 @@ def test_benchmark_targets_read_the_batch32_rows():
     text = table(record)
     assert "| ar_lm-kv-cache | 32 | 8 | 8 | 0.0600 |" in text and "6.00× (target ≥ 5×: met)" in text
     assert "dlm_one sampler overhead: 12.0% of network time (target ≤ 10%: not met)" in text
+    assert "(idlm-mdlm-student-1step) vs KV-cached AR at batch 32: 20.00× (> 1: faster than the AR)" in text
 
 
 def test_benchmark_measures_only_the_configurations_asked_for(tmp_path):
