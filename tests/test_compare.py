@@ -132,6 +132,7 @@ def synthetic_rows():
              metrics={"entropy": 2.9, "gen_ppl": 9.0}),
         _row("sdtt8.json", method="sdtt", student_path="checkpoints/sdtt-mdlm-toy", evaluator="gpt2-large"),
         _row("dcd8.json", teacher="duo_distilled"),
+        _row("didi8.json", method="didi", student_path="checkpoints/didi-mdlm-toy"),
         _seq2seq("d2000.json", "sample", 2000, 10.0, 0.07),
         _seq2seq("d10.json", "sample", 10, 0.1, 0.06),
         _seq2seq("d100.json", "sample", 100, 1.0, 0.065),                  # not in the paper's layout
@@ -185,13 +186,13 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
     # held-out text first, then the groups in the paper's order; the T != 1 rows and the control are sweep points only
     assert [(r["group"], r["file"]) for r in rows] == [
         ("held-out text", "text.json"), ("AR", "arlm.json"), ("teacher", "mdlm8.json"), ("teacher", "mdlm1024.json"),
-        ("SDTT", "sdtt8.json"), ("Duo-DCD", "dcd8.json"), ("IDLM", "idlm8.json")]
+        ("SDTT", "sdtt8.json"), ("Duo-DCD", "dcd8.json"), ("DiDi-Instruct", "didi8.json"), ("IDLM", "idlm8.json")]
     assert rows[1]["model"] == "ar_lm" and rows[1]["status"] == "unknown commit"
     teacher8 = rows[2]
     # H* = 3.1 (the held-out text) between T = 0.9 (3.0, 10) and T = 1 (3.2, 40): sqrt(10 * 40)
     assert float(teacher8["gen_ppl_at_matched_entropy"]) == pytest.approx(20.0)
     assert teacher8["sweep_temperatures"] == "0.85 0.9 1 1.1" and teacher8["matched_entropy"] == "3.1"
-    assert rows[3]["gen_ppl_at_matched_entropy"] == "" and rows[6]["gen_ppl_at_matched_entropy"] == ""
+    assert rows[3]["gen_ppl_at_matched_entropy"] == "" and rows[7]["gen_ppl_at_matched_entropy"] == ""
     assert teacher8["command"] == "python -m experiments.run mdlm8.json" and teacher8["status"] == "unknown commit"
     assert rows[4]["mismatch"] == "evaluator=gpt2-large" and rows[3]["mismatch"] == "n_samples=256"
     # the distribution metrics where a row has them, blank where it was made before them

@@ -1,7 +1,7 @@
 """IDLM's Table 1 layout: unconditional generation per corpus, every method beside the others.
 
-Rows, in this order: held-out text (the yardstick), AR, each teacher and sampler, SDTT, Duo-DCD, the IDLM students;
-a method a later branch adds under a new name gets its own group after those. A row is found by its fields
+Rows, in this order: held-out text (the yardstick), AR, each teacher and sampler, SDTT, Duo-DCD, DiDi-Instruct, the
+IDLM students; a method a later branch adds under a new name gets its own group after those. A row is found by its fields
 (UNCONDITIONAL_GROUPS), never by its file name, so rows that land later join the table by themselves.
 
 A *sweep* is the set of rows with the same group, method, teacher, sampler, steps, evaluator and student: the same
@@ -40,6 +40,7 @@ UNCONDITIONAL_GROUPS = (
     # the DCD method's rows and those of the model it makes (teacher=duo_distilled)
     ("Duo-DCD", lambda r: r["method"] == "dcd" or (r["method"] in SAMPLE_METHODS
                                                    and r.get("teacher") == "duo_distilled")),
+    ("DiDi-Instruct", lambda r: r["method"] == "didi"),
     ("IDLM", lambda r: r["method"] == "idlm"),
 )
 GROUP_ORDER = [name for name, _ in UNCONDITIONAL_GROUPS]
