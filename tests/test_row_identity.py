@@ -8,6 +8,7 @@ import pytest
 
 from core.paths import REPO_ROOT, RUNS_DIR
 from experiments.config import load_config
+from experiments.methods import METHODS
 from experiments.naming import path_digest, results_dir, row_suffix, sample_row_name
 from tests.recorded_commands import todays_args, todays_row_name
 
@@ -74,7 +75,8 @@ def committed_single_rows():
         args = todays_args(row["command"])
         if row["command"].startswith("python -m experiments.run") and row["method"] in ("sample", "teacher", "real_text",
                                                                                          "copy_source"):
-            if "method=idlm" not in args:
+            # a control row a student's command wrote beside its student is named by the control, not the command
+            if not METHODS[load_config(args).method].student_rows:
                 yield todays_row_name(path.stem, row["command"]), args
 
 
