@@ -11,7 +11,9 @@ median of repeats) at batch 1 and batch 32:
   cache) and the IDLM Duo student in one step through the Gaussian latent, against the unconditional AR baseline
   with and without its KV cache (127 tokens after [BOS]);
 * seq2seq on the first test sources of the task (seq_len 64, tokenized before timing): the DLM-One student (one
-  step) against the greedy seq2seq AR baseline, which stops when every row of the batch has written [SEP].
+  step) against its DiffuSeq teacher at 10 steps (DDIM, rounding at every step; 2000 steps cost 200 times that,
+  the speed-up the seq2seq tables quote) and the greedy seq2seq AR baseline, which stops when every row of the
+  batch has written [SEP].
 core.evaluate.speed.ForwardTimer splits one run into time inside the network (the module the sampler calls: the
 DiT, the DiffuSeq transformer, the GPT-2 with its head) and the sampler's own overhead (for DLM-One that includes
 rounding to the nearest embedding and the tied read-out, `teachers.diffuseq_rounding`). The targets:
@@ -37,6 +39,8 @@ from experiments.setup import resolve_device
 
 CHECKPOINTS = REPO_ROOT / "checkpoints"
 TARGET_SPEEDUP, TARGET_OVERHEAD = 5.0, 0.10   # 8-step student vs KV-cached AR at batch 32; overhead / network time
+TARGET_SEQ2SEQ_SPEEDUP = 500.0   # DLM-One's one step vs DiffuSeq at 2000 steps, per sample
+TEACHER_STEPS = 10   # DiffuSeq is timed at 10 steps; 2000 steps cost 200 times that (same network call and rounding)
 
 
 def unconditional_samplers(length: int, device):
@@ -71,10 +75,12 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     from core.data import load_seq2seq
     from dlm_one.generator import student_generate
     from experiments.seq2seq import encode_pairs
+    from teachers.diffuseq import sample_seq2seq
     from teachers.diffuseq_decode import tokenizer_from_spec
     from teachers.registry import load_teacher
 
     loaded = load_teacher(CHECKPOINTS / f"dlm_one-{task}-small-stage2", device)
+    teacher = load_teacher(CHECKPOINTS / f"diffuseq-{task}-small", device)
     student, process, seq_len = loaded.network, loaded.process, loaded.seq_len
     t_init = loaded.config.get("student", {}).get("t_init", process.num_steps - 1)
     baseline = load_teacher(CHECKPOINTS / f"ar_seq2seq-{task}-small", device)
@@ -94,7 +100,12 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     def autoregressive(b):
         return seq2seq_decode(ar, ar_batches[b], pad_id=ar_tokenizer.pad_id, sep_id=ar_tokenizer.sep_id,
                               seq_len=ar.config.n_positions)[1]
+
+    def diffuseq(b):   # the rows' sampler: DDIM with rounding at every step; its cost per step does not depend on n
+        sample_seq2seq(teacher.process, teacher.network, student_batches[b], steps=TEACHER_STEPS)
+        return TEACHER_STEPS
     return {f"dlm_one-{task}-student-1step": (1, student, dlm_one),
+            f"diffuseq-{task}-teacher-{TEACHER_STEPS}steps": (TEACHER_STEPS, teacher.network, diffuseq),
             f"ar_seq2seq-{task}-greedy-kv-cache": (0, ar, autoregressive)}
 
 
@@ -139,11 +150,28 @@ def targets(rows: list[dict]) -> dict:
         fastest = min(few, key=lambda r: r["seconds_per_sample"])
         out["fastest_le2step_student_batch32"] = fastest["name"]
         out["fastest_le2step_vs_ar_kv_speedup_batch32"] = ar["seconds_per_sample"] / fastest["seconds_per_sample"]
+    out["dlm_one_vs_diffuseq"] = seq2seq_speedups(rows)
+    out["seq2seq_speedup_target"] = TARGET_SEQ2SEQ_SPEEDUP
     for family in ("idlm", "dlm_one"):   # the diffusion samplers; the AR loop is a baseline, not a target
         worst = max((r["overhead_fraction_of_network"] for r in rows if r["name"].startswith(f"{family}-")),
                     default=None)
         out[f"{family}_max_overhead_fraction"] = worst
         out[f"{family}_overhead_met"] = worst is not None and worst <= TARGET_OVERHEAD
+    return out
+
+
+def seq2seq_speedups(rows: list[dict]) -> list[dict]:
+    """Per batch size: the DLM-One student's speed-up over DiffuSeq at 10 steps (both timed here) and at 2000 steps
+    (the 10-step time per step × 2000)."""
+    out = []
+    for b in sorted({r["batch_size"] for r in rows}):
+        student = next((r for r in rows if r["name"].startswith("dlm_one-") and r["batch_size"] == b), None)
+        teacher = next((r for r in rows if r["name"].startswith("diffuseq-") and r["batch_size"] == b), None)
+        if student and teacher:
+            per_step = teacher["seconds_per_sample"] / teacher["steps"]
+            out.append({"batch_size": b, "teacher_steps_timed": teacher["steps"],
+                        "vs_steps10": 10 * per_step / student["seconds_per_sample"],
+                        "vs_steps2000": 2000 * per_step / student["seconds_per_sample"]})
     return out
 
 
@@ -165,6 +193,11 @@ def table(record: dict) -> str:
     if t.get("fastest_le2step_student_batch32"):
         lines.append(f"* fastest student of ≤ 2 steps ({t['fastest_le2step_student_batch32']}) vs KV-cached AR at "
                      f"batch 32: {t['fastest_le2step_vs_ar_kv_speedup_batch32']:.2f}× (> 1: faster than the AR)")
+    for g in t.get("dlm_one_vs_diffuseq", []):
+        met = g["vs_steps2000"] >= t["seq2seq_speedup_target"]
+        lines.append(f"* DLM-One student (1 step) vs DiffuSeq at batch {g['batch_size']}: {g['vs_steps10']:.0f}× over "
+                     f"10 steps, {g['vs_steps2000']:.0f}× over 2000 steps (200 × the 10-step time; target ≥ "
+                     f"{t['seq2seq_speedup_target']:g}×: {'met' if met else 'not met'})")
     for family in ("idlm", "dlm_one"):
         worst, met = t[f"{family}_max_overhead_fraction"], t[f"{family}_overhead_met"]
         lines.append(f"* largest {family} sampler overhead: {'–' if worst is None else f'{worst:.1%}'} of network "
@@ -192,7 +225,8 @@ def main(argv: list[str]) -> int:
     loadavg_before = os.getloadavg()
     rows = []
     families = [(lambda: unconditional_samplers(128, device), 128, ("idlm-", "ar_lm-")),
-                (lambda: seq2seq_samplers(args.task, args.batch_sizes, device), 64, ("dlm_one-", "ar_seq2seq-"))]
+                (lambda: seq2seq_samplers(args.task, args.batch_sizes, device), 64,
+                 ("dlm_one-", "diffuseq-", "ar_seq2seq-"))]
     for build, tokens, prefixes in families:
         if args.only and not any(overlaps(prefix, only) for prefix in prefixes for only in args.only):
             continue   # nothing of this family is asked for: its models are not even loaded
@@ -205,7 +239,8 @@ def main(argv: list[str]) -> int:
                 print(f"{name} batch {b}: {rows[-1]['seconds_per_sample']:.4f} s/sample, overhead "
                       f"{rows[-1]['overhead_fraction_of_network']:.1%}")
     record = {"kind": "speed_benchmark", "created": utc_timestamp(), "commit": git_commit(),
-              "command": current_command(), "threads": args.threads, "device": describe_device(device),
+              "command": current_command(), "task": args.task, "threads": args.threads,
+              "device": describe_device(device),
               "loadavg_before": list(loadavg_before), "loadavg_after": list(os.getloadavg()), "rows": rows}
     record["targets"] = targets(rows)
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")

@@ -183,8 +183,13 @@ def test_benchmark_targets_read_the_batch32_rows():
             {"name": "idlm-mdlm-student-1step", "steps": 1, "batch_size": 32, "seconds_per_sample": 0.003,
              "overhead_fraction_of_network": 0.02},
             {"name": "idlm-mdlm-student-2steps", "steps": 2, "batch_size": 32, "seconds_per_sample": 0.004,
-             "overhead_fraction_of_network": 0.02}]
+             "overhead_fraction_of_network": 0.02},
+            {"name": "diffuseq-qqp-teacher-10steps", "steps": 10, "batch_size": 1, "seconds_per_sample": 0.5,
+             "overhead_fraction_of_network": 0.3}]
     t = targets(rows)
+    # DiffuSeq's 0.05 s per step: 0.5 s at 10 steps, 100 s at 2000, against the student's 0.01 s; no pair at batch 32
+    assert t["dlm_one_vs_diffuseq"] == [{"batch_size": 1, "teacher_steps_timed": 10,
+                                         "vs_steps10": pytest.approx(50.0), "vs_steps2000": pytest.approx(10000.0)}]
     assert t["fastest_le2step_student_batch32"] == "idlm-mdlm-student-1step"
     assert t["fastest_le2step_vs_ar_kv_speedup_batch32"] == pytest.approx(20.0)
     assert t["student8_vs_ar_kv_speedup_batch32"] == pytest.approx(6.0) and t["speedup_met"]
@@ -198,6 +203,8 @@ def test_benchmark_targets_read_the_batch32_rows():
     assert "| ar_lm-kv-cache | 32 | 8 | 8 | 0.0600 |" in text and "6.00× (target ≥ 5×: met)" in text
     assert "dlm_one sampler overhead: 12.0% of network time (target ≤ 10%: not met)" in text
     assert "(idlm-mdlm-student-1step) vs KV-cached AR at batch 32: 20.00× (> 1: faster than the AR)" in text
+    assert "DLM-One student (1 step) vs DiffuSeq at batch 1: 50× over 10 steps, 10000× over 2000 steps (200 × the " \
+           "10-step time; target ≥ 500×: met)" in text
 
 
 def test_benchmark_measures_only_the_configurations_asked_for(tmp_path):

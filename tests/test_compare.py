@@ -165,8 +165,21 @@ def test_mismatched_rows_carry_a_marker_and_a_note():
     assert "n_samples = 64, seed = 0, evaluator = ar-toy, device = cpu" in marks.notes()[0]
 
 
+def speed_benchmark() -> dict:
+    """A benchmark_speed record for qqp: DiffuSeq 0.01 s per step (20 s at 2000 steps), DLM-One 0.02 s, AR 0.04 s at
+    batch 32; the batch-1 times must not be used."""
+    rows = [{"name": "diffuseq-qqp-teacher-10steps", "batch_size": 32, "steps": 10, "seconds_per_sample": 0.1},
+            {"name": "dlm_one-qqp-student-1step", "batch_size": 32, "steps": 1, "seconds_per_sample": 0.02},
+            {"name": "ar_seq2seq-qqp-greedy-kv-cache", "batch_size": 32, "steps": 7, "seconds_per_sample": 0.04},
+            {"name": "dlm_one-qqp-student-1step", "batch_size": 1, "steps": 1, "seconds_per_sample": 5.0}]
+    return {"kind": "speed_benchmark", "task": "qqp", "command": "python -m experiments.benchmark_speed",
+            "commit": "0123456789", "rows": rows}
+
+
 def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
     _write(tmp_path, synthetic_rows())
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "speed.json").write_text(json.dumps(speed_benchmark()))
     assert reports_main(["all", "--results-dir", str(tmp_path)]) == 0
     out = tmp_path / "tables"
     for name in ("genppl_vs_steps_toy.png", "frontier_toy.png", "bleu_vs_steps.png", "pareto.png"):
@@ -223,13 +236,15 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
     assert [r["row"] for r in seq] == ["AR seq2seq", "DiffuSeq, 2000 steps", "DiffuSeq, 10 steps",
                                        "DiffuSeq, 1 step", "DLM-One stage 1, 1 step", "DLM-One stage 2, 1 step",
                                        "DiffuSeq, 10 steps, MBR-10"]
-    assert [float(r["speedup_vs_diffuseq_2000"]) for r in seq] == pytest.approx([500, 1, 100, 1000, 1000, 1000, 10])
+    # from the benchmark alone: 20 s ÷ each sampler's time (DiffuSeq n steps: n × 0.01 s; MBR-10: 10 candidates)
+    assert [float(r["speedup_vs_diffuseq_2000"]) for r in seq] == pytest.approx([500, 1, 200, 2000, 1000, 1000, 20])
     assert seq[-1]["bleu"] == "0.11" and seq[-1]["self_bleu"] == "0.2"     # MBR choice; diversity of the candidates
     assert seq[5]["mismatch"] == "device=cuda"
     seq_md = (out / "dlm_one_table1_qqp.md").read_text()
     assert "| DLM-One stage 2, 1 step¹ | 0.09 [0.08, 0.1] | 0.22 | 0.4 | 9.5 | 0.3 | 0.5 | 0.9 | – | – | 1 | 0.01 | " \
-           "1000×¹ |" \
+           "1000× |" \
         in seq_md
+    assert "both from one speed benchmark (`python -m experiments.benchmark_speed` at `0123456`, batch 32" in seq_md
 
     readme = (tmp_path / "README.md").read_text()
     assert readme.index("## Method comparison") < readme.index("## Unconditional generation (IDLM)")
@@ -247,6 +262,15 @@ def test_tables_without_ar_sdtt_or_text_rows_still_build():
     assert [row["group"] for row in table.csv_rows] == ["teacher", "teacher", "Duo-DCD", "IDLM"]
     assert "GenPPL at H* ↓" in table.headers and "no held-out-text row" in table.intro[0]
     assert {row["gen_ppl_at_matched_entropy"] for row in table.csv_rows} == {None}
+
+
+def test_seq2seq_speedups_need_a_benchmark_of_the_same_task():
+    rows = [dict(r, _file=name) for name, r in synthetic_rows().items() if r.get("task") == "qqp"]
+    [without] = comparison_tables(rows)
+    assert {row["speedup_vs_diffuseq_2000"] for row in without.csv_rows} == {None}   # rows' own seconds: never
+    assert "no speed benchmark of qqp" in without.intro[0]
+    [other_task] = comparison_tables(rows, benchmark={**speed_benchmark(), "task": "qg"})
+    assert {row["speedup_vs_diffuseq_2000"] for row in other_task.csv_rows} == {None}
 
 
 def test_rows_written_when_the_model_was_named_dcd_are_reported_as_duo_distilled(tmp_path):

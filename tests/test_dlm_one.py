@@ -238,8 +238,13 @@ def test_report_lines_read_the_rows():
     teacher = {"method": "sample", "task": "qqp", "steps": 2000, "nfe": 2000, "candidates": 1,
                "seconds_per_sample": 15.0, "metrics": {"single": single}}
     before = {**student, "stage": 0, "pad_prob": 0.0, "t_init": 1490}
-    text = "\n".join(comparison_lines([student, teacher, before]))
+    assert "+0.0200 [+0.0100, +0.0300] |" in "\n".join(comparison_lines([student, teacher, before]))  # no benchmark
+    benchmark = {"task": "qqp", "command": "bench", "commit": "abcdef0", "rows": [
+        {"name": "diffuseq-qqp-teacher-10steps", "batch_size": 32, "steps": 10, "seconds_per_sample": 0.1},
+        {"name": "dlm_one-qqp-student-1step", "batch_size": 32, "steps": 1, "seconds_per_sample": 0.004}]}
+    text = "\n".join(comparison_lines([student, teacher, before], benchmark))
     assert "| teacher as G (no distillation), t_init 1490 | 0.1000" in text
     assert "| DLM-One stage 2, 1 step, [PAD] p=0.1 | 0.1000 [0.0800, 0.1200] | 0.3000 |" in text
     assert "| DiffuSeq, 2000 steps |" in text
-    assert "| DLM-One stage 2, 1 step, [PAD] p=0.1 | – | – | +0.0200 [+0.0100, +0.0300], 1500× |" in text
+    # the speed-up comes from the benchmark (20 s at 2000 steps ÷ 0.004 s), not from the 1500× the row stored
+    assert "| DLM-One stage 2, 1 step, [PAD] p=0.1 | – | – | +0.0200 [+0.0100, +0.0300], 5000× |" in text

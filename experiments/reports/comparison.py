@@ -146,34 +146,37 @@ def _budget_cell(values: dict) -> str:
     return f"{values['training_sequence_passes'] / 1e6:.3g} / {values['training_cpu_minutes']:.0f}"
 
 
-def seq2seq_table(task: str, rows: list[dict], history: GitHistory, link_prefix: str) -> Table:
-    entries = seq2seq.table_rows(rows)
+def seq2seq_table(task: str, rows: list[dict], history: GitHistory, link_prefix: str,
+                  benchmark: dict | None = None) -> Table:
+    times = seq2seq.sampler_times(benchmark, task)
+    entries = seq2seq.table_rows(rows, times)
     mismatches = Mismatches([e["record"] for e in entries])
-    reference = seq2seq.speed_reference(rows)
-    speed_source = f"({reference['_file']})" if reference else "(no 2000-step DiffuSeq row yet)"
+    speed_source = (f"(`{times['command']}` at `{times['commit'][:7]}`, batch {times['batch_size']}, each sampler's "
+                    "time per sample × its candidates; DiffuSeq at n steps: n × its time per step)") if times \
+        else f"(none: no speed benchmark of {task} with DiffuSeq in benchmarks/speed.json)"
     table = Table(
         name=f"dlm_one_table1_{task}", title=f"Conditional generation, {task} (DLM-One's Table 1 layout)",
         intro=["BLEU (DiffuSeq's sentence BLEU) with its 95% interval; beside it, *copy BLEU*: copying the source "
                "on the same sources, *out↔src*: BLEU of the outputs against their sources (how much the row copies), "
                "*length*: mean output length in words; then ROUGE-L, BERTScore, dist-1 of the selected "
-               "output (MBR-k rows: the MBR choice), self-BLEU and div-4 across the candidates. *speed-up*: "
-               f"DiffuSeq's seconds per sample at 2000 steps ÷ the row's {speed_source}. {STATUS_NOTE}"],
+               "output (MBR-k rows: the MBR choice), self-BLEU and div-4 across the candidates. *s / sample*: the "
+               "row's own run, at whatever load it had. *speed-up*: DiffuSeq's seconds per sample at 2000 steps ÷ "
+               f"the row's sampler's, both from one speed benchmark {speed_source}. {STATUS_NOTE}"],
         headers=["row", "BLEU ↑ [95% CI]", "copy BLEU", "out↔src", "length", "ROUGE-L ↑", "BERTScore ↑", "dist-1 ↑", "self-BLEU ↓", "div-4 ↑", "NFE",
                  "s / sample", "speed-up vs DiffuSeq 2000", "status", "commit", "file"],
         csv_columns=SEQ2SEQ_COLUMNS)
     for e in entries:
         r, m = e["record"], seq2seq.selection_metrics(e["record"])
         ci = m["bleu_ci95"] or [None, None]
-        speed_peers = (reference,) if e["speedup"] is not None else ()
         values = {"task": task, "row": seq2seq.row_label(r), "method": r["method"], "stage": r.get("stage"),
                   "steps": r["steps"], "candidates": r.get("candidates", 1), "bleu": m["bleu"],
                   "bleu_ci95_low": ci[0], "bleu_ci95_high": ci[1],
                   **{k: m[k] for k in (*seq2seq.COPY, *seq2seq.SCORES)},
                   "nfe": r["nfe"], "seconds_per_sample": r["seconds_per_sample"],
-                  "speedup_vs_diffuseq_2000": e["speedup"], **_provenance(r, mismatches, history, *speed_peers)}
+                  "speedup_vs_diffuseq_2000": e["speedup"], **_provenance(r, mismatches, history)}
         table.csv_rows.append(values)
         interval = f" {cell(m['bleu_ci95'])}" if m["bleu_ci95"] else ""
-        speedup = "–" if e["speedup"] is None else _times(e["speedup"]) + mismatches.marker(r, *speed_peers)
+        speedup = "–" if e["speedup"] is None else _times(e["speedup"])
         table.md_rows.append([
             values["row"] + mismatches.marker(r), cell(m["bleu"]) + interval,
             *(cell(m[k]) for k in (*seq2seq.COPY, *seq2seq.SCORES)), cell(r["nfe"]),
@@ -186,13 +189,15 @@ def _times(ratio: float) -> str:
     return f"{ratio:.0f}×" if ratio >= 100 else f"{ratio:.3g}×"
 
 
-def comparison_tables(records: list[dict], repo: Path = REPO_ROOT, link_prefix: str = f"{ROWS}/") -> list[Table]:
+def comparison_tables(records: list[dict], repo: Path = REPO_ROOT, link_prefix: str = f"{ROWS}/",
+                      benchmark: dict | None = None) -> list[Table]:
     """Every comparison table the rows support: one per corpus, then one per task. `link_prefix` leads from the
-    Markdown file to the rows ("rows/" from results/README.md, "../rows/" from results/tables/)."""
+    Markdown file to the rows ("rows/" from results/README.md, "../rows/" from results/tables/); `benchmark`: the
+    speed benchmark record the seq2seq speed-ups come from."""
     history = GitHistory(repo)
     tables = [unconditional_table(corpus, rows, history, link_prefix)
               for corpus, rows in unconditional.unconditional_records(records).items()]
-    tables += [seq2seq_table(task, rows, history, link_prefix)
+    tables += [seq2seq_table(task, rows, history, link_prefix, benchmark)
                for task, rows in seq2seq.seq2seq_records(records).items()]
     return tables
 
@@ -221,7 +226,8 @@ def write_comparison_tables(records: list[dict], results_dir: Path, repo: Path =
     figures already drawn."""
     out_dir = Path(results_dir) / TABLES
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = comparison_tables(records, repo, link_prefix=f"../{ROWS}/")
+    tables = comparison_tables(records, repo, link_prefix=f"../{ROWS}/",
+                               benchmark=seq2seq.load_benchmark(results_dir))
     written = []
     for table in tables:
         atomic_write_text(out_dir / f"{table.name}.md", "\n".join(table.markdown("#")) + "\n")

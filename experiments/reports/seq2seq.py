@@ -1,12 +1,16 @@
 """DLM-One's Table 1 layout, one table per task: AR seq2seq, DiffuSeq at 2000 / 10 / 1 steps, DLM-One stage 1 and
 2 (one step), then the MBR-k rows of both, with DiffuSeq's metric set, NFE, seconds per sample and the speed-up over
-DiffuSeq at 2000 steps (its seconds per sample ÷ the row's; the paper's speed column). The copy-the-source row is
+DiffuSeq at 2000 steps (the paper's speed column), from one `experiments.benchmark_speed` run that timed the samplers
+in one process (results/benchmarks/speed.json). The copy-the-source row is
 the yardstick. Rows are found by their fields, so AR seq2seq rows (teacher "ar_seq2seq") join when they land.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from pathlib import Path
 
+from core.paths import BENCHMARKS
 from experiments.reports.kinds import data_of, is_ar
 
 DIFFUSEQ_STEPS = (2000, 10, 1)
@@ -75,21 +79,53 @@ def _rank(record: dict) -> tuple | None:
     return None
 
 
-def speed_reference(rows: list[dict]) -> dict | None:
-    """DiffuSeq's single-candidate row at 2000 steps (the one with most samples), the speed-up's denominator."""
-    slowest = [r for r in rows if r["method"] == "sample" and not is_ar(r) and r["steps"] == SPEEDUP_STEPS
-               and r.get("candidates", 1) == 1]
-    return max(slowest, key=lambda r: (r["n_samples"], r["_file"])) if slowest else None
+def load_benchmark(results_dir: Path) -> dict | None:
+    """The speed benchmark of <results_dir>/benchmarks/speed.json (`experiments.benchmark_speed`), None without one."""
+    path = Path(results_dir) / BENCHMARKS / "speed.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
-def table_rows(rows: list[dict]) -> list[dict]:
-    """One entry per shown row: {"record", "speedup": the speed reference's s/sample ÷ the row's (None without a
-    reference, or for a row that takes no time)}."""
-    reference = speed_reference(rows)
-    out = []
-    for r in sorted((r for r in rows if _rank(r) is not None), key=lambda r: (_rank(r), r["_file"])):
-        speedup = None
-        if reference is not None and r["seconds_per_sample"] > 0:
-            speedup = reference["seconds_per_sample"] / r["seconds_per_sample"]
-        out.append({"record": r, "speedup": speedup})
-    return out
+def sampler_times(benchmark: dict | None, task: str) -> dict | None:
+    """Seconds per sample of the seq2seq samplers that one benchmark run timed in one process on `task`'s sources, at
+    its largest batch: {"dlm_one", "ar", "diffuseq_per_step", "batch_size", "command", "commit"}; None when it has no
+    DiffuSeq timing. Speed-ups come from here, never from the rows' own seconds, which each run measured once at
+    whatever load the machine had."""
+    if not benchmark or benchmark.get("task", "qqp") != task:
+        return None
+    batch = max(r["batch_size"] for r in benchmark["rows"])
+    by_kind = {r["name"].split("-")[0]: r for r in benchmark["rows"] if r["batch_size"] == batch}
+    teacher = by_kind.get("diffuseq")
+    if teacher is None:
+        return None
+    times = {"diffuseq_per_step": teacher["seconds_per_sample"] / teacher["steps"], "batch_size": batch,
+             "command": benchmark["command"], "commit": benchmark["commit"]}
+    for kind, name in (("dlm_one", "dlm_one"), ("ar", "ar_seq2seq")):
+        times[kind] = by_kind[name]["seconds_per_sample"] if name in by_kind else None
+    return times
+
+
+def sampler_seconds(record: dict, times: dict) -> float | None:
+    """The benchmark's seconds per sample for the sampler a row used (its method and steps, × its candidates), None
+    for one the benchmark did not time. The weights do not change the time, so both DLM-One stages share one."""
+    if is_ar(record):
+        base = times["ar"]
+    elif record["method"] == "sample":
+        base = times["diffuseq_per_step"] * record["steps"]
+    elif record["method"] == "dlm_one" and record["steps"] == 1:
+        base = times["dlm_one"]
+    else:
+        base = None
+    return None if base is None else base * record.get("candidates", 1)
+
+
+def speedup_over_diffuseq(record: dict, times: dict | None, steps: int = SPEEDUP_STEPS) -> float | None:
+    """DiffuSeq's benchmarked seconds per sample at `steps` ÷ the row's sampler's."""
+    seconds = None if times is None else sampler_seconds(record, times)
+    return None if not seconds else times["diffuseq_per_step"] * steps / seconds
+
+
+def table_rows(rows: list[dict], times: dict | None = None) -> list[dict]:
+    """One entry per shown row: {"record", "speedup": over DiffuSeq at 2000 steps, from the benchmark `times` (None
+    without it, or for a sampler it did not time)}."""
+    return [{"record": r, "speedup": speedup_over_diffuseq(r, times)}
+            for r in sorted((r for r in rows if _rank(r) is not None), key=lambda r: (_rank(r), r["_file"]))]
