@@ -27,28 +27,30 @@ BLOCK_SCORES = 1 << 22        # scores per row block: 16 MB of float32
 CERTIFY_TOLERANCE = 1e-4      # relative to ‖x‖² + ‖e‖²: far above float32 error in a squared distance, far below a gap
 
 
-def argmax_affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+def argmax_affine(x: torch.Tensor, table_t: torch.Tensor, bias: torch.Tensor | None = None,
                   scale: float = 1.0) -> torch.Tensor:
-    """argmax_v (scale · x·weight_v + bias_v) for x [N, E], weight [V, E], bias [V]: LongTensor [N]."""
+    """argmax_v (scale · x·e_v + bias_v) for x [N, E], table_t [E, V] (the table transposed), bias [V]: LongTensor
+    [N]."""
     out = torch.empty(x.shape[0], dtype=torch.long, device=x.device)
-    rows = max(1, BLOCK_SCORES // max(weight.shape[0], 1))
+    rows = max(1, BLOCK_SCORES // max(table_t.shape[1], 1))
     for start in range(0, x.shape[0], rows):
-        out[start:start + rows] = argmax_scores(x[start:start + rows], weight, bias, scale).argmax(-1)
+        out[start:start + rows] = argmax_scores(x[start:start + rows], table_t, bias, scale).argmax(-1)
     return out
 
 
-def argmax_scores(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, scale: float = 1.0):
-    """scale · x @ weight.T + bias [N, V], as the tied head computes it (addmm, the op behind nn.Linear)."""
+def argmax_scores(x: torch.Tensor, table_t: torch.Tensor, bias: torch.Tensor | None, scale: float = 1.0):
+    """scale · x @ table_t + bias [N, V], the tied head's addmm. A contiguous [E, V] table_t streams the table in
+    memory order: twice as fast as the [V, E] table's transposed view when N is a few rows (batch 1)."""
     if bias is None:
-        return x @ weight.t() if scale == 1.0 else (scale * x) @ weight.t()   # scale 2: exact either way
-    return torch.addmm(bias, x, weight.t(), alpha=scale)
+        return x @ table_t if scale == 1.0 else (scale * x) @ table_t   # scale 2: exact either way
+    return torch.addmm(bias, x, table_t, alpha=scale)
 
 
 def nearest_token(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """argmin_v ‖x − weight_v‖² as LongTensor [...] for x [..., E] (a full scan; no cache)."""
     weight = weight.detach().float()
     flat = x.detach().reshape(-1, x.shape[-1]).float()
-    return argmax_affine(flat, weight, -(weight ** 2).sum(-1), 2.0).view(x.shape[:-1])
+    return argmax_affine(flat, weight.t(), -(weight ** 2).sum(-1), 2.0).view(x.shape[:-1])
 
 
 class TiedVocabulary:
@@ -56,6 +58,7 @@ class TiedVocabulary:
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
         self.weight = weight.detach().float()
+        self.table_t = self.weight.t().contiguous()   # [E, V]: every scan reads it in memory order
         self.bias = None if bias is None else bias.detach().float()
         self.neg_sq_norms = -(self.weight ** 2).sum(-1)
         size, device = self.weight.shape[0], self.weight.device
@@ -63,7 +66,7 @@ class TiedVocabulary:
         self.radius = torch.zeros(size, device=device)
         self.limit = torch.zeros(size, device=device)   # certify when ‖x − e_v‖ < limit_v (the radius less a margin)
         self.candidates = torch.zeros(0, dtype=torch.long, device=device)
-        self.candidate_rows, self.candidate_bias = self.weight[:0], self.neg_sq_norms[:0]   # their e_v, −‖e_v‖²
+        self.candidates_t, self.candidate_bias = self.table_t[:, :0], self.neg_sq_norms[:0]   # their e_v, −‖e_v‖²
         self.max_candidates = max(64, size // 8)   # a candidate pass costs |candidates| / V of a full scan
 
     @torch.no_grad()
@@ -73,7 +76,7 @@ class TiedVocabulary:
         ids = self._certified(flat)
         todo = ids < 0
         if todo.any():
-            ids[todo] = found = argmax_affine(flat[todo], self.weight, self.neg_sq_norms, 2.0)
+            ids[todo] = found = argmax_affine(flat[todo], self.table_t, self.neg_sq_norms, 2.0)
             self._meet(found)
         return ids.view(x.shape[:-1])
 
@@ -81,7 +84,7 @@ class TiedVocabulary:
     def readout(self, x: torch.Tensor) -> torch.Tensor:
         """argmax_v (x·e_v + b_v), the tied head's argmax, x [..., E] -> LongTensor [...]."""
         flat = x.detach().reshape(-1, x.shape[-1]).float()
-        return argmax_affine(flat, self.weight, self.bias).view(x.shape[:-1])
+        return argmax_affine(flat, self.table_t, self.bias).view(x.shape[:-1])
 
     @torch.no_grad()
     def readout_tokens(self, ids: torch.Tensor) -> torch.Tensor:
@@ -94,7 +97,7 @@ class TiedVocabulary:
         ids = torch.full((flat.shape[0],), -1, dtype=torch.long, device=flat.device)
         if not self.candidates.numel():
             return ids
-        guess = self.candidates[argmax_affine(flat, self.candidate_rows, self.candidate_bias, 2.0)]
+        guess = self.candidates[argmax_affine(flat, self.candidates_t, self.candidate_bias, 2.0)]
         sure = (flat - self.weight[guess]).norm(dim=-1) < self.limit[guess]
         return torch.where(sure, guess, ids)
 
@@ -107,7 +110,7 @@ class TiedVocabulary:
         rows = max(1, BLOCK_SCORES // self.weight.shape[0])
         for start in range(0, new.numel(), rows):
             block = new[start:start + rows]
-            scores = argmax_scores(self.weight[block], self.weight, self.bias)                # the head at e_v
+            scores = argmax_scores(self.weight[block], self.table_t, self.bias)               # the head at e_v
             self.readout_of[block] = scores.argmax(-1)
             products = scores if self.bias is None else scores - self.bias                    # e_v·e_u [n, V]
             near = 2 * products + self.neg_sq_norms                                           # ‖e_v‖² − ‖e_v − e_u‖²
@@ -122,7 +125,8 @@ class TiedVocabulary:
         room = self.max_candidates - self.candidates.numel()
         if room > 0:
             self.candidates = torch.cat([self.candidates, new[:room]])
-            self.candidate_rows, self.candidate_bias = self.weight[self.candidates], self.neg_sq_norms[self.candidates]
+            self.candidates_t = self.table_t[:, self.candidates].contiguous()
+            self.candidate_bias = self.neg_sq_norms[self.candidates]
 
 
 _VOCABULARIES: "weakref.WeakKeyDictionary[torch.nn.Module, tuple]" = weakref.WeakKeyDictionary()
