@@ -112,5 +112,6 @@ def test_every_seq2seq_path_loads_through_the_one_loader_with_its_device(folders
         assert all(device == SENTINEL for _, device in loads), (name, loads)
     loads.clear()
     seq2seq_samplers("qqp", [1], SENTINEL)   # the speed benchmark's seq2seq models
-    assert [f.rsplit("/", 1)[-1] for f, _ in loads] == ["dlm_one-qqp-small-stage2", "ar_seq2seq-qqp-small"]
+    assert [f.rsplit("/", 1)[-1] for f, _ in loads] == ["dlm_one-qqp-small-stage2", "diffuseq-qqp-small",
+                                                        "ar_seq2seq-qqp-small"]
     assert all(device == SENTINEL for _, device in loads)
