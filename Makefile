@@ -90,6 +90,13 @@ reproduce-idlm-%: $(STAMP)
 	rm -rf checkpoints/idlm-$*-shakespeare-small
 	cp -r runs/idlm-$*-shakespeare-small/student checkpoints/idlm-$*-shakespeare-small
 
+# reproduce-idlm-adversarial-mdlm: IDLM-MDLM with DLM-One's adversarial term at the same budget (320 passes per
+# update: 840 updates), in fp32
+reproduce-idlm-adversarial-mdlm: $(STAMP)
+	$(PY) -m experiments.run method=idlm teacher=mdlm steps=8 idlm.adversarial=true distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32
+	rm -rf checkpoints/idlm-adversarial-mdlm-shakespeare-small
+	cp -r runs/idlm-adversarial-mdlm-shakespeare-small/student checkpoints/idlm-adversarial-mdlm-shakespeare-small
+
 # reproduce-sdtt-mdlm: SDTT's student at the same budget, in fp32, at the distill: block's lr 1e-4 (the public code's
 # is 3e-4 at batch 128)
 reproduce-sdtt-mdlm: $(STAMP)

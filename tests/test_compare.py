@@ -312,17 +312,22 @@ def test_quality_against_compute_divides_each_validation_by_the_teachers_frontie
     curve = [{"step": 100, "sequence_passes": 2.24e6, "val/gen_ppl": 12.0, "val/entropy": 2.85, "val/steps": 8},
              {"step": 200, "sequence_passes": 4.48e6, "val/gen_ppl": 9.0, "val/entropy": 2.85, "val/steps": 8}]
     (training / "idlm-mdlm-shakespeare-small.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in curve))
+    (training / "idlm-adversarial-mdlm-shakespeare-small.log.jsonl").write_text(json.dumps(curve[0]) + "\n")
+    (training / "idlm-sedd-shakespeare-small.log.jsonl").write_text(json.dumps(curve[0]) + "\n")   # no sweep
     (training / "old-mdlm-run.log.jsonl").write_text(json.dumps({"step": 1, "val/gen_ppl": 5.0}) + "\n")
     sweep = [{"method": "sample", "teacher": "mdlm", "steps": 8, "temperature": t, "variant": v,
               "metrics": {"entropy": h, "gen_ppl": p}}
              for t, h, p, v in ((0.8, 2.8, 10.0, "-T0.8"), (0.9, 2.9, 12.0, "-T0.9"), (0.85, 2.85, 99.0, "-T0.85-seed1"))]
     # entropy 2.85 lies halfway between T = 0.8 and 0.9: the frontier there is sqrt(10 * 12); the seed-1 row and the
     # curve logged without passes stay out
-    assert compute_curves(sweep, training) == {"idlm-mdlm-shakespeare-small": [
-        (2.24, pytest.approx(12 / 120 ** 0.5)), (4.48, pytest.approx(9 / 120 ** 0.5))]}
+    assert compute_curves(sweep, training) == {
+        "idlm-mdlm-shakespeare-small": [(2.24, pytest.approx(12 / 120 ** 0.5)), (4.48, pytest.approx(9 / 120 ** 0.5))],
+        "idlm-adversarial-mdlm-shakespeare-small": [(2.24, pytest.approx(12 / 120 ** 0.5))]}
     out = compute_figure(sweep, training, tmp_path / "q.png")
     assert out is not None and out.stat().st_size > 10_000
     assert compute_figure(sweep, tmp_path / "nothing", tmp_path / "none.png") is None
+
+
 def test_rows_on_own_data_get_their_own_tables():
     """A row made with data.path= records its data: it is compared with rows on the same data only."""
     own = {"name": "stories", "digest": "13e4819185c1" + "0" * 52}
@@ -331,3 +336,12 @@ def test_rows_on_own_data_get_their_own_tables():
     names = [table.name for table in comparison_tables(rows)]
     assert names == ["idlm_table1_stories-13e481", "idlm_table1_toy", "dlm_one_table1_qqp",
                      "dlm_one_table1_stories-13e481"]
+
+
+def test_adversarial_idlm_rows_form_their_own_group():
+    from experiments.reports.unconditional import group_of
+    plain = {"method": "idlm", "command": "python -m experiments.run method=idlm teacher=mdlm steps=8"}
+    adversarial = {**plain, "command": plain["command"] + " idlm.adversarial=true"}
+    assert group_of(plain) == "IDLM"
+    assert group_of(adversarial) == "IDLM + adversarial"
+    assert group_of({**plain, "command": plain["command"] + " idlm.adversarial=false"}) == "IDLM"

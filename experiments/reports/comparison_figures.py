@@ -20,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from core.evaluate.temperature_match import frontier_ratio
+from experiments.methods import DISCRETE_TEACHERS
 from experiments.reports import seq2seq, unconditional
 from experiments.reports.figures import genppl_figure, plt, save_figure
 
@@ -113,12 +114,15 @@ def compute_curves(records: list[dict], training_dir: Path) -> dict[str, list[tu
         points = [p for p in points if "sequence_passes" in p and "val/gen_ppl" in p and "val/steps" in p]
         if not points:
             continue
-        teacher = log.name.split("-")[1]
+        # <method>[-<variant>]-<teacher>-...: the first part that names a discrete teacher
+        teacher = next((part for part in log.name.split("-")[1:] if part in DISCRETE_TEACHERS), None)
         # the teacher's default rows at the validation's steps, at every temperature (a variant other than "-T<t>"
         # is another sampler, seed or data)
         sweep = [r for r in records if r["method"] == "sample" and r.get("teacher") == teacher
                  and not re.sub(r"-T[0-9.]+", "", r.get("variant") or "") and r["steps"] == points[0]["val/steps"]
                  and r["metrics"].get("gen_ppl")]
+        if not sweep:
+            continue
         ratios = [(p["sequence_passes"] / 1e6, frontier_ratio(p["val/gen_ppl"], p["val/entropy"], sweep)["ratio"])
                   for p in points]
         ratios = [(x, y) for x, y in ratios if y is not None]

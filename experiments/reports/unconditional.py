@@ -41,9 +41,15 @@ UNCONDITIONAL_GROUPS = (
     ("Duo-DCD", lambda r: r["method"] == "dcd" or (r["method"] in SAMPLE_METHODS
                                                    and r.get("teacher") == "duo_distilled")),
     ("DiDi-Instruct", lambda r: r["method"] == "didi"),
+    ("IDLM + adversarial", lambda r: r["method"] == "idlm" and is_adversarial(r)),
     ("IDLM", lambda r: r["method"] == "idlm"),
 )
 GROUP_ORDER = [name for name, _ in UNCONDITIONAL_GROUPS]
+
+
+def is_adversarial(record: dict) -> bool:
+    """An IDLM row whose student was trained with the adversarial term: rows record it only in their command."""
+    return "idlm.adversarial=true" in str(record.get("command", "")).split()
 
 
 def group_of(record: dict) -> str:
