@@ -345,3 +345,5 @@ def test_adversarial_idlm_rows_form_their_own_group():
     assert group_of(plain) == "IDLM"
     assert group_of(adversarial) == "IDLM + adversarial"
     assert group_of({**plain, "command": plain["command"] + " idlm.adversarial=false"}) == "IDLM"
+    assert group_of({**plain, "command": plain["command"] + " idlm.adversarial=True"}) == "IDLM + adversarial"
+    assert group_of({**plain, "command": plain["command"] + " 'eval.note=idlm.adversarial=true'"}) == "IDLM"

@@ -14,7 +14,10 @@ that does not reach it on both sides shows "–" (nothing is extrapolated).
 """
 from __future__ import annotations
 
+import shlex
 from collections import defaultdict
+
+import yaml
 
 from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.reports.kinds import MATCHED, SAMPLE_METHODS, data_of, is_ar, predictor, variant
@@ -48,8 +51,13 @@ GROUP_ORDER = [name for name, _ in UNCONDITIONAL_GROUPS]
 
 
 def is_adversarial(record: dict) -> bool:
-    """An IDLM row whose student was trained with the adversarial term: rows record it only in their command."""
-    return "idlm.adversarial=true" in str(record.get("command", "")).split()
+    """An IDLM row whose student was trained with the adversarial term: rows record it only in their command (written
+    by shlex.join), where the override's value is read as the config loader reads it (YAML: true, True, ...)."""
+    for token in shlex.split(str(record.get("command", ""))):
+        key, _, value = token.partition("=")
+        if key == "idlm.adversarial":
+            return yaml.safe_load(value) is True
+    return False
 
 
 def group_of(record: dict) -> str:
