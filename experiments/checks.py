@@ -59,6 +59,7 @@ RANGES = {
     "diffuseq.val_steps": (lambda v: v >= 1, POSITIVE),
     "idlm.val_samples": (lambda v: v >= 1, POSITIVE),
     "idlm.val_steps": (lambda v: v >= 1, POSITIVE),
+    "idlm.grid_steps": (lambda v: v >= 0, ">= 0 (0 = continuous student times)"),
     # a floor on the student's entropy relative to the teacher's: above 1.5x no checkpoint can pass it
     "idlm.select_min_entropy_ratio": (lambda v: 0 < v <= 1.5, "in (0, 1.5] (x the teacher's validation entropy)"),
     "idlm.fake_weights": (lambda v: len(v) == 2 and min(v) >= 0, "two weights >= 0 (IDLM loss, adversarial)"),

@@ -41,7 +41,8 @@ def distill_student(cfg, teacher, teacher_folder: Path, device, evaluator) -> Pa
     validate_and_select, reference = selecting_validation(cfg, teacher, student_process, device, evaluator,
                                                           steps=cfg.idlm.val_steps, samples=cfg.idlm.val_samples,
                                                           min_entropy_ratio=cfg.idlm.select_min_entropy_ratio)
-    settings = IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min, adversarial=cfg.idlm.adversarial,
+    settings = IDLMSettings(loss_time=cfg.idlm.loss_time, t_min=teacher.process.t_min, grid_steps=cfg.idlm.grid_steps,
+                            adversarial=cfg.idlm.adversarial,
                             fake_weights=tuple(cfg.idlm.fake_weights),
                             generator_weights=tuple(cfg.idlm.generator_weights))
     method = idlm_method(teacher.process, teacher.network, settings, validate=validate_and_select, select_key="select")

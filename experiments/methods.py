@@ -80,15 +80,17 @@ def check_halvings(cfg: DictConfig) -> None:
 
 
 def idlm_folder_fields(cfg: DictConfig) -> dict:
-    """The losses and the steps the best checkpoint is selected at are part of IDLM's training, so an adversarial run
-    (runs/idlm-adversarial-...) or one selected at other steps (-val<K>: a K = 1 or 2 student) never resumes the
-    default run, nor the reverse; the default run keeps its committed name."""
+    """The losses, the student's times and the steps the best checkpoint is selected at are part of IDLM's training,
+    so an adversarial run (runs/idlm-adversarial-...), one selected at other steps (-val<K>) or one trained on a
+    sampler's grid (-grid<K>: a K = 1 or 2 student) never resumes the default run, nor the reverse; the default run
+    keeps its committed name."""
     from omegaconf import OmegaConf
 
     from experiments.keys import CONFIG_DIR
     default_val_steps = OmegaConf.load(CONFIG_DIR / "defaults.yaml").idlm.val_steps
     return {"adversarial": "-adversarial" if cfg.idlm.adversarial else "",
-            "selected_at": f"-val{cfg.idlm.val_steps}" if cfg.idlm.val_steps != default_val_steps else ""}
+            "selected_at": f"-val{cfg.idlm.val_steps}" if cfg.idlm.val_steps != default_val_steps else "",
+            "grid": f"-grid{cfg.idlm.grid_steps}" if cfg.idlm.grid_steps else ""}
 
 
 # DiDi-Instruct's reward-guided sampler: its own options, and the teacher sampler's options it has no use for
@@ -156,7 +158,7 @@ METHODS: dict[str, MethodSpec] = {
         recipe="experiments.idlm:run_idlm", summary="distil the teacher with IDLM, rows beside its controls",
         reads=(*DISCRETE_STUDENT, "distill.", "idlm."),
         teachers=DISCRETE_TEACHERS, teachers_text=f"a discrete diffusion teacher ({', '.join(DISCRETE_TEACHERS)})",
-        run_folder="{method}{adversarial}-{run}{selected_at}", run_folder_fields=idlm_folder_fields,
+        run_folder="{method}{adversarial}-{run}{selected_at}{grid}", run_folder_fields=idlm_folder_fields,
         samples=True, student_rows=True,
         sources=("idlm", *ALTERNATING_LOOP, *STUDENT_ROWS, *MODEL)),
     # DiDi-Instruct: the student against a discriminator (the loop's second role), one rollout for both updates;

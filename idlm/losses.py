@@ -19,12 +19,17 @@ networks' inputs (IDLM's ablation: cutting that path diverges). At initialisatio
 are exactly zero.
 
 Times: the student's t and the loss time t' are drawn by MDLM's stratified sampler, t_i = t_min + (1 − t_min)(u + i)/B.
-`loss_time` chooses t': "coupled" (the IDLM code: a second stratified draw, so |t'_i − t_i| < 1/B), "same" (t' = t),
-or "independent" (the paper's description, t' ~ U[t_min, 1]).
+With `grid_steps` = K > 0 (not in the paper, whose t is continuous) the student's t is instead one of the times the
+K-step sampler calls the network at (1, 1 − 1/K, ..., about 1/K): a student meant for K ≤ 2 steps spends every
+update on the inputs it will see (K = 1: only t = 1, the noise-to-tokens map). `loss_time` chooses t': "coupled"
+(the IDLM code: a second stratified draw, so |t'_i − t_i| < 1/B), "same" (t' = t), or "independent" (the paper's
+description, t' ~ U[t_min, 1]).
 """
 from __future__ import annotations
 
 import torch
+
+from core.schedules import SAMPLER_T_END, uniform_time_grid
 
 LOSS_TIMES = ("coupled", "same", "independent")
 
@@ -33,6 +38,16 @@ def stratified_times(batch_size: int, *, t_min: float, device=None, rng=None) ->
     """MDLM `_sample_t`: one uniform u ∈ [0, 1) and B strata, t_i = t_min + (1 − t_min)(u + i)/B, [B]."""
     u = torch.rand(1, device=device, generator=rng)
     return t_min + (1.0 - t_min) * (u + torch.arange(batch_size, device=device)) / batch_size
+
+
+def student_times(batch_size: int, *, t_min: float, grid_steps: int = 0, device=None, rng=None) -> torch.Tensor:
+    """The student's input times [B]: stratified on [t_min, 1], or with grid_steps = K the sampler's grid times
+    t_k = 1 − k(1 − t_end)/K (k < K; t_K = t_end is never a network input), each for B/K rows from a random start."""
+    if not grid_steps:
+        return stratified_times(batch_size, t_min=t_min, device=device, rng=rng)
+    grid = uniform_time_grid(grid_steps, t_end=SAMPLER_T_END, device=device, dtype=torch.float32)[:-1]
+    start = torch.randint(grid_steps, (1,), device=device, generator=rng)
+    return grid[(start + torch.arange(batch_size, device=device)) % grid_steps]
 
 
 def loss_times(t: torch.Tensor, mode: str, *, t_min: float, rng=None) -> torch.Tensor:

@@ -9,13 +9,14 @@ from core.discriminator import FakeScoreNetwork
 from core.networks import copy_for_training
 from core.distill import DistillMethod
 from idlm.adversarial import adversarial_fake_loss, adversarial_generator_loss
-from idlm.losses import LOSS_TIMES, fake_loss, generator_loss, loss_times, stratified_times, student_probs
+from idlm.losses import LOSS_TIMES, fake_loss, generator_loss, loss_times, student_probs, student_times
 
 
 @dataclass
 class IDLMSettings:
     loss_time: str = "coupled"         # coupled (IDLM code) | same | independent (the paper's description)
     t_min: float = 1e-3                # t ~ stratified U[t_min, 1]
+    grid_steps: int = 0                # 0: continuous t (IDLM). K: t on the K-step sampler's grid (student_times)
     adversarial: bool = False          # DLM-One's discriminator on the fake network (idlm/adversarial.py)
     fake_weights: tuple[float, float] = (0.5, 0.5)        # (IDLM fake loss, discriminator loss): Table 5's ψ row
     generator_weights: tuple[float, float] = (0.5, 0.5)   # (IDLM generator loss, adversarial term): Table 5 stage 1
@@ -23,6 +24,10 @@ class IDLMSettings:
     def __post_init__(self):
         if self.loss_time not in LOSS_TIMES:
             raise ValueError(f"unknown idlm loss_time {self.loss_time!r}; valid: {LOSS_TIMES}")
+        if self.grid_steps and self.loss_time == "same":
+            # t' = t = 1 at K = 1: a fully noised x_t' whose loss does not depend on p, so nothing would train
+            raise ValueError("idlm grid_steps > 0 needs loss_time coupled or independent: the loss times must span "
+                             "(t_min, 1], not only the grid's")
         for name in ("fake_weights", "generator_weights"):
             weights = tuple(getattr(self, name))
             if len(weights) != 2 or min(weights) < 0:
@@ -42,7 +47,7 @@ def idlm_method(process, teacher: torch.nn.Module, settings: IDLMSettings, *, va
     """The IDLM losses bound to one frozen teacher network and its process."""
 
     def generate(student, x0):
-        t = stratified_times(x0.shape[0], t_min=settings.t_min, device=x0.device)
+        t = student_times(x0.shape[0], t_min=settings.t_min, grid_steps=settings.grid_steps, device=x0.device)
         return student_probs(process, student, x0, t), t
 
     def fake_step_loss(fake, sample, x0):

@@ -9,7 +9,7 @@ from core.discrete_toy import _flat_index, all_sequences, exact_denoiser, sample
 from core.distill import DistillSettings, RoleSettings, distill
 from core.networks import copy_for_training
 from core.networks.dit import DiT, dit_config
-from idlm.losses import fake_loss, generator_loss, loss_times, stratified_times, student_probs
+from idlm.losses import fake_loss, generator_loss, loss_times, stratified_times, student_probs, student_times
 from idlm.method import IDLMSettings, idlm_method
 from teachers.duo import UniformDiffusion
 from teachers.mdlm import MaskedDiffusion
@@ -132,6 +132,20 @@ def test_loss_times():
     assert (coupled - t).abs().max() < 1 / 512 and not torch.equal(coupled, t)
     with pytest.raises(ValueError, match="loss_time"):
         loss_times(t, "bogus", t_min=1e-3)
+
+
+def test_student_times_on_a_samplers_grid():
+    """grid_steps = K: the K network times of the K-step sampler (linspace(1, 1e-5, K + 1) without its end), in equal
+    shares of the batch; 0 keeps IDLM's stratified continuous t."""
+    assert torch.equal(student_times(6, t_min=1e-3, grid_steps=1), torch.ones(6))
+    two = student_times(8, t_min=1e-3, grid_steps=2)
+    assert sorted(two.tolist()) == [pytest.approx(0.5 + 0.5e-5)] * 4 + [1.0] * 4
+    four = student_times(8, t_min=1e-3, grid_steps=4)
+    assert torch.allclose(four.sort().values, torch.tensor([0.2500075, 0.500005, 0.7500025, 1.0]).repeat_interleave(2))
+    continuous = student_times(512, t_min=1e-3)
+    assert len(continuous.unique()) == 512 and continuous.min() >= 1e-3
+    with pytest.raises(ValueError, match="grid_steps > 0 needs loss_time coupled or independent"):
+        IDLMSettings(loss_time="same", grid_steps=1)
 
 
 class Table(torch.nn.Module):

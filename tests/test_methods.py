@@ -47,6 +47,10 @@ def test_run_folders_keep_their_names():
     assert method_run_dir(load_config(["method=idlm", "teacher=duo_distilled"])) == \
         RUNS_DIR / "idlm-duo_distilled-shakespeare-small"
     assert method_run_dir(load_config(["method=dlm_one", "task=qg"])) == RUNS_DIR / "dlm_one-diffuseq-qg-small"
+    # a student trained on a sampler's grid and selected at its K never resumes the default run
+    assert method_run_dir(load_config(["method=idlm", "teacher=duo", "steps=1", "idlm.val_steps=1",
+                                       "idlm.grid_steps=1", "sampling.predictor=latent"])) == \
+        RUNS_DIR / "idlm-duo-shakespeare-small-val1-grid1"
 
 
 @pytest.mark.parametrize("args, message", [
