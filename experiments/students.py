@@ -51,7 +51,8 @@ def validation(family: str, process, tokenizer, cfg, device, evaluator, seq_len:
         ppl = generative_perplexity(tokenizer.batch_decode(ids.tolist()), model, eval_tokenizer,
                                     batch_size=cfg.sampling.batch_size, max_length=model.config.n_positions,
                                     device=device, float64=cfg.eval.float64)
-        return {"gen_ppl": ppl["gen_ppl"], "entropy": unigram_entropy(ids), "steps": steps}
+        return {"gen_ppl": ppl["gen_ppl"], "entropy": unigram_entropy(ids), "steps": steps,
+                "predictor": cfg.sampling.predictor}
     return validate
 
 

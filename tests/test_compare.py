@@ -315,14 +315,22 @@ def test_quality_against_compute_divides_each_validation_by_the_teachers_frontie
     (training / "idlm-adversarial-mdlm-shakespeare-small.log.jsonl").write_text(json.dumps(curve[0]) + "\n")
     (training / "idlm-sedd-shakespeare-small.log.jsonl").write_text(json.dumps(curve[0]) + "\n")   # no sweep
     (training / "old-mdlm-run.log.jsonl").write_text(json.dumps({"step": 1, "val/gen_ppl": 5.0}) + "\n")
-    sweep = [{"method": "sample", "teacher": "mdlm", "steps": 8, "temperature": t, "variant": v,
+    # validated with another sampler: divided by that sampler's sweep, never by the default one's
+    latent = {**curve[0], "val/steps": 1, "val/predictor": "latent"}
+    (training / "idlm-duo-shakespeare-small-val1-grid1.log.jsonl").write_text(json.dumps(latent) + "\n")
+    sweep = [{"method": "sample", "teacher": teacher, "steps": 8, "temperature": t, "variant": v,
               "metrics": {"entropy": h, "gen_ppl": p}}
+             for teacher in ("mdlm", "duo")
              for t, h, p, v in ((0.8, 2.8, 10.0, "-T0.8"), (0.9, 2.9, 12.0, "-T0.9"), (0.85, 2.85, 99.0, "-T0.85-seed1"))]
+    sweep += [{"method": "sample", "teacher": "duo", "steps": 1, "temperature": t, "variant": v,
+               "metrics": {"entropy": h, "gen_ppl": p}} for t, h, p, v in ((0.8, 2.8, 30.0, "-latent-T0.8"),
+                                                                          (1.0, 2.9, 40.0, "-latent"))]
     # entropy 2.85 lies halfway between T = 0.8 and 0.9: the frontier there is sqrt(10 * 12); the seed-1 row and the
     # curve logged without passes stay out
     assert compute_curves(sweep, training) == {
         "idlm-mdlm-shakespeare-small": [(2.24, pytest.approx(12 / 120 ** 0.5)), (4.48, pytest.approx(9 / 120 ** 0.5))],
-        "idlm-adversarial-mdlm-shakespeare-small": [(2.24, pytest.approx(12 / 120 ** 0.5))]}
+        "idlm-adversarial-mdlm-shakespeare-small": [(2.24, pytest.approx(12 / 120 ** 0.5))],
+        "idlm-duo-shakespeare-small-val1-grid1": [(2.24, pytest.approx(12 / 1200 ** 0.5))]}
     out = compute_figure(sweep, training, tmp_path / "q.png")
     assert out is not None and out.stat().st_size > 10_000
     assert compute_figure(sweep, tmp_path / "nothing", tmp_path / "none.png") is None

@@ -116,11 +116,13 @@ def compute_curves(records: list[dict], training_dir: Path) -> dict[str, list[tu
             continue
         # <method>[-<variant>]-<teacher>-...: the first part that names a discrete teacher
         teacher = next((part for part in log.name.split("-")[1:] if part in DISCRETE_TEACHERS), None)
-        # the teacher's default rows at the validation's steps, at every temperature (a variant other than "-T<t>"
-        # is another sampler, seed or data)
+        # the teacher's rows at the validation's steps and sampler, at every temperature (any other variant part is
+        # another seed or data); a log from before validation recorded its sampler used the default one
+        predictor = points[0].get("val/predictor", "default")
+        variant = "" if predictor == "default" else f"-{predictor}"
         sweep = [r for r in records if r["method"] == "sample" and r.get("teacher") == teacher
-                 and not re.sub(r"-T[0-9.]+", "", r.get("variant") or "") and r["steps"] == points[0]["val/steps"]
-                 and r["metrics"].get("gen_ppl")]
+                 and re.sub(r"-T[0-9.]+", "", r.get("variant") or "") == variant
+                 and r["steps"] == points[0]["val/steps"] and r["metrics"].get("gen_ppl")]
         if not sweep:
             continue
         ratios = [(p["sequence_passes"] / 1e6, frontier_ratio(p["val/gen_ppl"], p["val/entropy"], sweep)["ratio"])
