@@ -71,7 +71,8 @@ results-diffuseq: $(STAMP)
 
 # --- IDLM: distil each committed teacher, then evaluate the committed student beside its controls -----------------
 # reproduce-idlm-<teacher>: the exact distillation that made checkpoints/idlm-<teacher>-shakespeare-small (a fresh
-# run folder; rerunning the same command resumes it), then the export is copied into checkpoints/.
+# run folder; rerunning the same command resumes it), then the export is copied into checkpoints/. fp32, as every
+# run at the common budget (precision=auto picks bf16 on a CPU with avx512_bf16).
 IDLM_STEPS ?= 4 8 16 32
 # the common budget of every distillation method, in sequence passes (core/cost.py): 1200 IDLM-MDLM updates at
 # batch 32 (224 passes per sequence each), which the committed MDLM student received; validation GenPPL of IDLM-MDLM
@@ -86,7 +87,7 @@ reproduce-%-small: $(STAMP)
 .PHONY: results-idlm
 
 reproduce-idlm-%: $(STAMP)
-	$(PY) -m experiments.run method=idlm teacher=$* steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0
+	$(PY) -m experiments.run method=idlm teacher=$* steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32
 	rm -rf checkpoints/idlm-$*-shakespeare-small
 	cp -r runs/idlm-$*-shakespeare-small/student checkpoints/idlm-$*-shakespeare-small
 
