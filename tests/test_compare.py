@@ -346,7 +346,7 @@ def test_rows_on_own_data_get_their_own_tables():
                      "dlm_one_table1_stories-13e481"]
 
 
-def test_adversarial_idlm_rows_form_their_own_group():
+def test_adversarial_and_grid_idlm_rows_form_their_own_groups():
     from experiments.reports.unconditional import group_of
     plain = {"method": "idlm", "command": "python -m experiments.run method=idlm teacher=mdlm steps=8"}
     adversarial = {**plain, "command": plain["command"] + " idlm.adversarial=true"}
@@ -355,3 +355,6 @@ def test_adversarial_idlm_rows_form_their_own_group():
     assert group_of({**plain, "command": plain["command"] + " idlm.adversarial=false"}) == "IDLM"
     assert group_of({**plain, "command": plain["command"] + " idlm.adversarial=True"}) == "IDLM + adversarial"
     assert group_of({**plain, "command": plain["command"] + " 'eval.note=idlm.adversarial=true'"}) == "IDLM"
+    # a student trained at the sampler's times only (idlm.grid_steps=K) is not IDLM's continuous-t student
+    assert group_of({**plain, "command": plain["command"] + " idlm.grid_steps=1"}) == "IDLM, grid t"
+    assert group_of({**plain, "command": plain["command"] + " idlm.grid_steps=0"}) == "IDLM"

@@ -44,20 +44,30 @@ UNCONDITIONAL_GROUPS = (
     ("Duo-DCD", lambda r: r["method"] == "dcd" or (r["method"] in SAMPLE_METHODS
                                                    and r.get("teacher") == "duo_distilled")),
     ("DiDi-Instruct", lambda r: r["method"] == "didi"),
+    ("IDLM, grid t", lambda r: r["method"] == "idlm" and trained_on_grid(r)),
     ("IDLM + adversarial", lambda r: r["method"] == "idlm" and is_adversarial(r)),
     ("IDLM", lambda r: r["method"] == "idlm"),
 )
 GROUP_ORDER = [name for name, _ in UNCONDITIONAL_GROUPS]
 
 
-def is_adversarial(record: dict) -> bool:
-    """An IDLM row whose student was trained with the adversarial term: rows record it only in their command (written
-    by shlex.join), where the override's value is read as the config loader reads it (YAML: true, True, ...)."""
+def command_value(record: dict, key: str):
+    """The value a row's command gave a config key, read as the config loader reads it (shlex tokens, YAML values);
+    None where the command does not set it. IDLM rows record how their student was trained only in their command."""
     for token in shlex.split(str(record.get("command", ""))):
-        key, _, value = token.partition("=")
-        if key == "idlm.adversarial":
-            return yaml.safe_load(value) is True
-    return False
+        name, _, value = token.partition("=")
+        if name == key:
+            return yaml.safe_load(value)
+    return None
+
+
+def is_adversarial(record: dict) -> bool:
+    return command_value(record, "idlm.adversarial") is True
+
+
+def trained_on_grid(record: dict) -> bool:
+    """A student trained at the K-step sampler's times only (idlm.grid_steps=K)."""
+    return command_value(record, "idlm.grid_steps") not in (None, 0)
 
 
 def group_of(record: dict) -> str:
