@@ -157,7 +157,8 @@ def test_committed_distilled_rows_are_named_by_the_command_that_trained_the_comm
     """An SDTT / Duo-DCD / DiDi-Instruct row's command trained the student that is committed as
     checkpoints/<method>-<run name> (its model card's command is the row's), the row is named as that command names
     it (the run folder's student: `-student-<hash>`, the same in every clone; older rows: the checkpoint's name),
-    and the entropy-matched control is named after the student's row."""
+    and the entropy-matched control is named after the student's row. A row that evaluates the committed student at
+    other settings (student_path=checkpoints/<method>-<run name>) is named by the checkpoint."""
     rows = {path.stem: json.loads(path.read_text()) for path in sorted((REPO_ROOT / "results" / "rows").glob("*.json"))}
     students = {stem: row for stem, row in rows.items() if row["method"] in ("sdtt", "dcd", "didi")}
     assert {row["method"] for row in students.values()} == {"sdtt", "dcd", "didi"}
@@ -165,6 +166,10 @@ def test_committed_distilled_rows_are_named_by_the_command_that_trained_the_comm
         args = shlex.split(row["command"])[3:]
         cfg = load_config(args)
         checkpoint = REPO_ROOT / "checkpoints" / f"{cfg.method}-{cfg.teacher}-{cfg.corpus}-{cfg.preset}"
+        if cfg.student_path is not None:
+            assert (REPO_ROOT / cfg.student_path).resolve() == checkpoint.resolve(), stem
+            assert stem == f"{cfg.method}-{sample_row_name(cfg)}", stem
+            continue
         made_by = json.loads((checkpoint / "config.json").read_text())["provenance"]["command"]
         assert made_by == row["command"], stem
         as_checkpoint = load_config([*args, f"student_path={checkpoint}"])   # rows made before -student-<hash>
