@@ -17,7 +17,7 @@ from __future__ import annotations
 import shlex
 from collections import defaultdict
 
-import yaml
+from omegaconf import OmegaConf
 
 from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.reports.kinds import MATCHED, SAMPLE_METHODS, data_of, is_ar, predictor, variant
@@ -52,12 +52,11 @@ GROUP_ORDER = [name for name, _ in UNCONDITIONAL_GROUPS]
 
 
 def command_value(record: dict, key: str):
-    """The value a row's command gave a config key, read as the config loader reads it (shlex tokens, YAML values);
-    None where the command does not set it. IDLM rows record how their student was trained only in their command."""
+    """The value a row's command gave a config key, read as the config loader reads it (shlex tokens, OmegaConf's
+    dotlist); None where the command does not set it. IDLM rows record how their student was trained only in their command."""
     for token in shlex.split(str(record.get("command", ""))):
-        name, _, value = token.partition("=")
-        if name == key:
-            return yaml.safe_load(value)
+        if token.partition("=")[0] == key:
+            return OmegaConf.select(OmegaConf.from_dotlist([token]), key)   # the loader's own parse of an override
     return None
 
 
