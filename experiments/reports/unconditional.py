@@ -53,7 +53,8 @@ GROUP_ORDER = [name for name, _ in UNCONDITIONAL_GROUPS]
 
 def command_value(record: dict, key: str):
     """The value a row's command gave a config key, read as the config loader reads it (shlex tokens, OmegaConf's
-    dotlist); None where the command does not set it. IDLM rows record how their student was trained only in their command."""
+    dotlist); None where the command does not set it. IDLM rows record how their student was trained only in their
+    command."""
     for token in shlex.split(str(record.get("command", ""))):
         if token.partition("=")[0] == key:
             return OmegaConf.select(OmegaConf.from_dotlist([token]), key)   # the loader's own parse of an override
