@@ -13,7 +13,7 @@ from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.reports.__main__ import main as reports_main
 from experiments.reports.comparison import comparison_tables
 from experiments.reports.kinds import load_rows
-from experiments.reports.provenance import GitHistory, Mismatches, row_status, source_paths
+from experiments.reports.provenance import GitHistory, Mismatches, code_fingerprint, row_status, source_paths
 
 
 def test_genppl_at_entropy_interpolates_log_genppl_between_the_bracketing_temperatures():
@@ -87,6 +87,26 @@ def test_rows_older_than_their_methods_last_change_are_stale(tmp_path):
     assert status(branch_row, method="sdtt") == ("current", branch_row)
     assert status(sdtt, method="sdtt")[0] == "stale"
 
+
+
+def test_a_change_to_comments_or_docstrings_leaves_rows_current(tmp_path):
+    _git(tmp_path, "init", "-q")
+    code = 'def f(x):\n    """Twice x."""\n    return 2 * x   # doubled\n'
+    made = _commit(tmp_path, "teachers/mdlm.py", code)
+    _commit(tmp_path, "teachers/mdlm.py", 'def f(x):\n    """x, doubled."""\n    # why: ...\n    return 2 * x\n')
+    _commit(tmp_path, "teachers/mdlm.py", '"""The module."""\n\n\ndef f(x):\n    return 2 * x\n')
+
+    def status(commit):
+        return row_status({"method": "sample", "teacher": "mdlm", "commit": commit}, GitHistory(tmp_path))[0]
+
+    assert status(made) == "current"
+    recoded = _commit(tmp_path, "teachers/mdlm.py", 'def f(x):\n    return 3 * x\n')    # the code itself
+    assert status(made) == "stale" and status(recoded) == "current"
+    assert code_fingerprint("def f():\n    'only a docstring'\n") == code_fingerprint("def f():\n    pass\n")
+    assert code_fingerprint("x = 'a string, not a docstring'") != code_fingerprint("x = 'another'")
+    config = _commit(tmp_path, "teachers/mdlm.yaml", "a: 1  # note\n")
+    _commit(tmp_path, "teachers/mdlm.yaml", "a: 1  # other note\n")
+    assert GitHistory(tmp_path).sources_changed(config, ("teachers/mdlm.yaml",))   # only Python is parsed
 
 def _row(file, **fields):
     row = {"method": "sample", "teacher": "mdlm", "corpus": "toy", "steps": 8, "nfe": 8, "temperature": 1.0,

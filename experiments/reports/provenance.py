@@ -1,10 +1,11 @@
 """May a row stand in a comparison table as it is? Two checks, both from fields the row already records.
 
 Stale rows. A row is *current* when its method's source files (METHOD_SOURCES) are the same at the commit the row
-records as at the current commit (`git diff --quiet <row commit> HEAD -- <paths>`), *stale* when they differ: the code
-has changed since the row was made, though the change may not move its numbers (a rename counts too). Comparing the
-files rather than the order of commits keeps a row made on a branch current after a merge that left its sources
-as they were. "The method's last change" (`git log -1 -- <paths>`) is reported beside it. A row whose commit ends
+records as at the current commit (`git diff <row commit> HEAD -- <paths>`), *stale* when they differ: the code
+has changed since the row was made, though the change may not move its numbers (a rename counts too). A Python file
+whose syntax tree is the same once docstrings are dropped has not changed (comments and docstrings cannot move a
+number; anything else, a non-Python file included, counts). Comparing the files rather than the order of commits
+keeps a row made on a branch current after a merge that left its sources as they were. "The method's last change" (`git log -1 -- <paths>`) is reported beside it. A row whose commit ends
 in "+dirty" was made from uncommitted code and is marked *dirty*; a commit this repository does not know is
 *unknown commit*; a method with no source
 path in the table and no history is *sources unknown*. The evaluator is not part of a method's sources: an
@@ -16,6 +17,7 @@ that differs gets a footnote marker whose note lists the differing fields.
 """
 from __future__ import annotations
 
+import ast
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -72,9 +74,35 @@ class GitHistory:
             if self._git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
                 self._changed[(commit, paths)] = None
             else:
-                code = self._git("diff", "--quiet", commit, "HEAD", "--", *paths).returncode
-                self._changed[(commit, paths)] = {0: False, 1: True}.get(code)
+                out = self._git("diff", "--name-only", commit, "HEAD", "--", *paths)
+                self._changed[(commit, paths)] = None if out.returncode != 0 else any(
+                    not self._same_code(commit, path) for path in out.stdout.splitlines())
         return self._changed[(commit, paths)]
+
+    def _same_code(self, commit: str, path: str) -> bool:
+        """Whether the Python file `path` differs between `commit` and HEAD in comments and docstrings only."""
+        if not path.endswith(".py"):
+            return False
+        versions = [self._git("show", f"{rev}:{path}") for rev in (commit, "HEAD")]
+        if any(v.returncode != 0 for v in versions):     # added or deleted
+            return False
+        try:
+            return code_fingerprint(versions[0].stdout) == code_fingerprint(versions[1].stdout)
+        except SyntaxError:
+            return False
+
+
+def code_fingerprint(source: str) -> str:
+    """The syntax tree of Python `source` without its docstrings, as text: equal for two versions that differ in
+    comments, docstrings and layout only."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 def row_status(record: dict, history: GitHistory) -> tuple[str, str | None]:
