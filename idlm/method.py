@@ -25,7 +25,8 @@ class IDLMSettings:
         if self.loss_time not in LOSS_TIMES:
             raise ValueError(f"unknown idlm loss_time {self.loss_time!r}; valid: {LOSS_TIMES}")
         if self.grid_steps and self.loss_time == "same":
-            # t' = t = 1 at K = 1: a fully noised x_t' whose loss does not depend on p, so nothing would train
+            # `same` puts t' on the grid too: at K = 1 only t' = 1, where x_t' (all-mask, or Duo's pure-noise latent)
+            # carries nothing of the sample, so the student would be held to the teacher's per-position marginals
             raise ValueError("idlm grid_steps > 0 needs loss_time coupled or independent: the loss times must span "
                              "(t_min, 1], not only the grid's")
         for name in ("fake_weights", "generator_weights"):
