@@ -100,6 +100,7 @@ def test_a_change_to_comments_or_docstrings_leaves_rows_current(tmp_path):
         return row_status({"method": "sample", "teacher": "mdlm", "commit": commit}, GitHistory(tmp_path))[0]
 
     assert status(made) == "current"
+    assert GitHistory(tmp_path).last_change(("teachers/mdlm.py",)) == made    # the newest change of its code
     recoded = _commit(tmp_path, "teachers/mdlm.py", 'def f(x):\n    return 3 * x\n')    # the code itself
     assert status(made) == "stale" and status(recoded) == "current"
     assert code_fingerprint("def f():\n    'only a docstring'\n") == code_fingerprint("def f():\n    pass\n")

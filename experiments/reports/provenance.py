@@ -5,11 +5,11 @@ records as at the current commit (`git diff <row commit> HEAD -- <paths>`), *sta
 has changed since the row was made, though the change may not move its numbers (a rename counts too). A Python file
 whose syntax tree is the same once docstrings are dropped has not changed (comments and docstrings cannot move a
 number; anything else, a non-Python file included, counts). Comparing the files rather than the order of commits
-keeps a row made on a branch current after a merge that left its sources as they were. "The method's last change" (`git log -1 -- <paths>`) is reported beside it. A row whose commit ends
-in "+dirty" was made from uncommitted code and is marked *dirty*; a commit this repository does not know is
-*unknown commit*; a method with no source
-path in the table and no history is *sources unknown*. The evaluator is not part of a method's sources: an
-evaluator change shows up as a different `evaluator` string, which the mismatch check below catches.
+keeps a row made on a branch current after a merge that left its sources as they were. "The method's last change"
+(the newest commit that changed the code of its sources) is reported beside it. A row whose commit ends in "+dirty"
+was made from uncommitted code and is marked *dirty*; a commit this repository does not know is *unknown commit*; a
+method with no source path in the table and no history is *sources unknown*. The evaluator is not part of a method's
+sources: an evaluator change shows up as a different `evaluator` string, which the mismatch check below catches.
 
 Mismatched rows. Rows that differ in sample count, seed, evaluator or device never sit side by side silently: each
 table takes the most common value of every MATCH_FIELDS field over its rows, and a row (or an interpolated number)
@@ -62,28 +62,37 @@ class GitHistory:
         return subprocess.run(["git", *args], cwd=self.repo, capture_output=True, text=True)
 
     def last_change(self, paths: tuple[str, ...]) -> str | None:
-        """The newest commit touching any of `paths`; None without history for them (or outside a git checkout)."""
+        """The newest commit that changed the code of any of `paths` (one changing comments or docstrings only does
+        not count); None without history for them (or outside a git checkout)."""
         if paths not in self._changes:
-            out = self._git("log", "-1", "--format=%H", "--", *paths)
-            self._changes[paths] = (out.stdout.strip() or None) if out.returncode == 0 else None
+            out = self._git("log", "--format=%H", "--", *paths)
+            commits = out.stdout.split() if out.returncode == 0 else []
+            # a root commit has no parent to compare with: None, which counts as a change
+            self._changes[paths] = next((c for c in commits if self._code_differs(f"{c}^", c, paths) is not False),
+                                        None)
         return self._changes[paths]
 
     def sources_changed(self, commit: str, paths: tuple[str, ...]) -> bool | None:
-        """Whether `paths` differ between `commit` and HEAD; None when `commit` is not in this repository."""
+        """Whether the code of `paths` differs between `commit` and HEAD; None when `commit` is not in this
+        repository."""
         if (commit, paths) not in self._changed:
-            if self._git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
-                self._changed[(commit, paths)] = None
-            else:
-                out = self._git("diff", "--name-only", commit, "HEAD", "--", *paths)
-                self._changed[(commit, paths)] = None if out.returncode != 0 else any(
-                    not self._same_code(commit, path) for path in out.stdout.splitlines())
+            known = self._git("cat-file", "-e", f"{commit}^{{commit}}").returncode == 0
+            self._changed[(commit, paths)] = self._code_differs(commit, "HEAD", paths) if known else None
         return self._changed[(commit, paths)]
 
-    def _same_code(self, commit: str, path: str) -> bool:
-        """Whether the Python file `path` differs between `commit` and HEAD in comments and docstrings only."""
+    def _code_differs(self, old: str, new: str, paths: tuple[str, ...]) -> bool | None:
+        """Whether some file of `paths` differs between revisions `old` and `new` in more than comments and
+        docstrings; None when git cannot compare them."""
+        out = self._git("diff", "--name-only", old, new, "--", *paths)
+        if out.returncode != 0:
+            return None
+        return any(not self._same_code(old, new, path) for path in out.stdout.splitlines())
+
+    def _same_code(self, old: str, new: str, path: str) -> bool:
+        """Whether the Python file `path` differs between `old` and `new` in comments and docstrings only."""
         if not path.endswith(".py"):
             return False
-        versions = [self._git("show", f"{rev}:{path}") for rev in (commit, "HEAD")]
+        versions = [self._git("show", f"{rev}:{path}") for rev in (old, new)]
         if any(v.returncode != 0 for v in versions):     # added or deleted
             return False
         try:
