@@ -29,8 +29,9 @@ SEQ2SEQ_COLUMNS = ["task", "row", "method", "stage", "steps", "candidates", "ble
                    "bleu_ci95_high", *seq2seq.COPY, *seq2seq.SCORES, "nfe",
                    "seconds_per_sample", "speedup_vs_diffuseq_2000", *PROVENANCE_COLUMNS]
 STATUS_NOTE = ("*status*: `current` when its method's source files (experiments/reports/provenance.py) are the same "
-               "at the row's commit as now, `stale` when they have changed since the row was made, `dirty` when it "
-               "was made from uncommitted code. *row*: the JSON with the row's command.")
+               "at the row's commit as now, comments and docstrings aside, `stale` when their code has changed since "
+               "the row was made, `dirty` when it was made from uncommitted code. *row*: the JSON with the row's "
+               "command.")
 
 
 @dataclass
