@@ -240,8 +240,9 @@ def test_compare_writes_tables_csv_figures_and_the_readme(tmp_path):
            "÷ frontier 1024 ↓ | ÷ frontier K ↓ | budget (M passes / CPU-min) | status | commit | row |" in table
     assert "| teacher | mdlm | default | 8 | 1 | 40 [36, 44] | 3.2 | – | – | – | – | – | 0.5 | 20 | 0.85 0.9 1 1.1 | " \
            "– | – | – | **unknown commit** | `unknown` | [mdlm8.json](../rows/mdlm8.json) |" in table
+    # ÷ frontier K: its row recorded none; the entropy-matched teacher row (2.9, 9) is a point of the sweep: 20 / 9
     assert "| IDLM | mdlm | default | 8 | 1 | 20 [18, 22] | 2.9 | – | 0.4 | 174 | 0.69 | 0.02 | 0.5 | – | 1 | " \
-           "0.95 | – | 0.672 / 250 | " \
+           "0.95 | 2.222 | 0.672 / 250 | " \
            "**unknown commit** |" in table
     assert "| SDTT² | mdlm |" in table and "| teacher¹ | mdlm | default | 1024 |" in table
     assert "* ² evaluator = gpt2-large" in table
@@ -324,6 +325,26 @@ def test_a_broken_row_writes_nothing(tmp_path):
     with pytest.raises(DataError, match="nowhere: no such results folder"):
         reports_main(["all", "--results-dir", str(tmp_path / "nowhere")])
 
+
+
+def test_a_students_frontier_ratio_is_read_off_every_committed_teacher_row_of_its_sweep():
+    from experiments.reports.students import frontier_ratios, sweep_rows
+
+    same = {"teacher_path": "checkpoints/mdlm-toy", "float64_sampling": True}
+    student = _row("s.json", method="idlm", n_samples=256, metrics={"entropy": 3.25, "gen_ppl": 30.0},
+                   frontier={"teacher_at_K": {"ratio": None}, "teacher_1024": {"ratio": 0.5}}, **same)[1]
+    teacher = [_row(f"t{t}.json", temperature=t, n_samples=256, metrics={"entropy": h, "gen_ppl": g}, **same)[1]
+               for t, h, g in ((1.0, 3.2, 40.0), (1.2, 3.3, 90.0))]
+    fewer = _row("few.json", temperature=1.2, metrics={"entropy": 3.3, "gen_ppl": 1.0}, **same)[1]   # 64 samples
+    other_seed = _row("s1.json", temperature=1.1, seed=1, n_samples=256, metrics={"entropy": 3.25}, **same)[1]
+    rows = [student, *teacher, fewer, other_seed]
+    assert sweep_rows(student, rows, 8) == teacher
+    # 3.25 halfway from (3.2, 40) to (3.3, 90): the frontier is sqrt(40 * 90) = 60
+    ratios = frontier_ratios(student, rows)
+    assert ratios["teacher_at_K"]["ratio"] == pytest.approx(0.5)
+    assert ratios["teacher_at_K"]["bracket_temperatures"] == [1.0, 1.2]
+    assert ratios["teacher_1024"] == {"ratio": 0.5}       # no 1024-step rows here: the row's own record
+    assert frontier_ratios(student, [student, teacher[0]])["teacher_at_K"] == {"ratio": None}
 
 def test_quality_against_compute_divides_each_validation_by_the_teachers_frontier(tmp_path):
     from experiments.reports.comparison_figures import compute_curves, compute_figure

@@ -16,6 +16,7 @@ from experiments.reports import seq2seq, unconditional
 from experiments.reports.kinds import predictor, variant
 from experiments.reports.markdown import cell, markdown_table
 from experiments.reports.provenance import GitHistory, Mismatches, row_status
+from experiments.reports.students import STUDENT_METHODS, frontier_ratios
 
 PROVENANCE_COLUMNS = ["n_samples", "seed", "evaluator", "device", "mismatch", "status", "method_last_change",
                       "commit", "command", "file"]
@@ -89,7 +90,9 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
                f"does not bracket it. Rows at T = 1; other temperatures enter through their sweep. *÷ frontier*: a "
                f"distilled student's GenPPL ÷ its teacher's temperature sweep at 1024 steps (and at the student's "
                f"K) read off at the student's own entropy (experiments/controls.py; below 1 beats the teacher at "
-               f"every temperature); \"–\" where the sweep does not bracket it. *budget*: the student's training "
+               f"every temperature), from every teacher row of the same weights, sampler, seed and evaluator with "
+               f"at least the student's samples (experiments/reports/students.py); \"–\" where they do not "
+               f"bracket it. *budget*: the student's training "
                f"cost in millions of sequence passes (core/cost.py) and CPU-minutes. {STATUS_NOTE}",
                "", "Distribution of the sample set (experiments/distribution.py; blank for rows made before it): "
                "*MAUVE (AR)*, MAUVE against as many held-out texts on the evaluator's features (its last hidden "
@@ -115,7 +118,7 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
                   **unconditional.distribution_values(r), "seconds_per_sample": r["seconds_per_sample"],
                   "matched_entropy": target,
                   "gen_ppl_at_matched_entropy": at_target, "sweep_temperatures": " ".join(f"{t:g}" for t in temps),
-                  **_frontier_and_cost(r), **_provenance(r, mismatches, history, *peers)}
+                  **_frontier_and_cost(r, rows), **_provenance(r, mismatches, history, *peers)}
         table.csv_rows.append(values)
         model = str(values["model"])
         if len(students[(e["group"], r.get("teacher"))]) > 1 and values["student"]:
@@ -132,9 +135,11 @@ def unconditional_table(corpus: str, rows: list[dict], history: GitHistory, link
     return table
 
 
-def _frontier_and_cost(record: dict) -> dict:
-    """The distilled-student columns: ratios to the teacher's frontiers and the training cost (None elsewhere)."""
-    frontier, cost = record.get("frontier") or {}, record.get("training_cost") or {}
+def _frontier_and_cost(record: dict, rows: list[dict]) -> dict:
+    """The distilled-student columns: ratios to the teacher's frontiers (read off the committed teacher rows) and the
+    training cost (None elsewhere)."""
+    frontier = frontier_ratios(record, rows) if record["method"] in STUDENT_METHODS else {}
+    cost = record.get("training_cost") or {}
     return {"ratio_to_frontier_1024": (frontier.get("teacher_1024") or {}).get("ratio"),
             "ratio_to_frontier_at_steps": (frontier.get("teacher_at_K") or {}).get("ratio"),
             "training_updates": cost.get("updates"), "training_sequence_passes": cost.get("sequence_passes"),

@@ -7,8 +7,10 @@ draws the matching figures (GenPPL against entropy per family, and the learning 
 """
 from __future__ import annotations
 
+from core.evaluate.temperature_match import frontier_ratio
 from experiments.methods import METHODS
-from experiments.reports.kinds import MATCHED, predictor
+from experiments.reports.kinds import MATCHED, SAMPLE_METHODS, predictor
+from teachers.registry import ONE_STEP_PREDICTORS
 
 REFERENCE_STEPS = 1024
 # the methods whose rows are a distilled student, each beside its controls
@@ -39,6 +41,40 @@ def controls(records: list[dict]) -> list[dict]:
                     key=lambda r: (_key(r), r["steps"], r["method"], r.get("temperature", 1.0))):
         out.append({"student": r, "teacher": teachers.get((_key(r), r["steps"])),
                     "matched": matched.get(r["_file"]), "reference": teachers.get((_key(r), REFERENCE_STEPS))})
+    return out
+
+
+def sweep_rows(student: dict, records: list[dict], steps: int) -> list[dict]:
+    """The teacher rows a student row is read against at `steps` (experiments.controls.teacher_sweep's settings):
+    the same teacher weights, sampler, float64 sampling, evaluator and seed, with at least the student's samples;
+    one row per temperature (the one with most samples), entropy-matched controls included (they are teacher rows
+    at their T*)."""
+    # a one-step sampler (Duo's latent) controls the student at K = 1; the many-step sweep is the teacher's own
+    wanted = "default" if steps > 1 and predictor(student) in ONE_STEP_PREDICTORS else predictor(student)
+    by_temperature = {}
+    for r in records:
+        if (r["method"] in SAMPLE_METHODS and r["steps"] == steps and predictor(r) == wanted
+                and r["metrics"].get("gen_ppl") and r["metrics"].get("entropy") is not None
+                and r.get("n_samples", 0) >= student.get("n_samples", 0)
+                and all(r.get(k) == student.get(k) for k in ("teacher", "teacher_path", "float64_sampling",
+                                                              "evaluator", "seed"))):
+            t = r.get("temperature", 1.0)
+            if t not in by_temperature or r["n_samples"] > by_temperature[t]["n_samples"]:
+                by_temperature[t] = r
+    return [by_temperature[t] for t in sorted(by_temperature)]
+
+
+def frontier_ratios(student: dict, records: list[dict]) -> dict:
+    """{"teacher_1024": ..., "teacher_at_K": ...}: the student's GenPPL ÷ its teacher's temperature sweep at 1024
+    steps and at its own K, read off at its entropy (core.evaluate.temperature_match.frontier_ratio) from every
+    committed row of that sweep, so a teacher row added later at another temperature fills a ratio its sweep could
+    not bracket when the student's row was made. Where the rows do not bracket it, the row's own record."""
+    stored, m = student.get("frontier") or {}, student["metrics"]
+    out = {}
+    for name, steps in (("teacher_1024", REFERENCE_STEPS), ("teacher_at_K", student["steps"])):
+        sweep = sweep_rows(student, records, steps)
+        found = frontier_ratio(m["gen_ppl"], m["entropy"], sweep) if sweep else {"ratio": None}
+        out[name] = found if found["ratio"] is not None else stored.get(name) or found
     return out
 
 
