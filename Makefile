@@ -79,6 +79,9 @@ IDLM_STEPS ?= 4 8 16 32
 # plateaus after about 700 updates. A method whose update costs less gets more updates: SDTT's (128 passes) gives
 # 2100 = 7 rounds of its default 300, the DCD method's (96) 2800 = 4 rounds of 700.
 DISTILL_BUDGET ?= 268800
+# the scratch rows a distillation writes when it ends skip the teacher's temperature sweeps (at 1024 steps, about
+# 40 CPU-minutes each); results-idlm-headline-% and the rows' recorded commands make the committed ones
+NO_SWEEPS := 'eval.frontier_temperatures=[]'
 
 # reproduce-<folder>: the committed teacher or evaluator checkpoints/<folder>, from scratch (scripts/reproduce/)
 reproduce-%-small: $(STAMP)
@@ -87,35 +90,35 @@ reproduce-%-small: $(STAMP)
 .PHONY: results-idlm
 
 reproduce-idlm-%: $(STAMP)
-	$(PY) -m experiments.run method=idlm teacher=$* steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32
+	$(PY) -m experiments.run method=idlm teacher=$* steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32 $(NO_SWEEPS)
 	rm -rf checkpoints/idlm-$*-shakespeare-small
 	cp -r runs/idlm-$*-shakespeare-small/student checkpoints/idlm-$*-shakespeare-small
 
 # reproduce-idlm-adversarial-mdlm: IDLM-MDLM with DLM-One's adversarial term at the same budget (320 passes per
 # update: 840 updates), in fp32
 reproduce-idlm-adversarial-mdlm: $(STAMP)
-	$(PY) -m experiments.run method=idlm teacher=mdlm steps=8 idlm.adversarial=true distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32
+	$(PY) -m experiments.run method=idlm teacher=mdlm steps=8 idlm.adversarial=true distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32 $(NO_SWEEPS)
 	rm -rf checkpoints/idlm-adversarial-mdlm-shakespeare-small
 	cp -r runs/idlm-adversarial-mdlm-shakespeare-small/student checkpoints/idlm-adversarial-mdlm-shakespeare-small
 
 # reproduce-sdtt-mdlm: SDTT's student at the same budget, in fp32, at the distill: block's lr 1e-4 (the public code's
 # is 3e-4 at batch 128)
 reproduce-sdtt-mdlm: $(STAMP)
-	$(PY) -m experiments.run method=sdtt teacher=mdlm steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_minutes=0 distill.precision=fp32
+	$(PY) -m experiments.run method=sdtt teacher=mdlm steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_minutes=0 distill.precision=fp32 $(NO_SWEEPS)
 	rm -rf checkpoints/sdtt-mdlm-shakespeare-small
 	cp -r runs/sdtt-mdlm-shakespeare-small-steps8/student checkpoints/sdtt-mdlm-shakespeare-small
 
 # reproduce-dcd-duo: the DCD method's student at the same budget (96 passes per update: 4 rounds of 700, dt 1/64 to
 # 1/8), at the Duo code's lr 6e-5, in fp32
 reproduce-dcd-duo: $(STAMP)
-	$(PY) -m experiments.run method=dcd teacher=duo steps=8 dcd.update_teacher_every=700 distill.lr=6e-5 distill.budget=$(DISTILL_BUDGET) distill.max_minutes=0 distill.precision=fp32
+	$(PY) -m experiments.run method=dcd teacher=duo steps=8 dcd.update_teacher_every=700 distill.lr=6e-5 distill.budget=$(DISTILL_BUDGET) distill.max_minutes=0 distill.precision=fp32 $(NO_SWEEPS)
 	rm -rf checkpoints/dcd-duo-shakespeare-small
 	cp -r runs/dcd-duo-shakespeare-small-steps8/student checkpoints/dcd-duo-shakespeare-small
 
 # reproduce-didi-mdlm: DiDi-Instruct's student at the same budget (416 passes per update: 647 updates), in fp32 as
 # the IDLM student was (precision=auto picks bf16 on a CPU with avx512_bf16); its discriminator is copied beside it
 reproduce-didi-mdlm: $(STAMP)
-	$(PY) -m experiments.run method=didi teacher=mdlm steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32
+	$(PY) -m experiments.run method=didi teacher=mdlm steps=8 distill.budget=$(DISTILL_BUDGET) distill.max_steps=100000 distill.max_minutes=0 distill.precision=fp32 $(NO_SWEEPS)
 	rm -rf checkpoints/didi-mdlm-shakespeare-small checkpoints/didi-mdlm-shakespeare-small-discriminator
 	cp -r runs/didi-mdlm-shakespeare-small/student checkpoints/didi-mdlm-shakespeare-small
 	cp -r runs/didi-mdlm-shakespeare-small/student-discriminator checkpoints/didi-mdlm-shakespeare-small-discriminator
