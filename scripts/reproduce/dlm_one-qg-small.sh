@@ -4,8 +4,8 @@
 # qqp's update counts (dlm_one-qqp-small.sh): 450 + 300 generator updates of batch 32, each stage's best by 1-step
 # validation BLEU on 64 sources of the valid split. Options: see common.sh (DRY_RUN=1 prints the command).
 #
-# Hardware of the original: an idle 2-core AMD EPYC CPU, both threads (threads=0), fp32 (precision=auto on a CPU
-# without native bf16); each folder's config.json holds the command, commit and update of its export.
+# Hardware of the original: an idle 2-core Intel Xeon CPU (avx512_bf16, AMX), both threads (threads=0), fp32
+# (dlm_one.precision's default); each folder's config.json holds the command, commit and update of its export.
 #
 # One command distils both stages (each resumable: rerun after an interruption), then writes the rows of both
 # students into $RUN/results. The committed rows were then made from the committed folders with student_path=.
