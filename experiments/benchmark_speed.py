@@ -3,6 +3,7 @@
     python -m experiments.benchmark_speed                         # runs/results/benchmarks/speed.json + README.md
     python -m experiments.benchmark_speed --results-dir results   # the committed results/benchmarks/
     python -m experiments.benchmark_speed --only dlm_one --out /tmp/speed.json    # one sampler, rows elsewhere
+    python -m experiments.benchmark_speed --task qg --results-dir results   # benchmarks/speed-qg.json, speed-qg.md
 
 A measurement, not a test: run it on an idle machine (the row records os.getloadavg() before and after) and compare
 rows from the same machine only. Each configuration is timed with core.evaluate.speed.benchmark (warm-up, then the
@@ -10,16 +11,18 @@ median of repeats) at batch 1 and batch 32:
 * unconditional, 128 tokens: the IDLM MDLM student at 1, 2, 4 and 8 steps (MDLM's sampler, float64 draws, denoiser
   cache) and the IDLM Duo student in one step through the Gaussian latent, against the unconditional AR baseline
   with and without its KV cache (127 tokens after [BOS]);
-* seq2seq on the first test sources of the task (seq_len 64, tokenized before timing): the DLM-One student (one
-  step) against its DiffuSeq teacher at 10 steps (DDIM, rounding at every step; 2000 steps cost 200 times that,
-  the speed-up the seq2seq tables quote) and the greedy seq2seq AR baseline, which stops when every row of the
-  batch has written [SEP].
+* seq2seq on the first test sources of the task (at its teacher's seq_len, tokenized before timing): the DLM-One
+  student (its last stage; one step) against its DiffuSeq teacher at 10 steps (DDIM, rounding at every step; 2000
+  steps cost 200 times that, the speed-up the seq2seq tables quote) and the greedy seq2seq AR baseline, which stops
+  when every row of the batch has written [SEP].
 core.evaluate.speed.ForwardTimer splits one run into time inside the network (the module the sampler calls: the
 DiT, the DiffuSeq transformer, the GPT-2 with its head) and the sampler's own overhead (for DLM-One that includes
 rounding to the nearest embedding and the tied read-out, `teachers.diffuseq_rounding`). The targets:
 an 8-step student >= 5x faster than the KV-cached AR at batch 32 (and the fastest student of at most 2 steps against
 it), and each diffusion sampler's overhead <= 10% of
-its network time. Rows live in results/benchmarks/, which the result loader (results/rows/) does not read.
+its network time. Rows live in results/benchmarks/, which the result loader (results/rows/) does not read: speed.json
+holds every sampler with qqp's seq2seq ones, speed-<task>.json the seq2seq samplers of another task (the unconditional
+ones do not depend on it), and the seq2seq tables take each task's speed-ups from its own record.
 """
 from __future__ import annotations
 
@@ -40,11 +43,14 @@ from experiments.setup import resolve_device
 CHECKPOINTS = REPO_ROOT / "checkpoints"
 TARGET_SPEEDUP, TARGET_OVERHEAD = 5.0, 0.10   # 8-step student vs KV-cached AR at batch 32; overhead / network time
 TARGET_SEQ2SEQ_SPEEDUP = 500.0   # DLM-One's one step vs DiffuSeq at 2000 steps, per sample
+DEFAULT_TASK = "qqp"   # the task whose seq2seq samplers speed.json holds beside the unconditional ones
+SEQ2SEQ_PREFIXES = ("dlm_one-", "diffuseq-", "ar_seq2seq-")
 TEACHER_STEPS = 10   # DiffuSeq is timed at 10 steps; 2000 steps cost 200 times that (same network call and rounding)
 
 
 def unconditional_samplers(length: int, device):
-    """name -> (steps, network module, fn(batch_size) -> nfe per sample) for 128-token unconditional generation."""
+    """({name -> (steps, network module, fn(batch_size) -> nfe per sample)}, tokens per sample) for `length`-token
+    unconditional generation."""
     from teachers.ar import sample_unconditional
     from teachers.registry import load_teacher, sample_model
 
@@ -60,17 +66,18 @@ def unconditional_samplers(length: int, device):
         return lambda b: sample_unconditional(ar, batch_size=b, length=length, bos_id=ar.config.bos_token_id,
                                               device=device, cache=cache)[1]
     # one step from all-mask (MDLM) or through the Gaussian latent (Duo), two steps: the ones that can beat the AR
-    return {"idlm-mdlm-student-1step": (1, student.network, idlm(1)),
-            "idlm-mdlm-student-2steps": (2, student.network, idlm(2)),
-            "idlm-duo-student-latent-1step": (1, duo_student.network, idlm(1, duo_student, "latent")),
-            "idlm-mdlm-student-4steps": (4, student.network, idlm(4)),
-            "idlm-mdlm-student-8steps": (8, student.network, idlm(8)),
-            "ar_lm-kv-cache": (length - 1, ar, autoregressive(True)),
-            "ar_lm-recompute": (length - 1, ar, autoregressive(False))}
+    return ({"idlm-mdlm-student-1step": (1, student.network, idlm(1)),
+             "idlm-mdlm-student-2steps": (2, student.network, idlm(2)),
+             "idlm-duo-student-latent-1step": (1, duo_student.network, idlm(1, duo_student, "latent")),
+             "idlm-mdlm-student-4steps": (4, student.network, idlm(4)),
+             "idlm-mdlm-student-8steps": (8, student.network, idlm(8)),
+             "ar_lm-kv-cache": (length - 1, ar, autoregressive(True)),
+             "ar_lm-recompute": (length - 1, ar, autoregressive(False))}, length)
 
 
 def seq2seq_samplers(task: str, batch_sizes: list[int], device):
-    """name -> (steps, network, fn(batch_size) -> nfe per sample) decoding the first test sources of `task`."""
+    """({name -> (steps, network, fn(batch_size) -> nfe per sample)}, tokens per sample: the seq_len) decoding the
+    first test sources of `task`."""
     from teachers.ar import seq2seq_decode
     from core.data import load_seq2seq
     from dlm_one.generator import student_generate
@@ -79,7 +86,10 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     from teachers.diffuseq_decode import tokenizer_from_spec
     from teachers.registry import load_teacher
 
-    loaded = load_teacher(CHECKPOINTS / f"dlm_one-{task}-small-stage2", device)
+    stages = sorted(CHECKPOINTS.glob(f"dlm_one-{task}-small-stage*"))   # the last stage (ts has one)
+    if not stages:
+        raise FileNotFoundError(f"no DLM-One student of {task} in {CHECKPOINTS} (dlm_one-{task}-small-stage<s>)")
+    loaded = load_teacher(stages[-1], device)
     teacher = load_teacher(CHECKPOINTS / f"diffuseq-{task}-small", device)
     student, process, seq_len = loaded.network, loaded.process, loaded.seq_len
     t_init = loaded.config.get("student", {}).get("t_init", process.num_steps - 1)
@@ -104,9 +114,10 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     def diffuseq(b):   # the rows' sampler: DDIM with rounding at every step; its cost per step does not depend on n
         sample_seq2seq(teacher.process, teacher.network, student_batches[b], steps=TEACHER_STEPS)
         return TEACHER_STEPS
-    return {f"dlm_one-{task}-student-1step": (1, student, dlm_one),
-            f"diffuseq-{task}-teacher-{TEACHER_STEPS}steps": (TEACHER_STEPS, teacher.network, diffuseq),
-            f"ar_seq2seq-{task}-greedy-kv-cache": (0, ar, autoregressive)}
+    samplers = {f"dlm_one-{task}-student-1step": (1, student, dlm_one),
+                f"diffuseq-{task}-teacher-{TEACHER_STEPS}steps": (TEACHER_STEPS, teacher.network, diffuseq),
+                f"ar_seq2seq-{task}-greedy-kv-cache": (0, ar, autoregressive)}
+    return samplers, seq_len
 
 
 def measure(name: str, steps: int, network, fn, *, batch_size: int, tokens: int, repeats: int,
@@ -185,11 +196,13 @@ def table(record: dict) -> str:
         lines.append(f"| {r['name']} | {r['batch_size']} | {r['steps']:g} | {r['network_calls']} | "
                      f"{r['seconds_per_sample']:.4f} | {r['tokens_per_second']:.0f} | {r['seconds_per_step']:.4f} | "
                      f"{r['seconds_per_network_call']:.4f} | {r['overhead_fraction_of_network']:.1%} |")
-    t = record["targets"]
+    t, unconditional = record["targets"], any(r["name"].startswith("idlm-") for r in record["rows"])
     ratio = t["student8_vs_ar_kv_speedup_batch32"]
     speedup = "–" if ratio is None else f"{ratio:.2f}×"
-    lines += ["", f"* 8-step IDLM student vs KV-cached AR at batch 32: {speedup} "
-              f"(target ≥ {t['speedup_target']:g}×: {'met' if t['speedup_met'] else 'not met'})"]
+    lines.append("")
+    if unconditional:   # a seq2seq-only record (speed-<task>.json) has no IDLM target
+        lines.append(f"* 8-step IDLM student vs KV-cached AR at batch 32: {speedup} "
+                     f"(target ≥ {t['speedup_target']:g}×: {'met' if t['speedup_met'] else 'not met'})")
     if t.get("fastest_le2step_student_batch32"):
         lines.append(f"* fastest student of ≤ 2 steps ({t['fastest_le2step_student_batch32']}) vs KV-cached AR at "
                      f"batch 32: {t['fastest_le2step_vs_ar_kv_speedup_batch32']:.2f}× (> 1: faster than the AR)")
@@ -198,7 +211,7 @@ def table(record: dict) -> str:
         lines.append(f"* DLM-One student (1 step) vs DiffuSeq at batch {g['batch_size']}: {g['vs_steps10']:.0f}× over "
                      f"10 steps, {g['vs_steps2000']:.0f}× over 2000 steps (200 × the 10-step time; target ≥ "
                      f"{t['seq2seq_speedup_target']:g}×: {'met' if met else 'not met'})")
-    for family in ("idlm", "dlm_one"):
+    for family in ("idlm", "dlm_one") if unconditional else ("dlm_one",):
         worst, met = t[f"{family}_max_overhead_fraction"], t[f"{family}_overhead_met"]
         lines.append(f"* largest {family} sampler overhead: {'–' if worst is None else f'{worst:.1%}'} of network "
                      f"time (target ≤ {t['overhead_target']:.0%}: {'met' if met else 'not met'})")
@@ -211,26 +224,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per configuration (median reported)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
-    parser.add_argument("--task", default="qqp", help="seq2seq task of the DLM-One student and the seq2seq AR")
+    parser.add_argument("--task", default=DEFAULT_TASK, help="seq2seq task of the DLM-One student and the seq2seq AR")
     add_results_dir(parser)
-    parser.add_argument("--out", type=Path, default=None, help="default: <results-dir>/benchmarks/speed.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"default: <results-dir>/benchmarks/speed.json for --task {DEFAULT_TASK}, "
+                             "else speed-<task>.json")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
                         help="measure only the configurations whose name starts with one of these (e.g. dlm_one)")
     args = parser.parse_args(argv)
-    args.out = args.out or args.results_dir / BENCHMARKS / "speed.json"
+    other_task = args.task != DEFAULT_TASK
+    args.out = args.out or args.results_dir / BENCHMARKS / (f"speed-{args.task}.json" if other_task else "speed.json")
+    if other_task and args.only is None:   # the unconditional samplers do not depend on the task: speed.json has them
+        args.only = list(SEQ2SEQ_PREFIXES)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = resolve_device(args.device)
     loadavg_before = os.getloadavg()
     rows = []
-    families = [(lambda: unconditional_samplers(128, device), 128, ("idlm-", "ar_lm-")),
-                (lambda: seq2seq_samplers(args.task, args.batch_sizes, device), 64,
-                 ("dlm_one-", "diffuseq-", "ar_seq2seq-"))]
-    for build, tokens, prefixes in families:
+    families = [(lambda: unconditional_samplers(128, device), ("idlm-", "ar_lm-")),
+                (lambda: seq2seq_samplers(args.task, args.batch_sizes, device), SEQ2SEQ_PREFIXES)]
+    for build, prefixes in families:
         if args.only and not any(overlaps(prefix, only) for prefix in prefixes for only in args.only):
             continue   # nothing of this family is asked for: its models are not even loaded
-        for name, (steps, network, fn) in build().items():
+        samplers, tokens = build()
+        for name, (steps, network, fn) in samplers.items():
             if args.only and not name.startswith(tuple(args.only)):
                 continue
             for b in args.batch_sizes:
@@ -244,7 +262,8 @@ def main(argv: list[str]) -> int:
               "loadavg_before": list(loadavg_before), "loadavg_after": list(os.getloadavg()), "rows": rows}
     record["targets"] = targets(rows)
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
-    atomic_write_text(args.out.with_name("README.md"), table(record))
+    atomic_write_text(args.out.with_name("README.md") if args.out.name == "speed.json" else args.out.with_suffix(".md"),
+                      table(record))
     print(table(record))
     return 0
 

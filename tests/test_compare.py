@@ -291,7 +291,7 @@ def test_seq2seq_speedups_need_a_benchmark_of_the_same_task():
     [without] = comparison_tables(rows)
     assert {row["speedup_vs_diffuseq_2000"] for row in without.csv_rows} == {None}   # rows' own seconds: never
     assert "no speed benchmark of qqp" in without.intro[0]
-    [other_task] = comparison_tables(rows, benchmark={**speed_benchmark(), "task": "qg"})
+    [other_task] = comparison_tables(rows, benchmarks={"qg": {**speed_benchmark(), "task": "qg"}})
     assert {row["speedup_vs_diffuseq_2000"] for row in other_task.csv_rows} == {None}
 
 

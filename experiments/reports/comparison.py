@@ -153,13 +153,13 @@ def _budget_cell(values: dict) -> str:
 
 
 def seq2seq_table(task: str, rows: list[dict], history: GitHistory, link_prefix: str,
-                  benchmark: dict | None = None) -> Table:
-    times = seq2seq.sampler_times(benchmark, task)
+                  benchmarks: dict | None = None) -> Table:
+    times = seq2seq.sampler_times(benchmarks, task)
     entries = seq2seq.table_rows(rows, times)
     mismatches = Mismatches([e["record"] for e in entries])
     speed_source = (f"(`{times['command']}` at `{times['commit'][:7]}`, batch {times['batch_size']}, each sampler's "
                     "time per sample × its candidates; DiffuSeq at n steps: n × its time per step)") if times \
-        else f"(none: no speed benchmark of {task} with DiffuSeq in benchmarks/speed.json)"
+        else f"(none: no speed benchmark of {task} with DiffuSeq in benchmarks/)"
     table = Table(
         name=f"dlm_one_table1_{task}", title=f"Conditional generation, {task} (DLM-One's Table 1 layout)",
         intro=["BLEU (DiffuSeq's sentence BLEU) with its 95% interval; beside it, *copy BLEU*: copying the source "
@@ -196,14 +196,14 @@ def _times(ratio: float) -> str:
 
 
 def comparison_tables(records: list[dict], repo: Path = REPO_ROOT, link_prefix: str = f"{ROWS}/",
-                      benchmark: dict | None = None) -> list[Table]:
+                      benchmarks: dict | None = None) -> list[Table]:
     """Every comparison table the rows support: one per corpus, then one per task. `link_prefix` leads from the
-    Markdown file to the rows ("rows/" from results/README.md, "../rows/" from results/tables/); `benchmark`: the
-    speed benchmark record the seq2seq speed-ups come from."""
+    Markdown file to the rows ("rows/" from results/README.md, "../rows/" from results/tables/); `benchmarks`: the
+    speed benchmark records by task (seq2seq.load_benchmarks) the seq2seq speed-ups come from."""
     history = GitHistory(repo)
     tables = [unconditional_table(corpus, rows, history, link_prefix)
               for corpus, rows in unconditional.unconditional_records(records).items()]
-    tables += [seq2seq_table(task, rows, history, link_prefix, benchmark)
+    tables += [seq2seq_table(task, rows, history, link_prefix, benchmarks)
                for task, rows in seq2seq.seq2seq_records(records).items()]
     return tables
 
@@ -233,7 +233,7 @@ def write_comparison_tables(records: list[dict], results_dir: Path, repo: Path =
     out_dir = Path(results_dir) / TABLES
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = comparison_tables(records, repo, link_prefix=f"../{ROWS}/",
-                               benchmark=seq2seq.load_benchmark(results_dir))
+                               benchmarks=seq2seq.load_benchmarks(results_dir))
     written = []
     for table in tables:
         atomic_write_text(out_dir / f"{table.name}.md", "\n".join(table.markdown("#")) + "\n")

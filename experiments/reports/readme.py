@@ -14,7 +14,7 @@ from core.checkpoint import atomic_write_text
 from core.evaluate.bootstrap import mean_interval
 from core.paths import FIGURES, REPO_ROOT
 from experiments.reports.comparison import comparison_markdown, comparison_tables, figure_names
-from experiments.reports.seq2seq import load_benchmark
+from experiments.reports.seq2seq import load_benchmarks
 from experiments.reports.kinds import load_rows, predictor
 from experiments.reports.markdown import cell, lookup, markdown_table
 from experiments.reports.students import comparison_lines
@@ -172,7 +172,7 @@ def write_readme(results_dir: str | os.PathLike, out: str | os.PathLike | None =
     atomically), with the comparison tables (their status read from the git history of `repo`) and the figures
     already drawn into <results_dir>/figures/."""
     records = load_rows(results_dir)
-    tables = comparison_tables(records, repo, benchmark=load_benchmark(results_dir))
+    tables = comparison_tables(records, repo, benchmarks=load_benchmarks(results_dir))
     comparison = comparison_markdown(tables, figure_names(Path(results_dir)),
                                      figure_prefix=f"{FIGURES}/", repo=repo)
     out = Path(out) if out is not None else Path(results_dir) / "README.md"

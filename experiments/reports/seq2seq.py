@@ -1,7 +1,7 @@
 """DLM-One's Table 1 layout, one table per task: AR seq2seq, DiffuSeq at 2000 / 10 / 1 steps, DLM-One stage 1 and
 2 (one step), then the MBR-k rows of both, with DiffuSeq's metric set, NFE, seconds per sample and the speed-up over
 DiffuSeq at 2000 steps (the paper's speed column), from one `experiments.benchmark_speed` run that timed the samplers
-in one process (results/benchmarks/speed.json). The copy-the-source row is
+in one process (results/benchmarks/speed.json, or speed-<task>.json for another task). The copy-the-source row is
 the yardstick. Rows are found by their fields, so AR seq2seq rows (teacher "ar_seq2seq") join when they land.
 """
 from __future__ import annotations
@@ -79,17 +79,24 @@ def _rank(record: dict) -> tuple | None:
     return None
 
 
-def load_benchmark(results_dir: Path) -> dict | None:
-    """The speed benchmark of <results_dir>/benchmarks/speed.json (`experiments.benchmark_speed`), None without one."""
-    path = Path(results_dir) / BENCHMARKS / "speed.json"
-    return json.loads(path.read_text()) if path.exists() else None
+def load_benchmarks(results_dir: Path) -> dict[str, dict]:
+    """The speed benchmarks of <results_dir>/benchmarks/ (`experiments.benchmark_speed`) by seq2seq task:
+    speed.json (every sampler, on its `task`) and speed-<task>.json (the seq2seq samplers of another task); a
+    speed-<task>.json wins over speed.json for its task. Empty without any."""
+    folder, out = Path(results_dir) / BENCHMARKS, {}
+    for path in [folder / "speed.json", *sorted(folder.glob("speed-*.json"))]:
+        if path.is_file():
+            record = json.loads(path.read_text())
+            out[record.get("task", "qqp")] = record
+    return out
 
 
-def sampler_times(benchmark: dict | None, task: str) -> dict | None:
+def sampler_times(benchmarks: dict[str, dict] | None, task: str) -> dict | None:
     """Seconds per sample of the seq2seq samplers that one benchmark run timed in one process on `task`'s sources, at
     its largest batch: {"dlm_one", "ar", "diffuseq_per_step", "batch_size", "command", "commit"}; None when it has no
     DiffuSeq timing. Speed-ups come from here, never from the rows' own seconds, which each run measured once at
     whatever load the machine had."""
+    benchmark = (benchmarks or {}).get(task)
     if not benchmark or benchmark.get("task", "qqp") != task:
         return None
     batch = max(r["batch_size"] for r in benchmark["rows"])
