@@ -242,7 +242,7 @@ def test_report_lines_read_the_rows():
     benchmark = {"task": "qqp", "command": "bench", "commit": "abcdef0", "rows": [
         {"name": "diffuseq-qqp-teacher-10steps", "batch_size": 32, "steps": 10, "seconds_per_sample": 0.1},
         {"name": "dlm_one-qqp-student-1step", "batch_size": 32, "steps": 1, "seconds_per_sample": 0.004}]}
-    text = "\n".join(comparison_lines([student, teacher, before], benchmark))
+    text = "\n".join(comparison_lines([student, teacher, before], {"qqp": benchmark}))
     assert "| teacher as G (no distillation), t_init 1490 | 0.1000" in text
     assert "| DLM-One stage 2, 1 step, [PAD] p=0.1 | 0.1000 [0.0800, 0.1200] | 0.3000 |" in text
     assert "| DiffuSeq, 2000 steps |" in text
