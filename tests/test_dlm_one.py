@@ -248,3 +248,15 @@ def test_report_lines_read_the_rows():
     assert "| DiffuSeq, 2000 steps |" in text
     # the speed-up comes from the benchmark (20 s at 2000 steps ÷ 0.004 s), not from the 1500× the row stored
     assert "| DLM-One stage 2, 1 step, [PAD] p=0.1 | – | – | +0.0200 [+0.0100, +0.0300], 5000× |" in text
+
+
+def test_settings_lines_pick_each_variants_best_validation(tmp_path):
+    from experiments.reports.dlm_one import settings_lines
+
+    assert settings_lines(tmp_path) == []
+    (tmp_path / "dlm_one-qqp-settings-mean.log.jsonl").write_text(
+        '{"step": 25, "val/bleu": 0.03}\n{"step": 50, "val/bleu": 0.05}\n{"step": 75, "val/bleu": 0.04}\n')
+    (tmp_path / "dlm_one-qqp-settings-default.log.jsonl").write_text('{"step": 25, "val/bleu": 0.06}\n')
+    lines = settings_lines(tmp_path)
+    assert lines[-3:] == ["| qqp | default | 0.0600 | 25 | 0.0600 (update 25) | 0.0600 (update 25) |",
+                          "| qqp | mean | 0.0500 | 50 | 0.0300 (update 25) | 0.0400 (update 75) |", ""]
