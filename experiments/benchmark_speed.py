@@ -39,12 +39,14 @@ from core.evaluate.speed import ForwardTimer, benchmark, describe_device, synchr
 from core.paths import BENCHMARKS, REPO_ROOT
 from experiments.cli import add_results_dir, run_cli
 from experiments.setup import resolve_device
+from teachers.diffuseq_rounding import tied_vocabulary
 
 CHECKPOINTS = REPO_ROOT / "checkpoints"
 TARGET_SPEEDUP, TARGET_OVERHEAD = 5.0, 0.10   # 8-step student vs KV-cached AR at batch 32; overhead / network time
 TARGET_SEQ2SEQ_SPEEDUP = 500.0   # DLM-One's one step vs DiffuSeq at 2000 steps, per sample
 DEFAULT_TASK = "qqp"   # the task whose seq2seq samplers speed.json holds beside the unconditional ones
 SEQ2SEQ_PREFIXES = ("dlm_one-", "diffuseq-", "ar_seq2seq-")
+ROUNDING_PREFIXES = ("dlm_one-", "diffuseq-")   # the samplers that round to the nearest embedding at every step
 TEACHER_STEPS = 10   # DiffuSeq is timed at 10 steps; 2000 steps cost 200 times that (same network call and rounding)
 
 
@@ -122,17 +124,25 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
 
 def measure(name: str, steps: int, network, fn, *, batch_size: int, tokens: int, repeats: int,
             device="cpu") -> dict:
-    """One configuration: the timing (median of `repeats`), then one more run split into network time and overhead."""
+    """One configuration: the timing (median of `repeats`), then one more run split into network time and overhead;
+    for a sampler that rounds to the nearest embedding (DLM-One, DiffuSeq), the share of the rounded rows of that
+    run that no cached certificate answered, so that the whole vocabulary was scanned for them."""
     nfe = []
+    rounding = tied_vocabulary(network) if name.startswith(ROUNDING_PREFIXES) else None
     with torch.no_grad():
         speed = benchmark(lambda: nfe.append(fn(batch_size)), batch_size=batch_size, n_warmup=1, n_repeat=repeats,
                           tokens_per_sample=tokens, nfe=0, device=device)
+        before = (rounding.rows_rounded, rounding.rows_scanned) if rounding else None
         with ForwardTimer(network, device) as timer:
             start = time_now()
             fn(batch_size)
             synchronize(device)
             total = time_now() - start
     speed["nfe"] = sum(nfe) / len(nfe)
+    if rounding:
+        speed["rounding_rows"] = rounding.rows_rounded - before[0]
+        speed["rounding_full_scan_fraction"] = (rounding.rows_scanned - before[1]) / max(speed["rounding_rows"], 1)
+        speed["vocabulary_size"] = rounding.weight.shape[0]
     return {"name": name, "steps": steps or speed["nfe"], **speed,
             "seconds_per_batch": speed["seconds_per_sample"] * batch_size,
             "network_calls": timer.calls, "seconds_per_network_call": timer.seconds / max(timer.calls, 1),
@@ -215,6 +225,11 @@ def table(record: dict) -> str:
         worst, met = t[f"{family}_max_overhead_fraction"], t[f"{family}_overhead_met"]
         lines.append(f"* largest {family} sampler overhead: {'–' if worst is None else f'{worst:.1%}'} of network "
                      f"time (target ≤ {t['overhead_target']:.0%}: {'met' if met else 'not met'})")
+    for r in record["rows"]:
+        if "rounding_full_scan_fraction" in r:   # records from before the counters have no such field
+            lines.append(f"* {r['name']} at batch {r['batch_size']}: {r['rounding_full_scan_fraction']:.1%} of its "
+                         f"{r['rounding_rows']} rounded target positions were scanned against the whole "
+                         f"{r['vocabulary_size']}-token table (no certificate answered them)")
     lines.append("")
     return "\n".join(lines)
 

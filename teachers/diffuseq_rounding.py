@@ -68,6 +68,7 @@ class TiedVocabulary:
         self.candidates = torch.zeros(0, dtype=torch.long, device=device)
         self.candidates_t, self.candidate_bias = self.table_t[:, :0], self.neg_sq_norms[:0]   # their e_v, −‖e_v‖²
         self.max_candidates = max(64, size // 8)   # a candidate pass costs |candidates| / V of a full scan
+        self.rows_rounded = self.rows_scanned = 0    # rows asked of `nearest`, and those it scanned in full
 
     @torch.no_grad()
     def nearest(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,7 +76,10 @@ class TiedVocabulary:
         flat = x.detach().reshape(-1, x.shape[-1]).float()
         ids = self._certified(flat)
         todo = ids < 0
-        if todo.any():
+        scanned = int(todo.sum())
+        self.rows_rounded += flat.shape[0]
+        self.rows_scanned += scanned
+        if scanned:
             ids[todo] = found = argmax_affine(flat[todo], self.table_t, self.neg_sq_norms, 2.0)
             self._meet(found)
         return ids.view(x.shape[:-1])

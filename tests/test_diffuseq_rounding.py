@@ -92,6 +92,20 @@ def test_nearest_and_readout_give_the_reference_tokens(vocab, seed, monkeypatch)
     assert (vocab_index._certified(rows(model, 301, False, seed)) >= 0).float().mean() < 0.5
 
 
+def test_the_counters_say_how_many_rows_the_full_scan_answered():
+    model = tiny(97, 5)
+    vocab_index = tied_vocabulary(model)
+    near = rows(model, 40, True, 0)
+    vocab_index.nearest(near)                                # cold cache: every row is scanned
+    assert (vocab_index.rows_rounded, vocab_index.rows_scanned) == (40, 40)
+    vocab_index.nearest(near)                                # every token met: none is
+    assert (vocab_index.rows_rounded, vocab_index.rows_scanned) == (80, 40)
+    far = rows(model, 30, False, 1)
+    uncertified = int((vocab_index._certified(far) < 0).sum())
+    vocab_index.nearest(far)
+    assert (vocab_index.rows_rounded, vocab_index.rows_scanned) == (110, 40 + uncertified) and uncertified > 0
+
+
 def test_isolation_radius_is_half_the_distance_to_the_nearest_other_embedding():
     model = tiny(50, 3)
     table = model.word_embedding.weight.double()

@@ -36,6 +36,12 @@ def test_another_task_times_only_its_seq2seq_samplers_into_its_own_record(tmp_pa
     assert [r["name"] for r in record["rows"]] == ["dlm_one-qg-student-1step", "diffuseq-qg-teacher-10steps",
                                                    "ar_seq2seq-qg-greedy-kv-cache"]
     assert record["task"] == "qg" and record["rows"][0]["tokens_per_second"] > 0
+    # the rounding samplers say how many of their rounded positions needed the full scan; the AR rounds nothing
+    student, teacher, ar = record["rows"]
+    assert student["rounding_rows"] > 0 and 0.0 <= student["rounding_full_scan_fraction"] <= 1.0
+    assert teacher["rounding_rows"] == 10 * student["rounding_rows"]   # 10 steps, each rounding every target row
+    assert student["vocabulary_size"] == teacher["vocabulary_size"] > 10_000 and "rounding_rows" not in ar
     text = (tmp_path / "benchmarks" / "speed-qg.md").read_text()
     assert "DLM-One student (1 step) vs DiffuSeq at batch 1" in text and "IDLM" not in text
+    assert f"* dlm_one-qg-student-1step at batch 1: {student['rounding_full_scan_fraction']:.1%} of its " in text
     assert not (tmp_path / "benchmarks" / "README.md").exists()
