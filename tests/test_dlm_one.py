@@ -260,3 +260,17 @@ def test_settings_lines_pick_each_variants_best_validation(tmp_path):
     lines = settings_lines(tmp_path)
     assert lines[-3:] == ["| qqp | default | 0.0600 | 25 | 0.0600 (update 25) | 0.0600 (update 25) |",
                           "| qqp | mean | 0.0500 | 50 | 0.0300 (update 25) | 0.0400 (update 75) |", ""]
+
+
+def test_the_heldout_gap_skips_the_sources_that_chose_the_settings():
+    from experiments.reports.dlm_one import SETTINGS_SOURCES, heldout_gap
+
+    def row(tail):   # the first SETTINGS_SOURCES sources: the student far ahead, which the held-out gap ignores
+        return {"metrics": {"single": {"sentence_bleu": [1.0 if tail[0] > 0.2 else 0.0] * SETTINGS_SOURCES + tail}}}
+    student, teacher = row([0.3, 0.1, 0.5, 0.3]), row([0.1, 0.1, 0.1, 0.1])
+    text = heldout_gap(student, teacher)
+    assert text.startswith("+0.2000 [") and text.endswith("] (4 sources)")
+    low, high = (float(x) for x in text.split("[")[1].split("]")[0].split(", "))
+    assert 0.0 <= low <= 0.2 <= high <= 0.4
+    assert heldout_gap(row([0.3]), None) == "–"
+    assert heldout_gap({"metrics": {"single": {"sentence_bleu": [0.5] * SETTINGS_SOURCES}}}, teacher) == "–"
