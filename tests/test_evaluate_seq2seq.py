@@ -98,3 +98,13 @@ def test_bleu_interval_is_the_bootstrap_of_sentence_scores():
     assert mean_interval([1.0, 0.0], level=0.4) == pytest.approx((0.5, 0.5))
     with pytest.raises(ValueError, match="equal length"):
         mean_interval([])
+
+
+def test_paired_gap_pairs_the_shared_prefix_from_start():
+    """Rows decode the first n sources: the gap pairs the shorter prefix, and `start` skips its first items."""
+    from core.evaluate.bootstrap import paired_gap
+
+    gap, interval, n = paired_gap([1.0, 2.0, 3.0], [0.0, 2.0])       # differences 1 and 0
+    assert (gap, n) == (0.5, 2) and interval == pytest.approx((0.0, 1.0))
+    assert paired_gap([1.0, 2.0, 3.0], [0.0, 2.0, 5.0], start=1) == (-1.0, pytest.approx((-2.0, 0.0)), 2)
+    assert paired_gap([1.0, 2.0], [0.0, 2.0], start=2) is None

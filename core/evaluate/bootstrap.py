@@ -35,3 +35,15 @@ def percentile_interval(columns: Sequence[Sequence[float]], statistic: Callable[
 def mean_interval(values: Sequence[float], **kwargs) -> tuple[float, float]:
     """Percentile-bootstrap interval of the mean of per-sample `values` (e.g. sentence BLEU)."""
     return percentile_interval([values], lambda v: v.mean(1), **kwargs)
+
+
+def paired_gap(first: Sequence[float], second: Sequence[float], start: int = 0,
+               **kwargs) -> tuple[float, tuple[float, float], int] | None:
+    """The mean per-sample difference first − second over the samples both have (rows decode the first n sources, so
+    two rows share the shorter prefix), from index `start` on; its percentile-bootstrap interval; and the count.
+    None when no sample is shared there."""
+    n = min(len(first), len(second))
+    diff = [a - b for a, b in zip(first[start:n], second[start:n])]
+    if not diff:
+        return None
+    return sum(diff) / len(diff), mean_interval(diff, **kwargs), len(diff)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from core.checkpoint import atomic_write_text
 from core.data import read_jsonl
-from core.evaluate.bootstrap import mean_interval
+from core.evaluate.bootstrap import paired_gap
 from core.paths import FIGURES, TABLES, TRAINING
-from experiments.reports.seq2seq import (SCORES, load_benchmarks, row_label, sampler_times, selection_metrics,
-                                          speedup_over_diffuseq)
+from experiments.reports.seq2seq import (SCORES, load_benchmarks, row_label, sampler_times, selection_bleus,
+                                          selection_metrics, speedup_over_diffuseq)
 
 GAP_STEPS = (1, 10, 2000)
 # DLM-One's CPU settings (t_init, the fake lr, the discriminator read-out) were first chosen on the first 64 test
@@ -52,14 +52,11 @@ def _gap(r: dict, steps: int, times: dict | None) -> str:
 def heldout_gap(student: dict, teacher: dict | None) -> str:
     """The paired per-source BLEU gap on the test sources after the first SETTINGS_SOURCES, [95% CI] and their
     count; "–" when either row has no sources there."""
-    bleus = [r["metrics"][("mbr" if "mbr" in r["metrics"] else "single")].get("sentence_bleu") or []
-             for r in (student, teacher or {"metrics": {"single": {}}})]
-    n = min(len(b) for b in bleus)
-    if n <= SETTINGS_SOURCES:
+    found = teacher and paired_gap(selection_bleus(student), selection_bleus(teacher), start=SETTINGS_SOURCES)
+    if not found:
         return "–"
-    diff = [a - b for a, b in zip(bleus[0][SETTINGS_SOURCES:n], bleus[1][SETTINGS_SOURCES:n])]
-    low, high = mean_interval(diff)
-    return f"{sum(diff) / len(diff):+.4f} [{low:+.4f}, {high:+.4f}] ({len(diff)} sources)"
+    gap, (low, high), n = found
+    return f"{gap:+.4f} [{low:+.4f}, {high:+.4f}] ({n} sources)"
 
 
 def comparison_lines(records: list[dict], benchmarks: dict | None = None) -> list[str]:

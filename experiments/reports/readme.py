@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 
 from core.checkpoint import atomic_write_text
-from core.evaluate.bootstrap import mean_interval
+from core.evaluate.bootstrap import paired_gap
 from core.paths import FIGURES, REPO_ROOT
 from experiments.reports.comparison import comparison_markdown, comparison_tables, figure_names
-from experiments.reports.seq2seq import load_benchmarks
+from experiments.reports.seq2seq import load_benchmarks, selection_bleus
 from experiments.reports.kinds import load_rows, predictor
 from experiments.reports.markdown import cell, lookup, markdown_table
 from experiments.reports.students import comparison_lines
@@ -123,29 +123,21 @@ def _paired_step_gaps(records: list[dict]) -> list[str]:
     single-candidate row with the most steps: the mean over shared sources of the per-source BLEU difference, with
     a percentile-bootstrap interval over those sources. Pairing removes the between-source spread that makes the
     rows' own intervals overlap. Rows run on the first n test sources, so two rows share the shorter prefix."""
-    def per_source(record):
-        selection = "mbr" if "mbr" in record["metrics"] else "single"
-        return selection, lookup(record, f"metrics.{selection}.sentence_bleu")
-
     rows = []
     teacher_rows = [r for r in records if r["method"] == "sample" and r.get("teacher", "diffuseq") == "diffuseq"
-                    and per_source(r)[1] and not r.get("variant")]
+                    and selection_bleus(r) and not r.get("variant")]
     for task in sorted({r["task"] for r in teacher_rows}):
         same_task = [r for r in teacher_rows if r["task"] == task]
         singles = [r for r in same_task if "mbr" not in r["metrics"]]
         if not singles:
             continue
         top = max(singles, key=lambda r: (r["steps"], r["n_samples"]))
-        top_bleus = per_source(top)[1]
         for record in sorted(same_task, key=lambda r: (r["steps"], r.get("candidates", 1))):
             if record is top:
                 continue
-            selection, bleus = per_source(record)
-            n = min(len(bleus), len(top_bleus))
-            gaps = [a - b for a, b in zip(top_bleus[:n], bleus[:n])]
-            label = f"{record['steps']}" + (f", MBR-{record['candidates']}" if selection == "mbr" else "")
-            rows.append(f"| {task} | {label} | {top['steps']} | {n} | {cell(sum(gaps) / n)} | "
-                        f"{cell(list(mean_interval(gaps)))} |")
+            gap, interval, n = paired_gap(selection_bleus(top), selection_bleus(record))
+            label = f"{record['steps']}" + (f", MBR-{record['candidates']}" if "mbr" in record["metrics"] else "")
+            rows.append(f"| {task} | {label} | {top['steps']} | {n} | {cell(gap)} | {cell(list(interval))} |")
     if not rows:
         return []
     return ["Paired step gaps: per-source BLEU of the teacher's single-candidate row with the most steps minus that "

@@ -34,6 +34,13 @@ def selection_metrics(record: dict) -> dict:
             "self_bleu": single.get("self_bleu"), "div4": single.get("div4")}
 
 
+def selection_bleus(record: dict) -> list[float]:
+    """Per-source sentence BLEU of the row's selection (MBR-k where it has it, else its single sample); [] when the row
+    stored none."""
+    metrics = record["metrics"]
+    return metrics.get("mbr", metrics.get("single", {})).get("sentence_bleu") or []
+
+
 def row_label(record: dict) -> str:
     """"DiffuSeq, 10 steps, MBR-10", "DLM-One stage 2, 1 step", "AR seq2seq", ...; a DLM-One row also names its
     [PAD] probability, and stage 0 (the teacher as its own one-step generator) says so."""
