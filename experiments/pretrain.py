@@ -25,7 +25,7 @@ from experiments.dcd import (
 )
 from experiments.naming import run_folder_name
 from experiments.pretrain_recipes import ar_recipe, discrete_recipe
-from experiments.recipe import train_recipe
+from experiments.recipe import start_from, train_recipe
 from experiments.setup import resolve_device
 
 # teacher -> recipe(cfg, device, provenance, export_dir) -> Recipe
@@ -57,6 +57,8 @@ def main(argv: list[str]) -> int:
     else:
         recipe = RECIPES[cfg.teacher]
     r = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
+    if cfg.train.init_from:   # a resumed run loads its own state over these weights
+        start_from(r, cfg.train.init_from)
     summary = train_recipe(r, cfg, device, run_dir, settings_from(cfg), section=cfg.train)
     print(f"done: step {summary['step']} (finished={summary['finished']}), last eval {summary['last_eval']}")
     return 0

@@ -71,4 +71,4 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
 
     stateful = {"timestep_sampler": sampler} if hasattr(sampler, "state_dict") else {}
     return Recipe(network, loss_fn, train_blocks, valid_blocks, export, "loss", extend_eval=eval_with_bleu,
-                  stateful=stateful, val_loss_fn=val_loss_fn)
+                  stateful=stateful, val_loss_fn=val_loss_fn, same_as_init={"tokenizer": tokenizer_spec})
