@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from core.checkpoint import check_state_dict, load_pretrained
 from core.paths import RUNS_DIR
 from core.training import TrainSettings
 from experiments import ar_baseline
@@ -25,7 +26,7 @@ from experiments.dcd import (
 )
 from experiments.naming import run_folder_name
 from experiments.pretrain_recipes import ar_recipe, discrete_recipe
-from experiments.recipe import start_from, train_recipe
+from experiments.recipe import train_recipe
 from experiments.setup import resolve_device
 
 # teacher -> recipe(cfg, device, provenance, export_dir) -> Recipe
@@ -40,6 +41,16 @@ def settings_from(cfg) -> TrainSettings:
                          lr_schedule=t.lr_schedule, decay_steps=t.decay_steps, grad_clip=t.grad_clip, ema_decay=t.ema_decay, ema_warmup=t.ema_warmup, reset_ema=t.reset_ema,
                          eval_every=t.eval_every, save_every=t.save_every, log_every=t.log_every,
                          precision=t.precision, max_minutes=t.max_minutes, micro_batch=t.batch_size, seed=cfg.seed)
+
+
+def start_from(model: torch.nn.Module, folder) -> None:
+    """Load a pretrained folder's weights into `model`: every key and shape must match (a recipe checks what the
+    weights cannot show, such as DiffuSeq's tokenizer); stored float16 weights are cast to the model's dtype."""
+    state, _ = load_pretrained(folder)
+    if hasattr(model, "complete_state"):   # a folder stores tied weights once (core/networks/hub.py)
+        state = model.complete_state(state)
+    check_state_dict(model, state, source=f"train.init_from={folder}")
+    model.load_state_dict(state)
 
 
 def main(argv: list[str]) -> int:
@@ -58,7 +69,7 @@ def main(argv: list[str]) -> int:
         recipe = RECIPES[cfg.teacher]
     r = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
     if cfg.train.init_from:   # a resumed run loads its own state over these weights
-        start_from(r, cfg.train.init_from)
+        start_from(r.model, cfg.train.init_from)
     summary = train_recipe(r, cfg, device, run_dir, settings_from(cfg), section=cfg.train)
     print(f"done: step {summary['step']} (finished={summary['finished']}), last eval {summary['last_eval']}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from core.data import seq2seq_pairs
+from core.errors import ConfigError
 from core.distributed import all_gather_cat
 from core.seeding import derived_rng
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
@@ -11,7 +12,7 @@ from experiments.recipe import Recipe
 from experiments.seq2seq import (build_tokenizer, encode_pairs, quick_bleu, train_pairs_and_examples,
                                  viewed_references)
 from teachers.diffuseq import DiffuSeqProcess, make_timestep_sampler, target_recovery
-from teachers.diffuseq_checkpoint import save_pretrained
+from teachers.diffuseq_checkpoint import pretrained_config, save_pretrained
 from teachers.diffuseq_decode import generate_texts
 
 
@@ -24,6 +25,10 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
     # the loss-aware sampler's loss history is training state: without it a resumed run samples t uniformly until
     # every t has 10 losses again (~1.6k steps at batch 32)
     sampler = make_timestep_sampler(cfg.diffuseq.timestep_sampler, process.num_steps)
+    if cfg.train.init_from and pretrained_config(cfg.train.init_from).get("tokenizer") != tokenizer_spec:
+        # same-size vocabularies with other ids would load without complaint
+        raise ConfigError(f"train.init_from={cfg.train.init_from}: its tokenizer differs from the one task={cfg.task} "
+                          "builds from its training pairs")
     network = DiffuSeqNet(diffuseq_config(cfg.preset, tokenizer.vocab_size,
                                           max_position_embeddings=max(cfg.data.seq_len, 64)))
     # The pretrain loop indexes rows; stack ids and mask so one tensor carries both.
@@ -71,4 +76,4 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
 
     stateful = {"timestep_sampler": sampler} if hasattr(sampler, "state_dict") else {}
     return Recipe(network, loss_fn, train_blocks, valid_blocks, export, "loss", extend_eval=eval_with_bleu,
-                  stateful=stateful, val_loss_fn=val_loss_fn, same_as_init={"tokenizer": tokenizer_spec})
+                  stateful=stateful, val_loss_fn=val_loss_fn)

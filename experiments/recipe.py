@@ -11,8 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from core import distributed
-from core.checkpoint import atomic_write_text, check_state_dict, load_pretrained
-from core.errors import ConfigError
+from core.checkpoint import atomic_write_text
 from core.seeding import derived_rng
 from core.training import TrainSettings, train
 from experiments.data_identity import saved_run_config
@@ -33,8 +32,6 @@ class Recipe:
     stateful: dict = field(default_factory=dict)   # extra resumable state (see core.training.train)
     val_loss_fn: Callable | None = None      # validation loss when it must differ from loss_fn (default loss_fn):
                                              # DiffuSeq's training loss feeds the loss-aware t history, validation must not
-    same_as_init: dict = field(default_factory=dict)   # config keys a train.init_from folder must share (its
-                                             # tokenizer: equal sizes with other ids would load without complaint)
 
 
 # Validation draws its noise (t, masks) from this fixed seed, inside a forked RNG, so every evaluation of a run sees
@@ -81,19 +78,6 @@ def recipe_eval_fn(r: Recipe, cfg, device, batch_size: int | None = None):
     if r.extend_eval is not None:  # e.g. DiffuSeq adds BLEU of a few-step decode
         eval_fn = r.extend_eval(eval_fn)
     return eval_fn
-
-
-def start_from(r: Recipe, folder) -> None:
-    """Load a pretrained folder's weights into the recipe's model: every key and shape must match, and so must the
-    config entries the recipe names (`same_as_init`). Stored float16 weights are cast to the model's dtype."""
-    state, config = load_pretrained(folder)
-    if hasattr(r.model, "complete_state"):   # a folder stores tied weights once (core/networks/hub.py)
-        state = r.model.complete_state(state)
-    check_state_dict(r.model, state, source=f"train.init_from={folder}")
-    for key, value in r.same_as_init.items():
-        if config.get(key) != value:
-            raise ConfigError(f"train.init_from={folder}: its config's {key!r} differs from this run's")
-    r.model.load_state_dict(state)
 
 
 def train_recipe(r: Recipe, cfg, device, run_dir, settings: TrainSettings, *, section, cost=None) -> dict:

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from core.errors import ConfigError, DataError
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
 from teachers.diffuseq import DiffuSeqProcess, x0_mse
 from tests.test_diffuseq_toy import ExactDenoiser, toy_batch
@@ -86,3 +87,37 @@ def test_training_updates_the_loss_aware_history_and_validation_does_not(diffuse
     assert math.isfinite(metrics["loss"]) and "bleu_1steps" in metrics
     after = sampler.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_init_from_loads_every_weight_and_refuses_another_tokenizer(diffuseq_recipe_tiny, tmp_path):
+    from experiments.config import load_config
+    from experiments.pretrain import start_from
+    from experiments.pretrain_diffuseq import diffuseq_recipe
+    from experiments.seq2seq import build_tokenizer, train_pairs_and_examples
+    from teachers.diffuseq_checkpoint import save_pretrained
+
+    cfg, r = diffuseq_recipe_tiny
+    _, spec = build_tokenizer(cfg, train_pairs_and_examples(cfg)[0])   # the spec the recipe exports
+    torch.manual_seed(1)
+    other = DiffuSeqNet(r.model.config)
+    save_pretrained(other, DiffuSeqProcess(), tmp_path / "same", extra={"tokenizer": spec})
+    fresh = DiffuSeqNet(r.model.config)
+    start_from(fresh, tmp_path / "same")
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), other.state_dict().values()))
+    assert fresh.lm_head.weight is fresh.word_embedding.weight   # still tied after loading
+
+    wider = DiffuSeqNet(diffuseq_config("tiny", r.model.config.vocab_size + 1))
+    save_pretrained(wider, DiffuSeqProcess(), tmp_path / "wider", extra={"tokenizer": spec})
+    with pytest.raises(DataError, match=r"init_from=.*wider: weights do not match .*shape mismatches \['lm_head"):
+        start_from(fresh, tmp_path / "wider")
+
+    save_pretrained(other, DiffuSeqProcess(), tmp_path / "other-ids",
+                    extra={"tokenizer": {**spec, "kept_ids": list(reversed(spec["kept_ids"]))}})
+    def recipe_from(folder):
+        args = ["teacher=diffuseq", "task=qqp", "preset=tiny", "data.seq_len=32", f"train.init_from={folder}"]
+        return diffuseq_recipe(load_config(args), torch.device("cpu"), {}, str(tmp_path / "export"))
+
+    recipe_from(tmp_path / "same")   # its own tokenizer passes
+    with pytest.raises(ConfigError, match="other-ids: its tokenizer differs from the one task=qqp builds"):
+        recipe_from(tmp_path / "other-ids")
+

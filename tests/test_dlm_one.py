@@ -274,3 +274,27 @@ def test_the_heldout_gap_skips_the_sources_that_chose_the_settings():
     assert 0.0 <= low <= 0.2 <= high <= 0.4
     assert heldout_gap(row([0.3]), None) == "–"
     assert heldout_gap({"metrics": {"single": {"sentence_bleu": [0.5] * SETTINGS_SOURCES}}}, teacher) == "–"
+
+
+def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_the_other_tables():
+    from experiments.reports.dlm_one import teacher_lines
+    from experiments.reports.kinds import from_other_seq2seq_teacher
+
+    def row(folder, steps, bleus):
+        single = {"bleu": sum(bleus) / len(bleus), "bleu_ci95": [0.0, 1.0], "copy_source_bleu": 0.2,
+                  "avg_len": 9.0, "sentence_bleu": bleus}
+        return {"method": "sample", "teacher": "diffuseq", "task": "qqp", "preset": "small", "steps": steps,
+                "candidates": 1, "n_samples": len(bleus), "teacher_path": f"checkpoints/{folder}",
+                "metrics": {"single": single}, "_file": f"{folder}-{steps}.json"}
+
+    committed, candidate = row("diffuseq-qqp-small", 10, [0.1, 0.2, 0.3]), row("diffuseq-qqp-more", 10, [0.3, 0.2])
+    assert not from_other_seq2seq_teacher(committed) and from_other_seq2seq_teacher(candidate)
+    assert not from_other_seq2seq_teacher({**candidate, "teacher": "ar_seq2seq"})       # AR rows name their own
+    assert teacher_lines([committed]) == []
+    lines = teacher_lines([candidate, committed, row("diffuseq-qqp-more", 2000, [0.4])])
+    assert lines[-4:] == [
+        "| qqp | diffuseq-qqp-small | 10 | 3 | 0.2000 [0.0000, 1.0000] | 0.2000 | 9.0 | – |",
+        # the gap is paired over the 2 sources both rows decoded: (0.3 − 0.1 + 0.2 − 0.2) / 2
+        "| qqp | diffuseq-qqp-more | 10 | 2 | 0.2500 [0.0000, 1.0000] | 0.2000 | 9.0 | +0.1000 [+0.0000, +0.2000] "
+        "(2 sources) |",
+        "| qqp | diffuseq-qqp-more | 2000 | 1 | 0.4000 [0.0000, 1.0000] | 0.2000 | 9.0 | – |", ""]

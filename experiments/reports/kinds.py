@@ -22,6 +22,21 @@ def is_ar(record: dict) -> bool:
     return record["method"] == "ar" or str(record.get("teacher", "")).split("_")[0] == "ar"
 
 
+def teacher_folder(record: dict) -> str | None:
+    """The name of the model folder a row's teacher came from (teacher_path), None when the row names none."""
+    path = record.get("teacher_path")
+    return Path(path).name if path else None
+
+
+def from_other_seq2seq_teacher(record: dict) -> bool:
+    """A seq2seq row whose teacher is not the committed one of its task and size (checkpoints/<teacher>-<task>-
+    <preset>): a candidate teacher, compared with the committed one in its own table and kept out of the tables
+    whose students were distilled from the committed one."""
+    if "task" not in record or not record.get("teacher_path") or is_ar(record):
+        return False
+    return teacher_folder(record) != f"{record['teacher']}-{record['task']}-{record.get('preset', 'small')}"
+
+
 def variant(record: dict) -> str | None:
     """The student a distilled row was sampled from (its folder name); None for a teacher."""
     path = record.get("student_path")
@@ -53,6 +68,9 @@ def current_names(record: dict) -> dict:
     return record
 
 
-def load_rows(results_dir: str | os.PathLike) -> list[dict]:
-    """Every row of `results_dir` (core.evaluate.results.load_results) under today's names: what the reports read."""
-    return [current_names(record) for record in load_results(results_dir)]
+def load_rows(results_dir: str | os.PathLike, *, other_teachers: bool = False) -> list[dict]:
+    """Every row of `results_dir` (core.evaluate.results.load_results) under today's names: what the reports read.
+    Rows of a candidate seq2seq teacher (from_other_seq2seq_teacher) only when asked for: the one table that
+    compares teachers and the model cards read them."""
+    records = [current_names(record) for record in load_results(results_dir)]
+    return records if other_teachers else [r for r in records if not from_other_seq2seq_teacher(r)]

@@ -34,7 +34,8 @@ def card_for(folder: Path, results_dir: Path) -> str:
     """The card of one exported folder: a discrete teacher, a DiffuSeq teacher or the reference AR model."""
     name, where = folder.name, display_path(folder)
     # the model that drew a row: a student row names its teacher too, but belongs on the student's card
-    rows = sorted((r for r in load_rows(results_dir) if (r.get("student_path") or r.get("teacher_path")) == where),
+    rows = sorted((r for r in load_rows(results_dir, other_teachers=True)
+                   if (r.get("student_path") or r.get("teacher_path")) == where),
                   key=lambda r: (r["method"], r.get("candidates", 1), r.get("temperature", 1.0), r["steps"]))
     script = REPO_ROOT / "scripts" / "reproduce" / f"{name}.sh"
     reproduce = f"scripts/reproduce/{name}.sh" if script.is_file() else None
