@@ -87,6 +87,10 @@ NO_SWEEPS := 'eval.frontier_temperatures=[]'
 reproduce-%-small: $(STAMP)
 	PY=$(PY) scripts/reproduce/$*-small.sh
 
+# reproduce-diffuseq-qqp-small-27k: the qqp teacher above, trained 12,000 updates further (train.init_from)
+reproduce-diffuseq-qqp-small-27k: $(STAMP)
+	PY=$(PY) scripts/reproduce/diffuseq-qqp-small-27k.sh
+
 .PHONY: results-idlm
 
 reproduce-idlm-%: $(STAMP)

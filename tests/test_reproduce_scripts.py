@@ -43,11 +43,12 @@ def settings(args):
 def test_every_pretrained_folder_has_a_script():
     assert pretrained_folders() == ["ar-shakespeare-small", "ar_lm-shakespeare-small", "ar_seq2seq-qg-small",
                                     "ar_seq2seq-qqp-small", "ar_seq2seq-ts-small",
-                                    "diffuseq-qg-small", "diffuseq-qqp-small", "diffuseq-ts-small",
+                                    "diffuseq-qg-small", "diffuseq-qqp-small", "diffuseq-qqp-small-27k",
+                                    "diffuseq-ts-small",
                                     "duo-shakespeare-small", "duo_distilled-shakespeare-small",
                                     "mdlm-shakespeare-small", "sedd-shakespeare-small"]
     # distilled students have their own scripts too (dlm_one-<task>-small.sh): every pretrained folder needs one
-    assert set(pretrained_folders()) <= {p.stem for p in SCRIPTS.glob("*-small.sh")}
+    assert set(pretrained_folders()) <= {p.stem for p in SCRIPTS.glob("*.sh")}
 
 
 @pytest.mark.parametrize("name, steps", [
@@ -61,6 +62,7 @@ def test_every_pretrained_folder_has_a_script():
     ("duo-shakespeare-small", [2297, 6000, 14000]),
     ("duo_distilled-shakespeare-small", [2297, 6000, 1402]),   # its Duo teacher to step 6,000, then the distillation
     ("diffuseq-qqp-small", [3250, 15000]),
+    ("diffuseq-qqp-small-27k", [12000]),   # from diffuseq-qqp-small's weights (train.init_from)
     ("diffuseq-ts-small", [2400, 6400]),
     ("diffuseq-qg-small", [5000]),
 ])
