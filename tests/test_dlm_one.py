@@ -288,9 +288,11 @@ def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_
                 "metrics": {"single": single}, "_file": f"{folder}-{steps}.json"}
 
     committed, candidate = row("diffuseq-qqp-small", 10, [0.1, 0.2, 0.3]), row("diffuseq-qqp-more", 10, [0.3, 0.2])
+    candidate["variant"] = "-from-diffuseq_qqp_more-36e684"            # the name suffix of its teacher only
     assert not from_other_seq2seq_teacher(committed) and from_other_seq2seq_teacher(candidate)
     assert not from_other_seq2seq_teacher({**candidate, "teacher": "ar_seq2seq"})       # AR rows name their own
     assert teacher_lines([committed]) == []
+    assert teacher_lines([committed, {**candidate, "variant": "-ancestral-from-diffuseq_qqp_more-36e684"}]) == []
     lines = teacher_lines([candidate, committed, row("diffuseq-qqp-more", 2000, [0.4])])
     assert lines[-4:] == [
         "| qqp | diffuseq-qqp-small | 10 | 3 | 0.2000 [0.0000, 1.0000] | 0.2000 | 9.0 | – |",

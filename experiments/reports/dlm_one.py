@@ -18,7 +18,8 @@ from core.checkpoint import atomic_write_text
 from core.data import read_jsonl
 from core.evaluate.bootstrap import paired_gap
 from core.paths import FIGURES, TABLES, TRAINING
-from experiments.reports.kinds import from_other_seq2seq_teacher, is_ar, load_rows, teacher_folder
+from experiments.reports.kinds import (from_other_seq2seq_teacher, is_ar, load_rows, settings_variant,
+                                       teacher_folder)
 from experiments.reports.seq2seq import (SCORES, load_benchmarks, row_label, sampler_times, selection_bleus,
                                           selection_metrics, speedup_over_diffuseq)
 
@@ -95,7 +96,7 @@ def teacher_lines(records: list[dict]) -> list[str]:
     decoded. Empty when no other teacher has rows."""
     def single(r: dict) -> bool:
         return (r["method"] == "sample" and "task" in r and not is_ar(r) and r.get("candidates", 1) == 1
-                and not r.get("variant") and r["steps"] in GAP_STEPS)
+                and not settings_variant(r) and r["steps"] in GAP_STEPS)
 
     candidates = [r for r in records if single(r) and from_other_seq2seq_teacher(r)]
     if not candidates:

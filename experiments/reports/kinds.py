@@ -3,6 +3,7 @@ asks of a row."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from core.evaluate.results import load_results
@@ -35,6 +36,12 @@ def from_other_seq2seq_teacher(record: dict) -> bool:
     if "task" not in record or not record.get("teacher_path") or is_ar(record):
         return False
     return teacher_folder(record) != f"{record['teacher']}-{record['task']}-{record.get('preset', 'small')}"
+
+
+def settings_variant(record: dict) -> str:
+    """A row's `variant` (the name suffix of its non-default settings) without the part that names another teacher
+    (naming.data_suffix's "-from-<folder>-<6 hex digits>"): empty when only the teacher differs."""
+    return re.sub(r"-from-[\w.]+-[0-9a-f]{6}$", "", record.get("variant") or "")
 
 
 def variant(record: dict) -> str | None:
