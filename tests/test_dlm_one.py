@@ -291,6 +291,8 @@ def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_
     candidate["variant"] = "-from-diffuseq_qqp_more-36e684"            # the name suffix of its teacher only
     assert not from_other_seq2seq_teacher(committed) and from_other_seq2seq_teacher(candidate)
     assert not from_other_seq2seq_teacher({**candidate, "teacher": "ar_seq2seq"})       # AR rows name their own
+    # a teacher trained on a user's data is that data's only teacher
+    assert not from_other_seq2seq_teacher({**candidate, "data": {"name": "e2e", "digest": "36e684aa"}})
     assert teacher_lines([committed]) == []
     assert teacher_lines([committed, {**candidate, "variant": "-ancestral-from-diffuseq_qqp_more-36e684"}]) == []
     lines = teacher_lines([candidate, committed, row("diffuseq-qqp-more", 2000, [0.4])])

@@ -32,8 +32,10 @@ def teacher_folder(record: dict) -> str | None:
 def from_other_seq2seq_teacher(record: dict) -> bool:
     """A seq2seq row whose teacher is not the committed one of its task and size (checkpoints/<teacher>-<task>-
     <preset>): a candidate teacher, compared with the committed one in its own table and kept out of the tables
-    whose students were distilled from the committed one."""
-    if "task" not in record or not record.get("teacher_path") or is_ar(record):
+    whose students were distilled from the committed one. Rows on a user's data (data.path) have no committed
+    teacher: never."""
+    if "task" not in record or not record.get("teacher_path") or is_ar(record) \
+            or data_of(record, record["task"]) != record["task"]:
         return False
     return teacher_folder(record) != f"{record['teacher']}-{record['task']}-{record.get('preset', 'small')}"
 
