@@ -6,11 +6,14 @@
 #   tinit1490 dlm_one.t_init=1490      (Table 5's generator level)
 #   fakelr    dlm_one.fake_lr=0        (Table 5's fake / discriminator lr)
 #   mean      dlm_one.readout=mean     (SiDA's channel-mean logits)
+# and, beside them, the same default settings distilling another teacher (TASK=qqp only):
+#   teacher27k teacher_path=checkpoints/diffuseq-qqp-small-27k  (the qqp teacher trained to 27,000 updates)
 # Every variant trains STEPS generator updates (default 450, the committed stage 1's) and validates every 25 on the
 # first 64 valid sources (1-step BLEU; the checkpoint selection's metric). The validation records of each run are
 # copied to results/training/dlm_one-<task>-settings-<variant>.log.jsonl, which `python -m experiments.reports all`
 # tabulates in results/tables/dlm_one.md. Rerun after an interruption: each run resumes.
 #   DRY_RUN=1 scripts/dlm_one_settings.sh    print the commands
+#   ONLY="default mean" scripts/dlm_one_settings.sh    run these variants only
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=${PY:-.venv/bin/python}
@@ -18,8 +21,9 @@ TASK=${TASK:-qqp}
 STEPS=${STEPS:-450}
 RUN=${RUN:-runs/dlm_one-$TASK-settings}
 declare -A VARIANTS=([default]="" [tinit1490]="dlm_one.t_init=1490" [fakelr]="dlm_one.fake_lr=0"
-                     [mean]="dlm_one.readout=mean")
-for name in default tinit1490 fakelr mean; do
+                     [mean]="dlm_one.readout=mean" [teacher27k]="teacher_path=checkpoints/diffuseq-qqp-small-27k")
+for name in ${ONLY:-default tinit1490 fakelr mean}; do
+  if [ -z "${VARIANTS[$name]+set}" ]; then echo "ONLY: unknown variant $name (${!VARIANTS[*]})" >&2; exit 2; fi
   # shellcheck disable=SC2086  # a variant is zero or one key=value
   cmd=("$PY" -m experiments.run method=dlm_one task="$TASK" dlm_one.stages=1 dlm_one.stage1_steps="$STEPS"
        distill.max_minutes=0 ${VARIANTS[$name]} run_dir="$RUN/$name" results_dir="$RUN/$name/results")
