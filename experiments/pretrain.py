@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from core.checkpoint import check_state_dict, load_pretrained
+from core.networks.hub import load_folder_weights
 from core.paths import RUNS_DIR
 from core.training import TrainSettings
 from experiments import ar_baseline
@@ -43,16 +43,6 @@ def settings_from(cfg) -> TrainSettings:
                          precision=t.precision, max_minutes=t.max_minutes, micro_batch=t.batch_size, seed=cfg.seed)
 
 
-def start_from(model: torch.nn.Module, folder) -> None:
-    """Load a pretrained folder's weights into `model`: every key and shape must match (a recipe checks what the
-    weights cannot show, such as DiffuSeq's tokenizer); stored float16 weights are cast to the model's dtype."""
-    state, _ = load_pretrained(folder)
-    if hasattr(model, "complete_state"):   # a folder stores tied weights once (core/networks/hub.py)
-        state = model.complete_state(state)
-    check_state_dict(model, state, source=f"train.init_from={folder}")
-    model.load_state_dict(state)
-
-
 def main(argv: list[str]) -> int:
     cfg = parse_args(argv, command="pretrain")
     if cfg is None:
@@ -68,8 +58,9 @@ def main(argv: list[str]) -> int:
     else:
         recipe = RECIPES[cfg.teacher]
     r = recipe(cfg, device, provenance, f"{run_dir}/pretrained")
-    if cfg.train.init_from:   # a resumed run loads its own state over these weights
-        start_from(r.model, cfg.train.init_from)
+    if cfg.train.init_from:   # a resumed run loads its own state over these weights; a recipe checks what the
+        # weights cannot show (DiffuSeq's tokenizer)
+        load_folder_weights(r.model, cfg.train.init_from, source=f"train.init_from={cfg.train.init_from}")
     summary = train_recipe(r, cfg, device, run_dir, settings_from(cfg), section=cfg.train)
     print(f"done: step {summary['step']} (finished={summary['finished']}), last eval {summary['last_eval']}")
     return 0

@@ -91,7 +91,7 @@ def test_training_updates_the_loss_aware_history_and_validation_does_not(diffuse
 
 def test_init_from_loads_every_weight_and_refuses_another_tokenizer(diffuseq_recipe_tiny, tmp_path):
     from experiments.config import load_config
-    from experiments.pretrain import start_from
+    from core.networks.hub import load_folder_weights
     from experiments.pretrain_diffuseq import diffuseq_recipe
     from experiments.seq2seq import build_tokenizer, train_pairs_and_examples
     from teachers.diffuseq_checkpoint import save_pretrained
@@ -102,14 +102,14 @@ def test_init_from_loads_every_weight_and_refuses_another_tokenizer(diffuseq_rec
     other = DiffuSeqNet(r.model.config)
     save_pretrained(other, DiffuSeqProcess(), tmp_path / "same", extra={"tokenizer": spec})
     fresh = DiffuSeqNet(r.model.config)
-    start_from(fresh, tmp_path / "same")
+    load_folder_weights(fresh, tmp_path / "same")
     assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), other.state_dict().values()))
     assert fresh.lm_head.weight is fresh.word_embedding.weight   # still tied after loading
 
     wider = DiffuSeqNet(diffuseq_config("tiny", r.model.config.vocab_size + 1))
     save_pretrained(wider, DiffuSeqProcess(), tmp_path / "wider", extra={"tokenizer": spec})
     with pytest.raises(DataError, match=r"init_from=.*wider: weights do not match .*shape mismatches \['lm_head"):
-        start_from(fresh, tmp_path / "wider")
+        load_folder_weights(fresh, tmp_path / "wider", source=f"train.init_from={tmp_path / 'wider'}")
 
     save_pretrained(other, DiffuSeqProcess(), tmp_path / "other-ids",
                     extra={"tokenizer": {**spec, "kept_ids": list(reversed(spec["kept_ids"]))}})

@@ -43,12 +43,22 @@ class HubNetwork(PyTorchModelHubMixin):
         because, under postponed annotations, it sees the type name as a string. Weights are cast to float32
         (teacher folders store float16) and checked key by key, so a wrong folder fails with one message instead
         of loading partially (the mixin's default is strict=False)."""
-        state, _ = load_pretrained(model_id, device=map_location)
         network = cls(config if isinstance(config, cls.config_class) else cls.config_class.from_dict(config))
-        state = network.complete_state({k: v.float() for k, v in state.items()})
-        check_state_dict(network, state, source=model_id)
-        network.load_state_dict(state)
+        load_folder_weights(network, model_id, device=map_location)
         return network.to(map_location).eval()
 
     def complete_state(self, state: dict) -> dict:
         return state
+
+
+def load_folder_weights(network, folder, *, source: str | None = None, device="cpu") -> None:
+    """Load a pretrained folder's weights into `network`, cast to float32 (teacher folders store float16), with the
+    weights the folder stores once restored (`complete_state`, where the network has it) and every key and shape
+    checked: a wrong folder fails with one message naming `source` (default: the folder) instead of loading
+    partially."""
+    state, _ = load_pretrained(folder, device=device)
+    state = {k: v.float() for k, v in state.items()}
+    if hasattr(network, "complete_state"):
+        state = network.complete_state(state)
+    check_state_dict(network, state, source=source or folder)
+    network.load_state_dict(state)

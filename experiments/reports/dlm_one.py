@@ -51,14 +51,19 @@ def _gap(r: dict, steps: int, times: dict | None) -> str:
     return f"{g['bleu_gap']:+.4f} [{low:+.4f}, {high:+.4f}]" + ("" if speedup is None else f", {speedup:.0f}×")
 
 
-def heldout_gap(student: dict, teacher: dict | None) -> str:
-    """The paired per-source BLEU gap on the test sources after the first SETTINGS_SOURCES, [95% CI] and their
-    count; "–" when either row has no sources there."""
-    found = teacher and paired_gap(selection_bleus(student), selection_bleus(teacher), start=SETTINGS_SOURCES)
+def paired_gap_cell(row: dict, base: dict | None, start: int = 0) -> str:
+    """The paired per-source BLEU gap row − base on the sources both decoded from index `start` on, [95% CI] and
+    their count; "–" without a base row or without shared sources there."""
+    found = base is not None and paired_gap(selection_bleus(row), selection_bleus(base), start=start)
     if not found:
         return "–"
     gap, (low, high), n = found
     return f"{gap:+.4f} [{low:+.4f}, {high:+.4f}] ({n} sources)"
+
+
+def heldout_gap(student: dict, teacher: dict | None) -> str:
+    """The paired gap on the test sources after the first SETTINGS_SOURCES (paired_gap_cell)."""
+    return paired_gap_cell(student, teacher, start=SETTINGS_SOURCES)
 
 
 def comparison_lines(records: list[dict], benchmarks: dict | None = None) -> list[str]:
@@ -113,9 +118,7 @@ def teacher_lines(records: list[dict]) -> list[str]:
         mine = [r for r in candidates if r["task"] == task]
         for r in sorted([*committed.values(), *mine], key=lambda r: (r["steps"], r in mine, r["_file"])):
             m, base = selection_metrics(r), committed.get(r["steps"])
-            found = base is not None and base is not r and paired_gap(selection_bleus(r), selection_bleus(base))
-            gap = (f"{found[0]:+.4f} [{found[1][0]:+.4f}, {found[1][1]:+.4f}] ({found[2]} sources)" if found
-                   else "–")
+            gap = paired_gap_cell(r, None if base is r else base)
             low, high = m["bleu_ci95"]
             lines.append(f"| {task} | {teacher_folder(r)} | {r['steps']} | {r['n_samples']} | "
                          f"{m['bleu']:.4f} [{low:.4f}, {high:.4f}] | {_num(m['copy_source_bleu'])} | "
