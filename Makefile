@@ -87,9 +87,9 @@ NO_SWEEPS := 'eval.frontier_temperatures=[]'
 reproduce-%-small: $(STAMP)
 	PY=$(PY) scripts/reproduce/$*-small.sh
 
-# reproduce-diffuseq-qqp-small-27k: the qqp teacher above, trained 12,000 updates further (train.init_from)
-reproduce-diffuseq-qqp-small-27k: $(STAMP)
-	PY=$(PY) scripts/reproduce/diffuseq-qqp-small-27k.sh
+# a committed teacher trained further from its weights (train.init_from): qqp 12,000 updates, qg 6,000
+reproduce-diffuseq-qqp-small-27k reproduce-diffuseq-qg-small-11k: $(STAMP)
+	PY=$(PY) scripts/reproduce/$(@:reproduce-%=%).sh
 
 .PHONY: results-idlm
 
