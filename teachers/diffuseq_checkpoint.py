@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from core.checkpoint import check_state_dict, load_weights, read_json, save_pretrained as core_save_pretrained
+from core.checkpoint import check_state_dict, read_json, save_pretrained as core_save_pretrained
 from core.errors import ConfigError, DataError
+from core.networks.hub import load_folder_weights
 from core.networks.diffuseq_net import DiffuSeqNet, DiffuSeqNetConfig
 from teachers.diffuseq import DiffuSeqProcess
 
@@ -150,6 +151,5 @@ def from_pretrained(directory: str | Path):
         process = DiffuSeqProcess(**config["process"])
     except (KeyError, TypeError) as err:
         raise ConfigError(f"{config_path}: invalid DiffuSeq config ({err})") from err
-    state = model.complete_state(load_weights(weights_path))
-    load_checked(model, state, source=str(weights_path))
+    load_folder_weights(model, directory, source=str(weights_path))
     return model.eval(), process
