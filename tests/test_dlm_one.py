@@ -297,8 +297,12 @@ def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_
     assert teacher_lines([committed, {**candidate, "variant": "-ancestral-from-diffuseq_qqp_more-36e684"}]) == []
     lines = teacher_lines([candidate, committed, row("diffuseq-qqp-more", 2000, [0.4])])
     assert lines[-4:] == [
-        "| qqp | diffuseq-qqp-small | 10 | 3 | 0.2000 [0.0000, 1.0000] | 0.2000 | 9.0 | – |",
-        # the gap is paired over the 2 sources both rows decoded: (0.3 − 0.1 + 0.2 − 0.2) / 2
+        "| qqp | diffuseq-qqp-small | 10 | 3 | 0.2000 [0.0000, 1.0000] | 0.2000 | 9.0 | – | – |",
+        # the gap is paired over the 2 sources both rows decoded: (0.3 − 0.1 + 0.2 − 0.2) / 2; no ratio of rows
+        # over different sources
         "| qqp | diffuseq-qqp-more | 10 | 2 | 0.2500 [0.0000, 1.0000] | 0.2000 | 9.0 | +0.1000 [+0.0000, +0.2000] "
-        "(2 sources) |",
-        "| qqp | diffuseq-qqp-more | 2000 | 1 | 0.4000 [0.0000, 1.0000] | 0.2000 | 9.0 | – |", ""]
+        "(2 sources) | – |",
+        "| qqp | diffuseq-qqp-more | 2000 | 1 | 0.4000 [0.0000, 1.0000] | 0.2000 | 9.0 | – | – |", ""]
+    # the same sources: the ratio of the two rows' BLEU, 0.3 / 0.2
+    same = {**row("diffuseq-qqp-more", 10, [0.4, 0.3, 0.2]), "variant": candidate["variant"]}
+    assert teacher_lines([committed, same])[-2].endswith("| 1.50× |")

@@ -98,7 +98,8 @@ def teacher_lines(records: list[dict]) -> list[str]:
     """Candidate DiffuSeq teachers beside the committed one, per task (`records` with other_teachers=True): every
     single-candidate sampling row at the report's step counts with BLEU [95% CI], copy-source BLEU and output length,
     and the paired per-source BLEU gap against the committed teacher's row at the same steps, on the sources both
-    decoded. Empty when no other teacher has rows."""
+    decoded, and the ratio of the two rows' BLEU when they decoded the same sources (the retraining target is a
+    ratio). Empty when no other teacher has rows."""
     def single(r: dict) -> bool:
         return (r["method"] == "sample" and "task" in r and not is_ar(r) and r.get("candidates", 1) == 1
                 and not settings_variant(r) and r["steps"] in GAP_STEPS)
@@ -110,8 +111,8 @@ def teacher_lines(records: list[dict]) -> list[str]:
              "Each teacher folder's single-candidate rows; *gap*: per-source BLEU minus that of the committed "
              "teacher's row at the same steps, on the sources both decoded [95% CI] (how each folder was trained: "
              "its config.json's provenance and the row's command).", "",
-             "| task | teacher | steps | sources | BLEU [95% CI] | copy BLEU | length | gap vs committed |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| task | teacher | steps | sources | BLEU [95% CI] | copy BLEU | length | gap vs committed | × committed |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for task in sorted({r["task"] for r in candidates}):
         committed = {r["steps"]: r for r in records if single(r) and r["task"] == task
                      and not from_other_seq2seq_teacher(r)}
@@ -119,10 +120,12 @@ def teacher_lines(records: list[dict]) -> list[str]:
         for r in sorted([*committed.values(), *mine], key=lambda r: (r["steps"], r in mine, r["_file"])):
             m, base = selection_metrics(r), committed.get(r["steps"])
             gap = paired_gap_cell(r, None if base is r else base)
+            same_sources = base is not None and base is not r and base["n_samples"] == r["n_samples"]
+            ratio = f"{m['bleu'] / selection_metrics(base)['bleu']:.2f}×" if same_sources else "–"
             low, high = m["bleu_ci95"]
             lines.append(f"| {task} | {teacher_folder(r)} | {r['steps']} | {r['n_samples']} | "
                          f"{m['bleu']:.4f} [{low:.4f}, {high:.4f}] | {_num(m['copy_source_bleu'])} | "
-                         f"{_num(m['avg_len'], 1)} | {gap} |")
+                         f"{_num(m['avg_len'], 1)} | {gap} | {ratio} |")
     return lines + [""]
 
 
