@@ -3,6 +3,7 @@ phase is the command recorded in the model's provenance (same settings, same fin
 import json
 import shlex
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -85,3 +86,18 @@ def test_scripts_that_write_rows_name_their_results_folder():
         for line in text.splitlines():
             if " -m experiments.run " in line and not line.lstrip().startswith("#"):
                 assert "results_dir=" in line, (script.name, line)
+
+
+def test_teacher_rows_script_makes_the_rows_of_the_qqp_teacher_trained_further():
+    """scripts/teacher_rows.sh prints the commands the committed rows of diffuseq-qqp-small-27k record, and refuses
+    a folder without a config."""
+    script = REPO_ROOT / "scripts" / "teacher_rows.sh"
+    out = subprocess.run(["bash", str(script), "checkpoints/diffuseq-qqp-small-27k"], capture_output=True, text=True,
+                         env={"DRY_RUN": "1", "PATH": "/usr/bin:/bin", "PY": sys.executable}, cwd=REPO_ROOT)
+    assert out.returncode == 0, out.stderr
+    rows = sorted((REPO_ROOT / "results" / "rows").glob("diffuseq-qqp-small-steps*-from-diffuseq_qqp_small_27k-*.json"))
+    recorded = {json.loads(p.read_text())["command"] for p in rows}
+    assert len(recorded) == 3 and set(out.stdout.replace(sys.executable, "python").splitlines()) == recorded
+    bad = subprocess.run(["bash", str(script), "checkpoints/no-such-folder"], capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin"}, cwd=REPO_ROOT)
+    assert bad.returncode == 2 and "checkpoints/no-such-folder/config.json: not found" in bad.stderr
