@@ -7,6 +7,8 @@
   line; the common entropy H* of the table as a vertical line;
 * pareto.png: quality against seconds per sample (log), one panel per corpus (GenPPL, lower is better) and per task
   (BLEU, higher is better), each method's rows as points and the front over all methods as a dashed line;
+* targets_<corpus>.png: each few-step student row's GenPPL ÷ its teacher's 1024-step frontier against its steps,
+  beside the targets (experiments/reports/targets.py);
 * quality_vs_compute.png: each distillation's learning curve (<results>/training/*.log.jsonl) as its validation
   GenPPL divided by the teacher's frontier at K (its temperature sweep at the validation's steps, read off at the
   validation's entropy) against the sequence passes spent (core/cost.py), one curve per run; below 1 beats the
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from core.evaluate.temperature_match import frontier_ratio
 from experiments.methods import DISCRETE_TEACHERS
-from experiments.reports import seq2seq, unconditional
+from experiments.reports import seq2seq, targets, unconditional
 from experiments.reports.figures import genppl_figure, plt, save_figure
 
 
@@ -148,6 +150,38 @@ def compute_figure(records: list[dict], training_dir: Path, out: Path) -> Path |
     return save_figure(fig, out)
 
 
+BOUND_MARKERS = {"=": "o", "≥": "^", "≤": "v"}   # an exact ratio, a lower bound, an upper bound
+
+
+def targets_figure(corpus: str, entries: list[dict], out: Path) -> Path | None:
+    """Each student row's GenPPL ÷ the teacher@1024 frontier against its steps (reports.targets' entries), one
+    colour per method, bounds as triangles pointing the way the true ratio lies; the targets as black bars."""
+    entries = [e for e in entries if e["ratio"] is not None]
+    if not entries:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    by_label = defaultdict(list)
+    for e in entries:
+        by_label[unconditional.method_label(e["record"])].append(e)
+    for i, (label, group) in enumerate(sorted(by_label.items())):
+        colour = plt.get_cmap("tab20")(i % 20)   # more methods than the default cycle's 10 colours
+        shift = 1.0 + 0.04 * (i - len(by_label) / 2)   # side by side at each K
+        for bound, marker in BOUND_MARKERS.items():
+            points = [(e["record"]["steps"] * shift, e["ratio"]) for e in group if e["bound"] == bound]
+            if points:
+                ax.scatter(*zip(*points), marker=marker, color=colour, s=28,
+                           label=label if bound == "=" or not any(x["bound"] == "=" for x in group) else None)
+    steps = sorted(targets.FRONTIER_TARGETS)
+    ax.plot(steps, [targets.FRONTIER_TARGETS[k] for k in steps], color="k", marker="_", ms=22, mew=2, ls="--",
+            lw=1, label="target")
+    ax.set(xscale="log", yscale="log", xlabel="steps K", ylabel="GenPPL ÷ teacher@1024 frontier ↓",
+           title=f"{corpus}: distance to the few-step targets (▲ at least, ▼ at most)")
+    ax.set_xticks(steps, [str(k) for k in steps])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6)
+    return save_figure(fig, out)
+
+
 def comparison_figures(records: list[dict], out_dir: Path, training_dir: Path | None = None) -> list[Path]:
     """Every figure above the rows support, written into `out_dir` (bleu_vs_steps.png is reports.figures')."""
     shown_by_corpus, written = {}, []
@@ -158,6 +192,7 @@ def comparison_figures(records: list[dict], out_dir: Path, training_dir: Path | 
         written.append(genppl_figure(shown, out_dir / f"genppl_vs_steps_{corpus}.png",
                                      curve_name=unconditional.method_label))
         written.append(frontier_figure(corpus, rows, target, out_dir / f"frontier_{corpus}.png"))
+        written.append(targets_figure(corpus, targets.target_entries(rows), out_dir / f"targets_{corpus}.png"))
     by_task = {task: [e["record"] for e in seq2seq.table_rows(rows)]
                for task, rows in seq2seq.seq2seq_records(records).items()}
     written.append(pareto_figure(shown_by_corpus, by_task, out_dir / "pareto.png"))

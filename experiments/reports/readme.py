@@ -18,6 +18,7 @@ from experiments.reports.seq2seq import load_benchmarks, selection_bleus
 from experiments.reports.kinds import load_rows, predictor
 from experiments.reports.markdown import cell, lookup, markdown_table
 from experiments.reports.students import comparison_lines
+from experiments.reports.targets import target_lines
 
 MAX_SAMPLES = 3
 MAX_SEQ2SEQ_EXAMPLES = 5
@@ -74,6 +75,7 @@ def render_results(records: list[dict], comparison: list[str] = ()) -> str:
         lines += ["## Unconditional generation (IDLM)", "", *_table(unconditional, UNCONDITIONAL_COLUMNS), ""]
         lines += _teacher_gaps(unconditional)
         lines += comparison_lines(unconditional)
+        lines += target_lines(unconditional)
     if seq2seq:
         lines += ["## Conditional generation (DLM-One)", "", *_table(seq2seq, SEQ2SEQ_COLUMNS), ""]
         lines += _paired_step_gaps(seq2seq)
