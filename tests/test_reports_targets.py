@@ -60,3 +60,23 @@ def test_the_best_row_at_each_k_and_every_row_are_listed():
     # the best row at K is one that meets the target, the closest one otherwise
     assert "| 8 | ≤ 1, H ÷ teacher@1024 ≥ 0.97 | a8.json | 0.996 | met | 2 | 1 |" in lines
     assert "| 1 | ≤ 3 | c1.json | ≥ 10 | missed | 1 | 0 |" in lines
+
+
+def test_a_fast_student_is_set_beside_the_ar_at_its_entropy():
+    from experiments.reports.targets import speed_lines
+
+    def ar(temperature, entropy, gen_ppl, mauve):
+        return {"method": "sample", "teacher": "ar_lm", "temperature": temperature, "n_samples": 256, "steps": 127,
+                "metrics": {"entropy": entropy, "gen_ppl": gen_ppl, "mauve_ar": mauve}, "_file": f"ar{temperature}.json"}
+
+    one_step = {**student(1, 2.95, 50.0, "idlm1.json"), "student_path": "checkpoints/idlm-mdlm-shakespeare-small"}
+    one_step["metrics"]["mauve_ar"] = 0.01
+    rows = [ar(0.8, 2.9, 4.0, 0.5), ar(0.9, 3.0, 16.0, 0.7), {**ar(0.9, 3.0, 1.0, 0.0), "top_p": 0.9}, one_step]
+    benchmark = {"rows": [{"name": "ar_lm-kv-cache", "batch_size": 32, "seconds_per_sample": 0.06},
+                          {"name": "idlm-mdlm-student-1step", "batch_size": 32, "seconds_per_sample": 0.02},
+                          {"name": "idlm-mdlm-student-8steps", "batch_size": 32, "seconds_per_sample": 0.2},
+                          {"name": "idlm-mdlm-student-1step", "batch_size": 1, "seconds_per_sample": 0.01}]}
+    # 3× faster; the AR at entropy 2.95 (top-p rows left out): the geometric mean of 4 and 16
+    assert speed_lines(rows, benchmark)[2:] == [
+        "| idlm-mdlm-student-1step | 3× | 50 | 2.95 | 0.01 | 8 | 0.5 (T 0.8) / 0.7 (T 0.9) | idlm1.json |"]
+    assert speed_lines(rows, {"rows": []}) == []

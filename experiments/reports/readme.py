@@ -60,9 +60,10 @@ def _sample_block(sample) -> list[str]:
     return ["```text", text.replace("```", "'''"), "```"]
 
 
-def render_results(records: list[dict], comparison: list[str] = ()) -> str:
+def render_results(records: list[dict], comparison: list[str] = (), benchmarks: dict | None = None) -> str:
     """Markdown for all records: the method comparison (`comparison`, lines from experiments.reports.comparison), one table
-    per kind, then decoded samples per row."""
+    per kind, the few-step targets (with the speed `benchmarks`, seq2seq.load_benchmarks), then decoded samples per
+    row."""
     def order(record):
         return (str(record.get("teacher", record.get("task"))), str(record["method"]), record["steps"], record["_file"])
 
@@ -75,7 +76,7 @@ def render_results(records: list[dict], comparison: list[str] = ()) -> str:
         lines += ["## Unconditional generation (IDLM)", "", *_table(unconditional, UNCONDITIONAL_COLUMNS), ""]
         lines += _teacher_gaps(unconditional)
         lines += comparison_lines(unconditional)
-        lines += target_lines(unconditional)
+        lines += target_lines(unconditional, benchmarks)
     if seq2seq:
         lines += ["## Conditional generation (DLM-One)", "", *_table(seq2seq, SEQ2SEQ_COLUMNS), ""]
         lines += _paired_step_gaps(seq2seq)
@@ -166,10 +167,11 @@ def write_readme(results_dir: str | os.PathLike, out: str | os.PathLike | None =
     atomically), with the comparison tables (their status read from the git history of `repo`) and the figures
     already drawn into <results_dir>/figures/."""
     records = load_rows(results_dir)
-    tables = comparison_tables(records, repo, benchmarks=load_benchmarks(results_dir))
+    benchmarks = load_benchmarks(results_dir)
+    tables = comparison_tables(records, repo, benchmarks=benchmarks)
     comparison = comparison_markdown(tables, figure_names(Path(results_dir)),
                                      figure_prefix=f"{FIGURES}/", repo=repo)
     out = Path(out) if out is not None else Path(results_dir) / "README.md"
-    atomic_write_text(out, render_results(records, comparison))
+    atomic_write_text(out, render_results(records, comparison, benchmarks))
     return out
 

@@ -9,8 +9,16 @@ A student whose entropy lies outside the sweep's range has no ratio, but a bound
 its entropy at every temperature (as in every sweep of the rows): below the range, the frontier at the student's
 entropy is at most the sweep's lowest-entropy GenPPL, so the ratio is at least the student's GenPPL ÷ that ("≥");
 above the range, at most the student's ÷ the highest-entropy GenPPL ("≤"). Nothing is extrapolated further.
+
+The speed target asks a student of at most two steps to be faster than the KV-cached AR of its size at batch 32 (one
+run of `experiments.benchmark_speed`), with its GenPPL and distribution metric beside the AR's read off at the
+student's entropy (the AR's temperature sweep: its rows at top-p 1).
 """
 from __future__ import annotations
+
+import re
+
+from core.evaluate.temperature_match import genppl_at_entropy
 
 from experiments.reports.kinds import predictor
 from experiments.reports.markdown import cell
@@ -80,8 +88,11 @@ def _verdict(met: bool | None) -> str:
     return {True: "met", False: "missed", None: "–"}[met]
 
 
-def target_lines(records: list[dict]) -> list[str]:
-    """results/README.md's section: per corpus, the best student at each target's K, then every student row."""
+def target_lines(records: list[dict], benchmarks: dict[str, dict] | None = None) -> list[str]:
+    """results/README.md's section: per corpus, the best student at each target's K, every student row, and the
+    speed target from the benchmark record (experiments.reports.seq2seq.load_benchmarks) that timed the AR."""
+    benchmark = next((b for b in (benchmarks or {}).values()
+                      if any(r["name"] == AR_BENCHMARK for r in b.get("rows", []))), None)
     lines = []
     for corpus, rows in unconditional_records(records).items():
         entries = target_entries(rows)
@@ -108,6 +119,11 @@ def target_lines(records: list[dict]) -> list[str]:
                          f"{cell(e['entropy_ratio'])} | {_ratio_cell(e)} | {_target_cell(e)} | "
                          f"{_verdict(e['met'])} | {r['_file']} |")
         lines.append("")
+        speed = speed_lines(rows, benchmark)
+        if speed:
+            lines += [f"Students of at most two steps against the KV-cached AR of their size (`{benchmark['command']}` "
+                      f"at `{benchmark['commit'][:7]}`; target: faster at batch 32), with quality beside the AR's "
+                      "at the student's entropy:", "", *speed, ""]
     return lines
 
 
@@ -120,3 +136,54 @@ def _ratio_cell(entry: dict) -> str:
 def _target_cell(entry: dict) -> str:
     least = f", H ÷ teacher@1024 ≥ {entry['least_entropy']:g}" if entry["least_entropy"] is not None else ""
     return f"≤ {entry['target']:g}{least}"
+
+
+# the benchmark's names of the few-step students (experiments/benchmark_speed.py:unconditional_samplers)
+BENCHMARKED_STUDENT = re.compile(r"idlm-(?P<teacher>\w+)-student-(?:(?P<predictor>latent)-)?(?P<steps>\d+)steps?")
+SPEED_BATCH = 32
+AR_BENCHMARK = "ar_lm-kv-cache"
+
+
+def ar_sweep(rows: list[dict]) -> list[dict]:
+    """The AR baseline's rows at top-p 1, one per temperature (most samples)."""
+    by_temperature = {}
+    for r in rows:
+        if r.get("teacher") == "ar_lm" and r.get("top_p", 1.0) == 1.0 and r["metrics"].get("gen_ppl"):
+            t = r.get("temperature", 1.0)
+            if t not in by_temperature or r["n_samples"] > by_temperature[t]["n_samples"]:
+                by_temperature[t] = r
+    return [by_temperature[t] for t in sorted(by_temperature)]
+
+
+def speed_lines(rows: list[dict], benchmark: dict | None) -> list[str]:
+    """Each benchmarked student of at most two steps: its speed-up over the KV-cached AR at batch 32, its row's GenPPL
+    and MAUVE (AR), and the AR's read off at the same entropy (the MAUVE of the two AR rows that bracket it)."""
+    timed = {(r["name"], r["batch_size"]): r for r in (benchmark or {}).get("rows", [])}
+    ar_time = timed.get((AR_BENCHMARK, SPEED_BATCH))
+    if ar_time is None:
+        return []
+    sweep = ar_sweep(rows)
+    lines = ["| student | speed-up vs AR (batch 32) | GenPPL | entropy | MAUVE (AR) | AR GenPPL at that entropy | "
+             "AR MAUVE (AR) of the bracketing rows | row |", "|---|---|---|---|---|---|---|---|"]
+    for (name, batch), timing in sorted(timed.items()):
+        found = BENCHMARKED_STUDENT.fullmatch(name)
+        if batch != SPEED_BATCH or not found or int(found["steps"]) > 2:
+            continue
+        steps, wanted = int(found["steps"]), found["predictor"] or "default"
+        row = next((r for r in sorted(rows, key=lambda r: r["_file"]) if r["method"] == "idlm"
+                    and r.get("teacher") == found["teacher"] and r["steps"] == steps and predictor(r) == wanted
+                    and r.get("student_path") == f"checkpoints/idlm-{found['teacher']}-shakespeare-small"), None)
+        speedup = ar_time["seconds_per_sample"] / timing["seconds_per_sample"]
+        if row is None:
+            lines.append(f"| {name} | {speedup:.3g}× | – | – | – | – | – | – |")
+            continue
+        m = row["metrics"]
+        points = [(r.get("temperature", 1.0), r["metrics"]["entropy"], r["metrics"]["gen_ppl"]) for r in sweep]
+        at = genppl_at_entropy(points, m["entropy"]) if points else None
+        ar_ppl = cell(at[0]) if at else f"– (AR entropies {cell(min(p[1] for p in points)) if points else '–'}–" \
+                                         f"{cell(max(p[1] for p in points)) if points else '–'})"
+        ar_mauve = " / ".join(f"{cell(sweep[i]['metrics'].get('mauve_ar'))} (T {sweep[i].get('temperature', 1.0):g})"
+                              for i in sorted({at[1], at[2]})) if at else "–"
+        lines.append(f"| {name} | {speedup:.3g}× | {cell(m['gen_ppl'])} | {cell(m['entropy'])} | "
+                     f"{cell(m.get('mauve_ar'))} | {ar_ppl} | {ar_mauve} | {row['_file']} |")
+    return lines if len(lines) > 2 else []
