@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 
 from core.evaluate.temperature_match import genppl_at_entropy
-
 from experiments.reports.kinds import predictor
 from experiments.reports.markdown import cell
 from experiments.reports.students import REFERENCE_STEPS, STUDENT_METHODS, frontier_ratios, sweep_rows
