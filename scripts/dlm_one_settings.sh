@@ -6,8 +6,9 @@
 #   tinit1490 dlm_one.t_init=1490      (Table 5's generator level)
 #   fakelr    dlm_one.fake_lr=0        (Table 5's fake / discriminator lr)
 #   mean      dlm_one.readout=mean     (SiDA's channel-mean logits)
-# and, beside them, the same default settings distilling another teacher (TASK=qqp only):
-#   teacher27k teacher_path=checkpoints/diffuseq-qqp-small-27k  (the qqp teacher trained to 27,000 updates)
+# and, beside them, the same default settings distilling a teacher trained further (each for its own TASK):
+#   teacher27k teacher_path=checkpoints/diffuseq-qqp-small-27k  (TASK=qqp: the qqp teacher trained to 27,000 updates)
+#   teacher11k teacher_path=checkpoints/diffuseq-qg-small-11k   (TASK=qg: the qg teacher trained to 11,000 updates)
 # Every variant trains STEPS generator updates (default 450, the committed stage 1's) and validates every 25 on the
 # first 64 valid sources (1-step BLEU; the checkpoint selection's metric). The validation records of each run are
 # copied to results/training/dlm_one-<task>-settings-<variant>.log.jsonl, which `python -m experiments.reports all`
@@ -21,7 +22,8 @@ TASK=${TASK:-qqp}
 STEPS=${STEPS:-450}
 RUN=${RUN:-runs/dlm_one-$TASK-settings}
 declare -A VARIANTS=([default]="" [tinit1490]="dlm_one.t_init=1490" [fakelr]="dlm_one.fake_lr=0"
-                     [mean]="dlm_one.readout=mean" [teacher27k]="teacher_path=checkpoints/diffuseq-qqp-small-27k")
+                     [mean]="dlm_one.readout=mean" [teacher27k]="teacher_path=checkpoints/diffuseq-qqp-small-27k"
+                     [teacher11k]="teacher_path=checkpoints/diffuseq-qg-small-11k")
 for name in ${ONLY:-default tinit1490 fakelr mean}; do
   if [ -z "${VARIANTS[$name]+set}" ]; then echo "ONLY: unknown variant $name (${!VARIANTS[*]})" >&2; exit 2; fi
   # shellcheck disable=SC2086  # a variant is zero or one key=value
