@@ -169,6 +169,7 @@ def speed_lines(rows: list[dict], benchmark: dict | None) -> list[str]:
         if batch != SPEED_BATCH or not found or int(found["steps"]) > 2:
             continue
         steps, wanted = int(found["steps"]), found["predictor"] or "default"
+        # the committed student the benchmark loads (checkpoints/idlm-<teacher>-shakespeare-small)
         row = next((r for r in sorted(rows, key=lambda r: r["_file"]) if r["method"] == "idlm"
                     and r.get("teacher") == found["teacher"] and r["steps"] == steps and predictor(r) == wanted
                     and r.get("student_path") == f"checkpoints/idlm-{found['teacher']}-shakespeare-small"), None)
@@ -179,8 +180,11 @@ def speed_lines(rows: list[dict], benchmark: dict | None) -> list[str]:
         m = row["metrics"]
         points = [(r.get("temperature", 1.0), r["metrics"]["entropy"], r["metrics"]["gen_ppl"]) for r in sweep]
         at = genppl_at_entropy(points, m["entropy"]) if points else None
-        ar_ppl = cell(at[0]) if at else f"– (AR entropies {cell(min(p[1] for p in points)) if points else '–'}–" \
-                                         f"{cell(max(p[1] for p in points)) if points else '–'})"
+        if at:
+            ar_ppl = cell(at[0])
+        else:   # the AR's sweep does not bracket the student's entropy: say what it covers
+            entropies = [p[1] for p in points]
+            ar_ppl = f"– (AR entropies {cell(min(entropies))}–{cell(max(entropies))})" if points else "–"
         ar_mauve = " / ".join(f"{cell(sweep[i]['metrics'].get('mauve_ar'))} (T {sweep[i].get('temperature', 1.0):g})"
                               for i in sorted({at[1], at[2]})) if at else "–"
         lines.append(f"| {name} | {speedup:.3g}× | {cell(m['gen_ppl'])} | {cell(m['entropy'])} | "
