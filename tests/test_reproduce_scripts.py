@@ -44,7 +44,8 @@ def settings(args):
 def test_every_pretrained_folder_has_a_script():
     assert pretrained_folders() == ["ar-shakespeare-small", "ar_lm-shakespeare-small", "ar_seq2seq-qg-small",
                                     "ar_seq2seq-qqp-small", "ar_seq2seq-ts-small",
-                                    "diffuseq-qg-small", "diffuseq-qg-small-11k", "diffuseq-qqp-small",
+                                    "diffuseq-qg-small", "diffuseq-qg-small-11k", "diffuseq-qg-small-15k",
+                                    "diffuseq-qqp-small",
                                     "diffuseq-qqp-small-27k",
                                     "diffuseq-ts-small",
                                     "duo-shakespeare-small", "duo_distilled-shakespeare-small",
@@ -68,6 +69,7 @@ def test_every_pretrained_folder_has_a_script():
     ("diffuseq-ts-small", [2400, 6400]),
     ("diffuseq-qg-small", [5000]),
     ("diffuseq-qg-small-11k", [6000]),   # from diffuseq-qg-small's weights (train.init_from)
+    ("diffuseq-qg-small-15k", [4000]),   # from diffuseq-qg-small-11k's weights
 ])
 def test_script_phases_are_valid_and_end_in_the_recorded_command(name, steps):
     phases = dry_run(name)
