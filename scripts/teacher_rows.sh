@@ -3,7 +3,8 @@
 # source, 2000 steps on the first 64 (about half a minute per source on 2 CPU threads). The rows land beside the
 # committed teacher's in results/rows/ (their names end in -from-<folder>-<hash>); `python -m experiments.reports
 # all` puts them in the "DiffuSeq teachers" table of results/tables/dlm_one.md, each paired per source against the
-# committed teacher's row at the same steps.
+# reported teacher's row at the same steps (the committed one, unless experiments/reports/kinds.py's
+# REPORTED_TEACHERS names a folder trained further).
 #   scripts/teacher_rows.sh checkpoints/diffuseq-qg-small-11k
 #   STEPS="1 10" scripts/teacher_rows.sh <folder>     some step counts only
 #   DRY_RUN=1 scripts/teacher_rows.sh <folder>        print the commands

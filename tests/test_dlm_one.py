@@ -306,3 +306,28 @@ def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_
     # the same sources: the ratio of the two rows' BLEU, 0.3 / 0.2
     same = {**row("diffuseq-qqp-more", 10, [0.4, 0.3, 0.2]), "variant": candidate["variant"]}
     assert teacher_lines([committed, same])[-2].endswith("| 1.50× |")
+
+
+def test_students_are_tabled_with_their_own_teacher_and_the_reported_teacher_first(monkeypatch):
+    from experiments.reports import dlm_one, kinds
+
+    # qqp's reported teacher becomes a folder trained further; the first one's rows turn into a candidate's
+    monkeypatch.setitem(kinds.REPORTED_TEACHERS, "diffuseq-qqp-small", "diffuseq-qqp-more")
+    single = {"bleu": 0.1, "bleu_ci95": [0.08, 0.12], "rouge_l": 0.3, "bertscore": 0.5, "dist1": 0.9}
+
+    def row(method, folder, bleu, **fields):
+        return {"method": method, "teacher": "diffuseq", "task": "qqp", "preset": "small", "steps": 1, "nfe": 1,
+                "candidates": 1, "stage": 1, "seconds_per_sample": 0.01, "teacher_path": f"checkpoints/{folder}",
+                "metrics": {"single": {**single, "bleu": bleu}}, **fields}
+
+    first, more = row("sample", "diffuseq-qqp-small", 0.01), row("sample", "diffuseq-qqp-more", 0.02)
+    ar = row("sample", "ar_seq2seq-qqp-small", 0.05, teacher="ar_seq2seq")
+    students = [row("dlm_one", "diffuseq-qqp-small", 0.03), row("dlm_one", "diffuseq-qqp-more", 0.04)]
+    assert kinds.from_other_seq2seq_teacher(first) and not kinds.from_other_seq2seq_teacher(more)
+    text = "\n".join(dlm_one.comparison_lines([first, *students, more, ar]))
+    reported, candidate = text.split("## qqp, students of the candidate teacher diffuseq-qqp-small")
+    assert reported.startswith("## qqp\n") and candidate.count("## ") == 0    # two tables, the reported one first
+    for table, own in ((reported, ["0.0400", "0.0200"]), (candidate, ["0.0300", "0.0100"])):
+        rows = table.split("Paired")[0].splitlines()        # the metrics table, before the table of gaps
+        bleus = [line.split(" | ")[1].split()[0] for line in rows if line.startswith(("| DLM", "| Diff", "| AR"))]
+        assert bleus == [*own, "0.0500"]             # its student, its teacher, and the AR baseline in both

@@ -37,7 +37,7 @@ def draw_figures(records: list[dict], results_dir: Path) -> list[Path]:
 
 def write_tables(records: list[dict], results_dir: Path) -> list[Path]:
     """The comparison tables, the DLM-One report and results/README.md, which embeds the figures drawn before."""
-    return [*write_comparison_tables(records, results_dir), *write_dlm_one_report(records, results_dir),
+    return [*write_comparison_tables(records, results_dir), *write_dlm_one_report(results_dir),
             write_readme(results_dir)]
 
 
@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
     elif args.command == "tables":
         written = write_tables(load_rows(results_dir), results_dir)
     elif args.command == "dlm-one":
-        written = write_dlm_one_report(load_rows(results_dir), results_dir, args.run)
+        written = write_dlm_one_report(results_dir, args.run)
     elif args.command == "cards":
         from experiments.reports.model_cards import write_cards
 

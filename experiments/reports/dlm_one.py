@@ -67,18 +67,24 @@ def heldout_gap(student: dict, teacher: dict | None) -> str:
 
 
 def comparison_lines(records: list[dict], benchmarks: dict | None = None) -> list[str]:
-    """The report's tables; the speed-ups come from `benchmarks` (the speed benchmark records by task), none
-    without one for the task."""
-    students = [r for r in records if r["method"] == "dlm_one"]
+    """The report's tables, one per task and teacher folder the students were distilled from (the reported teacher
+    first, kinds.reported_teacher; `records` may hold other teachers' rows); the speed-ups come from `benchmarks`
+    (the speed benchmark records by task), none without one for the task."""
+    blocks: dict[tuple, list[dict]] = {}
+    for r in (r for r in records if r["method"] == "dlm_one"):
+        blocks.setdefault((r["task"], from_other_seq2seq_teacher(r), teacher_folder(r)), []).append(r)
     lines = []
-    for task in sorted({r["task"] for r in students}):
+    for (task, other, folder), students in sorted(blocks.items(), key=lambda item: (item[0][0], item[0][1],
+                                                                                      item[0][2] or "")):
         times = sampler_times(benchmarks, task)
-        mine = sorted((r for r in students if r["task"] == task),
-                      key=lambda r: (r.get("stage", 0), r["steps"], r.get("candidates", 1), r.get("pad_prob", 0)))
+        mine = sorted(students, key=lambda r: (r.get("stage", 0), r["steps"], r.get("candidates", 1),
+                                               r.get("pad_prob", 0)))
         teacher = sorted((r for r in records if r["method"] == "sample" and r.get("task") == task
-                          and r.get("candidates", 1) == 1), key=lambda r: r["steps"])
-        lines += [f"## {task}", "", "| row | BLEU [95% CI] | ROUGE-L | BERTScore | dist-1 | self-BLEU | div-4 | NFE | "
-                  "s/sample |", "|---|---|---|---|---|---|---|---|---|", *(_row(r) for r in mine + teacher), ""]
+                          and r.get("candidates", 1) == 1 and (is_ar(r) or teacher_folder(r) == folder)),
+                         key=lambda r: r["steps"])
+        lines += [f"## {task}" + (f", students of the candidate teacher {folder}" if other else ""), "",
+                  "| row | BLEU [95% CI] | ROUGE-L | BERTScore | dist-1 | self-BLEU | div-4 | NFE | s/sample |",
+                  "|---|---|---|---|---|---|---|---|---|", *(_row(r) for r in mine + teacher), ""]
         speed = (f"from `{times['command']}` at `{times['commit'][:7]}`, batch {times['batch_size']}" if times
                  else "none: no speed benchmark of this task with DiffuSeq")
         heldout = next((r for r in teacher if r["steps"] == HELDOUT_STEPS), None)
@@ -95,9 +101,9 @@ def comparison_lines(records: list[dict], benchmarks: dict | None = None) -> lis
 
 
 def teacher_lines(records: list[dict]) -> list[str]:
-    """Candidate DiffuSeq teachers beside the committed one, per task (`records` with other_teachers=True): every
+    """Candidate DiffuSeq teachers beside the reported one, per task (`records` with other_teachers=True): every
     single-candidate sampling row at the report's step counts with BLEU [95% CI], copy-source BLEU and output length,
-    and the paired per-source BLEU gap against the committed teacher's row at the same steps, on the sources both
+    and the paired per-source BLEU gap against the reported teacher's row at the same steps, on the sources both
     decoded, and the ratio of the two rows' BLEU when they decoded the same sources (the retraining target is a
     ratio). Empty when no other teacher has rows."""
     def single(r: dict) -> bool:
@@ -108,17 +114,18 @@ def teacher_lines(records: list[dict]) -> list[str]:
     if not candidates:
         return []
     lines = ["## DiffuSeq teachers", "",
-             "Each teacher folder's single-candidate rows; *gap*: per-source BLEU minus that of the committed "
-             "teacher's row at the same steps, on the sources both decoded [95% CI] (how each folder was trained: "
-             "its config.json's provenance and the row's command).", "",
-             "| task | teacher | steps | sources | BLEU [95% CI] | copy BLEU | length | gap vs committed | × committed |",
+             "Each teacher folder's single-candidate rows; *gap*: per-source BLEU minus that of the reported "
+             "teacher's row at the same steps (the teacher whose students the tables above show), on the sources "
+             "both decoded [95% CI] (how each folder was trained: its config.json's provenance and the row's "
+             "command).", "",
+             "| task | teacher | steps | sources | BLEU [95% CI] | copy BLEU | length | gap vs reported | × reported |",
              "|---|---|---|---|---|---|---|---|---|"]
     for task in sorted({r["task"] for r in candidates}):
-        committed = {r["steps"]: r for r in records if single(r) and r["task"] == task
-                     and not from_other_seq2seq_teacher(r)}
+        reported = {r["steps"]: r for r in records if single(r) and r["task"] == task
+                    and not from_other_seq2seq_teacher(r)}
         mine = [r for r in candidates if r["task"] == task]
-        for r in sorted([*committed.values(), *mine], key=lambda r: (r["steps"], r in mine, r["_file"])):
-            m, base = selection_metrics(r), committed.get(r["steps"])
+        for r in sorted([*reported.values(), *mine], key=lambda r: (r["steps"], r in mine, r["_file"])):
+            m, base = selection_metrics(r), reported.get(r["steps"])
             gap = paired_gap_cell(r, None if base is r else base)
             same_sources = base is not None and base is not r and base["n_samples"] == r["n_samples"]
             ratio = f"{m['bleu'] / selection_metrics(base)['bleu']:.2f}×" if same_sources else "–"
@@ -183,16 +190,17 @@ def learning_figure(run_dir: Path, out: Path) -> Path:
 
 
 
-def write_dlm_one_report(records: list[dict], results_dir: Path, runs: list[Path] = ()) -> list[Path]:
-    """<results_dir>/tables/dlm_one.md from `records`, and the learning-curve figure of each run folder in `runs`."""
-    written = []
+def write_dlm_one_report(results_dir: Path, runs: list[Path] = ()) -> list[Path]:
+    """<results_dir>/tables/dlm_one.md from its rows (every teacher's: candidate teachers have their own tables),
+    and the learning-curve figure of each run folder in `runs`."""
+    written, every_teacher = [], load_rows(results_dir, other_teachers=True)
     for run_dir in runs:
         (Path(results_dir) / FIGURES).mkdir(parents=True, exist_ok=True)
         written.append(learning_figure(run_dir, Path(results_dir) / FIGURES / f"{run_dir.name}-learning.png"))
     text = "\n".join(["# DLM-One results", "", "Generated by `python -m experiments.reports dlm-one` from the rows in ../rows/; "
                       "every row names its command and commit.", "",
-                      *comparison_lines(records, load_benchmarks(results_dir)),
-                      *teacher_lines(load_rows(results_dir, other_teachers=True)),
+                      *comparison_lines(every_teacher, load_benchmarks(results_dir)),
+                      *teacher_lines(every_teacher),
                       *settings_lines(Path(results_dir) / TRAINING)])
     out = Path(results_dir) / TABLES / "dlm_one.md"
     atomic_write_text(out, text + "\n")
