@@ -276,7 +276,8 @@ def test_the_heldout_gap_skips_the_sources_that_chose_the_settings():
     assert heldout_gap({"metrics": {"single": {"sentence_bleu": [0.5] * SETTINGS_SOURCES}}}, teacher) == "–"
 
 
-def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_the_other_tables():
+def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_the_other_tables(monkeypatch):
+    from experiments.reports import kinds
     from experiments.reports.dlm_one import teacher_lines
     from experiments.reports.kinds import from_other_seq2seq_teacher
 
@@ -306,6 +307,13 @@ def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_
     # the same sources: the ratio of the two rows' BLEU, 0.3 / 0.2
     same = {**row("diffuseq-qqp-more", 10, [0.4, 0.3, 0.2]), "variant": candidate["variant"]}
     assert teacher_lines([committed, same])[-2].endswith("| 1.50× |")
+    # reporting the folder trained further: gaps against it, the ratio still against the first committed teacher
+    monkeypatch.setitem(kinds.REPORTED_TEACHERS, "diffuseq-qqp-small", "diffuseq-qqp-more")
+    lines = teacher_lines([committed, same])
+    assert lines[-3].startswith("| qqp | diffuseq-qqp-more | 10 | 3 |") and lines[-3].endswith("| – | 1.50× |")
+    # (0.1 − 0.4 + 0.2 − 0.3 + 0.3 − 0.2) / 3
+    assert lines[-2].startswith("| qqp | diffuseq-qqp-small | 10 | 3 |") and "| -0.1000 [" in lines[-2]
+    assert lines[-2].endswith("(3 sources) | – |")
 
 
 def test_students_are_tabled_with_their_own_teacher_and_the_reported_teacher_first(monkeypatch):
@@ -322,7 +330,9 @@ def test_students_are_tabled_with_their_own_teacher_and_the_reported_teacher_fir
 
     first, more = row("sample", "diffuseq-qqp-small", 0.01), row("sample", "diffuseq-qqp-more", 0.02)
     ar = row("sample", "ar_seq2seq-qqp-small", 0.05, teacher="ar_seq2seq")
-    students = [row("dlm_one", "diffuseq-qqp-small", 0.03), row("dlm_one", "diffuseq-qqp-more", 0.04)]
+    students = [row("dlm_one", "diffuseq-qqp-small", 0.03), row("dlm_one", "diffuseq-qqp-more", 0.04),
+                # stage 0 samples the teacher folder itself: no teacher_path, its folder is the student_path
+                row("dlm_one", "", 0.06, stage=0, t_init=1999, student_path="checkpoints/diffuseq-qqp-more")]
     assert kinds.from_other_seq2seq_teacher(first) and not kinds.from_other_seq2seq_teacher(more)
     text = "\n".join(dlm_one.comparison_lines([first, *students, more, ar]))
     reported, candidate = text.split("## qqp, students of the candidate teacher diffuseq-qqp-small")
@@ -330,4 +340,5 @@ def test_students_are_tabled_with_their_own_teacher_and_the_reported_teacher_fir
     for table, own in ((reported, ["0.0400", "0.0200"]), (candidate, ["0.0300", "0.0100"])):
         rows = table.split("Paired")[0].splitlines()        # the metrics table, before the table of gaps
         bleus = [line.split(" | ")[1].split()[0] for line in rows if line.startswith(("| DLM", "| Diff", "| AR"))]
-        assert bleus == [*own, "0.0500"]             # its student, its teacher, and the AR baseline in both
+        assert [b for b in bleus if b != "0.0600"] == [*own, "0.0500"]   # its students, teacher and the AR baseline
+    assert "| teacher as G (no distillation), t_init 1999 | 0.0600" in reported

@@ -18,8 +18,8 @@ from core.checkpoint import atomic_write_text
 from core.data import read_jsonl
 from core.evaluate.bootstrap import paired_gap
 from core.paths import FIGURES, TABLES, TRAINING
-from experiments.reports.kinds import (from_other_seq2seq_teacher, is_ar, load_rows, settings_variant,
-                                       teacher_folder)
+from experiments.reports.kinds import (first_teacher, from_other_seq2seq_teacher, is_ar, load_rows,
+                                       settings_variant, teacher_folder, variant)
 from experiments.reports.seq2seq import (SCORES, load_benchmarks, row_label, sampler_times, selection_bleus,
                                           selection_metrics, speedup_over_diffuseq)
 
@@ -72,7 +72,9 @@ def comparison_lines(records: list[dict], benchmarks: dict | None = None) -> lis
     (the speed benchmark records by task), none without one for the task."""
     blocks: dict[tuple, list[dict]] = {}
     for r in (r for r in records if r["method"] == "dlm_one"):
-        blocks.setdefault((r["task"], from_other_seq2seq_teacher(r), teacher_folder(r)), []).append(r)
+        folder = teacher_folder(r) or variant(r)    # a stage-0 row samples the teacher folder itself
+        other = bool(folder) and from_other_seq2seq_teacher({**r, "teacher_path": folder})
+        blocks.setdefault((r["task"], other, folder), []).append(r)
     lines = []
     for (task, other, folder), students in sorted(blocks.items(), key=lambda item: (item[0][0], item[0][1],
                                                                                       item[0][2] or "")):
@@ -104,8 +106,9 @@ def teacher_lines(records: list[dict]) -> list[str]:
     """Candidate DiffuSeq teachers beside the reported one, per task (`records` with other_teachers=True): every
     single-candidate sampling row at the report's step counts with BLEU [95% CI], copy-source BLEU and output length,
     and the paired per-source BLEU gap against the reported teacher's row at the same steps, on the sources both
-    decoded, and the ratio of the two rows' BLEU when they decoded the same sources (the retraining target is a
-    ratio). Empty when no other teacher has rows."""
+    decoded, and the ratio of its BLEU to the first committed teacher's (kinds.first_teacher) at the same steps
+    when both decoded the same sources (the retraining target is that ratio). Empty when no other teacher has
+    rows."""
     def single(r: dict) -> bool:
         return (r["method"] == "sample" and "task" in r and not is_ar(r) and r.get("candidates", 1) == 1
                 and not settings_variant(r) and r["steps"] in GAP_STEPS)
@@ -116,19 +119,22 @@ def teacher_lines(records: list[dict]) -> list[str]:
     lines = ["## DiffuSeq teachers", "",
              "Each teacher folder's single-candidate rows; *gap*: per-source BLEU minus that of the reported "
              "teacher's row at the same steps (the teacher whose students the tables above show), on the sources "
-             "both decoded [95% CI] (how each folder was trained: its config.json's provenance and the row's "
+             "both decoded [95% CI]; *× first*: BLEU ÷ that of the first committed teacher's row at the same steps "
+             "on the same sources (how each folder was trained: its config.json's provenance and the row's "
              "command).", "",
-             "| task | teacher | steps | sources | BLEU [95% CI] | copy BLEU | length | gap vs reported | × reported |",
+             "| task | teacher | steps | sources | BLEU [95% CI] | copy BLEU | length | gap vs reported | × first |",
              "|---|---|---|---|---|---|---|---|---|"]
     for task in sorted({r["task"] for r in candidates}):
         reported = {r["steps"]: r for r in records if single(r) and r["task"] == task
                     and not from_other_seq2seq_teacher(r)}
         mine = [r for r in candidates if r["task"] == task]
-        for r in sorted([*reported.values(), *mine], key=lambda r: (r["steps"], r in mine, r["_file"])):
-            m, base = selection_metrics(r), reported.get(r["steps"])
+        rows = [*reported.values(), *mine]
+        first = {r["steps"]: r for r in rows if teacher_folder(r) == first_teacher(r)}
+        for r in sorted(rows, key=lambda r: (r["steps"], r in mine, r["_file"])):
+            m, base, origin = selection_metrics(r), reported.get(r["steps"]), first.get(r["steps"])
             gap = paired_gap_cell(r, None if base is r else base)
-            same_sources = base is not None and base is not r and base["n_samples"] == r["n_samples"]
-            ratio = f"{m['bleu'] / selection_metrics(base)['bleu']:.2f}×" if same_sources else "–"
+            same_sources = origin is not None and origin is not r and origin["n_samples"] == r["n_samples"]
+            ratio = f"{m['bleu'] / selection_metrics(origin)['bleu']:.2f}×" if same_sources else "–"
             low, high = m["bleu_ci95"]
             lines.append(f"| {task} | {teacher_folder(r)} | {r['steps']} | {r['n_samples']} | "
                          f"{m['bleu']:.4f} [{low:.4f}, {high:.4f}] | {_num(m['copy_source_bleu'])} | "

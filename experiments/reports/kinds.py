@@ -35,10 +35,14 @@ def teacher_folder(record: dict) -> str | None:
 REPORTED_TEACHERS = {"diffuseq-qg-small": "diffuseq-qg-small-15k"}
 
 
+def first_teacher(record: dict) -> str:
+    """The name of the first committed teacher folder of a seq2seq row's teacher, task and size (the CLI's default)."""
+    return f"{record['teacher']}-{record['task']}-{record.get('preset', 'small')}"
+
+
 def reported_teacher(record: dict) -> str:
     """The name of the teacher folder the tables report for a seq2seq row's teacher, task and size."""
-    first = f"{record['teacher']}-{record['task']}-{record.get('preset', 'small')}"
-    return REPORTED_TEACHERS.get(first, first)
+    return REPORTED_TEACHERS.get(first_teacher(record), first_teacher(record))
 
 
 def from_other_seq2seq_teacher(record: dict) -> bool:
