@@ -41,6 +41,17 @@ phase() {
   run "$PY" -m experiments.pretrain "$@" run_dir="$run_dir" train.max_steps="$max_steps"
 }
 
+# further RUN_DIR MAX_STEPS FROM KEY=VALUE...: one phase that trains the DiffuSeq teacher folder FROM further from its
+# weights (train.init_from: a fresh optimizer and loss-aware history; a resumed run keeps its own state, so it only
+# seeds the first start), the way every such run here was made: 2 threads in fp32, the loss-aware timestep sampler,
+# a wsd schedule, validation every 1,000 updates; KEY=VALUE: the task, its seq_len, the peak lr and decay steps
+further() {
+  local run_dir=$1 max_steps=$2 from=$3
+  shift 3
+  phase "$run_dir" "$max_steps" teacher=diffuseq preset=small threads=2 train.precision=fp32 train.init_from="$from" \
+    diffuseq.timestep_sampler=lossaware train.lr_schedule=wsd train.eval_every=1000 "$@"
+}
+
 # done_message RUN_DIR FOLDER: where the result is, and how to use it in place of the committed folder
 done_message() {
   echo "reproduced checkpoints/$2 in $1/pretrained; to use it: rm -rf checkpoints/$2 && cp -r $1/pretrained checkpoints/$2"

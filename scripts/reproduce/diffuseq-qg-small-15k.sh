@@ -10,8 +10,6 @@
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/diffuseq-qg-small-15k}
 
-# one phase: a resumed run keeps its own state, so train.init_from only seeds the first start
-phase "$RUN" 4000 teacher=diffuseq task=qg preset=small threads=2 train.precision=fp32 data.seq_len=80 \
-  train.init_from=checkpoints/diffuseq-qg-small-11k diffuseq.timestep_sampler=lossaware train.lr=5e-4 \
-  train.lr_schedule=wsd train.decay_steps=1000 train.eval_every=1000
+further "$RUN" 4000 checkpoints/diffuseq-qg-small-11k task=qg data.seq_len=80 train.lr=5e-4 \
+  train.decay_steps=1000
 done_message "$RUN" diffuseq-qg-small-15k

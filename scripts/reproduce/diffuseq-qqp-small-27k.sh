@@ -10,8 +10,5 @@
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/diffuseq-qqp-small-27k}
 
-# one phase: a resumed run keeps its own state, so train.init_from only seeds the first start
-phase "$RUN" 12000 teacher=diffuseq task=qqp preset=small threads=2 train.precision=fp32 \
-  train.init_from=checkpoints/diffuseq-qqp-small diffuseq.timestep_sampler=lossaware train.lr=3e-4 \
-  train.lr_schedule=wsd train.decay_steps=2500 train.eval_every=1000
+further "$RUN" 12000 checkpoints/diffuseq-qqp-small task=qqp train.lr=3e-4 train.decay_steps=2500
 done_message "$RUN" diffuseq-qqp-small-27k

@@ -10,8 +10,5 @@
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/diffuseq-ts-small-9k}
 
-# one phase: a resumed run keeps its own state, so train.init_from only seeds the first start
-phase "$RUN" 2600 teacher=diffuseq task=ts preset=small threads=2 train.precision=fp32 data.seq_len=96 \
-  train.init_from=checkpoints/diffuseq-ts-small diffuseq.timestep_sampler=lossaware train.lr=5e-4 \
-  train.lr_schedule=wsd train.decay_steps=650 train.eval_every=1000
+further "$RUN" 2600 checkpoints/diffuseq-ts-small task=ts data.seq_len=96 train.lr=5e-4 train.decay_steps=650
 done_message "$RUN" diffuseq-ts-small-9k
