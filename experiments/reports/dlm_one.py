@@ -153,10 +153,10 @@ def settings_lines(training_dir: Path) -> list[str]:
         return []
     lines = ["## Settings re-checked on the valid split", "",
              "Stage 1 with the committed settings (`default`) and with one of them changed back, or, for "
-             "`teacher27k` and `teacher11k`, with the default settings distilling the qqp teacher trained to 27,000 "
-             "updates and the qg teacher trained to 11,000 "
-             "(`scripts/dlm_one_settings.sh` lists the variants and their commands); 1-step BLEU on the first 64 "
-             "valid sources, the metric that selects the exported checkpoint:", "",
+             "`teacher<N>k`, distilling the task's teacher trained to N thousand updates, with the default settings "
+             "or, after a hyphen, one changed (`scripts/dlm_one_settings.sh` lists the variants and their "
+             "commands); 1-step BLEU on the first 64 valid sources, the metric that selects the exported "
+             "checkpoint:", "",
              "| task | variant | best valid BLEU | at update | first validation | last validation |",
              "|---|---|---|---|---|---|"]
     for log in logs:
