@@ -12,7 +12,7 @@
 #   teacher15k teacher_path=checkpoints/diffuseq-qg-small-15k   (TASK=qg: the qg teacher trained to 15,000 updates)
 # and, for that 15k teacher, whose students peaked after 50 updates and then fell, the two settings that pace the
 # generator's opponent changed one at a time:
-#   teacher15k-fakelr   dlm_one.fake_lr=0               (Table 5's fake / discriminator lr, a third of ours)
+#   teacher15k-fakelr   dlm_one.fake_lr=0               (Table 5's fake / discriminator lr: 1e-5 on qg, a tenth of ours)
 #   teacher15k-noadv    dlm_one.adversarial=false       (plain SiD: no discriminator term in either role)
 # Every variant trains STEPS generator updates (default 450, the committed stage 1's) and validates every 25 on the
 # first 64 valid sources (1-step BLEU; the checkpoint selection's metric). The validation records of each run are
