@@ -43,6 +43,20 @@ def test_write_result_adds_provenance_and_round_trips(tmp_path):
     assert load_results(tmp_path)[0]["metrics"]["gen_ppl"] == 41.5
 
 
+def test_a_row_of_another_student_is_not_written_over(tmp_path):
+    """Two students whose rows share a name (DLM-One rows name the stage, not the student): the second is refused
+    with both folders named and the first row kept; the same student's row is rewritten."""
+    first = write_result(dict(seq2seq_record(), student_path="checkpoints/dlm_one-qg-small-stage1"), tmp_path, "row")
+    kept = first.read_text()
+    with pytest.raises(DataError, match="holds the row of the student checkpoints/dlm_one-qg-small-stage1, and this "
+                                        "row's student is runs/other/stage1/student"):
+        write_result(dict(seq2seq_record(), student_path="runs/other/stage1/student"), tmp_path, "row")
+    assert first.read_text() == kept
+    again = write_result(dict(seq2seq_record(), student_path="checkpoints/dlm_one-qg-small-stage1", n_samples=7),
+                         tmp_path, "row")
+    assert json.loads(again.read_text())["n_samples"] == 7
+
+
 def test_every_sample_text_is_kept_beside_the_row(tmp_path):
     texts = ["First Citizen:\nBefore we proceed", "  spaces, \"quotes\" and ünïcode  ", ""]
     path = write_result({**unconditional_record(), SAMPLE_TEXTS: texts}, tmp_path, "row")

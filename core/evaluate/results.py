@@ -120,10 +120,27 @@ def write_row(record: dict, path: str | os.PathLike) -> Path:
     if texts is not None:
         record["samples_file"] = samples_path(path).name
     validate_result(record, str(path))
+    refuse_another_students_row(record, path)
     if texts is not None:   # before the row, so a row never names a samples file that is not there
         atomic_write_text(samples_path(path), json.dumps(list(texts), ensure_ascii=False) + "\n")
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def refuse_another_students_row(record: dict, path: Path) -> None:
+    """A row never replaces, under the same name, the row of another student: a DLM-One row is named by its task,
+    teacher and stage, so a run with other settings would otherwise write over the committed students' rows.
+    DataError naming both students; the same student's row is rewritten."""
+    new = record.get("student_path")
+    if new is None or not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text()).get("student_path")
+    except ValueError:   # an unreadable row is replaced, as before
+        return
+    if old is not None and old != new:
+        raise DataError(f"{path}: holds the row of the student {old}, and this row's student is {new}: its name "
+                        "does not tell them apart; write it to another results_dir=, or remove that file first")
 
 
 def row_paths(results_dir: str | os.PathLike) -> list[Path]:
