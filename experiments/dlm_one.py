@@ -36,7 +36,8 @@ from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
 from dlm_one.stages import PaperStage, paper_stage, paper_stage_count
 from experiments.data_identity import run_provenance, saved_run_config
 from experiments.data_lengths import warn_truncation
-from experiments.naming import data_label, method_run_dir, repo_relative, results_dir, row_suffix, run_name
+from experiments.naming import (committed_student_suffix, data_label, method_run_dir, repo_relative, results_dir,
+                               row_suffix, run_name)
 from experiments.rows import seq2seq_evaluation, seq2seq_test_examples, timed_seq2seq
 from experiments.seq2seq import encode_pairs, quick_bleu, train_pairs_and_examples, viewed_references
 from experiments.setup import global_batch, teacher_folder
@@ -209,9 +210,10 @@ def evaluate_student(folder: Path, cfg, device) -> Path:
               "teacher_path": repo_relative(provenance.get("distilled_from", "")),
               "seconds_per_sample": speed["seconds_per_sample"], "speed": speed, "paired_gaps": gaps, **evaluation}
     # stage 0 = a folder that is no student (e.g. the teacher itself, its one-step map at t_init); t_init is named
-    # when it is not the teacher's own one-step level T − 1
+    # when it is not the teacher's own one-step level T − 1, the student when it is not a committed folder
     name = f"dlm_one-{run_name(cfg)}-stage{stage}-steps{o.steps}-k{k}" + (f"-pad{o.pad_prob:g}" if o.pad_prob else "") \
-        + (f"-tinit{t_init}" if t_init != process.num_steps - 1 else "") + row_suffix(cfg)
+        + (f"-tinit{t_init}" if t_init != process.num_steps - 1 else "") + committed_student_suffix(folder) \
+        + row_suffix(cfg)
     return write_result(record, out, name)
 
 

@@ -101,6 +101,16 @@ def student_suffix(cfg: DictConfig) -> str:
     return f"-student-{path_digest(student).rsplit('-', 1)[1]}"   # the folder is mostly named "student": hash only
 
 
+def committed_student_suffix(folder) -> str:
+    """`-student-<hash>` for a student folder outside checkpoints/ (a fresh run's stage, student_path= elsewhere),
+    empty for a committed one: the name of a row that names its stage but not its student (DLM-One), so runs with
+    other settings or teachers never share a row name with each other or with the committed students."""
+    resolved = Path(folder).expanduser().resolve()
+    if resolved.is_relative_to((REPO_ROOT / "checkpoints").resolve()):
+        return ""
+    return f"-student-{path_digest(resolved).rsplit('-', 1)[1]}"
+
+
 def row_suffix(cfg: DictConfig) -> str:
     """Everything beyond <method/teacher>-<corpus|task>-<preset>-steps<K> that changes a result row's numbers, as a
     name suffix built the same way by every recipe: sampler options that differ from the defaults, a distilled

@@ -15,6 +15,7 @@ from dlm_one.generator import insert_pads, one_step, renoise_levels, repack_targ
 from dlm_one.losses import StageSettings, adversarial_generator_loss, fake_loss, sid_loss, sid_normaliser
 from dlm_one.method import VOCABULARY, DLMOneSettings, dlm_one_method
 from dlm_one.stages import paper_stage, paper_stage_count
+from experiments.naming import path_digest
 from teachers.diffuseq import DiffuSeqProcess
 from tests.dlm_one_toy import COVS, LABEL_EMB, MEANS, WEIGHTS, MixtureDenoiser, ToyGenerator, toy_batch, toy_embed, \
     toy_statistics
@@ -216,8 +217,10 @@ def test_command_distils_two_stages_exports_and_resumes(tmp_path):
         from_pretrained(folder)                                             # loadable without training code
         config = pretrained_config(folder)
         assert config["student"] == {"method": "dlm_one", "stage": stage, "t_init": 1999}
-        [path] = (tmp_path / "res" / "rows").glob(f"dlm_one-diffuseq-task-tiny-stage{stage}-steps1-k1-n2-data-*-"
-                                                   f"teacher-??????.json")
+        # a fresh run's stage is no committed folder: its rows name it (-student-<hash of the stage's folder>)
+        tag = path_digest(folder).rsplit("-", 1)[1]
+        [path] = (tmp_path / "res" / "rows").glob(f"dlm_one-diffuseq-task-tiny-stage{stage}-steps1-k1-student-{tag}"
+                                                   f"-n2-data-*-teacher-??????.json")
         row = json.loads(path.read_text())
         assert row["nfe"] == 1 and row["stage"] == stage and row["n_samples"] == 2
     assert pretrained_config(tmp_path / "run" / "stage2" / "student")["provenance"]["initialised_from"] == str(

@@ -44,8 +44,8 @@ def test_write_result_adds_provenance_and_round_trips(tmp_path):
 
 
 def test_a_row_of_another_student_is_not_written_over(tmp_path):
-    """Two students whose rows share a name (DLM-One rows name the stage, not the student): the second is refused
-    with both folders named and the first row kept; the same student's row is rewritten."""
+    """Two students whose rows share a name: the second is refused with both folders named and the first row kept;
+    the same student's row is rewritten."""
     first = write_result(dict(seq2seq_record(), student_path="checkpoints/dlm_one-qg-small-stage1"), tmp_path, "row")
     kept = first.read_text()
     with pytest.raises(DataError, match="holds the row of the student checkpoints/dlm_one-qg-small-stage1, and this "

@@ -14,7 +14,7 @@ import pytest
 
 from core.paths import REPO_ROOT, RUNS_DIR
 from experiments.config import load_config
-from experiments.naming import run_folder_name
+from experiments.naming import path_digest, run_folder_name
 from tests.own_data import mr_records, write_jsonl, write_stories_csv
 
 pytestmark = pytest.mark.e2e
@@ -154,8 +154,9 @@ def test_dlm_one_distils_a_teacher_of_your_own_pairs_and_pairs_its_rows_with_the
     assert "are those tuned for task=qqp, applied to data 'mr_text'" in out.stdout
     tag = f"-n4-data-{mr_text.digest[:6]}"
     for stage in (1, 2):
-        row = json.loads((tmp_path / "res" / "rows" / f"dlm_one-diffuseq-mr_text-tiny-stage{stage}-steps1-k1{tag}.json")
-                         .read_text())
+        student = path_digest(tmp_path / "run" / f"stage{stage}" / "student").rsplit("-", 1)[1]
+        row = json.loads((tmp_path / "res" / "rows" /
+                          f"dlm_one-diffuseq-mr_text-tiny-stage{stage}-steps1-k1-student-{student}{tag}.json").read_text())
         assert row["method"] == "dlm_one" and row["stage"] == stage and row["task"] == "mr_text"
         assert portable(row, mr_text.root)
         assert row["data"] == {"name": "mr_text", "digest": mr_text.digest}

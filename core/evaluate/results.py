@@ -128,9 +128,9 @@ def write_row(record: dict, path: str | os.PathLike) -> Path:
 
 
 def refuse_another_students_row(record: dict, path: Path) -> None:
-    """A row never replaces, under the same name, the row of another student: a DLM-One row is named by its task,
-    teacher and stage, so a run with other settings would otherwise write over the committed students' rows.
-    DataError naming both students; the same student's row is rewritten."""
+    """A row never replaces, under the same name, the row of another student (a name that leaves its student out,
+    as a committed student's does, is shared by every folder copied there): DataError naming both students; the same
+    student's row is rewritten."""
     new = record.get("student_path")
     if new is None or not path.is_file():
         return
