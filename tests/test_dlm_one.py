@@ -253,6 +253,16 @@ def test_report_lines_read_the_rows():
     assert "| DLM-One stage 2, 1 step, [PAD] p=0.1 | – | – | +0.0200 [+0.0100, +0.0300], 5000× |" in text
 
 
+def test_a_student_outside_checkpoints_is_labelled_with_its_run_folder():
+    from experiments.reports.seq2seq import row_label
+
+    row = {"method": "dlm_one", "stage": 1, "steps": 1, "candidates": 1, "pad_prob": 0.0}
+    assert row_label({**row, "student_path": "checkpoints/dlm_one-qg-small-stage1"}) == "DLM-One stage 1, 1 step"
+    assert row_label({**row, "student_path": "runs/dlm_one-qg-fakelr/stage1/student"}) == \
+        "DLM-One stage 1, 1 step (dlm_one-qg-fakelr)"
+    assert row_label({**row, "student_path": "/tmp/x/best"}) == "DLM-One stage 1, 1 step (best)"
+
+
 def test_settings_lines_pick_each_variants_best_validation(tmp_path):
     from experiments.reports.dlm_one import settings_lines
 

@@ -41,9 +41,19 @@ def selection_bleus(record: dict) -> list[float]:
     return metrics.get("mbr", metrics.get("single", {})).get("sentence_bleu") or []
 
 
+def uncommitted_student(record: dict) -> str:
+    """" (<run folder>)" for a student outside checkpoints/ (<run>/stage<s>/student names its run), else ""."""
+    path = record.get("student_path") or "checkpoints/"
+    if path.startswith("checkpoints/"):
+        return ""
+    folder = Path(path)
+    return f" ({folder.parent.parent.name if folder.name == 'student' else folder.name})"
+
+
 def row_label(record: dict) -> str:
     """"DiffuSeq, 10 steps, MBR-10", "DLM-One stage 2, 1 step", "AR seq2seq", ...; a DLM-One row also names its
-    [PAD] probability, and stage 0 (the teacher as its own one-step generator) says so."""
+    [PAD] probability and a student that is not a committed folder (its run folder), and stage 0 (the teacher as
+    its own one-step generator) says so."""
     steps = f"{record['steps']} step" + ("s" if record["steps"] != 1 else "")
     mbr = f", MBR-{record['candidates']}" if record.get("candidates", 1) > 1 else ""
     if record["method"] == "copy_source":
@@ -54,7 +64,7 @@ def row_label(record: dict) -> str:
         if not record.get("stage"):
             return f"teacher as G (no distillation), t_init {record['t_init']}"
         pad = f", [PAD] p={record['pad_prob']:g}" if record.get("pad_prob") else ""
-        return f"DLM-One stage {record['stage']}, {steps}{mbr}{pad}"
+        return f"DLM-One stage {record['stage']}, {steps}{mbr}{pad}{uncommitted_student(record)}"
     if record["method"] == "sample":
         return f"DiffuSeq, {steps}{mbr}"
     return f"{record['method']}, {steps}{mbr}"
