@@ -98,7 +98,13 @@ def student_suffix(cfg: DictConfig) -> str:
     student = Path(cfg.student_path) if cfg.student_path else method_run_dir(cfg) / "student"
     if student.expanduser().resolve() == (REPO_ROOT / "checkpoints" / f"{cfg.method}-{run_name(cfg)}").resolve():
         return ""
-    return f"-student-{path_digest(student).rsplit('-', 1)[1]}"   # the folder is mostly named "student": hash only
+    return student_tag(student)
+
+
+def student_tag(folder) -> str:
+    """`-student-<6 hex>` of a student folder: the hash part of its path_digest only, since the folder is mostly
+    named "student"."""
+    return f"-student-{path_digest(folder).rsplit('-', 1)[1]}"
 
 
 def committed_student_suffix(folder) -> str:
@@ -108,7 +114,7 @@ def committed_student_suffix(folder) -> str:
     resolved = Path(folder).expanduser().resolve()
     if resolved.is_relative_to((REPO_ROOT / "checkpoints").resolve()):
         return ""
-    return f"-student-{path_digest(resolved).rsplit('-', 1)[1]}"
+    return student_tag(resolved)
 
 
 def row_suffix(cfg: DictConfig) -> str:
