@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# checkpoints/dlm_one-qqp-small-27k-stage1 and -stage2: DLM-One one-step students of checkpoints/diffuseq-qqp-small-27k
+# (the qqp teacher trained to 27,000 updates), with the settings and update counts of dlm_one-qqp-small.sh: 450 + 300
+# generator updates of batch 32, each stage's best by 1-step validation BLEU on 64 sources of the valid split.
+# Options: see common.sh (DRY_RUN=1 prints the command).
+#
+# Hardware of the original: an idle 2-core AMD EPYC CPU without native bf16, both threads (threads=0), fp32
+# (dlm_one.precision's default); each folder's config.json holds the command, commit and update of its export.
+#
+# One command distils both stages (each resumable: rerun after an interruption), then writes the rows of both
+# students into $RUN/results. The committed rows were then made from the committed folders with student_path=.
+source "$(dirname "$0")/common.sh"
+RUN=${RUN:-runs/reproduce/dlm_one-qqp-small-27k}
+
+run "$PY" -m experiments.run method=dlm_one task=qqp teacher_path=checkpoints/diffuseq-qqp-small-27k \
+  dlm_one.stage1_steps=450 dlm_one.stage2_steps=300 distill.max_minutes=0 run_dir="$RUN" results_dir="$RUN/results"
+for stage in 1 2; do
+  echo "reproduced checkpoints/dlm_one-qqp-small-27k-stage$stage in $RUN/stage$stage/student; to use it:" \
+       "rm -rf checkpoints/dlm_one-qqp-small-27k-stage$stage && cp -r $RUN/stage$stage/student checkpoints/dlm_one-qqp-small-27k-stage$stage"
+done
