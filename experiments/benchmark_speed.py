@@ -36,12 +36,11 @@ import torch
 from core.checkpoint import atomic_write_text
 from core.evaluate.results import current_command, git_commit, utc_timestamp
 from core.evaluate.speed import ForwardTimer, benchmark, describe_device, synchronize
-from core.paths import BENCHMARKS, REPO_ROOT
+from core.paths import BENCHMARKS, CHECKPOINTS_DIR
 from experiments.cli import add_results_dir, run_cli
 from experiments.setup import resolve_device
 from teachers.diffuseq_rounding import tied_vocabulary
 
-CHECKPOINTS = REPO_ROOT / "checkpoints"
 TARGET_SPEEDUP, TARGET_OVERHEAD = 5.0, 0.10   # 8-step student vs KV-cached AR at batch 32; overhead / network time
 TARGET_SEQ2SEQ_SPEEDUP = 500.0   # DLM-One's one step vs DiffuSeq at 2000 steps, per sample
 DEFAULT_TASK = "qqp"   # the task whose seq2seq samplers speed.json holds beside the unconditional ones
@@ -56,9 +55,9 @@ def unconditional_samplers(length: int, device):
     from teachers.ar import sample_unconditional
     from teachers.registry import load_teacher, sample_model
 
-    student = load_teacher(CHECKPOINTS / "idlm-mdlm-shakespeare-small", device)
-    duo_student = load_teacher(CHECKPOINTS / "idlm-duo-shakespeare-small", device)
-    ar = load_teacher(CHECKPOINTS / "ar_lm-shakespeare-small", device).network
+    student = load_teacher(CHECKPOINTS_DIR / "idlm-mdlm-shakespeare-small", device)
+    duo_student = load_teacher(CHECKPOINTS_DIR / "idlm-duo-shakespeare-small", device)
+    ar = load_teacher(CHECKPOINTS_DIR / "ar_lm-shakespeare-small", device).network
 
     def idlm(steps, model=student, predictor="default"):
         return lambda b: sample_model(model.family, model.process, model.network, batch_size=b, length=length,
@@ -88,14 +87,14 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     from teachers.diffuseq_decode import tokenizer_from_spec
     from teachers.registry import load_teacher
 
-    stages = sorted(CHECKPOINTS.glob(f"dlm_one-{task}-small-stage*"))   # the last stage (ts has one)
+    stages = sorted(CHECKPOINTS_DIR.glob(f"dlm_one-{task}-small-stage*"))   # the last stage (ts has one)
     if not stages:
-        raise FileNotFoundError(f"no DLM-One student of {task} in {CHECKPOINTS} (dlm_one-{task}-small-stage<s>)")
+        raise FileNotFoundError(f"no DLM-One student of {task} in {CHECKPOINTS_DIR} (dlm_one-{task}-small-stage<s>)")
     loaded = load_teacher(stages[-1], device)
-    teacher = load_teacher(CHECKPOINTS / f"diffuseq-{task}-small", device)
+    teacher = load_teacher(CHECKPOINTS_DIR / f"diffuseq-{task}-small", device)
     student, process, seq_len = loaded.network, loaded.process, loaded.seq_len
     t_init = loaded.config.get("student", {}).get("t_init", process.num_steps - 1)
-    baseline = load_teacher(CHECKPOINTS / f"ar_seq2seq-{task}-small", device)
+    baseline = load_teacher(CHECKPOINTS_DIR / f"ar_seq2seq-{task}-small", device)
     ar, tokenizer, ar_tokenizer = baseline.network, tokenizer_from_spec(loaded.tokenizer_name), \
         tokenizer_from_spec(baseline.tokenizer_name)
     sources = [e.src for e in load_seq2seq(task, "test")[:max(batch_sizes)]]

@@ -158,7 +158,7 @@ def model_folders(cfg: DictConfig, command: str) -> list[tuple[str, Path]]:
     """(key, folder) of the teacher and the student the command loads; a missing folder is reported when it is
     loaded (find_pretrained), still before any model loads."""
     from core.paths import RUNS_DIR
-    from experiments.setup import CHECKPOINTS_DIR
+    from core.paths import CHECKPOINTS_DIR
 
     folders = []
     spec = method_spec(cfg.method) if command == "run" else None
@@ -263,9 +263,9 @@ def _identity_value(key: str, value, cfg: DictConfig):
     """Paths compared as resolved folders; teacher_path naming the committed teacher counts as the default (None)."""
     if key not in ("data.path", "teacher_path") or not value:
         return value
-    from core.paths import REPO_ROOT
+    from core.paths import CHECKPOINTS_DIR
 
     resolved = Path(value).expanduser().resolve()
-    if key == "teacher_path" and resolved == (REPO_ROOT / "checkpoints" / run_name(cfg)).resolve():
+    if key == "teacher_path" and resolved == (CHECKPOINTS_DIR / run_name(cfg)).resolve():
         return None
     return str(resolved)

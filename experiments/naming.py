@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from core.paths import REPO_ROOT, RUNS_DIR, SCRATCH_RESULTS_DIR
+from core.paths import CHECKPOINTS_DIR, REPO_ROOT, RUNS_DIR, SCRATCH_RESULTS_DIR
 from experiments.keys import CONFIG_DIR, CORPUS_TOKENIZERS
 from experiments.methods import METHODS, SEQ2SEQ_TEACHERS, is_seq2seq
 
@@ -64,7 +64,7 @@ def is_committed_teacher(cfg: DictConfig) -> bool:
     """True when the teacher is the default one: no teacher_path, or teacher_path naming checkpoints/<run name>."""
     if not cfg.teacher_path:
         return True
-    return Path(cfg.teacher_path).expanduser().resolve() == (REPO_ROOT / "checkpoints" / run_name(cfg)).resolve()
+    return Path(cfg.teacher_path).expanduser().resolve() == (CHECKPOINTS_DIR / run_name(cfg)).resolve()
 
 
 def data_suffix(cfg: DictConfig) -> str:
@@ -96,7 +96,7 @@ def student_suffix(cfg: DictConfig) -> str:
     checkpoints/<method>-<run name>: the student_path= folder, else the run folder's student (what a fresh
     distillation evaluates)."""
     student = Path(cfg.student_path) if cfg.student_path else method_run_dir(cfg) / "student"
-    if student.expanduser().resolve() == (REPO_ROOT / "checkpoints" / f"{cfg.method}-{run_name(cfg)}").resolve():
+    if student.expanduser().resolve() == (CHECKPOINTS_DIR / f"{cfg.method}-{run_name(cfg)}").resolve():
         return ""
     return student_tag(student)
 
@@ -112,7 +112,7 @@ def committed_student_suffix(folder) -> str:
     empty for a committed one: the name of a row that names its stage but not its student (DLM-One), so runs with
     other settings or teachers never share a row name with each other or with the committed students."""
     resolved = Path(folder).expanduser().resolve()
-    if resolved.is_relative_to((REPO_ROOT / "checkpoints").resolve()):
+    if resolved.is_relative_to((CHECKPOINTS_DIR).resolve()):
         return ""
     return student_tag(resolved)
 

@@ -11,7 +11,7 @@ from core.checkpoint import pretrained_folder, read_json
 from core.data import lm_blocks, load_lm_text, local_split_file
 from core.errors import ConfigError, DataError
 from core.token_cache import lm_text_batches, read_lm_blocks, write_lm_blocks
-from core.paths import REPO_ROOT, RUNS_DIR
+from core.paths import CHECKPOINTS_DIR, RUNS_DIR
 from core.tokenizers import UnknownCharacter, load_tokenizer
 from experiments.keys import CORPUS_TOKENIZERS
 
@@ -85,7 +85,6 @@ def split_blocks(cfg, split: str, tokenizer, seq_len: int):
                         f"{choices}, which encodes any text)") from None
 
 
-CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed embedded teachers (see checkpoints/README.md)
 
 
 PUBLISHED_DIR = RUNS_DIR / "published"   # published checkpoints converted once into the project's format

@@ -4,12 +4,11 @@ import sys
 
 import pytest
 
-from core.paths import REPO_ROOT
+from core.paths import CHECKPOINTS_DIR
 
-CHECKPOINTS = REPO_ROOT / "checkpoints"
-QG_TEACHER = CHECKPOINTS / "diffuseq-qg-small"
-SEDD_TEACHER = CHECKPOINTS / "sedd-shakespeare-small"
-MDLM_TEACHER = CHECKPOINTS / "mdlm-shakespeare-small"
+QG_TEACHER = CHECKPOINTS_DIR / "diffuseq-qg-small"
+SEDD_TEACHER = CHECKPOINTS_DIR / "sedd-shakespeare-small"
+MDLM_TEACHER = CHECKPOINTS_DIR / "mdlm-shakespeare-small"
 
 
 def listing(folder):

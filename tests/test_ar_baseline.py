@@ -12,7 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from teachers.ar import decode_ar, sample_unconditional, seq2seq_decode
 from core.errors import ConfigError
 from core.evaluate.reference_ar import ar_config, build_ar_model
-from core.paths import REPO_ROOT
+from core.paths import CHECKPOINTS_DIR, REPO_ROOT
 from experiments.ar_baseline import refuse_evaluator
 from experiments.config import load_config
 from experiments.naming import run_name
@@ -110,10 +110,10 @@ def test_config_names_and_refusals():
         load_config(["teacher=ar_seq2seq", "sampling.top_p=0.9"])
     with pytest.raises(ConfigError, match="method=idlm distils a discrete diffusion teacher"):
         load_config(["method=idlm", "teacher=ar_lm"])
-    evaluator = REPO_ROOT / "checkpoints" / "ar-shakespeare-small"
+    evaluator = CHECKPOINTS_DIR / "ar-shakespeare-small"
     with pytest.raises(ConfigError, match="is the GenPPL evaluator itself"):
         refuse_evaluator(evaluator, f"reference-ar:{REPO_ROOT}/checkpoints/../checkpoints/ar-shakespeare-small")
-    refuse_evaluator(REPO_ROOT / "checkpoints" / "ar_lm-shakespeare-small", str(evaluator))   # another model: fine
+    refuse_evaluator(CHECKPOINTS_DIR / "ar_lm-shakespeare-small", str(evaluator))   # another model: fine
 
 
 def run(module, *args):

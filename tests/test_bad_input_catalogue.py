@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from core.paths import REPO_ROOT
-from tests.bad_input import CHECKPOINTS, MDLM_TEACHER, QG_TEACHER, SEDD_TEACHER, call_cli, listing
+from core.paths import CHECKPOINTS_DIR, REPO_ROOT
+from tests.bad_input import MDLM_TEACHER, QG_TEACHER, SEDD_TEACHER, call_cli, listing
 
 # the old name of the Duo model after DCD is refused with the new one, never read as an alias
 RENAMED_DCD = r"^error: teacher=dcd: the Duo model after DCD is teacher=duo_distilled \(method=dcd is the DCD method\)$"
@@ -113,13 +113,13 @@ RUN_CASES = [
                                                 r"\S*checkpoints/diffuseq-qqp-small allow: it must be at most 1999$"),
     (["method=dlm_one", "dlm_one.t_max=2001"], r"dlm_one.t_max=2001 is more than the 2000 diffusion steps of .* it "
                                                r"must be at most 2000$"),
-    (["method=dlm_one", "task=qg", f"student_path={CHECKPOINTS / 'dlm_one-qqp-small-stage2'}"],
+    (["method=dlm_one", "task=qg", f"student_path={CHECKPOINTS_DIR / 'dlm_one-qqp-small-stage2'}"],
      r"^error: student_path=\S*dlm_one-qqp-small-stage2 was trained on task qqp, not task=qg \(pass task=qqp\)$"),
-    (["method=idlm", f"student_path={CHECKPOINTS / 'sdtt-mdlm-shakespeare-small'}"],
+    (["method=idlm", f"student_path={CHECKPOINTS_DIR / 'sdtt-mdlm-shakespeare-small'}"],
      r"^error: student_path=\S*sdtt-mdlm-shakespeare-small holds a student made by method=sdtt \(its config.json\), "
      r"not by method=idlm; evaluate it with method=sdtt$"),
-    (["method=sdtt", f"student_path={CHECKPOINTS / 'idlm-mdlm-shakespeare-small'}"], r"made by method=idlm"),
-    (["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'idlm-duo_distilled-shakespeare-small'}"],
+    (["method=sdtt", f"student_path={CHECKPOINTS_DIR / 'idlm-mdlm-shakespeare-small'}"], r"made by method=idlm"),
+    (["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS_DIR / 'idlm-duo_distilled-shakespeare-small'}"],
      r"made by method=idlm \(its config.json\), not by method=dcd"),
 ]
 PRETRAIN_CASES = [
@@ -175,12 +175,12 @@ def test_the_catalogue_covers_at_least_thirty_cases():
 
 
 @pytest.mark.parametrize("args", [
-    ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS / 'dlm_one-qqp-small-stage2'}"],
-    ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS / 'diffuseq-qqp-small'}"],   # the teacher's own map
-    ["method=sdtt", f"student_path={CHECKPOINTS / 'sdtt-mdlm-shakespeare-small'}"],
-    ["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS / 'dcd-duo-shakespeare-small'}"],
+    ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS_DIR / 'dlm_one-qqp-small-stage2'}"],
+    ["method=dlm_one", "task=qqp", f"student_path={CHECKPOINTS_DIR / 'diffuseq-qqp-small'}"],   # the teacher's own map
+    ["method=sdtt", f"student_path={CHECKPOINTS_DIR / 'sdtt-mdlm-shakespeare-small'}"],
+    ["method=dcd", "teacher=duo", f"student_path={CHECKPOINTS_DIR / 'dcd-duo-shakespeare-small'}"],
     # folders saved as family "dcd" before the model was named duo_distilled
-    ["method=idlm", "teacher=duo_distilled", f"student_path={CHECKPOINTS / 'idlm-duo_distilled-shakespeare-small'}"],
+    ["method=idlm", "teacher=duo_distilled", f"student_path={CHECKPOINTS_DIR / 'idlm-duo_distilled-shakespeare-small'}"],
 ])
 def test_a_student_is_accepted_under_the_method_and_task_that_made_it(args, tmp_path):
     from experiments.config import load_config
@@ -288,8 +288,8 @@ def test_tables_and_compare_write_to_the_scratch_folder_unless_results_is_named(
     (scratch / "rows").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "results" / "rows" / "real-text-shakespeare-test.json", scratch / "rows")
     monkeypatch.setattr("core.paths.SCRATCH_RESULTS_DIR", scratch)
-    committed = listing(REPO_ROOT / "results") + listing(REPO_ROOT / "checkpoints")
+    committed = listing(REPO_ROOT / "results") + listing(CHECKPOINTS_DIR)
     assert call_cli("experiments.reports.__main__", ["tables"], monkeypatch, capsys)[0] == 0
     assert call_cli("experiments.reports.__main__", ["all"], monkeypatch, capsys)[0] == 0
     assert (scratch / "README.md").is_file() and (scratch / "tables" / "README.md").is_file()
-    assert listing(REPO_ROOT / "results") + listing(REPO_ROOT / "checkpoints") == committed
+    assert listing(REPO_ROOT / "results") + listing(CHECKPOINTS_DIR) == committed

@@ -8,14 +8,14 @@ import shutil
 
 import pytest
 
-from core.paths import REPO_ROOT
+from core.paths import CHECKPOINTS_DIR, REPO_ROOT
 from experiments.config import load_config
 from experiments.naming import row_suffix, run_folder_name
 from experiments.data_identity import data_identity, saved_run_config
 from tests.bad_input import call_cli
 from tests.own_data import seq2seq_folder, toy_pairs
 
-QQP_TEACHER = REPO_ROOT / "checkpoints" / "diffuseq-qqp-small"
+QQP_TEACHER = CHECKPOINTS_DIR / "diffuseq-qqp-small"
 REFUSED = (r"^error: teacher_path=\S+ was trained on data '{name}' \(sha256 [0-9a-f]{{12}}\), but this run is given "
            r"{given}[0-9a-f]{{12}}\); pass the data it was trained on, or data.allow_mismatch=true to run "
            r"it anyway\n$")
@@ -154,6 +154,6 @@ def test_the_evaluator_trained_on_the_data_is_found_or_its_command_named(tmp_pat
 
     pretrain = load_config(["teacher=ar", f"data.path={tmp_path / 'stories'}"], command="pretrain")
     exported = tmp_path / "runs" / run_folder_name(pretrain) / "pretrained"
-    shutil.copytree(REPO_ROOT / "checkpoints" / "ar-shakespeare-small", exported)
+    shutil.copytree(CHECKPOINTS_DIR / "ar-shakespeare-small", exported)
     assert run_folder_name(pretrain) == f"ar-stories-small-data-{tag}"
     assert reference_evaluator(load_config(args)) == exported

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
-from core.paths import REPO_ROOT
+from core.paths import CHECKPOINTS_DIR
 from dlm_one import generator as dlm_one_generator
 from dlm_one.generator import student_generate
 from teachers import diffuseq, diffuseq_rounding
@@ -179,7 +179,7 @@ def test_committed_student_decodes_the_reference_tokens(monkeypatch):
     from teachers.diffuseq_decode import tokenizer_from_spec
     from teachers.registry import load_teacher
 
-    loaded = load_teacher(REPO_ROOT / "checkpoints" / "dlm_one-qqp-small-stage2", "cpu")
+    loaded = load_teacher(CHECKPOINTS_DIR / "dlm_one-qqp-small-stage2", "cpu")
     tokenizer = tokenizer_from_spec(loaded.tokenizer_name)
     batch = encode_pairs([(e.src, "") for e in load_seq2seq("qqp", "test")[:16]], tokenizer, loaded.seq_len)
     t_init = loaded.config["student"]["t_init"]

@@ -10,7 +10,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 from core.evaluate.results import load_samples  # noqa: E402
 from core.evaluate.unconditional import load_evaluator  # noqa: E402
-from core.paths import REPO_ROOT, rows_dir  # noqa: E402
+from core.paths import CHECKPOINTS_DIR, REPO_ROOT, rows_dir  # noqa: E402
 from core.tokenizers import load_tokenizer  # noqa: E402
 from experiments.config import load_config  # noqa: E402
 from core.evaluate.diversity import diversity_metrics  # noqa: E402
@@ -28,7 +28,7 @@ def scores():
     """MAUVE of each committed row's 256 samples, of 256 held-out valid-split blocks, and of one sample x 256."""
     torch.set_num_threads(1)
     cfg = load_config(["teacher=mdlm", "eval.diversity=false"])   # MAUVE only: self-BLEU of 256 samples is slow
-    evaluator = load_evaluator(REPO_ROOT / "checkpoints" / "ar-shakespeare-small")
+    evaluator = load_evaluator(CHECKPOINTS_DIR / "ar-shakespeare-small")
     tokenizer = load_tokenizer("char")
     sets = {name: load_samples(rows_dir(REPO_ROOT / "results") / f"{name}.json") for name in ROWS}
     assert all(len(texts) == 256 for texts in sets.values())

@@ -15,7 +15,7 @@ from core.evaluate.mauve_score import (evaluator_features, frontier_area, mauve_
                                        minilm_features)
 from core.evaluate.reference_ar import ar_config, build_ar_model  # noqa: E402
 from core.evaluate.unconditional import load_evaluator  # noqa: E402
-from core.paths import REPO_ROOT  # noqa: E402
+from core.paths import CHECKPOINTS_DIR  # noqa: E402
 from core.tokenizers import load_tokenizer  # noqa: E402
 
 SUBJECTS = ["the old man", "a young girl", "my neighbour", "the teacher", "our dog", "the little bird"]
@@ -78,7 +78,7 @@ def test_evaluator_features_tell_real_text_from_a_frequent_word_sampler():
     """On the embedded evaluator's features two held-out sets (test, valid) score high, and a stand-in for a
     collapsed sampler (runs of the 50 most frequent training words) scores near 0."""
     torch.set_num_threads(1)
-    model, tokenizer, _ = load_evaluator(REPO_ROOT / "checkpoints" / "ar-shakespeare-small")
+    model, tokenizer, _ = load_evaluator(CHECKPOINTS_DIR / "ar-shakespeare-small")
     test, valid = ([text[i * 128:(i + 1) * 128] for i in range(32)]
                    for text in (load_lm_text("shakespeare", s) for s in ("test", "valid")))
     top = sorted(top_words(word_counts(load_lm_text("shakespeare", "train"))))

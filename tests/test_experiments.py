@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from core.paths import REPO_ROOT
+from core.paths import CHECKPOINTS_DIR, REPO_ROOT
 
 
 def run(module, *args):
@@ -230,7 +230,7 @@ def test_sampling_shows_a_progress_bar_with_its_eta(capsys):
 def test_loading_the_reference_evaluator_draws_no_progress_bar(capfd):
     from core.evaluate.reference_ar import load_ar
 
-    load_ar(REPO_ROOT / "checkpoints" / "ar-shakespeare-small")
+    load_ar(CHECKPOINTS_DIR / "ar-shakespeare-small")
     assert "Loading weights" not in capfd.readouterr().err
 
 

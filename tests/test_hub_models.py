@@ -12,18 +12,17 @@ from core.evaluate.reference_ar import (TOKENIZER_KEY, TOKENIZER_SIDECAR, ar_con
                                         reference_ar_tokenizer, save_ar)
 from core.model_card import model_card
 from core.networks.dit import DiT, DiTConfig, dit_config
-from core.paths import REPO_ROOT, RESULTS_DIR, rows_dir
+from core.paths import CHECKPOINTS_DIR, RESULTS_DIR, rows_dir
 from teachers.mdlm import MaskedDiffusion
 from teachers.registry import load_teacher, save_teacher
 
-CHECKPOINTS = REPO_ROOT / "checkpoints"
 DIT_FOLDERS = ["mdlm-shakespeare-small", "sedd-shakespeare-small", "duo-shakespeare-small",
                "duo_distilled-shakespeare-small"]
 
 
 @pytest.mark.parametrize("name", DIT_FOLDERS)
 def test_committed_teacher_folders_load_through_from_pretrained_as_through_load_teacher(name):
-    folder = CHECKPOINTS / name
+    folder = CHECKPOINTS_DIR / name
     network = DiT.from_pretrained(folder)
     teacher = load_teacher(folder)
     assert network.config == DiTConfig(**json.loads((folder / CONFIG_FILE).read_text())["network"])
@@ -53,7 +52,7 @@ def test_save_pretrained_round_trip_writes_config_weights_and_card(tmp_path):
 
 def test_from_pretrained_refuses_a_folder_that_holds_no_dit(tmp_path):
     with pytest.raises(DataError, match=r"not a DiT config: unknown keys \['activation_function'"):
-        DiT.from_pretrained(CHECKPOINTS / "ar-shakespeare-small")
+        DiT.from_pretrained(CHECKPOINTS_DIR / "ar-shakespeare-small")
     network = DiT(dit_config("tiny", 7))
     network.save_pretrained(tmp_path / "dit")
     config = {**network.config.to_dict(), "n_blocks": 2}   # the weights hold one block
@@ -73,7 +72,7 @@ def test_hub_names_resolve_through_the_hf_cache_and_fail_in_one_line_offline(tmp
         if repo_id != "someone/mdlm-shakespeare":
             raise FileNotFoundError("not cached")
         copy = tmp_path / "cache" / "snapshot"
-        shutil.copytree(CHECKPOINTS / "mdlm-shakespeare-small", copy, dirs_exist_ok=True)
+        shutil.copytree(CHECKPOINTS_DIR / "mdlm-shakespeare-small", copy, dirs_exist_ok=True)
         return str(copy)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
@@ -114,7 +113,7 @@ def test_save_teacher_writes_a_model_card_with_provenance_and_result_rows(tmp_pa
 
 
 def test_reference_ar_reads_the_committed_sidecar_folder_and_writes_the_tokenizer_into_config(tmp_path):
-    committed = CHECKPOINTS / "ar-shakespeare-small"
+    committed = CHECKPOINTS_DIR / "ar-shakespeare-small"
     model, tokenizer_name = load_ar(committed)
     assert tokenizer_name == "char" and reference_ar_tokenizer(committed) == "char"
     torch.manual_seed(0)
@@ -137,7 +136,7 @@ def test_model_card_command_lists_the_rows_that_sampled_the_folder(tmp_path):
     from experiments.reports.__main__ import main
 
     folder = tmp_path / "runs" / "mdlm-copy" / "pretrained"
-    shutil.copytree(CHECKPOINTS / "mdlm-shakespeare-small", folder)
+    shutil.copytree(CHECKPOINTS_DIR / "mdlm-shakespeare-small", folder)
     results = tmp_path / "results"
     results.mkdir()
     row = json.loads((rows_dir(RESULTS_DIR) / "mdlm-shakespeare-small-steps64.json").read_text())
@@ -189,7 +188,7 @@ def test_a_folder_saved_as_family_dcd_loads_checks_and_gets_its_card_as_duo_dist
 def test_committed_diffuseq_folders_load_through_from_pretrained_as_through_the_project_loader(name):
     from core.networks.diffuseq_net import DiffuSeqNet, DiffuSeqNetConfig
     from teachers.diffuseq_checkpoint import from_pretrained
-    folder = CHECKPOINTS / name
+    folder = CHECKPOINTS_DIR / name
     network = DiffuSeqNet.from_pretrained(folder)
     reference, _ = from_pretrained(folder)
     assert network.config == DiffuSeqNetConfig(**json.loads((folder / CONFIG_FILE).read_text())["network"])
@@ -213,4 +212,4 @@ def test_diffuseq_save_pretrained_round_trip_keeps_the_tied_head(tmp_path):
         torch.testing.assert_close(loaded(x, t), network(x, t), rtol=0, atol=0)
     assert loaded.lm_head.weight.data_ptr() == loaded.word_embedding.weight.data_ptr()
     with pytest.raises(DataError, match="not a DiffuSeq network config: unknown keys"):
-        DiffuSeqNet.from_pretrained(CHECKPOINTS / "mdlm-shakespeare-small")
+        DiffuSeqNet.from_pretrained(CHECKPOINTS_DIR / "mdlm-shakespeare-small")

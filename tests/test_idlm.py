@@ -209,10 +209,10 @@ def test_auto_evaluator_without_an_embedded_one_says_what_it_tried(monkeypatch):
 
 @pytest.mark.parametrize("folder", ["mdlm", "sedd", "duo", "duo_distilled", "diffuseq-qqp"])
 def test_one_load_teacher_for_every_family_and_always_frozen(folder):
-    from core.paths import REPO_ROOT
+    from core.paths import CHECKPOINTS_DIR
     from teachers.registry import load_teacher
 
     name = f"{folder}-small" if folder.startswith("diffuseq") else f"{folder}-shakespeare-small"
-    teacher = load_teacher(REPO_ROOT / "checkpoints" / name)
+    teacher = load_teacher(CHECKPOINTS_DIR / name)
     assert teacher.family == folder.split("-")[0]
     assert not teacher.network.training and not any(p.requires_grad for p in teacher.network.parameters())

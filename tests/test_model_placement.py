@@ -11,7 +11,7 @@ import torch
 
 from core.evaluate.reference_ar import ar_config, build_ar_model, save_ar
 from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
-from core.paths import REPO_ROOT
+from core.paths import CHECKPOINTS_DIR
 from core.tokenizers import RestrictedTokenizer, load_tokenizer
 from teachers import registry
 from teachers.diffuseq import DiffuSeqProcess
@@ -41,7 +41,7 @@ def folders(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["diffuseq", "ar_seq2seq", "mdlm"])
 def test_the_loader_puts_every_parameter_and_buffer_on_the_device_it_is_given(folders, name):
-    folder = REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small" if name == "mdlm" else folders / name
+    folder = CHECKPOINTS_DIR / "mdlm-shakespeare-small" if name == "mdlm" else folders / name
     on_cpu = registry.load_teacher(folder, torch.device("cpu"))
     assert on_cpu.family == name and not on_cpu.network.training
     assert not any(p.requires_grad for p in on_cpu.network.parameters())

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from core.paths import REPO_ROOT
+from core.paths import CHECKPOINTS_DIR, REPO_ROOT
 from experiments.config import load_config
 from tests.recorded_commands import todays_args
 
@@ -26,7 +26,7 @@ def provenance(folder):
 
 
 def pretrained_folders():
-    return sorted(f.name for f in (REPO_ROOT / "checkpoints").iterdir()
+    return sorted(f.name for f in CHECKPOINTS_DIR.iterdir()
                   if f.is_dir() and provenance(f).get("command", "").startswith("python -m experiments.pretrain"))
 
 
@@ -77,7 +77,7 @@ def test_script_phases_are_valid_and_end_in_the_recorded_command(name, steps):
     assert [int(dict(a.split("=", 1) for a in args)["train.max_steps"]) for args in phases] == steps
     # every phase of a run used the thread count of its original (one thread on a shared machine, 0 = all cores)
     assert len({load_config(args, command="pretrain").threads for args in phases}) == 1
-    recorded = provenance(REPO_ROOT / "checkpoints" / name)
+    recorded = provenance(CHECKPOINTS_DIR / name)
     assert recorded["train_step"] == steps[-1]
     expected = settings(todays_args(recorded["command"]))   # a command recorded as teacher=dcd reads today's name
     assert settings(phases[-1]) == {k: v for k, v in expected.items() if k not in LEFT_OUT.get(name, ())}

@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from core.paths import REPO_ROOT, RUNS_DIR
+from core.paths import CHECKPOINTS_DIR, REPO_ROOT, RUNS_DIR
 from experiments.config import load_config
 from experiments.methods import METHODS
 from experiments.naming import path_digest, results_dir, row_suffix, sample_row_name
@@ -58,8 +58,8 @@ def test_data_folder_and_teacher_are_in_the_name(tmp_path):
     # a model folder by its path: inside the repository the tag does not depend on where the clone lives
     b = path_digest(tmp_path / "b" / "teacher")
     assert re.fullmatch(r"teacher-[0-9a-f]{6}", b) and b == path_digest(str(tmp_path / "b" / "teacher"))
-    assert path_digest(REPO_ROOT / "checkpoints" / "x") == "x-" + hashlib.sha1(b"checkpoints/x").hexdigest()[:6]
-    (tmp_path / "b" / "teacher" / "config.json").write_text((REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small" /
+    assert path_digest(CHECKPOINTS_DIR / "x") == "x-" + hashlib.sha1(b"checkpoints/x").hexdigest()[:6]
+    (tmp_path / "b" / "teacher" / "config.json").write_text((CHECKPOINTS_DIR / "mdlm-shakespeare-small" /
                                                               "config.json").read_text())   # another MDLM teacher
     assert name_of(f"teacher_path={tmp_path / 'b' / 'teacher'}") == f"mdlm-shakespeare-small-steps64-from-{b}"
     # a teacher recorded as trained on the embedded corpus runs on this data only when told to
@@ -165,7 +165,7 @@ def test_committed_distilled_rows_are_named_by_the_command_that_trained_the_comm
     for stem, row in students.items():
         args = shlex.split(row["command"])[3:]
         cfg = load_config(args)
-        checkpoint = REPO_ROOT / "checkpoints" / f"{cfg.method}-{cfg.teacher}-{cfg.corpus}-{cfg.preset}"
+        checkpoint = CHECKPOINTS_DIR / f"{cfg.method}-{cfg.teacher}-{cfg.corpus}-{cfg.preset}"
         if cfg.student_path is not None:
             assert (REPO_ROOT / cfg.student_path).resolve() == checkpoint.resolve(), stem
             assert stem == f"{cfg.method}-{sample_row_name(cfg)}", stem

@@ -6,13 +6,13 @@ import torch
 
 import experiments.rows as rows
 import experiments.students as students
-from core.paths import REPO_ROOT
+from core.paths import CHECKPOINTS_DIR
 from core.seeding import validation_seed
 from core.tokenizers import load_tokenizer
 from experiments.config import load_config
 from teachers.registry import load_teacher
 
-TEACHER = REPO_ROOT / "checkpoints" / "mdlm-shakespeare-small"
+TEACHER = CHECKPOINTS_DIR / "mdlm-shakespeare-small"
 STUB_EVALUATOR = SimpleNamespace(config=SimpleNamespace(n_positions=128))   # only its context length is read
 
 

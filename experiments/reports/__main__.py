@@ -17,14 +17,12 @@ import argparse
 from pathlib import Path
 
 from core.cli import add_results_dir, run_cli
-from core.paths import FIGURES, REPO_ROOT, RESULTS_DIR, TRAINING
+from core.paths import CHECKPOINTS_DIR, FIGURES, RESULTS_DIR, TRAINING
 from experiments.reports.comparison import write_comparison_tables
 from experiments.reports.dlm_one import write_dlm_one_report
 from experiments.reports.kinds import load_rows
 from experiments.reports.readme import write_readme
 from experiments.reports.training import write_summaries, write_training_index
-
-CHECKPOINTS = REPO_ROOT / "checkpoints"
 
 
 def draw_figures(records: list[dict], results_dir: Path) -> list[Path]:
@@ -51,7 +49,7 @@ def write_all(results_dir: Path) -> list[Path]:
     if results_dir.resolve() == RESULTS_DIR.resolve():
         from experiments.reports.model_cards import model_folders, write_cards   # transformers only when cards are written
 
-        written += write_cards(model_folders(CHECKPOINTS), results_dir)
+        written += write_cards(model_folders(CHECKPOINTS_DIR), results_dir)
     return written
 
 
