@@ -108,6 +108,12 @@ def test_a_change_to_comments_or_docstrings_leaves_rows_current(tmp_path):
     config = _commit(tmp_path, "teachers/mdlm.yaml", "a: 1  # note\n")
     _commit(tmp_path, "teachers/mdlm.yaml", "a: 1  # other note\n")
     assert GitHistory(tmp_path).sources_changed(config, ("teachers/mdlm.yaml",))   # only Python is parsed
+    # a package's README is documentation: editing it leaves the package's rows current, and is no change of it
+    package = _commit(tmp_path, "idlm/method.py", "x = 1\n")
+    _commit(tmp_path, "idlm/README.md", "# IDLM\n")
+    _commit(tmp_path, "idlm/README.md", "# IDLM, the method\n")
+    assert not GitHistory(tmp_path).sources_changed(package, ("idlm",))
+    assert GitHistory(tmp_path).last_change(("idlm",)) == package
 
 def _row(file, **fields):
     row = {"method": "sample", "teacher": "mdlm", "corpus": "toy", "steps": 8, "nfe": 8, "temperature": 1.0,

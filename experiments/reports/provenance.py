@@ -3,13 +3,14 @@
 Stale rows. A row is *current* when its method's source files (METHOD_SOURCES) are the same at the commit the row
 records as at the current commit (`git diff <row commit> HEAD -- <paths>`), *stale* when they differ: the code
 has changed since the row was made, though the change may not move its numbers (a rename counts too). A Python file
-whose syntax tree is the same once docstrings are dropped has not changed (comments and docstrings cannot move a
-number; anything else, a non-Python file included, counts). Comparing the files rather than the order of commits
-keeps a row made on a branch current after a merge that left its sources as they were. "The method's last change"
-(the newest commit that changed the code of its sources) is reported beside it. A row whose commit ends in "+dirty"
-was made from uncommitted code and is marked *dirty*; a commit this repository does not know is *unknown commit*; a
-method with no source path in the table and no history is *sources unknown*. The evaluator is not part of a method's
-sources: an evaluator change shows up as a different `evaluator` string, which the mismatch check below catches.
+whose syntax tree is the same once docstrings are dropped has not changed, and a Markdown file (a package's README)
+never does: comments, docstrings and documentation cannot move a number; anything else, a non-Python file included,
+counts. Comparing the files rather than the order of commits keeps a row made on a branch current after a merge that
+left its sources as they were. "The method's last change" (the newest commit that changed the code of its sources)
+is reported beside it. A row whose commit ends in "+dirty" was made from uncommitted code and is marked *dirty*; a
+commit this repository does not know is *unknown commit*; a method with no source path in the table and no history
+is *sources unknown*. The evaluator is not part of a method's sources: an evaluator change shows up as a different
+`evaluator` string, which the mismatch check below catches.
 
 Mismatched rows. Rows that differ in sample count, seed, evaluator or device never sit side by side silently: each
 table takes the most common value of every MATCH_FIELDS field over its rows, and a row (or an interpolated number)
@@ -89,7 +90,10 @@ class GitHistory:
         return any(not self._same_code(old, new, path) for path in out.stdout.splitlines())
 
     def _same_code(self, old: str, new: str, path: str) -> bool:
-        """Whether the Python file `path` differs between `old` and `new` in comments and docstrings only."""
+        """Whether the file `path` differs between `old` and `new` in comments and docstrings only (Python), or is
+        documentation (Markdown: a package's README cannot change what its code computes)."""
+        if path.endswith(".md"):
+            return True
         if not path.endswith(".py"):
             return False
         versions = [self._git("show", f"{rev}:{path}") for rev in (old, new)]
