@@ -56,3 +56,16 @@ further() {
 done_message() {
   echo "reproduced checkpoints/$2 in $1/pretrained; to use it: rm -rf checkpoints/$2 && cp -r $1/pretrained checkpoints/$2"
 }
+
+# students RUN_DIR FOLDER STAGES KEY=VALUE...: distil DLM-One students of a DiffuSeq teacher into RUN_DIR (each stage
+# resumable: rerun after an interruption), write both students' rows into RUN_DIR/results, then say where each
+# stage's student is and how to use it as checkpoints/FOLDER-stage<s>; STAGES: how many stages the task has (1 or 2)
+students() {
+  local run_dir=$1 folder=$2 stages=$3
+  shift 3
+  run "$PY" -m experiments.run method=dlm_one "$@" run_dir="$run_dir" results_dir="$run_dir/results"
+  for stage in $(seq "$stages"); do
+    echo "reproduced checkpoints/$folder-stage$stage in $run_dir/stage$stage/student; to use it:" \
+         "rm -rf checkpoints/$folder-stage$stage && cp -r $run_dir/stage$stage/student checkpoints/$folder-stage$stage"
+  done
+}

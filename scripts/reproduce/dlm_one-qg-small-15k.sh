@@ -12,9 +12,5 @@
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/dlm_one-qg-small-15k}
 
-run "$PY" -m experiments.run method=dlm_one task=qg teacher_path=checkpoints/diffuseq-qg-small-15k \
-  dlm_one.stage1_steps=450 dlm_one.stage2_steps=300 distill.max_minutes=0 run_dir="$RUN" results_dir="$RUN/results"
-for stage in 1 2; do
-  echo "reproduced checkpoints/dlm_one-qg-small-15k-stage$stage in $RUN/stage$stage/student; to use it:" \
-       "rm -rf checkpoints/dlm_one-qg-small-15k-stage$stage && cp -r $RUN/stage$stage/student checkpoints/dlm_one-qg-small-15k-stage$stage"
-done
+students "$RUN" dlm_one-qg-small-15k 2 task=qg teacher_path=checkpoints/diffuseq-qg-small-15k \
+  dlm_one.stage1_steps=450 dlm_one.stage2_steps=300 distill.max_minutes=0

@@ -12,9 +12,4 @@
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/dlm_one-qg-small}
 
-run "$PY" -m experiments.run method=dlm_one task=qg dlm_one.stage1_steps=450 dlm_one.stage2_steps=300 \
-  distill.max_minutes=0 run_dir="$RUN" results_dir="$RUN/results"
-for stage in 1 2; do
-  echo "reproduced checkpoints/dlm_one-qg-small-stage$stage in $RUN/stage$stage/student; to use it:" \
-       "rm -rf checkpoints/dlm_one-qg-small-stage$stage && cp -r $RUN/stage$stage/student checkpoints/dlm_one-qg-small-stage$stage"
-done
+students "$RUN" dlm_one-qg-small 2 task=qg dlm_one.stage1_steps=450 dlm_one.stage2_steps=300 distill.max_minutes=0

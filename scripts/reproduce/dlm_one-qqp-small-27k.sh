@@ -14,9 +14,5 @@
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/dlm_one-qqp-small-27k}
 
-run "$PY" -m experiments.run method=dlm_one task=qqp teacher_path=checkpoints/diffuseq-qqp-small-27k \
-  dlm_one.stage1_steps=450 dlm_one.stage2_steps=300 distill.max_minutes=0 run_dir="$RUN" results_dir="$RUN/results"
-for stage in 1 2; do
-  echo "reproduced checkpoints/dlm_one-qqp-small-27k-stage$stage in $RUN/stage$stage/student; to use it:" \
-       "rm -rf checkpoints/dlm_one-qqp-small-27k-stage$stage && cp -r $RUN/stage$stage/student checkpoints/dlm_one-qqp-small-27k-stage$stage"
-done
+students "$RUN" dlm_one-qqp-small-27k 2 task=qqp teacher_path=checkpoints/diffuseq-qqp-small-27k \
+  dlm_one.stage1_steps=450 dlm_one.stage2_steps=300 distill.max_minutes=0

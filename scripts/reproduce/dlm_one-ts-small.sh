@@ -13,7 +13,4 @@
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/dlm_one-ts-small}
 
-run "$PY" -m experiments.run method=dlm_one task=ts dlm_one.stage1_steps=450 distill.max_minutes=0 run_dir="$RUN" \
-  results_dir="$RUN/results"
-echo "reproduced checkpoints/dlm_one-ts-small-stage1 in $RUN/stage1/student; to use it:" \
-     "rm -rf checkpoints/dlm_one-ts-small-stage1 && cp -r $RUN/stage1/student checkpoints/dlm_one-ts-small-stage1"
+students "$RUN" dlm_one-ts-small 1 task=ts dlm_one.stage1_steps=450 distill.max_minutes=0
