@@ -91,7 +91,8 @@ reproduce-%-small: $(STAMP)
 # then 4,000 more, ts 2,600; and the DLM-One students of the qg teacher trained to 15,000 and of the qqp teacher
 # trained to 27,000
 reproduce-diffuseq-qqp-small-27k reproduce-diffuseq-qqp-small-37k reproduce-diffuseq-qg-small-11k \
-reproduce-diffuseq-qg-small-15k reproduce-diffuseq-ts-small-9k reproduce-dlm_one-qg-small-15k reproduce-dlm_one-qqp-small-27k: $(STAMP)
+reproduce-diffuseq-qg-small-15k reproduce-diffuseq-ts-small-9k reproduce-dlm_one-qg-small-15k \
+reproduce-dlm_one-qqp-small-27k: $(STAMP)
 	PY=$(PY) scripts/reproduce/$(@:reproduce-%=%).sh
 
 .PHONY: results-idlm

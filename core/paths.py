@@ -6,7 +6,7 @@ clone (the embedded data lives inside the repository, never in a sibling folder)
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed models: embedded teachers, evaluators, students (checkpoints/README.md)
+CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"  # committed models: teachers, evaluators, students (checkpoints/README.md)
 DATA_DIR = REPO_ROOT / "data"  # embedded corpora, seq2seq splits, tokenizer files (see data/PROVENANCE.md)
 RESULTS_DIR = REPO_ROOT / "results"  # the committed rows, tables and figures (folders below)
 RUNS_DIR = REPO_ROOT / "runs"  # checkpoints and logs of individual runs (gitignored)

@@ -112,7 +112,7 @@ def committed_student_suffix(folder) -> str:
     empty for a committed one: the name of a row that names its stage but not its student (DLM-One), so runs with
     other settings or teachers never share a row name with each other or with the committed students."""
     resolved = Path(folder).expanduser().resolve()
-    if resolved.is_relative_to((CHECKPOINTS_DIR).resolve()):
+    if resolved.is_relative_to(CHECKPOINTS_DIR.resolve()):
         return ""
     return student_tag(resolved)
 

@@ -3,7 +3,7 @@
 # fp32: 37,000 in all. Same architecture, task vocabulary (6,076) and loss-aware timestep sampler; a fresh optimizer
 # and loss-aware history; 200 warm-up steps to lr 1.5e-4, constant, then a linear decay to 1.5e-5 over the last
 # 2,000. Half the peak lr of the earlier runs (a choice, not tuned): the 27k run re-warmed a decayed model to 3e-4,
-# and its 10-step validation BLEU was 0.040 at update 1,000 and took 3,000 updates to pass 0.066 (results/STATUS.md).
+# and its 10-step validation BLEU was 0.040 at update 1,000 and reached 0.066 only at 3,000 (results/STATUS.md).
 # Options: see common.sh (DRY_RUN=1 prints the commands).
 #
 # Hardware and time of the original: 2 threads (threads=2) of an idle 2-core AMD EPYC CPU without native bf16, about

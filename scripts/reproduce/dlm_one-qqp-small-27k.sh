@@ -8,9 +8,9 @@
 # (dlm_one.precision's default); each folder's config.json holds the command, commit and update of its export.
 #
 # One command distils both stages (each resumable: rerun after an interruption), then writes the rows of both
-# students into $RUN/results. The committed folders come from the same distillation run as run_dir=runs/dlm_one-qqp-27k
-# with sampling.num_samples=444 results_dir=results (what their config.json records; neither key changes training);
-# the committed rows were then made from the committed folders with student_path=.
+# students into $RUN/results. The committed folders come from this distillation run as run_dir=runs/dlm_one-qqp-27k
+# with sampling.num_samples=444 results_dir=results (their config.json records it; no key of these changes the
+# training); the committed rows were then made from the committed folders with student_path=.
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/dlm_one-qqp-small-27k}
 
