@@ -301,6 +301,8 @@ def test_a_candidate_teacher_is_compared_with_the_committed_one_and_kept_out_of_
                 "candidates": 1, "n_samples": len(bleus), "teacher_path": f"checkpoints/{folder}",
                 "metrics": {"single": single}, "_file": f"{folder}-{steps}.json"}
 
+    # the first committed teacher is the reported one (whatever REPORTED_TEACHERS names for qqp today)
+    monkeypatch.delitem(kinds.REPORTED_TEACHERS, "diffuseq-qqp-small", raising=False)
     committed, candidate = row("diffuseq-qqp-small", 10, [0.1, 0.2, 0.3]), row("diffuseq-qqp-more", 10, [0.3, 0.2])
     candidate["variant"] = "-from-diffuseq_qqp_more-36e684"            # the name suffix of its teacher only
     assert not from_other_seq2seq_teacher(committed) and from_other_seq2seq_teacher(candidate)
