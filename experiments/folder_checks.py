@@ -157,8 +157,7 @@ def check_teacher_steps(cfg: DictConfig, folder: Path, num_steps: int | None) ->
 def model_folders(cfg: DictConfig, command: str) -> list[tuple[str, Path]]:
     """(key, folder) of the teacher and the student the command loads; a missing folder is reported when it is
     loaded (find_pretrained), still before any model loads."""
-    from core.paths import RUNS_DIR
-    from core.paths import CHECKPOINTS_DIR
+    from core.paths import CHECKPOINTS_DIR, RUNS_DIR
 
     folders = []
     spec = method_spec(cfg.method) if command == "run" else None

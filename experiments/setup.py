@@ -85,8 +85,6 @@ def split_blocks(cfg, split: str, tokenizer, seq_len: int):
                         f"{choices}, which encodes any text)") from None
 
 
-
-
 PUBLISHED_DIR = RUNS_DIR / "published"   # published checkpoints converted once into the project's format
 
 
