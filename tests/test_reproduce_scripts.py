@@ -46,7 +46,7 @@ def test_every_pretrained_folder_has_a_script():
                                     "ar_seq2seq-qqp-small", "ar_seq2seq-ts-small",
                                     "diffuseq-qg-small", "diffuseq-qg-small-11k", "diffuseq-qg-small-15k",
                                     "diffuseq-qqp-small",
-                                    "diffuseq-qqp-small-27k", "diffuseq-qqp-small-37k",
+                                    "diffuseq-qqp-small-27k", "diffuseq-qqp-small-37k", "diffuseq-qqp-small-45k",
                                     "diffuseq-ts-small", "diffuseq-ts-small-9k",
                                     "duo-shakespeare-small", "duo_distilled-shakespeare-small",
                                     "mdlm-shakespeare-small", "sedd-shakespeare-small"]
@@ -67,6 +67,7 @@ def test_every_pretrained_folder_has_a_script():
     ("diffuseq-qqp-small", [3250, 15000]),
     ("diffuseq-qqp-small-27k", [12000]),   # from diffuseq-qqp-small's weights (train.init_from)
     ("diffuseq-qqp-small-37k", [10000]),   # from diffuseq-qqp-small-27k's weights
+    ("diffuseq-qqp-small-45k", [8000]),   # from diffuseq-qqp-small-37k's weights
     ("diffuseq-ts-small", [2400, 6400]),
     ("diffuseq-qg-small", [5000]),
     ("diffuseq-qg-small-11k", [6000]),   # from diffuseq-qg-small's weights (train.init_from)
