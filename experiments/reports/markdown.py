@@ -25,6 +25,11 @@ def cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def verdict(met: bool | None) -> str:
+    """A target's verdict: "met", "missed", or "–" when the rows cannot settle it."""
+    return {True: "met", False: "missed", None: "–"}[met]
+
+
 def markdown_table(headers: list[str], rows: list[list[str]]) -> list[str]:
     """A pipe table; the cells are already text."""
     return ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|",

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from experiments.reports.kinds import (first_teacher, from_other_seq2seq_teacher, is_ar, settings_variant,
                                        teacher_folder)
+from experiments.reports.markdown import verdict
 from experiments.reports.seq2seq import selection_metrics
 
 TEACHER_RATIO = 1.5
 MIN_TEACHER_BLEU = {"qqp": 0.12}
 TEACHER_STEPS = 2000
-
-
-def _verdict(met: bool | None) -> str:
-    return "–" if met is None else ("met" if met else "missed")
 
 
 def teacher_ratios(records: list[dict], task: str) -> list[tuple[str, float, float]]:
@@ -80,9 +77,9 @@ def target_lines(records: list[dict], benchmarks: dict[str, dict]) -> list[str]:
         speedups = [s["vs_steps2000"] for s in targets.get("dlm_one_vs_diffuseq", [])]
         overhead = targets.get("dlm_one_max_overhead_fraction")
         speedup = "–" if not speedups else \
-            f"{min(speedups):.0f}×, {_verdict(min(speedups) >= targets['seq2seq_speedup_target'])}"
-        overhead = "–" if overhead is None else f"{overhead:.1%}, {_verdict(overhead <= targets['overhead_target'])}"
-        lines.append(f"| {task} | {folder} | {bleu:.4f} | {ratio:.2f}× | {_verdict(teacher_met)} | "
+            f"{min(speedups):.0f}×, {verdict(min(speedups) >= targets['seq2seq_speedup_target'])}"
+        overhead = "–" if overhead is None else f"{overhead:.1%}, {verdict(overhead <= targets['overhead_target'])}"
+        lines.append(f"| {task} | {folder} | {bleu:.4f} | {ratio:.2f}× | {verdict(teacher_met)} | "
                      f"{student['student_path'].split('/')[-1] if student else '–'} | {_gap_text(one)} | "
-                     f"{_gap_text(full)} | {_verdict(student_met)} | {speedup} | {overhead} |")
+                     f"{_gap_text(full)} | {verdict(student_met)} | {speedup} | {overhead} |")
     return lines + [""]

@@ -20,7 +20,7 @@ import re
 
 from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.reports.kinds import predictor
-from experiments.reports.markdown import cell
+from experiments.reports.markdown import cell, verdict
 from experiments.reports.students import REFERENCE_STEPS, STUDENT_METHODS, frontier_ratios, sweep_rows
 from experiments.reports.unconditional import group_of, unconditional_records
 
@@ -83,10 +83,6 @@ def target_entries(rows: list[dict]) -> list[dict]:
                                           e["ratio"] or 0.0, e["record"]["_file"]))
 
 
-def _verdict(met: bool | None) -> str:
-    return {True: "met", False: "missed", None: "–"}[met]
-
-
 def target_lines(records: list[dict], benchmarks: dict[str, dict] | None = None) -> list[str]:
     """results/README.md's section: per corpus, the best student at each target's K, every student row, and the
     speed target from the benchmark record (experiments.reports.seq2seq.load_benchmarks) that timed the AR."""
@@ -108,7 +104,7 @@ def target_lines(records: list[dict], benchmarks: dict[str, dict] | None = None)
             if at_k:
                 best = next((e for e in at_k if e["met"]), at_k[0])   # a row that meets it, else the closest
                 lines.append(f"| {steps} | {_target_cell(best)} | {best['record']['_file']} | {_ratio_cell(best)} | "
-                             f"{_verdict(best['met'])} | {len(at_k)} | {sum(e['met'] is True for e in at_k)} |")
+                             f"{verdict(best['met'])} | {len(at_k)} | {sum(e['met'] is True for e in at_k)} |")
         lines += ["", "| K | group | teacher | sampler | GenPPL | entropy | H ÷ teacher@1024 | ÷ frontier 1024 | "
                   "target | verdict | row |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for e in entries:
@@ -116,7 +112,7 @@ def target_lines(records: list[dict], benchmarks: dict[str, dict] | None = None)
             lines.append(f"| {r['steps']} | {e['group']} | {r['teacher']} | {predictor(r)} | "
                          f"{cell(r['metrics']['gen_ppl'])} | {cell(r['metrics']['entropy'])} | "
                          f"{cell(e['entropy_ratio'])} | {_ratio_cell(e)} | {_target_cell(e)} | "
-                         f"{_verdict(e['met'])} | {r['_file']} |")
+                         f"{verdict(e['met'])} | {r['_file']} |")
         lines.append("")
         speed = speed_lines(rows, benchmark)
         if speed:
