@@ -7,8 +7,9 @@ run's logs.
 First the seq2seq targets with their verdicts (seq2seq_targets.py). Then per task: every DLM-One row (stage, steps,
 MBR-k, [PAD] probability) with DiffuSeq's metric set and its speed, then the paired per-source BLEU gaps each row
 stores against the teacher's rows of the same task (student − teacher on the sources both decoded, bootstrap 95%
-interval: an interval above 0 is a win the sources resolve), and the teacher rows themselves for reference. `comparison_lines` is the table. `settings_lines` adds the settings re-check on the valid
-split (scripts/dlm_one_settings.sh): per variant, its run's validation BLEU from <results_dir>/training/.
+interval: an interval above 0 is a win the sources resolve), and the teacher rows themselves for reference.
+`comparison_lines` is the table. `settings_lines` adds the settings re-check on the valid split
+(scripts/dlm_one_settings.sh): per variant, its run's validation BLEU from <results_dir>/training/.
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from core.data import read_jsonl
 from core.evaluate.bootstrap import paired_gap
 from core.paths import FIGURES, TABLES, TRAINING
 from experiments.reports.kinds import (first_teacher, from_other_seq2seq_teacher, is_ar, load_rows,
-                                       settings_variant, teacher_folder, variant)
+                                       teacher_folder, variant)
 from experiments.reports.seq2seq_targets import target_lines
-from experiments.reports.seq2seq import (SCORES, load_benchmarks, row_label, sampler_times, selection_bleus,
-                                          selection_metrics, speedup_over_diffuseq)
+from experiments.reports.seq2seq import (SCORES, bleu_ratio, load_benchmarks, row_label, sampler_times,
+                                          selection_bleus, selection_metrics, single_teacher_row,
+                                          speedup_over_diffuseq)
 
 GAP_STEPS = (1, 10, 2000)
 # DLM-One's CPU settings (t_init, the fake lr, the discriminator read-out) were first chosen on the first 64 test
@@ -111,8 +113,7 @@ def teacher_lines(records: list[dict]) -> list[str]:
     when both decoded the same sources (the retraining target is that ratio). Empty when no other teacher has
     rows."""
     def single(r: dict) -> bool:
-        return (r["method"] == "sample" and "task" in r and not is_ar(r) and r.get("candidates", 1) == 1
-                and not settings_variant(r) and r["steps"] in GAP_STEPS)
+        return single_teacher_row(r) and r["steps"] in GAP_STEPS
 
     candidates = [r for r in records if single(r) and from_other_seq2seq_teacher(r)]
     if not candidates:
@@ -134,8 +135,8 @@ def teacher_lines(records: list[dict]) -> list[str]:
         for r in sorted(rows, key=lambda r: (r["steps"], r in mine, r["_file"])):
             m, base, origin = selection_metrics(r), reported.get(r["steps"]), first.get(r["steps"])
             gap = paired_gap_cell(r, None if base is r else base)
-            same_sources = origin is not None and origin is not r and origin["n_samples"] == r["n_samples"]
-            ratio = f"{m['bleu'] / selection_metrics(origin)['bleu']:.2f}×" if same_sources else "–"
+            same = None if origin is r else bleu_ratio(r, origin)
+            ratio = "–" if same is None else f"{same:.2f}×"
             low, high = m["bleu_ci95"]
             lines.append(f"| {task} | {teacher_folder(r)} | {r['steps']} | {r['n_samples']} | "
                          f"{m['bleu']:.4f} [{low:.4f}, {high:.4f}] | {_num(m['copy_source_bleu'])} | "

@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from core.paths import BENCHMARKS
-from experiments.reports.kinds import data_of, is_ar
+from experiments.reports.kinds import data_of, is_ar, settings_variant
 
 DIFFUSEQ_STEPS = (2000, 10, 1)
 SPEEDUP_STEPS = 2000
@@ -32,6 +32,20 @@ def selection_metrics(record: dict) -> dict:
             "rouge_l": chosen.get("rouge_l"),
             "bertscore": chosen.get("bertscore"), "dist1": chosen.get("dist1"),
             "self_bleu": single.get("self_bleu"), "div4": single.get("div4")}
+
+
+def single_teacher_row(record: dict) -> bool:
+    """A DiffuSeq teacher row sampled as the teacher tables compare them: one candidate per source, no settings
+    variant beyond the teacher folder it names."""
+    return (record["method"] == "sample" and "task" in record and not is_ar(record)
+            and record.get("candidates", 1) == 1 and not settings_variant(record))
+
+
+def bleu_ratio(record: dict, base: dict | None) -> float | None:
+    """BLEU of `record` ÷ that of `base` when both decoded the same sources (the same sample count), else None."""
+    if base is None or base["n_samples"] != record["n_samples"]:
+        return None
+    return selection_metrics(record)["bleu"] / selection_metrics(base)["bleu"]
 
 
 def selection_bleus(record: dict) -> list[float]:

@@ -10,10 +10,9 @@
 """
 from __future__ import annotations
 
-from experiments.reports.kinds import (first_teacher, from_other_seq2seq_teacher, is_ar, settings_variant,
-                                       teacher_folder)
+from experiments.reports.kinds import first_teacher, from_other_seq2seq_teacher, is_ar, teacher_folder
 from experiments.reports.markdown import verdict
-from experiments.reports.seq2seq import selection_metrics
+from experiments.reports.seq2seq import bleu_ratio, selection_metrics, single_teacher_row
 
 TEACHER_RATIO = 1.5
 MIN_TEACHER_BLEU = {"qqp": 0.12}
@@ -23,16 +22,11 @@ TEACHER_STEPS = 2000
 def teacher_ratios(records: list[dict], task: str) -> list[tuple[str, float, float]]:
     """(folder, BLEU at TEACHER_STEPS, ratio to the first committed teacher's row on the same sources) for every
     teacher folder of `task` with a single-candidate row at those steps, best ratio first."""
-    rows = [r for r in records if r["method"] == "sample" and r.get("task") == task and not is_ar(r)
-            and r["steps"] == TEACHER_STEPS and r.get("candidates", 1) == 1 and not settings_variant(r)
+    rows = [r for r in records if single_teacher_row(r) and r["task"] == task and r["steps"] == TEACHER_STEPS
             and teacher_folder(r)]
     first = next((r for r in rows if teacher_folder(r) == first_teacher(r)), None)
-    if first is None:
-        return []
-    base = selection_metrics(first)["bleu"]
-    found = [(teacher_folder(r), selection_metrics(r)["bleu"], selection_metrics(r)["bleu"] / base)
-             for r in rows if r["n_samples"] == first["n_samples"]]
-    return sorted(found, key=lambda f: -f[2])
+    found = [(teacher_folder(r), selection_metrics(r)["bleu"], bleu_ratio(r, first)) for r in rows]
+    return sorted((f for f in found if f[2] is not None), key=lambda f: -f[2])
 
 
 def reported_student(records: list[dict], task: str) -> dict | None:
@@ -75,10 +69,10 @@ def target_lines(records: list[dict], benchmarks: dict[str, dict]) -> list[str]:
         student_met = None if one is None or full is None else one[1] > 0 and full[2] >= 0
         targets = (benchmarks.get(task) or {}).get("targets", {})
         speedups = [s["vs_steps2000"] for s in targets.get("dlm_one_vs_diffuseq", [])]
-        overhead = targets.get("dlm_one_max_overhead_fraction")
+        fraction = targets.get("dlm_one_max_overhead_fraction")
         speedup = "–" if not speedups else \
             f"{min(speedups):.0f}×, {verdict(min(speedups) >= targets['seq2seq_speedup_target'])}"
-        overhead = "–" if overhead is None else f"{overhead:.1%}, {verdict(overhead <= targets['overhead_target'])}"
+        overhead = "–" if fraction is None else f"{fraction:.1%}, {verdict(fraction <= targets['overhead_target'])}"
         lines.append(f"| {task} | {folder} | {bleu:.4f} | {ratio:.2f}× | {verdict(teacher_met)} | "
                      f"{student['student_path'].split('/')[-1] if student else '–'} | {_gap_text(one)} | "
                      f"{_gap_text(full)} | {verdict(student_met)} | {speedup} | {overhead} |")
