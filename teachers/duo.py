@@ -306,3 +306,32 @@ def sample_from_latent(process: UniformDiffusion, network, *, batch_size: int, l
         return log_x_theta.argmax(dim=-1), 1
     x_theta = temper_probs(log_x_theta, temperature=temperature, top_p=top_p, float64=float64)
     return sample_categorical(x_theta, float64=float64, rng=rng), 1
+
+
+@torch.no_grad()
+def sample_through_latent(process: UniformDiffusion, network, *, steps: int, batch_size: int, length: int,
+                          device=None, temperature: float = 1.0, top_p: float = 1.0, float64: bool = True,
+                          greedy: bool = False, rng: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+    """K steps through the Gaussian latent (a K-step student's sampler), the multistep sampling of consistency models
+    (Song et al., 2023, Alg. 1) on Duo's latent. → (tokens, K).
+
+    1. tokens x̂ from `sample_from_latent` at t_0 = 1
+    2. for each later grid time t_k = 1 − k(1 − t_end)/K, k = 1 … K−1 (IDLM's `idlm.grid_steps=K` times):
+       re-noise x̂ through the latent, w = α̃ onehot(x̂) + σ̃ ε with fresh ε (`forward_relaxed`: the input the student
+       trained on at t_k, with real data in place of x̂), one forward, and draw x̂ again (temperature, top_p; argmax
+       with `greedy`)
+    Each step's tokens are a complete sequence, so every step is a draw from the student's current guess at the
+    data, refined by the next; K = 1 is `sample_from_latent`.
+    """
+    common = dict(temperature=temperature, top_p=top_p, float64=float64, greedy=greedy, rng=rng)
+    tokens, _ = sample_from_latent(process, network, batch_size=batch_size, length=length, device=device, **common)
+    for t in uniform_time_grid(steps, t_end=SAMPLER_T_END, device=device, dtype=torch.float32)[1:-1]:
+        t = t.expand(batch_size)
+        net_in, _ = process.forward_relaxed(tokens, t, rng=rng)
+        log_x_theta = process.denoiser_log_probs(network, net_in, process.schedule.alpha(t))
+        if greedy:
+            tokens = log_x_theta.argmax(dim=-1)
+        else:
+            x_theta = temper_probs(log_x_theta, temperature=temperature, top_p=top_p, float64=float64)
+            tokens = sample_categorical(x_theta, float64=float64, rng=rng)
+    return tokens, steps

@@ -121,17 +121,16 @@ def _sample_sedd(process, network, *, predictor, temperature, top_p, cache, **co
                   temperature=temperature, **common)
 
 
-ONE_STEP_PREDICTORS = ("latent",)   # samplers that make exactly one step (steps=1 only)
+# students' samplers (Duo's latent) whose teacher control at K > 1 is the teacher's own sampler; named for K = 1, the
+# only steps they first made (experiments/controls.py reads the name)
+ONE_STEP_PREDICTORS = ("latent",)
 
 
 def _sample_duo(process, network, *, predictor, temperature, top_p, cache, **common):
-    from teachers.duo import sample, sample_from_latent
+    from teachers.duo import sample, sample_through_latent
     _check_predictor(predictor, "duo", ["default", "ancestral", "greedy_tail", "latent"])
-    if predictor == "latent":   # a 1-step student: noise -> one forward -> tokens, through the Gaussian latent
-        steps = common.pop("steps")
-        if steps != 1:
-            raise ConfigError(f"sampling.predictor=latent makes exactly one step; got steps={steps} (use steps=1)")
-        return sample_from_latent(process, network, temperature=temperature, top_p=top_p, **common)
+    if predictor == "latent":   # a K-step student: noise -> forward -> tokens, re-noised through the latent K - 1 times
+        return sample_through_latent(process, network, temperature=temperature, top_p=top_p, **common)
     return sample(process, network, temperature=temperature, top_p=top_p,
                   noise_removal="greedy" if predictor == "greedy_tail" else "ancestral", **common)
 

@@ -13,7 +13,8 @@ from core.evaluate.temperature_match import genppl_at_entropy
 from experiments.reports.__main__ import main as reports_main
 from experiments.reports.comparison import comparison_tables
 from experiments.reports.kinds import load_rows
-from experiments.reports.provenance import GitHistory, Mismatches, code_fingerprint, row_status, source_paths
+from experiments.reports.provenance import (GitHistory, Mismatches, code_fingerprint, only_adds_functions, row_status,
+                                           source_paths)
 
 
 def test_genppl_at_entropy_interpolates_log_genppl_between_the_bracketing_temperatures():
@@ -114,6 +115,27 @@ def test_a_change_to_comments_or_docstrings_leaves_rows_current(tmp_path):
     _commit(tmp_path, "idlm/README.md", "# IDLM, the method\n")
     assert not GitHistory(tmp_path).sources_changed(package, ("idlm",))
     assert GitHistory(tmp_path).last_change(("idlm",)) == package
+
+
+def test_a_file_that_only_gains_functions_leaves_rows_current(tmp_path):
+    _git(tmp_path, "init", "-q")
+    code = 'import torch\n\n\ndef f(x):\n    return g(x)\n\n\nY = 2\n'
+    made = _commit(tmp_path, "teachers/duo.py", code)
+    _commit(tmp_path, "teachers/duo.py", code + '\n\n@torch.no_grad()\ndef h(x, k: int = 2):\n    return f(x) * k\n')
+
+    def status(commit):
+        return row_status({"method": "sample", "teacher": "duo", "commit": commit}, GitHistory(tmp_path))[0]
+
+    assert status(made) == "current"                   # nothing f or Y ran can reach h
+    _commit(tmp_path, "teachers/duo.py", code.replace("Y = 2", "Y = 3") + '\n\ndef h(x):\n    return x\n')
+    assert status(made) == "stale"
+    added = lambda extra, old=code: only_adds_functions(old, old + extra)   # noqa: E731
+    assert added('\ndef h(x):\n    """new."""\n    return x\n')
+    assert not added('\ndef g(x):\n    return x\n')                 # f calls g: the name was already written
+    assert not added('\n@register\ndef h(x):\n    return x\n')        # a decorator runs at import
+    assert not added('\ndef h(x=torch.zeros(1)):\n    return x\n')     # so does a default
+    assert not added('\nZ = 1\n') and not added('\nclass H:\n    pass\n')
+    assert not added('\ndef h(x):\n    return x\n', old=code + 'N = len(globals())\n')   # f could look h up
 
 def _row(file, **fields):
     row = {"method": "sample", "teacher": "mdlm", "corpus": "toy", "steps": 8, "nfe": 8, "temperature": 1.0,

@@ -1,6 +1,6 @@
 """1- and 2-step discrete students: MDLM from all-mask (one step is a product of per-position marginals, whatever the
-network), and Duo's one step through its Gaussian latent (noise -> one forward -> tokens), which can correlate
-positions; exact sampler behaviour on tiny models and toy networks."""
+network), and Duo's steps through its Gaussian latent (noise -> one forward -> tokens, re-noised for each later step),
+which can correlate positions; exact sampler behaviour on tiny models and toy networks."""
 import pytest
 import torch
 
@@ -10,7 +10,8 @@ from core.errors import ConfigError
 from core.gaussian_duality import duality_for_vocab, gaussian_coefficients
 from core.networks import copy_for_training
 from idlm.method import IDLMSettings, idlm_method
-from teachers.duo import SOFT_INPUT_TAU, UniformDiffusion, sample_from_latent
+from core.schedules import SAMPLER_T_END, uniform_time_grid
+from teachers.duo import SOFT_INPUT_TAU, UniformDiffusion, sample_from_latent, sample_through_latent
 from teachers.mdlm import MaskedDiffusion
 from teachers.mdlm import sample as mdlm_sample
 from teachers.registry import sample_model
@@ -108,17 +109,52 @@ def test_latent_one_step_can_correlate_positions():
     assert counts.min() > 400 / V / 2                                 # every token starts some samples
 
 
-def test_latent_predictor_through_the_registry_is_one_step_only():
+def test_latent_predictor_at_one_step_is_the_one_step_sampler_and_makes_k_steps():
     process, network = tiny_teacher("duo")
     common = dict(batch_size=B, length=L, device=None, float64=True)
-    x, nfe = sample_model("duo", process, network, predictor="latent", steps=1, **common)
-    assert x.shape == (B, L) and nfe == 1
-    with pytest.raises(ConfigError, match="predictor=latent makes exactly one step; got steps=2"):
-        sample_model("duo", process, network, predictor="latent", steps=2, **common)
+    x, nfe = sample_model("duo", process, network, predictor="latent", steps=1, rng=torch.Generator().manual_seed(3),
+                          **common)
+    one, _ = sample_from_latent(process, network, rng=torch.Generator().manual_seed(3), **common)
+    assert nfe == 1 and torch.equal(x, one)          # the rows of one-step students are made as before
+    recorder = Recorder(network)
+    x, nfe = sample_model("duo", process, recorder, predictor="latent", steps=3, **common)
+    assert x.shape == (B, L) and x.max() < V and nfe == 3 and len(recorder.inputs) == 3
+
+
+class Sigmas(Recorder):
+    """Keeps every σ a network is called at and the tokens its greedy read-out gives."""
+
+    def forward(self, x, sigma):
+        self.inputs.append((x.clone(), sigma.clone()))
+        logits = self.network(x, sigma)
+        self.inputs[-1] += (logits.argmax(-1),)
+        return logits
+
+
+def test_each_later_latent_step_renoises_the_last_tokens_by_the_forward_process_at_its_grid_time():
+    """K = 4, greedy: the calls are at σ(α(t_k)) for the grid t_k = 1 - k(1 - t_end)/4, and each later call's input is
+    the last call's tokens kept with probability T(γ_k) = α(t_k) + (1 - α(t_k))/V (argmax of the Gaussian latent: Duo's
+    duality), as the student's training input at t_k (forward_relaxed) keeps real tokens."""
+    process = UniformDiffusion(V)
+    torch.manual_seed(0)
+    mix = torch.randn(V, V)
+    network = Sigmas(lambda x, sigma: 4.0 * x @ mix)       # its tokens depend on its input
+    n = 4000
+    sample_through_latent(process, network, steps=4, batch_size=n, length=L, greedy=True,
+                          rng=torch.Generator().manual_seed(1))
+    times = uniform_time_grid(4, t_end=SAMPLER_T_END, dtype=torch.float32)[:-1]
+    sigmas = [s[0].item() for _, s, _ in network.inputs]
+    assert sigmas == pytest.approx(process.alpha_to_sigma(process.schedule.alpha(times)).tolist(), rel=1e-6)
+    for k in (1, 2, 3):
+        alpha = process.schedule.alpha(times[k]).item()
+        kept = (network.inputs[k][0].argmax(-1) == network.inputs[k - 1][2]).double().mean().item()
+        expected = alpha + (1 - alpha) / V
+        assert kept == pytest.approx(expected, abs=4 * (expected * (1 - expected) / (n * L)) ** 0.5)
 
 
 @pytest.mark.parametrize("family, predictor, steps", [("mdlm", "default", 1), ("mdlm", "default", 2),
-                                                      ("duo", "latent", 1), ("duo", "default", 2)])
+                                                      ("duo", "latent", 1), ("duo", "latent", 2),
+                                                      ("duo", "default", 2)])
 def test_an_idlm_student_trains_and_samples_at_one_and_two_steps(family, predictor, steps, tmp_path):
     process, teacher = tiny_teacher(family)
     role = RoleSettings(lr=1e-3)

@@ -4,8 +4,9 @@ Stale rows. A row is *current* when its method's source files (METHOD_SOURCES) a
 records as at the current commit (`git diff <row commit> HEAD -- <paths>`), *stale* when they differ: the code
 has changed since the row was made, though the change may not move its numbers (a rename counts too). A Python file
 whose syntax tree is the same once docstrings are dropped has not changed, and a Markdown file (a package's README)
-never does: comments, docstrings and documentation cannot move a number; anything else, a non-Python file included,
-counts. Comparing the files rather than the order of commits keeps a row made on a branch current after a merge that
+never does: comments, docstrings and documentation cannot move a number. Nor does a Python file that only gains
+new functions (`only_adds_functions`): the code a row ran cannot call a name it never wrote. Anything else, a
+non-Python file included, counts. Comparing the files rather than the order of commits keeps a row made on a branch current after a merge that
 left its sources as they were. "The method's last change" (the newest commit that changed the code of its sources)
 is reported beside it. A row whose commit ends in "+dirty" was made from uncommitted code and is marked *dirty*; a
 commit this repository does not know is *unknown commit*; a method with no source path in the table and no history
@@ -100,7 +101,8 @@ class GitHistory:
         if any(v.returncode != 0 for v in versions):     # added or deleted
             return False
         try:
-            return code_fingerprint(versions[0].stdout) == code_fingerprint(versions[1].stdout)
+            return (code_fingerprint(versions[0].stdout) == code_fingerprint(versions[1].stdout)
+                    or only_adds_functions(versions[0].stdout, versions[1].stdout))
         except SyntaxError:
             return False
 
@@ -108,14 +110,48 @@ class GitHistory:
 def code_fingerprint(source: str) -> str:
     """The syntax tree of Python `source` without its docstrings, as text: equal for two versions that differ in
     comments, docstrings and layout only."""
-    tree = ast.parse(source)
+    return ast.dump(_without_docstrings(ast.parse(source)))
+
+
+def _without_docstrings(tree: ast.Module) -> ast.Module:
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
             node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree)
+    return tree
+
+
+# calls that reach a module's names without writing them: old code using one could find a new function
+DYNAMIC_LOOKUPS = {"globals", "vars", "dir", "__dict__"}
+IDENTIFIER_FIELDS = ("id", "attr", "name", "asname", "arg")   # where a syntax tree writes a name
+INERT_DECORATORS = {"torch.no_grad()", "torch.inference_mode()"}   # wrap the function, touch nothing else
+
+
+def only_adds_functions(old: str, new: str) -> bool:
+    """Whether Python `new` is `old` (docstrings aside) with top-level functions added and nothing else changed, each
+    under a name that `old` never writes, with no call in its signature and no decorator but INERT_DECORATORS (what
+    runs when the module is imported), and `old` looks up no names dynamically (DYNAMIC_LOOKUPS). Then nothing `old`
+    ran can reach the new code. Code in other files that calls the new functions is theirs to answer for."""
+    old_tree, new_tree = (_without_docstrings(ast.parse(s)) for s in (old, new))
+    old_names = {name for n in ast.walk(old_tree) for name in (getattr(n, field, None) for field in IDENTIFIER_FIELDS)
+                 if isinstance(name, str)}
+    if old_names & DYNAMIC_LOOKUPS:
+        return False
+    kept = iter(ast.dump(stmt) for stmt in old_tree.body)
+    expected = next(kept, None)
+    added = False
+    for stmt in new_tree.body:
+        if ast.dump(stmt) == expected:
+            expected = next(kept, None)
+            continue
+        if (not isinstance(stmt, ast.FunctionDef) or stmt.name in old_names
+                or any(ast.unparse(d) not in INERT_DECORATORS for d in stmt.decorator_list)
+                or any(isinstance(n, ast.Call) for h in (stmt.args, stmt.returns) if h is not None for n in ast.walk(h))):
+            return False
+        added = True
+    return added and expected is None
 
 
 def row_status(record: dict, history: GitHistory) -> tuple[str, str | None]:
