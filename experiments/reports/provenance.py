@@ -6,8 +6,8 @@ has changed since the row was made, though the change may not move its numbers (
 whose syntax tree is the same once docstrings are dropped has not changed, and a Markdown file (a package's README)
 never does: comments, docstrings and documentation cannot move a number. Nor does a Python file that only gains
 new functions (`only_adds_functions`): the code a row ran cannot call a name it never wrote. Anything else, a
-non-Python file included, counts. Comparing the files rather than the order of commits keeps a row made on a branch current after a merge that
-left its sources as they were. "The method's last change" (the newest commit that changed the code of its sources)
+non-Python file included, counts. Comparing the files rather than the order of commits keeps a row made on a branch
+current after a merge that left its sources as they were. "The method's last change" (the newest commit that changed the code of its sources)
 is reported beside it. A row whose commit ends in "+dirty" was made from uncommitted code and is marked *dirty*; a
 commit this repository does not know is *unknown commit*; a method with no source path in the table and no history
 is *sources unknown*. The evaluator is not part of a method's sources: an evaluator change shows up as a different
@@ -148,7 +148,8 @@ def only_adds_functions(old: str, new: str) -> bool:
             continue
         if (not isinstance(stmt, ast.FunctionDef) or stmt.name in old_names
                 or any(ast.unparse(d) not in INERT_DECORATORS for d in stmt.decorator_list)
-                or any(isinstance(n, ast.Call) for h in (stmt.args, stmt.returns) if h is not None for n in ast.walk(h))):
+                or any(isinstance(n, ast.Call) for part in (stmt.args, stmt.returns) if part is not None
+                       for n in ast.walk(part))):
             return False
         added = True
     return added and expected is None
