@@ -47,7 +47,8 @@ def test_every_pretrained_folder_has_a_script():
                                     "diffuseq-qg-small", "diffuseq-qg-small-11k", "diffuseq-qg-small-15k",
                                     "diffuseq-qqp-small",
                                     "diffuseq-qqp-small-27k", "diffuseq-qqp-small-37k", "diffuseq-qqp-small-45k",
-                                    "diffuseq-ts-small", "diffuseq-ts-small-12k", "diffuseq-ts-small-9k",
+                                    "diffuseq-ts-small", "diffuseq-ts-small-12k", "diffuseq-ts-small-19k",
+                                    "diffuseq-ts-small-9k",
                                     "duo-shakespeare-small", "duo_distilled-shakespeare-small",
                                     "mdlm-shakespeare-small", "sedd-shakespeare-small"]
     # distilled students have their own scripts too (dlm_one-<task>-small.sh): every pretrained folder needs one
@@ -74,6 +75,7 @@ def test_every_pretrained_folder_has_a_script():
     ("diffuseq-qg-small-15k", [4000]),   # from diffuseq-qg-small-11k's weights
     ("diffuseq-ts-small-9k", [2600]),   # from diffuseq-ts-small's weights
     ("diffuseq-ts-small-12k", [3000]),   # from diffuseq-ts-small-9k's weights
+    ("diffuseq-ts-small-19k", [7200]),   # from diffuseq-ts-small-12k's weights
 ])
 def test_script_phases_are_valid_and_end_in_the_recorded_command(name, steps):
     phases = dry_run(name)
