@@ -121,8 +121,8 @@ def _sample_sedd(process, network, *, predictor, temperature, top_p, cache, **co
                   temperature=temperature, **common)
 
 
-# students' samplers (Duo's latent) whose teacher control at K > 1 is the teacher's own sampler; named for K = 1, the
-# only steps they first made (experiments/controls.py reads the name)
+# students' samplers (Duo's latent) whose teacher sweep at K > 1 is drawn with the teacher's own sampler (the
+# entropy-matched control keeps the student's); named for K = 1, the only steps they first made (controls.py reads it)
 ONE_STEP_PREDICTORS = ("latent",)
 
 
