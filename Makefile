@@ -87,10 +87,12 @@ NO_SWEEPS := 'eval.frontier_temperatures=[]'
 reproduce-%-small: $(STAMP)
 	PY=$(PY) scripts/reproduce/$*-small.sh
 
-# a committed teacher trained further from its weights (train.init_from): qqp 12,000, 10,000 then 8,000 updates,
+# a committed teacher trained further from its weights (train.init_from): qqp 12,000, 10,000 then 8,000 updates (and
+# the same 8,000 self-conditioned, -45k-sc),
 # qg 6,000 then 4,000 more, ts 2,600, 3,000 then 7,200; and the DLM-One students of the qg teacher trained to 15,000,
 # of the qqp teacher trained to 27,000 and of the ts teacher trained to 19,200
 reproduce-diffuseq-qqp-small-27k reproduce-diffuseq-qqp-small-37k reproduce-diffuseq-qqp-small-45k \
+reproduce-diffuseq-qqp-small-45k-sc \
 reproduce-diffuseq-qg-small-11k reproduce-diffuseq-qg-small-15k reproduce-diffuseq-ts-small-9k \
 reproduce-diffuseq-ts-small-12k reproduce-diffuseq-ts-small-19k reproduce-dlm_one-qg-small-15k \
 reproduce-dlm_one-qqp-small-27k reproduce-dlm_one-ts-small-19k: $(STAMP)

@@ -14,6 +14,7 @@ from experiments.seq2seq import (build_tokenizer, encode_pairs, quick_bleu, trai
 from teachers.diffuseq import DiffuSeqProcess, make_timestep_sampler, target_recovery
 from teachers.diffuseq_checkpoint import pretrained_config, save_pretrained
 from teachers.diffuseq_decode import generate_texts
+from teachers.diffuseq_self_condition import SelfConditionedTraining, for_sampling
 
 
 def diffuseq_recipe(cfg, device, provenance, export_dir):
@@ -30,7 +31,8 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
         raise ConfigError(f"train.init_from={cfg.train.init_from}: its tokenizer differs from the one task={cfg.task} "
                           "builds from its training pairs")
     network = DiffuSeqNet(diffuseq_config(cfg.preset, tokenizer.vocab_size,
-                                          max_position_embeddings=max(cfg.data.seq_len, 64)))
+                                          max_position_embeddings=max(cfg.data.seq_len, 64),
+                                          self_condition=cfg.diffuseq.self_condition))
     # The pretrain loop indexes rows; stack ids and mask so one tensor carries both.
     train_blocks = torch.stack([train_rows["input_ids"], train_rows["input_mask"]], dim=1)   # [N, 2, L]
     valid_blocks = torch.stack([valid_rows["input_ids"], valid_rows["input_mask"]], dim=1)
@@ -43,12 +45,14 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
         """Training: t from the loop's sampler, which then learns from these losses (and only from these)."""
         rows, _ = batch
         t, weights = sampler.sample(rows.shape[0], rows.device)
-        per_example, metrics = process.training_losses(model, rows[:, 0], rows[:, 1], t)
+        denoiser = SelfConditionedTraining(model) if cfg.diffuseq.self_condition else model
+        per_example, metrics = process.training_losses(denoiser, rows[:, 0], rows[:, 1], t)
         sampler.update(*all_gather_cat(t, per_example.detach()))   # every process learns from all processes' losses
         return (per_example * weights).mean(), metrics
 
     def val_loss_fn(model, batch):
-        """Validation: uniform t (the same expectation, comparable across evaluations), no sampler update."""
+        """Validation: uniform t (the same expectation, comparable across evaluations), no sampler update; a
+        self-conditioned network is scored without an estimate, so the loss compares with a plain one's."""
         rows, _ = batch
         loss, metrics = process.training_loss(model, rows[:, 0], rows[:, 1])
         return loss, {k: v for k, v in metrics.items() if k != "loss"}
@@ -56,7 +60,7 @@ def diffuseq_recipe(cfg, device, provenance, export_dir):
     def eval_with_bleu(base_eval):
         def eval_fn(model):
             out = base_eval(model)
-            candidates = generate_texts(process, model, val_sources, tokenizer, seq_len=cfg.data.seq_len,
+            candidates = generate_texts(process, for_sampling(model), val_sources, tokenizer, seq_len=cfg.data.seq_len,
                                         steps=cfg.diffuseq.val_steps, candidates=1, sampler="ddim", respace="kept",
                                         clamp=cfg.diffuseq.clamp, batch_size=cfg.train.batch_size, device=device)
             out[f"bleu_{cfg.diffuseq.val_steps}steps"] = quick_bleu(candidates, val_refs)

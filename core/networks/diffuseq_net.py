@@ -11,15 +11,22 @@ Module names and shapes follow the public code so the released `ema_0.9999_*.pt`
     LayerNorm           LayerNorm(H, eps=layer_norm_eps)
     input_transformers  transformers' BertEncoder(BertConfig) -> keys `input_transformers.layer.N.…`
     output_down_proj    Sequential(Linear(H, H), Tanh, Linear(H, E))          only when E != H
+    self_condition_proj Linear(E, H, bias=False), zero-initialised             only with self_condition (not DiffuSeq)
 DiffuSeq also registers a persistent `position_ids` buffer; we build the positions in `forward` instead and the
 checkpoint loader checks and drops that key (one less piece of state to keep in sync).
 
 Shapes: B batch, L sequence length (≤ max_position_embeddings), E embedding size.
-    forward(x_t [B, L, E], t [B] float, already scaled as the process does) -> x0 prediction [B, L, E]
-      = read_out(hidden_states(x_t, t)), hidden_states [B, L, H] (the encoder's last hidden state)
+    forward(x_t [B, L, E], t [B] float, already scaled as the process does, x0_hat [B, L, E] or None)
+      -> x0 prediction [B, L, E] = read_out(hidden_states(x_t, t, x0_hat)), hidden_states [B, L, H] (the encoder's
+      last hidden state)
     get_embeds(ids [B, L]) -> [B, L, E];  get_logits(h [B, L, E]) -> [B, L, V]
 No attention mask is passed to the encoder: DiffuSeq attends over the whole padded sequence, so do we.
 Initialisation is PyTorch's default for every module (DiffuSeq never re-initialises): the word embedding is N(0, 1).
+Self-conditioning (Chen et al., 2023, "Analog Bits", §3; not in DiffuSeq, used by its successors, e.g. SeqDiffuSeq
+and CDCD): with `self_condition`, a previous x0 estimate x0_hat enters through its own projection, added to the
+up-projected input. It is zero-initialised and has no bias, so x0_hat = None (no estimate yet) is the plain network,
+and a folder trained without it loads as this network with the projection at zero (`complete_state`). The training
+and sampling wrappers that feed it are `teachers/diffuseq_self_condition.py`.
 Hugging Face API: `DiffuSeqNet.from_pretrained` / `save_pretrained` / `push_to_hub` (`core.networks.hub.HubNetwork`);
 it also reads the project's DiffuSeq and DLM-One folders, which store the tied LM head once, as the word embedding.
 """
@@ -49,6 +56,7 @@ class DiffuSeqNetConfig:
     attention_dropout: float = 0.1      # bert-base attention_probs_dropout_prob, which DiffuSeq leaves untouched
     layer_norm_eps: float = 1e-12       # bert-base value
     hidden_act: str = "gelu"            # bert-base value
+    self_condition: bool = False        # a previous x0 estimate as a second input (module docstring)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,16 +116,24 @@ class DiffuSeqNet(nn.Module, HubNetwork, library_name="dlm-distill",
         self.dropout = nn.Dropout(config.dropout)
         if emb != hidden:
             self.output_down_proj = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, emb))
+        if config.self_condition:
+            self.self_condition_proj = nn.Linear(emb, hidden, bias=False)
+            nn.init.zeros_(self.self_condition_proj.weight)   # starts as the network without the input
 
     config_class = DiffuSeqNetConfig
     TIED_KEY, TIED_SOURCE = "lm_head.weight", "word_embedding.weight"
+    SELF_CONDITION_KEY = "self_condition_proj.weight"
 
     def complete_state(self, state: dict) -> dict:
-        """Folders store the tied LM head once (safetensors keeps one name per shared tensor): restore the other."""
+        """Folders store the tied LM head once (safetensors keeps one name per shared tensor): restore the other.
+        A folder without self-conditioning, loaded into a network with it, gets the projection at zero: exactly the
+        function the folder's network computes (how a trained teacher starts self-conditioned training)."""
         state = dict(state)
         for missing, present in ((self.TIED_KEY, self.TIED_SOURCE), (self.TIED_SOURCE, self.TIED_KEY)):
             if missing not in state and present in state:
                 state[missing] = state[present]
+        if self.config.self_condition and self.SELF_CONDITION_KEY not in state:
+            state[self.SELF_CONDITION_KEY] = torch.zeros_like(self.self_condition_proj.weight)
         return state
 
     def get_embeds(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -127,13 +143,17 @@ class DiffuSeqNet(nn.Module, HubNetwork, library_name="dlm-distill",
         """DiffuSeq logits_mode 1: ⟨h, E_v⟩ + b_v through the tied LM head. [B, L, E] -> [B, L, V]."""
         return self.lm_head(hidden)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.read_out(self.hidden_states(x, t)).to(x.dtype)
+    def forward(self, x: torch.Tensor, t: torch.Tensor, x0_hat: torch.Tensor | None = None) -> torch.Tensor:
+        return self.read_out(self.hidden_states(x, t, x0_hat)).to(x.dtype)
 
-    def hidden_states(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def hidden_states(self, x: torch.Tensor, t: torch.Tensor, x0_hat: torch.Tensor | None = None) -> torch.Tensor:
         """The encoder's last hidden state [B, L, H] (before the down-projection): DLM-One's discriminator reads
         its logits from here, so the fake network's one pass gives both its x0 prediction and its logits."""
         batch, length, _ = x.shape
+        if x0_hat is not None and not self.config.self_condition:
+            raise ValueError("x0_hat given to a DiffuSeq network without self_condition")
+        if x0_hat is not None and x0_hat.shape != x.shape:
+            raise ValueError(f"x0_hat must have the shape of x {tuple(x.shape)}, got {tuple(x0_hat.shape)}")
         if length > self.config.max_position_embeddings:
             raise ValueError(f"sequence length {length} exceeds max_position_embeddings "
                              f"{self.config.max_position_embeddings}")
@@ -141,6 +161,8 @@ class DiffuSeqNet(nn.Module, HubNetwork, library_name="dlm-distill",
             raise ValueError(f"t must have shape ({batch},), got {tuple(t.shape)}")
         emb_t = self.time_embed(timestep_embedding(t, self.config.hidden_t_dim))           # [B, H]
         h = self.input_up_proj(x) if hasattr(self, "input_up_proj") else x                 # [B, L, H]
+        if x0_hat is not None:
+            h = h + self.self_condition_proj(x0_hat.to(h.dtype))
         positions = torch.arange(length, device=x.device)
         h = h + self.position_embeddings(positions)[None] + emb_t[:, None, :]
         h = self.dropout(self.LayerNorm(h))

@@ -1,0 +1,144 @@
+"""Self-conditioning of the DiffuSeq network: the extra input starts switched off, the training wrapper feeds a
+gradient-free estimate half the time, the sampling wrapper feeds back the previous step's estimate within one
+trajectory only, and a plain folder starts self-conditioned training as the same function."""
+import json
+
+import pytest
+import torch
+
+from core.networks.diffuseq_net import DiffuSeqNet, diffuseq_config
+from teachers.diffuseq import DiffuSeqProcess, sample_seq2seq
+from teachers.diffuseq_checkpoint import from_pretrained, save_pretrained
+from teachers.diffuseq_self_condition import SelfConditionedSampling, SelfConditionedTraining, for_sampling
+from tests.test_experiments import run
+
+
+def tiny(self_condition: bool, seed: int = 0) -> DiffuSeqNet:
+    torch.manual_seed(seed)
+    return DiffuSeqNet(diffuseq_config("tiny", 40, self_condition=self_condition)).eval()
+
+
+def inputs(seed: int = 1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(3, 7, 16, generator=g), torch.tensor([10.0, 500.0, 999.0])
+
+
+def test_the_new_input_starts_at_zero_and_is_refused_by_a_plain_network():
+    plain, conditioned = tiny(False), tiny(True)
+    x, t = inputs()
+    estimate = torch.randn_like(x)
+    # same seed, the projection built last: every other weight is the plain network's
+    assert torch.equal(conditioned(x, t), plain(x, t))
+    assert torch.equal(conditioned(x, t, estimate), plain(x, t))         # zero projection: the estimate adds nothing
+    with torch.no_grad():
+        conditioned.self_condition_proj.weight.fill_(0.1)
+    assert not torch.allclose(conditioned(x, t, estimate), plain(x, t))
+    assert torch.equal(conditioned(x, t), plain(x, t))                   # no estimate: still the plain network
+    with pytest.raises(ValueError, match="without self_condition"):
+        plain(x, t, estimate)
+    with pytest.raises(ValueError, match="shape of x"):
+        conditioned(x, t, estimate[:, :3])
+
+
+def test_a_plain_folder_loads_into_a_self_conditioned_network_as_the_same_function(tmp_path):
+    plain = tiny(False)
+    save_pretrained(plain, DiffuSeqProcess(), tmp_path / "plain", extra={"tokenizer": {"base": "bert"}, "seq_len": 7})
+    from core.networks.hub import load_folder_weights
+
+    conditioned = tiny(True, seed=5)
+    load_folder_weights(conditioned, tmp_path / "plain")
+    x, t = inputs()
+    assert torch.count_nonzero(conditioned.self_condition_proj.weight) == 0
+    assert torch.allclose(conditioned(x, t, torch.randn_like(x)), plain(x, t), atol=1e-3)   # the folder is float16
+    # a self-conditioned folder keeps its projection and its flag
+    with torch.no_grad():
+        conditioned.self_condition_proj.weight.fill_(0.25)
+    save_pretrained(conditioned, DiffuSeqProcess(), tmp_path / "sc", extra={"tokenizer": {"base": "bert"},
+                                                                              "seq_len": 7})
+    loaded, _ = from_pretrained(tmp_path / "sc")
+    assert json.loads((tmp_path / "sc" / "config.json").read_text())["network"]["self_condition"] is True
+    assert torch.allclose(loaded.self_condition_proj.weight, torch.full_like(loaded.self_condition_proj.weight, 0.25))
+
+
+class Recorder(torch.nn.Module):
+    """A network that returns x + t and records the estimate each call received."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = type("C", (), {"self_condition": True})()
+        self.received = []
+
+    def forward(self, x, t, x0_hat=None):
+        self.received.append(None if x0_hat is None else x0_hat.clone())
+        return x + t.view(-1, 1, 1)
+
+
+@pytest.mark.parametrize("probability, conditioned_calls", [(0.0, [None]), (1.0, [None, "estimate"])])
+def test_training_feeds_a_gradient_free_estimate_with_its_probability(probability, conditioned_calls):
+    net = Recorder()
+    x, t = inputs()
+    x.requires_grad_(True)
+    out = SelfConditionedTraining(net, probability)(x, t)
+    assert [None if r is None else "estimate" for r in net.received] == conditioned_calls
+    if probability:
+        assert torch.equal(net.received[1], (x + t.view(-1, 1, 1)).detach())
+        assert not net.received[1].requires_grad
+    out.sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))                     # one path only: through the last call
+
+
+def test_training_wrapper_draws_its_coin_per_batch_at_the_given_rate():
+    net = Recorder()
+    wrapper = SelfConditionedTraining(net, 0.5, rng=torch.Generator().manual_seed(0))
+    x, t = inputs()
+    for _ in range(400):
+        wrapper(x, t)
+    second_calls = sum(r is not None for r in net.received)
+    assert 160 <= second_calls <= 240                                   # 200 expected, 4.5 sd either side is 180-220
+
+
+def test_sampling_feeds_back_within_a_trajectory_and_restarts_on_a_new_one():
+    net = Recorder()
+    wrapper = SelfConditionedSampling(net)
+    x, _ = inputs()
+    for step in (900.0, 500.0, 100.0, 950.0, 10.0):                    # 950 ≥ 100: a new trajectory starts
+        wrapper(x, torch.full((3,), step))
+    fed = [None if r is None else r[0, 0, 0].item() - x[0, 0, 0].item() for r in net.received]
+    assert fed == [None, pytest.approx(900.0), pytest.approx(500.0), None, pytest.approx(950.0)]
+    wrapper(x[:2], torch.full((2,), 5.0))                               # another batch size: no estimate to feed
+    assert net.received[-1] is None
+    assert for_sampling(tiny(False)).__class__ is DiffuSeqNet and isinstance(for_sampling(net), SelfConditionedSampling)
+
+
+def test_sampler_runs_through_the_wrapper_and_uses_the_estimate():
+    conditioned = tiny(True)
+    with torch.no_grad():
+        conditioned.self_condition_proj.weight.normal_(0, 0.5)
+    ids = torch.randint(5, 40, (2, 7))
+    batch = {"input_ids": ids, "input_mask": torch.tensor([[0, 0, 0, 1, 1, 1, 1]] * 2)}
+    process = DiffuSeqProcess(num_steps=50)
+    fed = sample_seq2seq(process, for_sampling(conditioned), batch, steps=5, k_candidates=2, clamp=False)
+    plain = sample_seq2seq(process, conditioned, batch, steps=5, k_candidates=2, clamp=False)
+    assert fed.shape == plain.shape == (2, 2, 7)
+    assert torch.equal(fed[..., :3], ids[:, None, :3].expand(-1, 2, -1))   # the source is kept
+    # one step has no estimate to feed: the same tokens as the plain network
+    assert torch.equal(sample_seq2seq(process, for_sampling(conditioned), batch, steps=1, clamp=False),
+                       sample_seq2seq(process, conditioned, batch, steps=1, clamp=False))
+
+
+@pytest.mark.e2e
+def test_self_conditioned_pretraining_from_a_plain_folder_then_sampling(tmp_path):
+    common = ["teacher=diffuseq", "task=qqp", "preset=tiny", "threads=1"]
+    short = ["train.max_steps=2", "train.save_every=2", "train.eval_every=2", "train.eval_batches=1",
+             "train.batch_size=4", "diffuseq.val_sources=2", "diffuseq.val_steps=2", "data.seq_len=32"]
+    out = run("experiments.pretrain", *common, *short, f"run_dir={tmp_path / 'plain'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    out = run("experiments.pretrain", *common, *short, f"run_dir={tmp_path / 'sc'}", "diffuseq.self_condition=true",
+              f"train.init_from={tmp_path / 'plain' / 'pretrained'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    folder = tmp_path / "sc" / "pretrained"
+    assert json.loads((folder / "config.json").read_text())["network"]["self_condition"] is True
+    out = run("experiments.run", *common, f"teacher_path={folder}", "steps=3", "sampling.num_samples=2",
+              "sampling.batch_size=2", "diffuseq.bertscore=false", f"results_dir={tmp_path / 'res'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert len(list((tmp_path / "res" / "rows").glob("diffuseq-qqp-tiny-steps3-*.json"))) == 1
