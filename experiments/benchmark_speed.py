@@ -84,7 +84,6 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
     from dlm_one.generator import student_generate
     from experiments.seq2seq import encode_pairs
     from teachers.diffuseq import sample_seq2seq
-    from teachers.diffuseq_self_condition import for_sampling
     from teachers.diffuseq_decode import tokenizer_from_spec
     from teachers.registry import load_teacher
 
@@ -114,7 +113,7 @@ def seq2seq_samplers(task: str, batch_sizes: list[int], device):
                               seq_len=ar.config.n_positions)[1]
 
     def diffuseq(b):   # the rows' sampler: DDIM with rounding at every step; its cost per step does not depend on n
-        sample_seq2seq(teacher.process, for_sampling(teacher.network), student_batches[b], steps=TEACHER_STEPS)
+        sample_seq2seq(teacher.process, teacher.network, student_batches[b], steps=TEACHER_STEPS)
         return TEACHER_STEPS
     samplers = {f"dlm_one-{task}-student-1step": (1, student, dlm_one),
                 f"diffuseq-{task}-teacher-{TEACHER_STEPS}steps": (TEACHER_STEPS, teacher.network, diffuseq),

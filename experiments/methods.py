@@ -93,6 +93,23 @@ def idlm_folder_fields(cfg: DictConfig) -> dict:
             "grid": f"-grid{cfg.idlm.grid_steps}" if cfg.idlm.grid_steps else ""}
 
 
+def check_plain_diffuseq_teacher(cfg: DictConfig) -> None:
+    """DLM-One calls its teacher at unrelated times, so a self-conditioned teacher, which teachers.registry loads
+    feeding each call the last call's estimate, would condition on the wrong one."""
+    from core.checkpoint import read_json
+    from experiments.naming import run_folder_name
+    from experiments.setup import find_pretrained
+
+    try:
+        folder = find_pretrained(run_folder_name(cfg), cfg.teacher_path, convert_published=False)
+    except FileNotFoundError:
+        return   # the run itself says where it looked
+    network = read_json(folder / "config.json").get("network") if (folder / "config.json").is_file() else None
+    if isinstance(network, dict) and network.get("self_condition"):
+        raise ConfigError(f"{folder}: a self-conditioned DiffuSeq teacher (diffuseq.self_condition); method=dlm_one "
+                          "reads its teacher as a plain denoiser and does not support it")
+
+
 # DiDi-Instruct's reward-guided sampler: its own options, and the teacher sampler's options it has no use for
 RGAS_KEYS = ("didi.guidance_start", "didi.guidance_end", "didi.rerank_fraction", "didi.candidates")
 IGNORED_BY_RGAS = ("sampling.predictor", "sampling.temperature", "sampling.top_p", "sampling.float64")
@@ -187,6 +204,7 @@ METHODS: dict[str, MethodSpec] = {
                      ("lr", "fake_lr", "betas", "grad_clip", "ema_decay", "precision", "eval_every", "dropout")},
                   "distill.max_steps": f"{PER_STAGE}: use dlm_one.stage1_steps / dlm_one.stage2_steps"},
         overlay={"teacher": "diffuseq"}, teachers=("diffuseq",), teachers_text="a DiffuSeq teacher",
+        checks=(check_plain_diffuseq_teacher,),
         run_folder="{method}-{run}", reads_task=True, student_alone=True,
         diffusion_step_keys={"dlm_one.t_init": 1, "dlm_one.t_max": 0},
         sources=("dlm_one", *ALTERNATING_LOOP, "teachers/diffuseq.py", "teachers/diffuseq_decode.py")),

@@ -31,13 +31,12 @@ def run_seq2seq(cfg, device) -> Path:
     from core.evaluate.results import write_result
     from experiments.data_lengths import warn_truncation
     from teachers.diffuseq_decode import generate_texts, tokenizer_from_spec
-    from teachers.diffuseq_self_condition import for_sampling
     from experiments.setup import teacher_folder
     from teachers.registry import load_teacher
 
     folder = teacher_folder(cfg)
     teacher = load_teacher(folder, device)
-    model, process = for_sampling(teacher.network), teacher.process
+    model, process = teacher.network, teacher.process
     tokenizer, seq_len = tokenizer_from_spec(teacher.tokenizer_name), teacher.seq_len
     examples = seq2seq_test_examples(cfg)
     warn_truncation(cfg, "test", seq_len, teacher=True)

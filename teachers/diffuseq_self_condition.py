@@ -2,10 +2,11 @@
 not in DiffuSeq, used by its successors SeqDiffuSeq and CDCD): the network also sees its own previous x0 estimate.
 
 Both wrappers stand where the process expects a network (`model(z_t, t)` plus its embedding and read-out
-attributes), so `DiffuSeqProcess.training_losses` and every sampler run unchanged:
+attributes), so `DiffuSeqProcess.training_losses` and every sampler run unchanged. `teachers.registry` hands every
+command a self-conditioned folder's network inside the sampling wrapper (`for_sampling`); pretraining wraps its own.
 - training (`SelfConditionedTraining`): with probability 1/2 per batch, as Algorithm 1, x0_hat = f(z_t, t) without
   gradient, and the loss is taken on f(z_t, t, x0_hat); otherwise on f(z_t, t), so the network stays a plain
-  denoiser too (what DLM-One's scores of a self-conditioned teacher read).
+  denoiser too. DLM-One refuses such a teacher: its score calls at unrelated times must not feed each other.
 - sampling (`SelfConditionedSampling`): each call feeds back the previous call's x0 estimate (Algorithm 2). A call
   whose t is not below the previous call's, or whose shape differs, starts a new trajectory without one: samplers
   visit strictly decreasing times, so a new candidate or batch is always recognised. The estimate fed back is the
@@ -14,22 +15,17 @@ attributes), so `DiffuSeqProcess.training_losses` and every sampler run unchange
 from __future__ import annotations
 
 import torch
+import torch.nn as nn
 
 
-class _Delegating:
-    """Everything but the call is the wrapped network's (get_embeds, get_logits, word_embedding, lm_head, config)."""
+class SelfConditionedTraining:
+    """Stands for the network in `DiffuSeqProcess.training_losses`; its other attributes are the network's."""
 
-    def __init__(self, network):
-        self.network = network
+    def __init__(self, network, probability: float = 0.5, rng: torch.Generator | None = None):
+        self.network, self.probability, self.rng = network, probability, rng
 
     def __getattr__(self, name):
         return getattr(self.network, name)
-
-
-class SelfConditionedTraining(_Delegating):
-    def __init__(self, network, probability: float = 0.5, rng: torch.Generator | None = None):
-        super().__init__(network)
-        self.probability, self.rng = probability, rng
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if torch.rand((), generator=self.rng).item() >= self.probability:
@@ -39,19 +35,29 @@ class SelfConditionedTraining(_Delegating):
         return self.network(x, t, x0_hat)
 
 
-class SelfConditionedSampling(_Delegating):
-    def __init__(self, network):
-        super().__init__(network)
+class SelfConditionedSampling(nn.Module):
+    """The teacher network a sampler calls: a module holding the network (so `.to`, `.eval` and `parameters` reach
+    it), whose other attributes (get_embeds, word_embedding, lm_head, config) are the network's."""
+
+    def __init__(self, network: nn.Module):
+        super().__init__()
+        self.network = network
         self.previous: tuple[torch.Tensor, torch.Tensor] | None = None   # (x0 estimate, its t)
 
-    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["network"], name)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         x0_hat = None
         if self.previous is not None:
             estimate, previous_t = self.previous
             if estimate.shape == x.shape and bool((t < previous_t).all()):
                 x0_hat = estimate
         x0 = self.network(x, t, x0_hat)
-        self.previous = (x0, t)
+        self.previous = (x0.detach(), t)
         return x0
 
 

@@ -183,9 +183,11 @@ def _read_model(folder: str | Path):
     if (local / "config.json").is_file() and dict_or_empty(read_json(local / "config.json")).get(
             "family") == "diffuseq":
         from teachers.diffuseq_checkpoint import from_pretrained
+        from teachers.diffuseq_self_condition import for_sampling
         network, process = from_pretrained(local)
         config = read_json(local / "config.json")   # the tokenizer entry is a task vocabulary spec
-        return "diffuseq", network, process, config["tokenizer"], config["seq_len"], config
+        # a self-conditioned network is sampled feeding back its estimates (DLM-One refuses such a teacher)
+        return "diffuseq", for_sampling(network), process, config["tokenizer"], config["seq_len"], config
     if local.is_dir() and reference_ar_tokenizer(local) is not None:
         network, tokenizer = load_ar(local)
         family = "ar_seq2seq" if isinstance(tokenizer, dict) else "ar_lm"

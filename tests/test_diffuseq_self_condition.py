@@ -110,6 +110,23 @@ def test_sampling_feeds_back_within_a_trajectory_and_restarts_on_a_new_one():
     assert for_sampling(tiny(False)).__class__ is DiffuSeqNet and isinstance(for_sampling(net), SelfConditionedSampling)
 
 
+def test_the_registry_samples_a_self_conditioned_folder_through_the_wrapper_and_dlm_one_refuses_it(tmp_path):
+    from teachers.registry import load_teacher
+
+    conditioned = tiny(True)
+    save_pretrained(conditioned, DiffuSeqProcess(), tmp_path / "sc", extra={"tokenizer": {"base": "bert"},
+                                                                              "seq_len": 7, "task": "qqp"})
+    loaded = load_teacher(tmp_path / "sc", "cpu").network
+    assert isinstance(loaded, SelfConditionedSampling) and not loaded.training
+    assert loaded.word_embedding is loaded.network.word_embedding
+    assert all(not p.requires_grad for p in loaded.parameters())
+    out = run("experiments.run", "method=dlm_one", "task=qqp", f"teacher_path={tmp_path / 'sc'}", "threads=1",
+              f"run_dir={tmp_path / 'run'}")
+    assert out.returncode != 0
+    assert "self-conditioned DiffuSeq teacher" in out.stderr and "method=dlm_one" in out.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_sampler_runs_through_the_wrapper_and_uses_the_estimate():
     conditioned = tiny(True)
     with torch.no_grad():
