@@ -32,7 +32,8 @@ def teacher_folder(record: dict) -> str | None:
 # The teacher folder whose rows a seq2seq task's tables report, where it is not the first committed one
 # (checkpoints/<teacher>-<task>-<preset>, still the CLI's default): a folder trained further that beats it. The
 # first one's rows stay, as a candidate teacher's.
-REPORTED_TEACHERS = {"diffuseq-qg-small": "diffuseq-qg-small-15k", "diffuseq-qqp-small": "diffuseq-qqp-small-27k"}
+REPORTED_TEACHERS = {"diffuseq-qg-small": "diffuseq-qg-small-15k", "diffuseq-qqp-small": "diffuseq-qqp-small-27k",
+                     "diffuseq-ts-small": "diffuseq-ts-small-19k"}
 
 
 def first_teacher(record: dict) -> str:
