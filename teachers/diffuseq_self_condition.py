@@ -4,9 +4,10 @@ not in DiffuSeq, used by its successors SeqDiffuSeq and CDCD): the network also 
 Both wrappers stand where the process expects a network (`model(z_t, t)` plus its embedding and read-out
 attributes), so `DiffuSeqProcess.training_losses` and every sampler run unchanged. `teachers.registry` hands every
 command a self-conditioned folder's network inside the sampling wrapper (`for_sampling`); pretraining wraps its own.
-- training (`SelfConditionedTraining`): with probability 1/2 per batch, as Algorithm 1, x0_hat = f(z_t, t) without
-  gradient, and the loss is taken on f(z_t, t, x0_hat); otherwise on f(z_t, t), so the network stays a plain
-  denoiser too. DLM-One refuses such a teacher: its score calls at unrelated times must not feed each other.
+- training (`SelfConditionedTraining`): with probability 1/2, as Algorithm 1, x0_hat = f(z_t, t) without gradient,
+  and the loss is taken on f(z_t, t, x0_hat); otherwise on f(z_t, t), so the network stays a plain denoiser too.
+  Algorithm 1 flips one coin per batch; here each example flips its own (the same expectation, and a constant cost
+  per update). The committed `checkpoints/diffuseq-qqp-small-45k-sc` was trained with the per-batch coin. DLM-One refuses such a teacher: its score calls at unrelated times must not feed each other.
 - sampling (`SelfConditionedSampling`): each call feeds back the previous call's x0 estimate (Algorithm 2). A call
   whose t is not below the previous call's, or whose shape differs, starts a new trajectory without one: samplers
   visit strictly decreasing times, so a new candidate or batch is always recognised. The estimate fed back is the
@@ -28,11 +29,12 @@ class SelfConditionedTraining:
         return getattr(self.network, name)
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        if torch.rand((), generator=self.rng).item() >= self.probability:
-            return self.network(x, t)
         with torch.no_grad():
-            x0_hat = self.network(x, t)
-        return self.network(x, t, x0_hat)
+            estimate = self.network(x, t)
+        # a zero estimate is no estimate (the projection has no bias): one coin per example, and every update costs
+        # the same passes, which the loops' pass counting (core/cost.py) assumes
+        keep = torch.rand(x.shape[0], generator=self.rng) < self.probability
+        return self.network(x, t, estimate * keep.to(estimate).view(-1, 1, 1))
 
 
 class SelfConditionedSampling(nn.Module):
