@@ -47,6 +47,7 @@ def test_every_pretrained_folder_has_a_script():
                                     "diffuseq-qg-small", "diffuseq-qg-small-11k", "diffuseq-qg-small-15k",
                                     "diffuseq-qqp-small",
                                     "diffuseq-qqp-small-27k", "diffuseq-qqp-small-37k", "diffuseq-qqp-small-45k",
+                                    "diffuseq-qqp-small-45k-sc",
                                     "diffuseq-ts-small", "diffuseq-ts-small-12k", "diffuseq-ts-small-19k",
                                     "diffuseq-ts-small-9k",
                                     "duo-shakespeare-small", "duo_distilled-shakespeare-small",
@@ -69,6 +70,7 @@ def test_every_pretrained_folder_has_a_script():
     ("diffuseq-qqp-small-27k", [12000]),   # from diffuseq-qqp-small's weights (train.init_from)
     ("diffuseq-qqp-small-37k", [10000]),   # from diffuseq-qqp-small-27k's weights
     ("diffuseq-qqp-small-45k", [8000]),   # from diffuseq-qqp-small-37k's weights
+    ("diffuseq-qqp-small-45k-sc", [8000]),   # the same, self-conditioned
     ("diffuseq-ts-small", [2400, 6400]),
     ("diffuseq-qg-small", [5000]),
     ("diffuseq-qg-small-11k", [6000]),   # from diffuseq-qg-small's weights (train.init_from)
