@@ -5,12 +5,13 @@
 # without it, so the two differ in self-conditioning alone: a fresh optimizer and loss-aware history, 200 warm-up
 # steps to lr 1.5e-4, constant, then a linear decay to 1.5e-5 over the last 2,000. The new input's projection
 # starts at zero, so training starts from the 37k teacher's function.
+# Options: see common.sh (DRY_RUN=1 prints the commands).
 #
 # What differs from the original: it ran at commit 7388e0c, whose training flipped one self-conditioning coin per
 # batch (Analog Bits' Algorithm 1); the code now flips one per example (same expectation, constant cost per update).
-# Options: see common.sh (DRY_RUN=1 prints the commands).
 #
-# Hardware and time of the original: 2 threads (threads=2) of an idle 2-core AMD EPYC CPU without native bf16.
+# Hardware and time of the original: 2 threads (threads=2) of an idle 2-core AMD EPYC CPU without native bf16, 81
+# minutes (results/training/diffuseq-qqp-small-45k-sc.json).
 source "$(dirname "$0")/common.sh"
 RUN=${RUN:-runs/reproduce/diffuseq-qqp-small-45k-sc}
 
