@@ -121,6 +121,9 @@ def check_teacher_folder(cfg: DictConfig, folder: Path, command: str, key: str =
         check_tokenizer_fits(config, folder / "config.json")
     elif command == "run":
         check_teacher_steps(cfg, folder, config.get("process", {}).get("num_steps"))
+    if command == "run" and key == "teacher_path":
+        for check in method_spec(cfg.method).teacher_checks:
+            check(folder, config)
     if cfg.data.path:
         pass   # the embedded task/corpus says nothing of data.path's data: they are compared by content below
     elif family == "diffuseq":

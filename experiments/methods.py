@@ -45,6 +45,8 @@ class MethodSpec:
     teachers: tuple[str, ...] = ()  # the teachers it accepts (empty: any), and how the refusal names them
     teachers_text: str = ""
     checks: tuple = ()              # check(cfg) -> None, raising ConfigError, after keys, types and ranges
+    # check(folder, config) -> None on the teacher folder's config.json, before any model loads (folder_checks.py)
+    teacher_checks: tuple = ()
     run_folder: str | None = None   # its training run under runs/: {method}, {run} (naming.run_folder_name), {steps}
     # fields(cfg) -> more {names} for run_folder: settings that change what the run trains beyond the run's identity
     run_folder_fields: object = None
@@ -93,21 +95,13 @@ def idlm_folder_fields(cfg: DictConfig) -> dict:
             "grid": f"-grid{cfg.idlm.grid_steps}" if cfg.idlm.grid_steps else ""}
 
 
-def check_plain_diffuseq_teacher(cfg: DictConfig) -> None:
+def refuse_self_conditioned_teacher(folder, config: dict) -> None:
     """DLM-One calls its teacher at unrelated times, so a self-conditioned teacher, which teachers.registry loads
     feeding each call the last call's estimate, would condition on the wrong one."""
-    from core.checkpoint import read_json
-    from experiments.naming import run_folder_name
-    from experiments.setup import find_pretrained
-
-    try:
-        folder = find_pretrained(run_folder_name(cfg), cfg.teacher_path, convert_published=False)
-    except FileNotFoundError:
-        return   # the run itself says where it looked
-    network = read_json(folder / "config.json").get("network") if (folder / "config.json").is_file() else None
+    network = config.get("network")
     if isinstance(network, dict) and network.get("self_condition"):
-        raise ConfigError(f"{folder}: a self-conditioned DiffuSeq teacher (diffuseq.self_condition); method=dlm_one "
-                          "reads its teacher as a plain denoiser and does not support it")
+        raise ConfigError(f"teacher_path={folder} is a self-conditioned DiffuSeq teacher (diffuseq.self_condition): "
+                          "method=dlm_one reads its teacher as a plain denoiser and does not support it")
 
 
 # DiDi-Instruct's reward-guided sampler: its own options, and the teacher sampler's options it has no use for
@@ -204,7 +198,7 @@ METHODS: dict[str, MethodSpec] = {
                      ("lr", "fake_lr", "betas", "grad_clip", "ema_decay", "precision", "eval_every", "dropout")},
                   "distill.max_steps": f"{PER_STAGE}: use dlm_one.stage1_steps / dlm_one.stage2_steps"},
         overlay={"teacher": "diffuseq"}, teachers=("diffuseq",), teachers_text="a DiffuSeq teacher",
-        checks=(check_plain_diffuseq_teacher,),
+        teacher_checks=(refuse_self_conditioned_teacher,),
         run_folder="{method}-{run}", reads_task=True, student_alone=True,
         diffusion_step_keys={"dlm_one.t_init": 1, "dlm_one.t_max": 0},
         sources=("dlm_one", *ALTERNATING_LOOP, "teachers/diffuseq.py", "teachers/diffuseq_decode.py")),

@@ -127,7 +127,7 @@ def test_the_registry_samples_a_self_conditioned_folder_through_the_wrapper_and_
     out = run("experiments.run", "method=dlm_one", "task=qqp", f"teacher_path={tmp_path / 'sc'}", "threads=1",
               f"run_dir={tmp_path / 'run'}")
     assert out.returncode != 0
-    assert "self-conditioned DiffuSeq teacher" in out.stderr and "method=dlm_one" in out.stderr
+    assert "is a self-conditioned DiffuSeq teacher" in out.stderr and "method=dlm_one" in out.stderr
     assert not (tmp_path / "run").exists()
 
 
