@@ -7,7 +7,8 @@ command a self-conditioned folder's network inside the sampling wrapper (`for_sa
 - training (`SelfConditionedTraining`): with probability 1/2, as Algorithm 1, x0_hat = f(z_t, t) without gradient,
   and the loss is taken on f(z_t, t, x0_hat); otherwise on f(z_t, t), so the network stays a plain denoiser too.
   Algorithm 1 flips one coin per batch; here each example flips its own (the same expectation, and a constant cost
-  per update). The committed `checkpoints/diffuseq-qqp-small-45k-sc` was trained with the per-batch coin. DLM-One refuses such a teacher: its score calls at unrelated times must not feed each other.
+  per update). The committed `checkpoints/diffuseq-qqp-small-45k-sc` was trained with the per-batch coin. DLM-One
+  refuses such a teacher: its score calls at unrelated times must not feed each other.
 - sampling (`SelfConditionedSampling`): each call feeds back the previous call's x0 estimate (Algorithm 2). A call
   whose t is not below the previous call's, or whose shape differs, starts a new trajectory without one: samplers
   visit strictly decreasing times, so a new candidate or batch is always recognised. The estimate fed back is the
