@@ -8,10 +8,10 @@ never does: comments, docstrings and documentation cannot move a number. Nor doe
 new functions (`only_adds_functions`): the code a row ran cannot call a name it never wrote. Anything else, a
 non-Python file included, counts. Comparing the files rather than the order of commits keeps a row made on a branch
 current after a merge that left its sources as they were. "The method's last change" (the newest commit that changed
-the code of its sources) is reported beside it. A row whose commit ends in "+dirty" was made from uncommitted code and is marked *dirty*; a
-commit this repository does not know is *unknown commit*; a method with no source path in the table and no history
-is *sources unknown*. The evaluator is not part of a method's sources: an evaluator change shows up as a different
-`evaluator` string, which the mismatch check below catches.
+the code of its sources) is reported beside it. A row whose commit ends in "+dirty" was made from uncommitted code
+and is marked *dirty*; a commit this repository does not know is *unknown commit*; a method with no source path in
+the table and no history is *sources unknown*. The evaluator is not part of a method's sources: an evaluator change
+shows up as a different `evaluator` string, which the mismatch check below catches.
 
 Mismatched rows. Rows that differ in sample count, seed, evaluator or device never sit side by side silently: each
 table takes the most common value of every MATCH_FIELDS field over its rows, and a row (or an interpolated number)
